@@ -1,0 +1,25 @@
+# faxbridge: the two entry points named at the top of README.md.
+#   make run   install what is needed, build, start the daemon on the embedded default
+#   make test  install what is needed, then format check, lint and the whole test suite
+
+CARGO ?= cargo
+
+.PHONY: deps run test build bench
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release
+
+run: build
+	./target/release/faxbridge run
+
+test: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) test --all-targets --locked
+
+bench: build
+	./target/release/faxbridge bench engine
+	./target/release/faxbridge bench docs

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the Debian packages faxbridge needs to build, run and test.
+# Safe to run again: it only calls apt-get when something is missing.
+set -euo pipefail
+
+packages=(
+  # build: SpanDSP (vendored by spandsp-sys) needs libtiff, libjpeg and clang for bindgen
+  build-essential pkg-config libtiff-dev libjpeg-dev libclang-dev
+  # tests and benchmarks: reference tools and rasterisers
+  libtiff-tools poppler-utils ghostscript qpdf
+  # mail tests: aiosmtpd (PyPI) in a venv the tests create under target/;
+  # openssl makes the test relay's certificates
+  python3 python3-venv openssl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,407 @@
+//! Configuration: TOML parsed once at start into typed, validated structs.
+//!
+//! Every key has a default, so an empty file (or no file at all: the embedded
+//! default) gives a daemon that works alone on 127.0.0.1 with a local spool.
+//! Unknown keys are refused, and each validation error names the key and the
+//! fix, so `faxbridge check-config` tells an admin exactly what to change.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::docs::{Paper, Resolution};
+use crate::fax::{FaxError, FaxSettings};
+
+/// The whole configuration of one faxbridge instance.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Process-wide settings: where data lives, logging.
+    pub general: General,
+    /// The fax engine's T.30 settings.
+    pub fax: FaxSettings,
+    /// Limits and defaults for documents turned into fax pages.
+    pub documents: Documents,
+    /// SIP listeners, peers, digest accounts and DID routes.
+    pub sip: crate::sip::SipConfig,
+    /// Where each route's received faxes are mailed, by route name (the
+    /// names that `[sip.routing]` maps called numbers to).
+    pub routes: BTreeMap<String, RouteConfig>,
+    /// Fax-to-email delivery: sender, relay, retries.
+    pub mail: crate::mail::MailConfig,
+}
+
+/// `[general]`: process-wide settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct General {
+    /// Spool directory for received and outgoing fax files. A relative path is
+    /// taken from the daemon's working directory (the systemd unit sets it to
+    /// `/var/lib/faxbridge`).
+    pub spool_dir: PathBuf,
+    /// Log filter in `tracing` syntax, e.g. `info` or `faxbridge=debug,info`.
+    /// The `RUST_LOG` environment variable overrides it.
+    pub log: String,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            spool_dir: PathBuf::from("spool"),
+            log: "info".to_string(),
+        }
+    }
+}
+
+/// `[routes.NAME]`: the mailboxes of one route.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// One or more mailboxes, e.g. `["Accounts <accounts@example.org>"]`.
+    pub mailboxes: Vec<String>,
+    /// Attach the received TIFF beside the PDF.
+    #[serde(default)]
+    pub attach_tiff: bool,
+}
+
+/// `[documents]`: limits and defaults when documents become fax pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Documents {
+    /// Refuse documents with more pages than this.
+    pub max_pages: usize,
+    /// Refuse images with more pixels than this (checked before decoding).
+    pub max_pixels: u64,
+    /// Refuse input files larger than this many bytes.
+    pub max_input_bytes: u64,
+    /// Paper size for rendered pages: `a4` or `letter`.
+    pub paper: Paper,
+    /// Resolution for rendered pages: `standard` or `fine`.
+    pub resolution: Resolution,
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Documents {
+            max_pages: 100,
+            max_pixels: 100_000_000,
+            max_input_bytes: 25 * 1024 * 1024,
+            paper: Paper::A4,
+            resolution: Resolution::Fine,
+        }
+    }
+}
+
+/// A configuration that could not be read or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// One or more keys have values that cannot work.
+    #[error("{}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+}
+
+/// One invalid key: which, what is wrong, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `fax.ident`.
+    pub key: String,
+    /// What is wrong with the value.
+    pub problem: String,
+    /// What to write instead.
+    pub fix: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}; fix: {}", self.key, self.problem, self.fix)
+    }
+}
+
+impl Config {
+    /// The embedded default: everything on 127.0.0.1, spool under
+    /// `./spool`, every called number routed to `fax@localhost`, which
+    /// (with no relay configured) is the Maildir `spool/maildir`.
+    pub fn embedded_default() -> Config {
+        let mut config = Config::default();
+        config.sip.routing.default_route = Some("inbox".to_string());
+        config.routes.insert(
+            "inbox".to_string(),
+            RouteConfig {
+                mailboxes: vec!["Fax Inbox <fax@localhost>".to_string()],
+                attach_tiff: false,
+            },
+        );
+        config
+    }
+
+    /// Read, parse and validate a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config = Config::parse(&text).map_err(|message| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        config.validate().map_err(ConfigError::Invalid)?;
+        Ok(config)
+    }
+
+    /// Parse TOML text without validating it; the error is the parser's
+    /// message (it names the line, column and key).
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Check every value that the type system cannot; returns all problems.
+    pub fn validate(&self) -> Result<(), Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, problem: String, fix: &str| {
+            problems.push(Problem {
+                key: key.to_string(),
+                problem,
+                fix: fix.to_string(),
+            })
+        };
+
+        if self.general.spool_dir.as_os_str().is_empty() {
+            bad(
+                "general.spool_dir",
+                "is empty".into(),
+                "set a directory the daemon can write, e.g. \"/var/spool/faxbridge\"",
+            );
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.general.log) {
+            bad(
+                "general.log",
+                format!("is not a valid log filter ({e})"),
+                "use a level such as \"info\" or \"faxbridge=debug,info\"",
+            );
+        }
+
+        match self.fax.validate() {
+            Ok(()) => {}
+            Err(FaxError::InvalidSetting { key, reason }) => bad(
+                key,
+                reason,
+                "see the [fax] section of config/faxbridge.example.toml",
+            ),
+            Err(other) => bad("fax", other.to_string(), "correct the [fax] section"),
+        }
+
+        if let Err(e) = self.sip.validate() {
+            bad(
+                "sip",
+                e.to_string(),
+                "see the [sip] section of config/faxbridge.example.toml",
+            );
+        }
+        self.check_routes(&mut bad);
+        if self.documents.max_pages == 0 {
+            bad(
+                "documents.max_pages",
+                "is 0, so every document would be refused".into(),
+                "set a page limit such as 100",
+            );
+        }
+        if self.documents.max_pixels < 1728 * 2339 {
+            bad(
+                "documents.max_pixels",
+                format!(
+                    "is {}, less than one fine A4 fax page (1728 x 2339)",
+                    self.documents.max_pixels
+                ),
+                "set at least 4041792, e.g. 100000000",
+            );
+        }
+        if self.documents.max_input_bytes < 1024 {
+            bad(
+                "documents.max_input_bytes",
+                format!(
+                    "is {} bytes, too small for any document",
+                    self.documents.max_input_bytes
+                ),
+                "set a limit such as 26214400 (25 MiB)",
+            );
+        }
+        if !matches!(
+            self.documents.resolution,
+            Resolution::Standard | Resolution::Fine
+        ) {
+            bad(
+                "documents.resolution",
+                "must be \"standard\" or \"fine\" for rendered pages".into(),
+                "use \"fine\" for documents with small text, \"standard\" for speed",
+            );
+        }
+
+        problems.extend(self.mail.problems());
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+impl Config {
+    /// Every route name `[sip.routing]` can produce must have mailboxes, and
+    /// every mailbox must be a valid address.
+    fn check_routes(&self, bad: &mut impl FnMut(&str, String, &str)) {
+        let routing = &self.sip.routing;
+        let used = routing
+            .default_route
+            .iter()
+            .chain(routing.routes.iter().map(|r| &r.route));
+        for name in used {
+            if !self.routes.contains_key(name) {
+                bad(
+                    "sip.routing",
+                    format!("sends calls to route {name:?}, which has no [routes.{name}] section"),
+                    &format!("add [routes.{name}] with mailboxes = [\"someone@example.org\"]"),
+                );
+            }
+        }
+        for (name, route) in &self.routes {
+            let key = format!("routes.{name}.mailboxes");
+            if route.mailboxes.is_empty() {
+                bad(
+                    &key,
+                    "is empty, so faxes on this route would go nowhere".into(),
+                    "list at least one address",
+                );
+            }
+            for mailbox in &route.mailboxes {
+                if let Err(e) = mailbox.parse::<lettre::message::Mailbox>() {
+                    bad(
+                        &key,
+                        format!("{mailbox:?} is not a valid mail address ({e})"),
+                        "write addresses such as \"Accounts <accounts@example.org>\"",
+                    );
+                }
+            }
+        }
+    }
+
+    /// The mail route for a route name.
+    pub fn mail_route(&self, name: &str) -> Option<crate::mail::Route> {
+        self.routes.get(name).map(|r| crate::mail::Route {
+            mailboxes: r.mailboxes.clone(),
+            attach_tiff: r.attach_tiff,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid() {
+        Config::embedded_default().validate().unwrap();
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = Config::parse("").unwrap();
+        assert!(c.fax.ecm);
+        assert_eq!(c.documents.max_pages, 100);
+    }
+
+    #[test]
+    fn example_config_parses_and_validates() {
+        let text = include_str!("../config/faxbridge.example.toml");
+        let c = Config::parse(text).unwrap();
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_name() {
+        let err = Config::parse("[fax]\necm_mode = true\n").unwrap_err();
+        assert!(err.contains("ecm_mode"), "{err}");
+    }
+
+    #[test]
+    fn mistyped_value_names_line() {
+        let err = Config::parse("[fax]\necm = \"yes\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_fix() {
+        let c =
+            Config::parse("[fax]\nident = \"Physics Dept\"\n[documents]\nmax_pages = 0\n").unwrap();
+        let problems = c.validate().unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"fax.ident"));
+        assert!(keys.contains(&"documents.max_pages"));
+        assert!(problems.iter().all(|p| !p.fix.is_empty()));
+    }
+
+    #[test]
+    fn long_ident_refused() {
+        let c = Config::parse("[fax]\nident = \"+44 1234 567890 12345\"\n").unwrap();
+        let p = c.validate().unwrap_err();
+        assert_eq!(p[0].key, "fax.ident");
+        assert!(p[0].problem.contains("21 characters"), "{}", p[0]);
+    }
+
+    #[test]
+    fn routes_must_exist_and_have_valid_mailboxes() {
+        let c = Config::parse(
+            "[sip.routing]\ndefault_route = \"inbox\"\nroutes = [{ did = \"100\", route = \"sales\" }]\n\
+             [routes.sales]\nmailboxes = [\"not an address\"]\n",
+        )
+        .unwrap();
+        let p = c.validate().unwrap_err();
+        assert!(
+            p.iter()
+                .any(|p| p.key == "sip.routing" && p.problem.contains("\"inbox\""))
+        );
+        assert!(p.iter().any(|p| p.key == "routes.sales.mailboxes"));
+        let ok = Config::parse(
+            "[sip.routing]\ndefault_route = \"inbox\"\n[routes.inbox]\nmailboxes = [\"Fax <fax@example.org>\"]\n",
+        )
+        .unwrap();
+        ok.validate().unwrap();
+        assert_eq!(ok.mail_route("inbox").unwrap().mailboxes.len(), 1);
+    }
+
+    #[test]
+    fn t6_without_ecm_refused() {
+        let c = Config::parse("[fax]\necm = false\ncompressions = [\"t4-1d\", \"t6\"]\n").unwrap();
+        let p = c.validate().unwrap_err();
+        assert_eq!(p[0].key, "fax.compressions");
+    }
+
+    #[test]
+    fn load_reports_file_and_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(&path, "[documents]\nmax_pages = 0\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("documents.max_pages"), "{err}");
+        let missing = Config::load(&dir.path().join("nope.toml")).unwrap_err();
+        assert!(missing.to_string().contains("nope.toml"));
+    }
+}

@@ -1,0 +1,17 @@
+//! faxbridge: a gateway between fax and analogue lines and a SIP network.
+//!
+//! The library holds every part of the daemon; `src/main.rs` is only the
+//! command-line edge. Protocol cores are sans-IO modules with unit tests beside
+//! them; thin tokio drivers wrap them.
+
+pub mod bench;
+pub mod config;
+pub mod daemon;
+pub mod docs;
+pub mod fax;
+pub mod mail;
+pub mod media;
+pub mod sdp;
+pub mod sip;
+pub mod spool;
+pub mod store;

@@ -1,0 +1,191 @@
+//! The `faxbridge` command: the daemon and the tools that admins and tests share.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use faxbridge::config::Config;
+use faxbridge::docs::{self, Paper, RenderOptions, Resolution};
+
+/// Fax and analogue-line gateway between SIP, T.38 and email.
+#[derive(Parser)]
+#[command(name = "faxbridge", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (embedded default configuration when no file is given).
+    Run {
+        /// Configuration file (TOML); see config/faxbridge.example.toml.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a configuration file and print what is wrong, key by key.
+    CheckConfig {
+        /// Configuration file to check.
+        file: PathBuf,
+    },
+    /// Convert documents between fax TIFF, PDF and other formats.
+    #[command(subcommand)]
+    Convert(Convert),
+    /// Measure the fax engine and document conversion against reference tools.
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+#[derive(Subcommand)]
+enum Convert {
+    /// A received fax TIFF (T.4/T.6) to PDF, without re-encoding the pages.
+    ToPdf {
+        /// Fax TIFF to read.
+        input: PathBuf,
+        /// PDF to write.
+        output: PathBuf,
+        /// Also write a PNG thumbnail of page 1 here.
+        #[arg(long)]
+        thumbnail: Option<PathBuf>,
+    },
+    /// PDF, PNG, JPEG, GIF, TIFF or plain text to a TIFF-F ready to fax.
+    ToFax(ToFax),
+}
+
+#[derive(Args)]
+struct ToFax {
+    /// Documents to render, in order; the last path is the TIFF to write.
+    #[arg(required = true, num_args = 2..)]
+    paths: Vec<PathBuf>,
+    /// Fine resolution, 204x196 dpi (the default).
+    #[arg(long, conflicts_with = "standard")]
+    fine: bool,
+    /// Standard resolution, 204x98 dpi (half the data, coarser text).
+    #[arg(long)]
+    standard: bool,
+    /// Paper size.
+    #[arg(long, value_enum, default_value = "a4")]
+    paper: PaperArg,
+    /// Configuration file whose [documents] limits apply.
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PaperArg {
+    A4,
+    Letter,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// CPU cost of the fax engine per second of fax, G.711 and T.38.
+    Engine {
+        /// Seconds of fax audio to process per measurement.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+    },
+    /// TIFF to PDF vs tiff2pdf, and PDF to fax vs Ghostscript.
+    Docs {
+        /// Directory for the benchmark's files (default: a temporary one).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("faxbridge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { config } => {
+            let config = load_config(config.as_deref())?;
+            init_logging(&config.general.log);
+            let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+            runtime.block_on(faxbridge::daemon::run(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(_) => {
+                println!("{}: OK", file.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Convert(Convert::ToPdf {
+            input,
+            output,
+            thumbnail,
+        }) => {
+            let report = docs::convert_to_pdf(&input, &output)
+                .with_context(|| format!("converting {}", input.display()))?;
+            if let Some(thumb) = thumbnail {
+                docs::thumbnail_png(&input, &thumb)
+                    .with_context(|| format!("thumbnail of {}", input.display()))?;
+            }
+            println!("{}: {report}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Convert(Convert::ToFax(args)) => {
+            let config = load_config(args.config.as_deref())?;
+            let (output, inputs) = args.paths.split_last().expect("clap requires two paths");
+            let opts = RenderOptions {
+                resolution: if args.standard {
+                    Resolution::Standard
+                } else if args.fine {
+                    Resolution::Fine
+                } else {
+                    config.documents.resolution
+                },
+                paper: match args.paper {
+                    PaperArg::A4 => Paper::A4,
+                    PaperArg::Letter => Paper::Letter,
+                },
+                max_pages: config.documents.max_pages,
+                max_pixels: config.documents.max_pixels,
+                max_input_bytes: config.documents.max_input_bytes,
+            };
+            let report = docs::convert_to_fax(inputs, output, &opts)?;
+            println!("{}: {report}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(Bench::Engine { seconds }) => {
+            faxbridge::bench::engine::run_cli(seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(Bench::Docs { work_dir }) => {
+            faxbridge::bench::docs::run_cli(work_dir.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The configuration file given, else `/etc/faxbridge/faxbridge.toml` when it
+/// exists, else the embedded default.
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let system = Path::new("/etc/faxbridge/faxbridge.toml");
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None if system.exists() => Ok(Config::load(system)?),
+        None => Ok(Config::embedded_default()),
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
