@@ -1,0 +1,5 @@
+//! Built-in benchmarks behind `faxbridge bench …`: each measures one part of
+//! the daemon on this machine and prints a table for BENCHMARKS.md.
+
+pub mod docs;
+pub mod engine;

@@ -1,0 +1,722 @@
+//! The only `unsafe` code of faxbridge: a narrow safe layer over `spandsp-sys`.
+//!
+//! Two SpanDSP terminals are wrapped, both owning one T.30 engine:
+//!
+//! * [`AudioTerminal`] — `fax_state_t`: V.21/V.27ter/V.29/V.17 modems over
+//!   8 kHz linear audio (`fax_rx`/`fax_tx`);
+//! * [`T38Terminal`] — `t38_terminal_state_t`: T.30 over T.38 IFP packets
+//!   (`t38_core_rx_ifp_packet` in, the tx packet handler out), clocked by
+//!   `t38_terminal_send_timeout`.
+//!
+//! Ownership of callback context: each terminal allocates one [`Events`]
+//! value with `Box::into_raw` and hands that stable pointer to SpanDSP as the
+//! `user_data` of every callback (phase B/D/E, document, real-time frame,
+//! T.38 tx packet). SpanDSP only calls back synchronously, from inside a call
+//! we make through `&mut self`, so while a callback runs no Rust reference to
+//! the context exists. `Drop` frees the SpanDSP state first (after which no
+//! callback can run) and only then reclaims the box, so callbacks never see
+//! freed memory and nothing leaks.
+//!
+//! Callbacks must not unwind into C; they only push to vectors and set
+//! integers, and Rust aborts rather than unwinding through `extern "C"`.
+
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::ptr::{self, NonNull};
+
+use spandsp_sys as sys;
+
+use super::FaxError;
+#[cfg(test)]
+use super::g711::G711Law;
+
+/// One T.38 IFP packet produced by a terminal, ready for UDPTL framing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfpPacket {
+    /// Sequence number for the UDPTL header, counted per session from 0.
+    pub seq: u16,
+    /// The IFP packet (ITU-T T.38 §A), without UDPTL framing.
+    pub data: Vec<u8>,
+    /// How many times SpanDSP asks for the packet to be sent when the
+    /// transport has no redundancy of its own (indicators are repeated);
+    /// with UDPTL redundancy or FEC, send it once.
+    pub transmissions: u8,
+}
+
+/// What SpanDSP told us through callbacks. Lives in a `Box` whose raw pointer
+/// is the `user_data` of every callback of one terminal.
+#[derive(Debug, Default)]
+pub(crate) struct Events {
+    /// Phase B results seen (DIS/DCS exchanged).
+    pub phase_b: u32,
+    /// Phase D results seen (one per page exchanged).
+    pub phase_d: u32,
+    /// The completion code, once phase E has happened.
+    pub phase_e: Option<i32>,
+    /// Real-time T.30 HDLC frames seen, received and sent.
+    pub frames_rx: u32,
+    /// Frames we sent.
+    pub frames_tx: u32,
+    /// IFP packets produced and not yet taken.
+    pub packets: Vec<IfpPacket>,
+    /// Next UDPTL sequence number.
+    pub next_seq: u16,
+}
+
+/// Everything the T.30 engine is configured with, already checked and
+/// converted to SpanDSP's values.
+pub(crate) struct T30Config {
+    /// We place the call (send CNG) rather than answer it (send CED).
+    pub calling_party: bool,
+    /// CSI/TSI.
+    pub ident: CString,
+    /// Page header text, if any.
+    pub header_info: Option<CString>,
+    /// Offer ECM.
+    pub ecm: bool,
+    /// `T30_SUPPORT_*` bits.
+    pub modems: c_int,
+    /// `T4_COMPRESSION_*` bits.
+    pub compressions: c_int,
+    /// `T4_RESOLUTION_*` bits.
+    pub resolutions: c_int,
+    /// Keep the clean rows of an interrupted page.
+    pub keep_partial_pages: bool,
+    /// The document: `Send(path)` or `Receive(path)`.
+    pub file: FileRole,
+}
+
+/// The TIFF of the call and which way it goes.
+pub(crate) enum FileRole {
+    /// Send this TIFF.
+    Send(CString),
+    /// Receive into this TIFF.
+    Receive(CString),
+}
+
+/// Transfer statistics of the T.30 engine (a copy of `t30_stats_t`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stats {
+    /// Bit rate of the current (last trained) page-data modem.
+    pub bit_rate: i32,
+    /// ECM is in use.
+    pub ecm: bool,
+    /// Pages sent and confirmed.
+    pub pages_tx: i32,
+    /// Pages received.
+    pub pages_rx: i32,
+    /// Pages in the TIFF being sent (0 or -1 before it is opened).
+    pub pages_in_file: i32,
+}
+
+/// Pages SpanDSP wrote to the receive TIFF.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StoredPages {
+    /// Pages written, complete or partial.
+    pub count: u32,
+    /// The last one is the clean beginning of an interrupted page.
+    pub last_partial: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Callbacks. Each receives the `Events` pointer we registered.
+
+/// Borrow the context behind a callback's `user_data`.
+///
+/// # Safety
+/// `user_data` must be the pointer registered by a live terminal, and no other
+/// reference to that `Events` may exist for the lifetime of the result.
+unsafe fn events<'a>(user_data: *mut c_void) -> &'a mut Events {
+    // SAFETY: guaranteed by the caller: the pointer came from Box::into_raw in
+    // a terminal constructor and the box is freed only after SpanDSP is.
+    unsafe { &mut *(user_data as *mut Events) }
+}
+
+unsafe extern "C" fn on_phase_b(user_data: *mut c_void, _result: c_int) -> c_int {
+    // SAFETY: registered with a live Events pointer; called synchronously from
+    // inside a terminal method while no Rust reference to Events exists.
+    let ev = unsafe { events(user_data) };
+    ev.phase_b += 1;
+    sys::t30_err_e::T30_ERR_OK as c_int
+}
+
+unsafe extern "C" fn on_phase_d(user_data: *mut c_void, _result: c_int) -> c_int {
+    // SAFETY: as for on_phase_b.
+    let ev = unsafe { events(user_data) };
+    ev.phase_d += 1;
+    sys::t30_err_e::T30_ERR_OK as c_int
+}
+
+unsafe extern "C" fn on_phase_e(user_data: *mut c_void, completion_code: c_int) {
+    // SAFETY: as for on_phase_b.
+    let ev = unsafe { events(user_data) };
+    ev.phase_e = Some(completion_code);
+}
+
+unsafe extern "C" fn on_document(_user_data: *mut c_void, _status: c_int) -> c_int {
+    // One document per call: answer "no further document", so T.30 sends EOP
+    // rather than EOM after the last page.
+    0
+}
+
+unsafe extern "C" fn on_frame(user_data: *mut c_void, incoming: bool, msg: *const u8, len: c_int) {
+    // SAFETY: as for on_phase_b.
+    let ev = unsafe { events(user_data) };
+    if incoming {
+        ev.frames_rx += 1;
+    } else {
+        ev.frames_tx += 1;
+    }
+    if tracing::enabled!(tracing::Level::TRACE) && !msg.is_null() && len > 2 {
+        // SAFETY: SpanDSP passes a frame buffer of `len` valid octets for the
+        // duration of the callback; len > 2 was checked.
+        let frame = unsafe { std::slice::from_raw_parts(msg, len as usize) };
+        // Octet 2 is the T.30 facsimile control field (FCF).
+        tracing::trace!(
+            incoming,
+            fcf = format_args!("{:#04x}", frame[2]),
+            len,
+            "T.30 frame"
+        );
+    }
+}
+
+unsafe extern "C" fn on_t38_packet(
+    _core: *mut sys::t38_core_state_t,
+    user_data: *mut c_void,
+    buf: *const u8,
+    len: c_int,
+    count: c_int,
+) -> c_int {
+    if buf.is_null() || len < 0 {
+        return -1;
+    }
+    // SAFETY: SpanDSP passes `len` valid octets at `buf` for the duration of
+    // the call; both were checked for null/negative above.
+    let data = unsafe { std::slice::from_raw_parts(buf, len as usize) }.to_vec();
+    // SAFETY: as for on_phase_b; this is the user_data given to t38_terminal_init.
+    let ev = unsafe { events(user_data) };
+    let seq = ev.next_seq;
+    ev.next_seq = ev.next_seq.wrapping_add(1);
+    ev.packets.push(IfpPacket {
+        seq,
+        data,
+        transmissions: count.clamp(1, 255) as u8,
+    });
+    0
+}
+
+unsafe extern "C" fn on_log(_user_data: *mut c_void, level: c_int, text: *const c_char) {
+    if text.is_null() {
+        return;
+    }
+    // SAFETY: SpanDSP passes a NUL-terminated message valid during the call.
+    let text = unsafe { CStr::from_ptr(text) }.to_string_lossy();
+    let text = text.trim_end();
+    if level <= sys::SPAN_LOG_WARNING as c_int {
+        tracing::warn!(target: "faxbridge::fax::spandsp", "{text}");
+    } else {
+        tracing::debug!(target: "faxbridge::fax::spandsp", "{text}");
+    }
+}
+
+/// Route a SpanDSP logging state to `tracing`, if debug logging is on for
+/// the engine (SpanDSP formats every message, so keep it off otherwise).
+///
+/// # Safety
+/// `log` must point to a live `logging_state_t`.
+unsafe fn route_log(log: *mut sys::logging_state_t) {
+    if log.is_null() || !tracing::enabled!(target: "faxbridge::fax::spandsp", tracing::Level::DEBUG)
+    {
+        return;
+    }
+    // SAFETY: the caller guarantees `log` is live; on_log has the signature
+    // SpanDSP expects and ignores its user_data.
+    unsafe {
+        sys::span_log_set_message_handler(log, Some(on_log), ptr::null_mut());
+        sys::span_log_set_level(
+            log,
+            (sys::SPAN_LOG_SHOW_PROTOCOL | sys::SPAN_LOG_FLOW) as c_int,
+        );
+    }
+}
+
+/// Apply `cfg` to a T.30 engine and register the callbacks on `ev`.
+///
+/// # Safety
+/// `t30` must point to the live T.30 state of a terminal that has not yet
+/// processed any media; `ev` must stay valid until that terminal is freed.
+unsafe fn configure_t30(t30: *mut sys::t30_state_t, ev: *mut Events, cfg: &T30Config) {
+    let ud = ev as *mut c_void;
+    // SAFETY: `t30` is live and idle (caller); the strings are NUL-terminated
+    // and SpanDSP copies them into its own buffers (ident ≤ 20, header ≤ 50
+    // and paths < 256 octets were checked by the caller); `ud` outlives the
+    // engine (caller) and the callbacks match SpanDSP's prototypes.
+    unsafe {
+        sys::t30_set_tx_ident(t30, cfg.ident.as_ptr());
+        if let Some(h) = &cfg.header_info {
+            sys::t30_set_tx_page_header_info(t30, h.as_ptr());
+        }
+        sys::t30_set_ecm_capability(t30, cfg.ecm);
+        sys::t30_set_supported_modems(t30, cfg.modems);
+        sys::t30_set_supported_compressions(t30, cfg.compressions);
+        sys::t30_set_supported_bilevel_resolutions(t30, cfg.resolutions);
+        // Store every received page as T.6 (G4): smallest, and what the PDF
+        // writer embeds as /CCITTFaxDecode without re-encoding.
+        sys::t30_set_supported_output_compressions(
+            t30,
+            sys::t4_image_compression_t_T4_COMPRESSION_T6 as c_int,
+        );
+        sys::t30_set_receive_recovery(t30, c_int::from(cfg.keep_partial_pages));
+        match &cfg.file {
+            FileRole::Send(p) => sys::t30_set_tx_file(t30, p.as_ptr(), -1, -1),
+            FileRole::Receive(p) => sys::t30_set_rx_file(t30, p.as_ptr(), -1),
+        }
+        sys::t30_set_phase_b_handler(t30, Some(on_phase_b), ud);
+        sys::t30_set_phase_d_handler(t30, Some(on_phase_d), ud);
+        sys::t30_set_phase_e_handler(t30, Some(on_phase_e), ud);
+        sys::t30_set_document_handler(t30, Some(on_document), ud);
+        sys::t30_set_real_time_frame_handler(t30, Some(on_frame), ud);
+        route_log(sys::t30_get_logging_state(t30));
+    }
+}
+
+/// Read the transfer statistics.
+///
+/// # Safety
+/// `t30` must point to a live T.30 state.
+unsafe fn stats(t30: *mut sys::t30_state_t) -> Stats {
+    let mut st = sys::t30_stats_t::default();
+    // SAFETY: `t30` is live (caller) and `st` is a valid out-parameter.
+    unsafe { sys::t30_get_transfer_statistics(t30, &mut st) };
+    Stats {
+        bit_rate: st.bit_rate,
+        ecm: st.error_correcting_mode != 0,
+        pages_tx: st.pages_tx,
+        pages_rx: st.pages_rx,
+        pages_in_file: st.pages_in_file,
+    }
+}
+
+/// The far end's CSI/TSI, if it sent a non-blank one.
+///
+/// # Safety
+/// `t30` must point to a live T.30 state.
+unsafe fn remote_ident(t30: *mut sys::t30_state_t) -> Option<String> {
+    // SAFETY: `t30` is live; the getter returns NULL or a pointer to a
+    // NUL-terminated buffer inside the state, copied before we return.
+    let p = unsafe { sys::t30_get_rx_ident(t30) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: non-null, NUL-terminated, valid while `t30` is (see above).
+    let s = unsafe { CStr::from_ptr(p) }
+        .to_string_lossy()
+        .trim()
+        .to_string();
+    (!s.is_empty()).then_some(s)
+}
+
+/// Pages written to the receive TIFF so far (complete and partial).
+///
+/// # Safety
+/// `t30` must point to a live T.30 state.
+unsafe fn stored_pages(t30: *mut sys::t30_state_t) -> StoredPages {
+    // SAFETY: `t30` is live (caller).
+    let count = unsafe { sys::t30_receive_page_count(t30) }.max(0);
+    let mut last_partial = false;
+    if count > 0 {
+        let mut page = sys::t4_rx_recovery_page_t::default();
+        // SAFETY: `t30` is live, index is in range and `page` is a valid
+        // out-parameter (copied by value).
+        if unsafe { sys::t30_receive_page(t30, count - 1, &mut page) } == 0 {
+            last_partial = page.partial != 0;
+        }
+    }
+    StoredPages {
+        count: count as u32,
+        last_partial,
+    }
+}
+
+/// SpanDSP's own description of a T.30 completion code.
+pub(crate) fn completion_code_text(code: i32) -> String {
+    // SAFETY: t30_completion_code_to_str accepts any int and returns a
+    // pointer to a static NUL-terminated string ("???" for unknown codes).
+    let p = unsafe { sys::t30_completion_code_to_str(code) };
+    if p.is_null() {
+        return format!("T.30 completion code {code}");
+    }
+    // SAFETY: static NUL-terminated string, checked non-null.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+// ---------------------------------------------------------------------------
+// Audio terminal.
+
+/// A T.30 terminal on 8 kHz linear audio (SpanDSP `fax_state_t`).
+pub(crate) struct AudioTerminal {
+    fax: NonNull<sys::fax_state_t>,
+    ev: NonNull<Events>,
+    /// `fax_rx` conditions its input in place; received samples are copied here.
+    scratch: Vec<i16>,
+}
+
+// SAFETY: an AudioTerminal exclusively owns its SpanDSP state and its Events
+// box; neither is reachable from anywhere else, SpanDSP keeps no thread-local
+// or global per-call state, and libtiff handles are per file. Moving the
+// owner to another thread (a tokio worker) is therefore sound. It is not
+// Sync: every method takes &mut self, and the raw pointers keep it !Sync.
+unsafe impl Send for AudioTerminal {}
+
+impl AudioTerminal {
+    /// Create a terminal for one call.
+    pub fn new(cfg: &T30Config) -> Result<AudioTerminal, FaxError> {
+        let ev = NonNull::from(Box::leak(Box::new(Events::default())));
+        // SAFETY: a NULL state asks SpanDSP to allocate; it returns NULL on failure.
+        let fax = unsafe { sys::fax_init(ptr::null_mut(), cfg.calling_party) };
+        let Some(fax) = NonNull::new(fax) else {
+            // SAFETY: `ev` came from Box::leak above and was never shared.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("audio fax terminal"));
+        };
+        let term = AudioTerminal {
+            fax,
+            ev,
+            scratch: Vec::with_capacity(super::SAMPLES_PER_20MS),
+        };
+        // SAFETY: `fax` is live and idle; the T.30 state it returns is part of
+        // it; `ev` lives until Drop, after fax_free.
+        unsafe {
+            // Pad transmit blocks with silence so every RTP packet is full.
+            sys::fax_set_transmit_on_idle(fax.as_ptr(), 1);
+            sys::fax_set_tep_mode(fax.as_ptr(), 0);
+            route_log(sys::fax_get_logging_state(fax.as_ptr()));
+            configure_t30(sys::fax_get_t30_state(fax.as_ptr()), ev.as_ptr(), cfg);
+        }
+        Ok(term)
+    }
+
+    fn t30(&self) -> *mut sys::t30_state_t {
+        // SAFETY: `fax` is live for the lifetime of self; this only computes
+        // the address of its embedded T.30 state.
+        unsafe { sys::fax_get_t30_state(self.fax.as_ptr()) }
+    }
+
+    /// Process received audio.
+    pub fn rx(&mut self, samples: &[i16]) {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(samples);
+        // SAFETY: `fax` is live; the buffer holds `len` samples that SpanDSP
+        // may modify in place; callbacks reach `ev` while we hold no
+        // reference to it.
+        unsafe {
+            sys::fax_rx(
+                self.fax.as_ptr(),
+                self.scratch.as_mut_ptr(),
+                self.scratch.len() as c_int,
+            );
+        }
+    }
+
+    /// Account for `samples` of lost audio (no packet arrived).
+    pub fn rx_missing(&mut self, samples: usize) {
+        // SAFETY: `fax` is live; fill-in takes only a count.
+        unsafe { sys::fax_rx_fillin(self.fax.as_ptr(), samples as c_int) };
+    }
+
+    /// Generate audio to send; fills the whole buffer (silence when idle).
+    pub fn tx(&mut self, out: &mut [i16]) {
+        // SAFETY: `fax` is live; `out` has room for `len` samples; with
+        // transmit-on-idle SpanDSP writes exactly `len` samples.
+        let n = unsafe { sys::fax_tx(self.fax.as_ptr(), out.as_mut_ptr(), out.len() as c_int) };
+        let n = (n.max(0) as usize).min(out.len());
+        out[n..].fill(0);
+    }
+
+    /// End the call now (far end hung up, or local abort).
+    pub fn terminate(&mut self) {
+        // SAFETY: the T.30 state is live; phase E fires synchronously into `ev`.
+        unsafe { sys::t30_terminate(self.t30()) };
+    }
+
+    /// Callback results so far.
+    pub fn events(&mut self) -> &mut Events {
+        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
+        // our &mut self calls, none of which is running now.
+        unsafe { self.ev.as_mut() }
+    }
+
+    /// Transfer statistics.
+    pub fn stats(&self) -> Stats {
+        // SAFETY: the T.30 state is live.
+        unsafe { stats(self.t30()) }
+    }
+
+    /// The far end's identity.
+    pub fn remote_ident(&self) -> Option<String> {
+        // SAFETY: the T.30 state is live.
+        unsafe { remote_ident(self.t30()) }
+    }
+
+    /// Pages stored in the receive TIFF.
+    pub fn stored_pages(&self) -> StoredPages {
+        // SAFETY: the T.30 state is live.
+        unsafe { stored_pages(self.t30()) }
+    }
+}
+
+impl Drop for AudioTerminal {
+    fn drop(&mut self) {
+        // SAFETY: `fax` came from fax_init and is freed exactly once, here;
+        // fax_free releases T.30 (closing the TIFF) before the memory.
+        unsafe { sys::fax_free(self.fax.as_ptr()) };
+        // SAFETY: SpanDSP no longer exists, so no callback can use `ev`; it
+        // came from Box::leak in `new` and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// T.38 terminal.
+
+/// T.38 transport options agreed in SDP.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct T38Config {
+    /// T38FaxVersion.
+    pub version: u8,
+    /// T38FaxMaxDatagram.
+    pub max_datagram: u16,
+    /// T38FaxFillBitRemoval.
+    pub fill_bit_removal: bool,
+}
+
+/// A T.30 terminal speaking T.38 IFP packets (SpanDSP `t38_terminal_state_t`).
+pub(crate) struct T38Terminal {
+    t38: NonNull<sys::t38_terminal_state_t>,
+    ev: NonNull<Events>,
+}
+
+// SAFETY: as for AudioTerminal: exclusive ownership of the SpanDSP state and
+// of the Events box, no global per-call state in SpanDSP; !Sync through the
+// raw pointers, and every method takes &mut self.
+unsafe impl Send for T38Terminal {}
+
+impl T38Terminal {
+    /// Create a terminal for one call.
+    pub fn new(cfg: &T30Config, t38: T38Config) -> Result<T38Terminal, FaxError> {
+        let ev = NonNull::from(Box::leak(Box::new(Events::default())));
+        // SAFETY: NULL asks SpanDSP to allocate; on_t38_packet matches
+        // t38_tx_packet_handler_t and `ev` stays valid until after the state
+        // is freed (Drop).
+        let state = unsafe {
+            sys::t38_terminal_init(
+                ptr::null_mut(),
+                cfg.calling_party,
+                Some(on_t38_packet),
+                ev.as_ptr() as *mut c_void,
+            )
+        };
+        let Some(state) = NonNull::new(state) else {
+            // SAFETY: `ev` came from Box::leak above and was never registered.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("T.38 fax terminal"));
+        };
+        let term = T38Terminal { t38: state, ev };
+        // SAFETY: `state` is live and idle; the core and T.30 pointers are
+        // parts of it; `ev` outlives it.
+        unsafe {
+            let core = sys::t38_terminal_get_t38_core_state(state.as_ptr());
+            sys::t38_set_t38_version(core, c_int::from(t38.version));
+            sys::t38_set_max_datagram_size(core, c_int::from(t38.max_datagram));
+            sys::t38_terminal_set_fill_bit_removal(state.as_ptr(), t38.fill_bit_removal);
+            sys::t38_terminal_set_tep_mode(state.as_ptr(), false);
+            route_log(sys::t38_terminal_get_logging_state(state.as_ptr()));
+            route_log(sys::t38_core_get_logging_state(core));
+            configure_t30(
+                sys::t38_terminal_get_t30_state(state.as_ptr()),
+                ev.as_ptr(),
+                cfg,
+            );
+        }
+        Ok(term)
+    }
+
+    fn t30(&self) -> *mut sys::t30_state_t {
+        // SAFETY: the state is live; this computes the embedded T.30 address.
+        unsafe { sys::t38_terminal_get_t30_state(self.t38.as_ptr()) }
+    }
+
+    /// Feed one received IFP packet. Returns false if SpanDSP rejected it.
+    pub fn rx_ifp(&mut self, data: &[u8], seq: u16) -> bool {
+        // SAFETY: the state is live; `data` is valid for `len` octets during
+        // the call; callbacks reach `ev` while we hold no reference to it.
+        let r = unsafe {
+            let core = sys::t38_terminal_get_t38_core_state(self.t38.as_ptr());
+            sys::t38_core_rx_ifp_packet(core, data.as_ptr(), data.len() as c_int, seq)
+        };
+        r >= 0
+    }
+
+    /// Advance the clock by `samples` (8 kHz); packets due are produced
+    /// through the tx callback. Returns true once the terminal has finished.
+    pub fn advance(&mut self, samples: u32) -> bool {
+        // SAFETY: the state is live; callbacks as in rx_ifp.
+        unsafe { sys::t38_terminal_send_timeout(self.t38.as_ptr(), samples as c_int) != 0 }
+    }
+
+    /// End the call now.
+    pub fn terminate(&mut self) {
+        // SAFETY: the T.30 state is live; phase E fires synchronously into `ev`.
+        unsafe { sys::t30_terminate(self.t30()) };
+    }
+
+    /// Callback results so far.
+    pub fn events(&mut self) -> &mut Events {
+        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
+        // our &mut self calls, none of which is running now.
+        unsafe { self.ev.as_mut() }
+    }
+
+    /// Transfer statistics.
+    pub fn stats(&self) -> Stats {
+        // SAFETY: the T.30 state is live.
+        unsafe { stats(self.t30()) }
+    }
+
+    /// The far end's identity.
+    pub fn remote_ident(&self) -> Option<String> {
+        // SAFETY: the T.30 state is live.
+        unsafe { remote_ident(self.t30()) }
+    }
+
+    /// Pages stored in the receive TIFF.
+    pub fn stored_pages(&self) -> StoredPages {
+        // SAFETY: the T.30 state is live.
+        unsafe { stored_pages(self.t30()) }
+    }
+}
+
+impl Drop for T38Terminal {
+    fn drop(&mut self) {
+        // SAFETY: the state came from t38_terminal_init and is freed exactly
+        // once, here (releasing T.30 and closing the TIFF first).
+        unsafe { sys::t38_terminal_free(self.t38.as_ptr()) };
+        // SAFETY: no SpanDSP state refers to `ev` any more; it came from
+        // Box::leak in `new` and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reference G.711 for cross-checking our own tables.
+
+/// Decode with SpanDSP's G.711 (`g711_decode`), for tests of `g711.rs`.
+#[cfg(test)]
+pub(crate) fn g711_decode_reference(law: G711Law, codes: &[u8]) -> Vec<i16> {
+    let mut out = vec![0i16; codes.len()];
+    // SAFETY: g711_init(NULL) allocates a state or returns NULL; the buffers
+    // are valid for `len` elements; the state is freed once.
+    unsafe {
+        let s = sys::g711_init(ptr::null_mut(), g711_mode(law));
+        assert!(!s.is_null());
+        let n = sys::g711_decode(s, out.as_mut_ptr(), codes.as_ptr(), codes.len() as c_int);
+        sys::g711_free(s);
+        out.truncate(n.max(0) as usize);
+    }
+    out
+}
+
+/// Encode with SpanDSP's G.711 (`g711_encode`), for tests of `g711.rs`.
+#[cfg(test)]
+pub(crate) fn g711_encode_reference(law: G711Law, samples: &[i16]) -> Vec<u8> {
+    let mut out = vec![0u8; samples.len()];
+    // SAFETY: as in g711_decode_reference.
+    unsafe {
+        let s = sys::g711_init(ptr::null_mut(), g711_mode(law));
+        assert!(!s.is_null());
+        let n = sys::g711_encode(
+            s,
+            out.as_mut_ptr(),
+            samples.as_ptr(),
+            samples.len() as c_int,
+        );
+        sys::g711_free(s);
+        out.truncate(n.max(0) as usize);
+    }
+    out
+}
+
+#[cfg(test)]
+fn g711_mode(law: G711Law) -> c_int {
+    match law {
+        G711Law::ALaw => sys::G711_ALAW as c_int,
+        G711Law::MuLaw => sys::G711_ULAW as c_int,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receive_config(dir: &std::path::Path) -> T30Config {
+        T30Config {
+            calling_party: false,
+            ident: CString::new("+1 555 0100").unwrap(),
+            header_info: None,
+            ecm: true,
+            modems: 7,
+            compressions: 0x0e,
+            resolutions: 0x7,
+            keep_partial_pages: true,
+            file: FileRole::Receive(CString::new(dir.join("rx.tif").to_str().unwrap()).unwrap()),
+        }
+    }
+
+    #[test]
+    fn terminals_are_created_and_freed_repeatedly() {
+        // Catches double frees and leaks of the callback box under a
+        // sanitiser or valgrind, and proves phase E reaches Rust.
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..50 {
+            let mut a = AudioTerminal::new(&receive_config(dir.path())).unwrap();
+            let mut buf = [0i16; 160];
+            a.tx(&mut buf);
+            a.rx(&buf);
+            a.terminate();
+            assert!(a.events().phase_e.is_some());
+            let mut t = T38Terminal::new(
+                &receive_config(dir.path()),
+                T38Config {
+                    version: 0,
+                    max_datagram: 400,
+                    fill_bit_removal: false,
+                },
+            )
+            .unwrap();
+            t.advance(160);
+            t.terminate();
+            assert!(t.events().phase_e.is_some());
+        }
+    }
+
+    #[test]
+    fn answering_terminal_sends_ced_tone() {
+        // The answering side starts with 2100 Hz CED after ~200 ms of silence.
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = AudioTerminal::new(&receive_config(dir.path())).unwrap();
+        let mut energy = 0f64;
+        for _ in 0..50 {
+            let mut buf = [0i16; 160];
+            a.tx(&mut buf);
+            energy += buf.iter().map(|&s| (s as f64).powi(2)).sum::<f64>();
+            a.rx(&[0i16; 160]);
+        }
+        assert!(energy > 1e9, "no CED tone: {energy}");
+    }
+
+    #[test]
+    fn completion_text_comes_from_spandsp() {
+        assert!(!completion_code_text(0).is_empty());
+        assert!(!completion_code_text(-7).is_empty());
+    }
+}
