@@ -1,0 +1,752 @@
+//! Calls as the fax and media layers see them.
+//!
+//! An incoming INVITE that passed the ACL, routing and offer checks becomes an
+//! [`IncomingCall`]: the handler answers it with an SDP answer
+//! ([`IncomingCall::accept`]) or a status ([`IncomingCall::reject`]), and then
+//! reads [`CallEvent`]s from the [`ActiveCall`]: the ACK, re-INVITEs from the
+//! far end (typically the switch to T.38, answered with an `m=image` answer),
+//! and the end of the call (BYE, CANCEL, ACK timeout). A call we place
+//! ([`super::SipEndpoint::dial`]) becomes a [`Dialing`] and, once answered,
+//! the same [`ActiveCall`]. Either side can send re-INVITEs and BYE through a
+//! [`CallHandle`].
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TerminatedReason};
+use rsipstack::dialog::invitation::InviteAsyncResult;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::{Header, Method, Request, StatusCode, StatusCodeKind, prelude::HeadersExt};
+use rsipstack::transaction::key::TransactionRole;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use super::config::TransportKind;
+use super::endpoint::Registry;
+use super::offer::{MediaKind, OfferSummary, inspect_offer};
+use super::policy::{
+    ACCEPT, ALLOW, Refusal, SUPPORTED, glare_backoff, is_unchanged_offer, refresh_interval_as_uac,
+    session_expires_answer,
+};
+
+/// Errors of call operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The call was already answered, rejected or ended.
+    #[error("the call {0} is no longer waiting for an answer (answered, timed out or cancelled)")]
+    NotPending(String),
+    /// The dialog is not established (no 2xx/ACK yet, or already ended).
+    #[error("the call {0} is not established; re-INVITE and BYE need an answered call")]
+    NotEstablished(String),
+    /// The far end never answered our request.
+    #[error("no final response to our {method} in call {call_id}; the peer is unreachable")]
+    NoResponse {
+        /// Call-ID.
+        call_id: String,
+        /// Request method.
+        method: &'static str,
+    },
+    /// The SIP stack failed to send.
+    #[error("SIP stack error in call {call_id}: {message}")]
+    Stack {
+        /// Call-ID.
+        call_id: String,
+        /// The stack's message.
+        message: String,
+    },
+    /// Our re-INVITE kept colliding with the far end's.
+    #[error("re-INVITE in call {0} collided (491) on every attempt; retry later")]
+    Glare(String),
+}
+
+/// Why a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// The far end sent BYE.
+    RemoteHangup,
+    /// We sent BYE (or CANCEL).
+    LocalHangup,
+    /// The caller cancelled before we answered (we answered 487).
+    Cancelled,
+    /// Our 2xx was never acknowledged (RFC 3261 §13.3.1.4); a BYE was sent.
+    NoAck,
+    /// The INVITE failed with this status (ours or theirs).
+    Failed(u16),
+}
+
+/// Something that happened in an established or pending call.
+#[derive(Debug)]
+pub enum CallEvent {
+    /// The session is up: ACK received (incoming) or 2xx received (outgoing).
+    Established,
+    /// The far end offers a new session description.
+    ReInvite(ReInvite),
+    /// The call is over; no more events follow.
+    Ended(EndReason),
+}
+
+/// A re-INVITE (or UPDATE with SDP) from the far end, waiting for an answer.
+///
+/// Dropping it unanswered answers 488 and keeps the current session
+/// (RFC 3261 §14.2).
+#[derive(Debug)]
+pub struct ReInvite {
+    /// The new offer.
+    pub offer: Vec<u8>,
+    /// What the endpoint's offer check saw (`None` if no usable stream).
+    pub summary: Option<OfferSummary>,
+    responder: Option<oneshot::Sender<ReInviteReply>>,
+}
+
+#[derive(Debug)]
+enum ReInviteReply {
+    Accept(Vec<u8>),
+    Reject(u16),
+}
+
+impl ReInvite {
+    /// True when the offer switches to (or keeps) T.38.
+    pub fn is_t38(&self) -> bool {
+        self.summary.as_ref().map(|s| s.kind) == Some(MediaKind::T38)
+    }
+
+    /// Answers 200 with `answer` as the new session description.
+    pub fn accept(mut self, answer: Vec<u8>) {
+        if let Some(r) = self.responder.take() {
+            let _ = r.send(ReInviteReply::Accept(answer));
+        }
+    }
+
+    /// Refuses with `status` (usually 488); the current session continues.
+    pub fn reject(mut self, status: u16) {
+        if let Some(r) = self.responder.take() {
+            let _ = r.send(ReInviteReply::Reject(status));
+        }
+    }
+}
+
+/// Result of a re-INVITE we sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReInviteOutcome {
+    /// 2xx: the far end's answer.
+    Accepted(Vec<u8>),
+    /// Final non-2xx (488: the old session continues, RFC 3261 §14.1).
+    Rejected(u16),
+}
+
+/// A provisional response to a call we placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// 180, 183, …
+    pub status: u16,
+    /// Early media SDP, if any.
+    pub sdp: Option<Vec<u8>>,
+}
+
+pub(crate) struct SdpState {
+    pub(crate) local: Vec<u8>,
+    pub(crate) remote: Vec<u8>,
+}
+
+/// State shared by a call's handle, its task and the endpoint.
+pub(crate) struct CallShared {
+    pub(crate) call_id: String,
+    pub(crate) dialog: InviteDialog,
+    /// RFC 3261 §14.1: the UA that chose the Call-ID uses the longer backoff.
+    pub(crate) owns_call_id: bool,
+    pub(crate) our_reinvite: AtomicBool,
+    pub(crate) their_reinvite: AtomicBool,
+    pub(crate) sdp: Mutex<SdpState>,
+    pub(crate) ended: AtomicBool,
+    /// Session-Expires answer for re-INVITE refreshes (incoming calls).
+    pub(crate) session_expires: Option<String>,
+    /// The status we refused the INVITE with, for [`EndReason::Failed`].
+    pub(crate) refused_with: AtomicU16,
+}
+
+/// A cloneable handle to send re-INVITEs and BYE in a call.
+#[derive(Clone)]
+pub struct CallHandle {
+    pub(crate) shared: Arc<CallShared>,
+}
+
+impl std::fmt::Debug for CallHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallHandle")
+            .field("call_id", &self.shared.call_id)
+            .finish()
+    }
+}
+
+fn sdp_headers() -> Vec<Header> {
+    vec![Header::ContentType("application/sdp".to_string().into())]
+}
+
+impl CallHandle {
+    /// The Call-ID.
+    pub fn call_id(&self) -> &str {
+        &self.shared.call_id
+    }
+
+    /// True once the call has ended.
+    pub fn is_ended(&self) -> bool {
+        self.shared.ended.load(Ordering::SeqCst)
+    }
+
+    /// Sends a re-INVITE with `offer` (e.g. switching to T.38) and waits for
+    /// the final response. A 491 (glare) is retried after the RFC 3261 §14.1
+    /// backoff, up to 4 attempts.
+    pub async fn reinvite(&self, offer: Vec<u8>) -> Result<ReInviteOutcome, CallError> {
+        let s = &self.shared;
+        const ATTEMPTS: usize = 4;
+        for attempt in 0..ATTEMPTS {
+            if s.ended.load(Ordering::SeqCst) {
+                return Err(CallError::NotEstablished(s.call_id.clone()));
+            }
+            // The INVITE that set the call up is in progress until its ACK.
+            wait_for_ack(&s.dialog).await;
+            // §14.1: no new INVITE while one is in progress in either direction.
+            let glare = if s.their_reinvite.load(Ordering::SeqCst)
+                || s.our_reinvite.swap(true, Ordering::SeqCst)
+            {
+                true
+            } else {
+                let result = s
+                    .dialog
+                    .reinvite(Some(sdp_headers()), Some(offer.clone()))
+                    .await;
+                s.our_reinvite.store(false, Ordering::SeqCst);
+                let resp = result
+                    .map_err(|e| CallError::Stack {
+                        call_id: s.call_id.clone(),
+                        message: e.to_string(),
+                    })?
+                    .ok_or_else(|| {
+                        if s.dialog.state().is_confirmed() {
+                            CallError::NoResponse {
+                                call_id: s.call_id.clone(),
+                                method: "re-INVITE",
+                            }
+                        } else {
+                            CallError::NotEstablished(s.call_id.clone())
+                        }
+                    })?;
+                let code = u16::from(resp.status_code.clone());
+                match resp.status_code.kind() {
+                    StatusCodeKind::Successful => {
+                        let mut sdp = s.sdp.lock().unwrap_or_else(|p| p.into_inner());
+                        sdp.local = offer;
+                        sdp.remote = resp.body.clone();
+                        return Ok(ReInviteOutcome::Accepted(resp.body));
+                    }
+                    _ if resp.status_code == StatusCode::RequestPending => true,
+                    _ => return Ok(ReInviteOutcome::Rejected(code)),
+                }
+            };
+            if glare && attempt + 1 < ATTEMPTS {
+                let wait = glare_backoff(s.owns_call_id, rand::random());
+                info!(call_id = %s.call_id, ?wait, "re-INVITE glare, retrying after backoff");
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Err(CallError::Glare(s.call_id.clone()))
+    }
+
+    /// Ends the call: BYE when established, CANCEL while our INVITE is
+    /// still ringing. Does nothing once the call has ended.
+    pub async fn hangup(&self) -> Result<(), CallError> {
+        let s = &self.shared;
+        if s.ended.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        s.dialog.hangup().await.map_err(|e| CallError::Stack {
+            call_id: s.call_id.clone(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Waits (at most 64*T1 = 32 s, RFC 3261 §13.3.1.4) while our 2xx awaits its
+/// ACK: no new INVITE may start while the first is in progress (§14.1).
+async fn wait_for_ack(dialog: &InviteDialog) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(32);
+    while dialog.state().waiting_ack() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An established call: its handle and its events.
+#[derive(Debug)]
+pub struct ActiveCall {
+    /// Handle for re-INVITE and BYE (cloneable for other tasks).
+    pub handle: CallHandle,
+    /// The far end's current session description (offer or answer).
+    pub remote_sdp: Vec<u8>,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+}
+
+impl ActiveCall {
+    /// The next event; `None` after [`CallEvent::Ended`] was delivered.
+    pub async fn next_event(&mut self) -> Option<CallEvent> {
+        self.events.recv().await
+    }
+}
+
+const PENDING: u8 = 0;
+const ANSWERED: u8 = 1;
+
+/// An INVITE waiting for the handler's answer.
+///
+/// Dropping it unanswered answers `480 Temporarily Unavailable`.
+pub struct IncomingCall {
+    /// Call-ID of the INVITE.
+    pub call_id: String,
+    /// From URI.
+    pub from: String,
+    /// To URI.
+    pub to: String,
+    /// Called number (see [`super::routing`]).
+    pub did: Option<String>,
+    /// Route chosen for the number.
+    pub route: String,
+    /// Peer or account the request was admitted as.
+    pub peer: String,
+    /// Source of the INVITE.
+    pub source: SocketAddr,
+    /// Transport the INVITE came over.
+    pub transport: TransportKind,
+    /// First usable stream of the offer and its media address.
+    pub summary: OfferSummary,
+    /// The SDP offer.
+    pub offer: Vec<u8>,
+    pub(crate) handle: CallHandle,
+    pub(crate) events: Option<mpsc::UnboundedReceiver<CallEvent>>,
+    pub(crate) state: Arc<AtomicU8>,
+}
+
+impl std::fmt::Debug for IncomingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncomingCall")
+            .field("call_id", &self.call_id)
+            .field("did", &self.did)
+            .field("route", &self.route)
+            .field("peer", &self.peer)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IncomingCall {
+    /// Sends `180 Ringing` (optional; fax machines are usually answered at once).
+    pub fn ring(&self) {
+        if self.state.load(Ordering::SeqCst) == PENDING
+            && let Err(e) = self.handle.shared.dialog.ringing(None, None)
+        {
+            debug!(call_id = %self.call_id, error = %e, "could not send 180");
+        }
+    }
+
+    /// Sends `183 Session Progress` with early-media SDP `sdp` (e.g. to
+    /// start fax tones before answering).
+    pub fn session_progress(&self, sdp: Vec<u8>) {
+        if self.state.load(Ordering::SeqCst) == PENDING
+            && let Err(e) = self
+                .handle
+                .shared
+                .dialog
+                .ringing(Some(sdp_headers()), Some(sdp))
+        {
+            debug!(call_id = %self.call_id, error = %e, "could not send 183");
+        }
+    }
+
+    /// Events that arrive before the answer (a CANCEL shows up here as
+    /// [`CallEvent::Ended`]).
+    pub async fn next_event(&mut self) -> Option<CallEvent> {
+        match self.events.as_mut() {
+            Some(e) => e.recv().await,
+            None => None,
+        }
+    }
+
+    /// Answers `200 OK` with `answer`; the call is up once the ACK arrives
+    /// ([`CallEvent::Established`]).
+    pub fn accept(mut self, answer: Vec<u8>) -> Result<ActiveCall, CallError> {
+        if self
+            .state
+            .compare_exchange(PENDING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+            || self.handle.is_ended()
+        {
+            return Err(CallError::NotPending(self.call_id.clone()));
+        }
+        let shared = &self.handle.shared;
+        let mut headers = sdp_headers();
+        headers.push(Header::Allow(ALLOW.to_string().into()));
+        headers.push(Header::Supported(SUPPORTED.to_string().into()));
+        if let Some(se) = &shared.session_expires {
+            headers.push(Header::SessionExpires(se.clone().into()));
+            headers.push(Header::Require("timer".to_string().into()));
+        }
+        {
+            let mut sdp = shared.sdp.lock().unwrap_or_else(|p| p.into_inner());
+            sdp.local = answer.clone();
+        }
+        shared
+            .dialog
+            .accept(Some(headers), Some(answer))
+            .map_err(|e| CallError::Stack {
+                call_id: self.call_id.clone(),
+                message: e.to_string(),
+            })?;
+        let events = self
+            .events
+            .take()
+            .unwrap_or_else(|| mpsc::unbounded_channel().1);
+        Ok(ActiveCall {
+            handle: self.handle.clone(),
+            remote_sdp: self.offer.clone(),
+            events,
+        })
+    }
+
+    /// Refuses the call with `status` (e.g. 486 Busy Here, 488).
+    pub fn reject(self, status: u16) {
+        reject_pending(&self.handle, &self.state, status);
+    }
+}
+
+impl Drop for IncomingCall {
+    fn drop(&mut self) {
+        reject_pending(&self.handle, &self.state, Refusal::NotAnswered.status().0);
+    }
+}
+
+/// Rejects the INVITE if nobody answered it yet.
+pub(crate) fn reject_pending(handle: &CallHandle, state: &AtomicU8, status: u16) {
+    if state
+        .compare_exchange(PENDING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+        && !handle.is_ended()
+    {
+        handle.shared.refused_with.store(status, Ordering::SeqCst);
+        let _ = handle
+            .shared
+            .dialog
+            .reject(Some(StatusCode::from(status)), None);
+    }
+}
+
+/// A call we placed, waiting for its final response.
+pub struct Dialing {
+    pub(crate) handle: CallHandle,
+    pub(crate) progress: mpsc::UnboundedReceiver<Progress>,
+    pub(crate) events: mpsc::UnboundedReceiver<CallEvent>,
+    pub(crate) join: tokio::task::JoinHandle<InviteAsyncResult>,
+}
+
+/// Why a call we placed did not get answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialError {
+    /// The far end answered with a final non-2xx status.
+    #[error("the call was refused with {status} {reason}")]
+    Rejected {
+        /// Status code (e.g. 404, 486, 487 after our CANCEL, 488).
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+    /// No final response came.
+    #[error("no final response to the INVITE; the peer is unreachable or silent")]
+    NoAnswer,
+    /// The stack failed.
+    #[error("SIP stack error while calling: {0}")]
+    Stack(String),
+}
+
+impl Dialing {
+    /// The Call-ID we chose.
+    pub fn call_id(&self) -> &str {
+        self.handle.call_id()
+    }
+
+    /// A handle usable while ringing: [`CallHandle::hangup`] sends CANCEL.
+    pub fn handle(&self) -> &CallHandle {
+        &self.handle
+    }
+
+    /// The next provisional response (180/183); `None` once final.
+    pub async fn next_progress(&mut self) -> Option<Progress> {
+        self.progress.recv().await
+    }
+
+    /// Waits for the final response.
+    pub async fn outcome(self) -> Result<ActiveCall, DialError> {
+        let result = self
+            .join
+            .await
+            .map_err(|e| DialError::Stack(e.to_string()))?;
+        let (_, resp) = result.map_err(|e| DialError::Stack(e.to_string()))?;
+        let resp = resp.ok_or(DialError::NoAnswer)?;
+        if resp.status_code.kind() != StatusCodeKind::Successful {
+            return Err(DialError::Rejected {
+                status: u16::from(resp.status_code.clone()),
+                reason: resp.status_code.text().to_string(),
+            });
+        }
+        if self.handle.is_ended() {
+            // A 2xx that crossed our CANCEL: the stack ended it with BYE.
+            return Err(DialError::Rejected {
+                status: 487,
+                reason: "Request Terminated".into(),
+            });
+        }
+        {
+            let mut sdp = self
+                .handle
+                .shared
+                .sdp
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            sdp.remote = resp.body.clone();
+        }
+        Ok(ActiveCall {
+            handle: self.handle,
+            remote_sdp: resp.body,
+            events: self.events,
+        })
+    }
+}
+
+/// Everything a call task needs.
+pub(crate) struct CallTask {
+    pub(crate) handle: CallHandle,
+    pub(crate) states: DialogStateReceiver,
+    pub(crate) events: mpsc::UnboundedSender<CallEvent>,
+    pub(crate) progress: Option<mpsc::UnboundedSender<Progress>>,
+    pub(crate) registry: Registry,
+    pub(crate) answer_timeout: Duration,
+}
+
+fn end_reason(reason: &TerminatedReason, role: TransactionRole) -> EndReason {
+    match (reason, role) {
+        (TerminatedReason::UacCancel, TransactionRole::Server) => EndReason::Cancelled,
+        (TerminatedReason::UacCancel, TransactionRole::Client) => EndReason::LocalHangup,
+        (TerminatedReason::UacBye, TransactionRole::Server)
+        | (TerminatedReason::UasBye, TransactionRole::Client) => EndReason::RemoteHangup,
+        (TerminatedReason::UacBye, TransactionRole::Client)
+        | (TerminatedReason::UasBye, TransactionRole::Server) => EndReason::LocalHangup,
+        (TerminatedReason::Timeout, _) => EndReason::NoAck,
+        (TerminatedReason::UasDecline, _) => EndReason::Failed(603),
+        (TerminatedReason::UasBusy | TerminatedReason::UacBusy, _) => EndReason::Failed(486),
+        (TerminatedReason::ProxyAuthRequired, _) => EndReason::Failed(407),
+        (
+            TerminatedReason::ProxyError(c)
+            | TerminatedReason::UacOther(c)
+            | TerminatedReason::UasOther(c),
+            _,
+        ) => EndReason::Failed(u16::from(c.clone())),
+    }
+}
+
+impl CallTask {
+    /// Runs until the dialog terminates.
+    pub(crate) async fn run(mut self) {
+        let shared = self.handle.shared.clone();
+        let role = shared.dialog.role();
+        let mut established = false;
+        while let Some(state) = self.states.recv().await {
+            match state {
+                DialogState::Early(_, resp) if role == TransactionRole::Client => {
+                    if let Some(p) = &self.progress {
+                        let sdp = (!resp.body.is_empty()).then(|| resp.body.clone());
+                        let _ = p.send(Progress {
+                            status: u16::from(resp.status_code.clone()),
+                            sdp,
+                        });
+                    }
+                }
+                DialogState::Confirmed(_, resp) if !established => {
+                    established = true;
+                    self.progress = None;
+                    let _ = self.events.send(CallEvent::Established);
+                    if role == TransactionRole::Client
+                        && let Some(every) =
+                            refresh_interval_as_uac(resp.header_value("Session-Expires").as_deref())
+                    {
+                        tokio::spawn(refresh_loop(self.handle.clone(), every));
+                    }
+                }
+                DialogState::Updated(_, req, th) => {
+                    let handle = self.handle.clone();
+                    let events = self.events.clone();
+                    let timeout = self.answer_timeout;
+                    tokio::spawn(async move {
+                        on_offer(handle, req, th, events, timeout).await;
+                    });
+                }
+                DialogState::Options(_, _, th) => {
+                    let headers = vec![
+                        Header::Allow(ALLOW.to_string().into()),
+                        Header::Accept(ACCEPT.to_string().into()),
+                        Header::Supported(SUPPORTED.to_string().into()),
+                    ];
+                    let _ = th.respond(StatusCode::OK, Some(headers), None).await;
+                }
+                DialogState::Info(_, _, th)
+                | DialogState::Notify(_, _, th)
+                | DialogState::Message(_, _, th) => {
+                    let _ = th.reply(StatusCode::OK).await;
+                }
+                DialogState::Refer(_, _, th) | DialogState::Publish(_, _, th) => {
+                    let _ = th
+                        .respond(
+                            StatusCode::MethodNotAllowed,
+                            Some(vec![Header::Allow(ALLOW.to_string().into())]),
+                            None,
+                        )
+                        .await;
+                }
+                DialogState::Terminated(id, reason) => {
+                    shared.ended.store(true, Ordering::SeqCst);
+                    let why = match (
+                        end_reason(&reason, role),
+                        shared.refused_with.load(Ordering::SeqCst),
+                    ) {
+                        (EndReason::Failed(_), refused) if refused != 0 => {
+                            EndReason::Failed(refused)
+                        }
+                        (why, _) => why,
+                    };
+                    info!(call_id = %shared.call_id, ?why, "call ended");
+                    let _ = self.events.send(CallEvent::Ended(why));
+                    self.registry.remove(&shared.call_id, &id);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        shared.ended.store(true, Ordering::SeqCst);
+    }
+}
+
+/// RFC 4028 §10: as refresher we repeat our last offer unchanged every
+/// half interval, so the far end's session timer never fires.
+async fn refresh_loop(handle: CallHandle, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if handle.is_ended() {
+            return;
+        }
+        let offer = {
+            let sdp = handle.shared.sdp.lock().unwrap_or_else(|p| p.into_inner());
+            sdp.local.clone()
+        };
+        match handle.reinvite(offer).await {
+            Ok(o) => debug!(call_id = handle.call_id(), ?o, "session refreshed"),
+            Err(e) => warn!(call_id = handle.call_id(), error = %e, "session refresh failed"),
+        }
+    }
+}
+
+/// Answers a re-INVITE or UPDATE from the far end.
+async fn on_offer(
+    handle: CallHandle,
+    req: Request,
+    th: rsipstack::dialog::dialog::TransactionHandle,
+    events: mpsc::UnboundedSender<CallEvent>,
+    timeout: Duration,
+) {
+    let shared = &handle.shared;
+    let mut extra = vec![
+        Header::Allow(ALLOW.to_string().into()),
+        Header::Supported(SUPPORTED.to_string().into()),
+    ];
+    if req.method == Method::Update && req.body.is_empty() {
+        // RFC 4028 §10 refresh by UPDATE without a body.
+        let _ = th.respond(StatusCode::OK, Some(extra), None).await;
+        return;
+    }
+    if req.method == Method::Invite && shared.our_reinvite.load(Ordering::SeqCst) {
+        // RFC 3261 §14.2: our re-INVITE is pending → 491.
+        let _ = th.reply(StatusCode::RequestPending).await;
+        return;
+    }
+    if shared.their_reinvite.swap(true, Ordering::SeqCst) {
+        // §14.2: a second offer while we process one → 500 + Retry-After.
+        let retry = Header::RetryAfter(format!("{}", rand::random::<u32>() % 10).into());
+        let _ = th
+            .respond(StatusCode::ServerInternalError, Some(vec![retry]), None)
+            .await;
+        return;
+    }
+    let (previous_remote, previous_local) = {
+        let sdp = shared.sdp.lock().unwrap_or_else(|p| p.into_inner());
+        (sdp.remote.clone(), sdp.local.clone())
+    };
+    let mut sdp_headers = sdp_headers();
+    if let Some(se) = &shared.session_expires {
+        extra.push(Header::SessionExpires(se.clone().into()));
+        extra.push(Header::Require("timer".to_string().into()));
+    }
+    sdp_headers.extend(extra.iter().cloned());
+    if req.body.is_empty() {
+        // A re-INVITE without offer asks for ours in the 2xx (RFC 3264 §8);
+        // the answer comes in the ACK. Offer the current session again.
+        let _ = th
+            .respond(StatusCode::OK, Some(sdp_headers), Some(previous_local))
+            .await;
+    } else if is_unchanged_offer(&previous_remote, &req.body) {
+        // Session refresh (RFC 4028) or keep-alive: same session, same answer.
+        let _ = th
+            .respond(StatusCode::OK, Some(sdp_headers), Some(previous_local))
+            .await;
+    } else {
+        let ct = req.header_value("Content-Type");
+        let summary = inspect_offer(ct.as_deref(), &req.body).ok();
+        let (tx, rx) = oneshot::channel();
+        let event = ReInvite {
+            offer: req.body.clone(),
+            summary,
+            responder: Some(tx),
+        };
+        let reply = if events.send(CallEvent::ReInvite(event)).is_ok() {
+            tokio::time::timeout(timeout, rx)
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        };
+        match reply {
+            Some(ReInviteReply::Accept(answer)) => {
+                {
+                    let mut sdp = shared.sdp.lock().unwrap_or_else(|p| p.into_inner());
+                    sdp.remote = req.body.clone();
+                    sdp.local = answer.clone();
+                }
+                let _ = th
+                    .respond(StatusCode::OK, Some(sdp_headers), Some(answer))
+                    .await;
+            }
+            Some(ReInviteReply::Reject(code)) => {
+                let _ = th.reply(StatusCode::from(code)).await;
+            }
+            None => {
+                let _ = th.reply(StatusCode::NotAcceptableHere).await;
+            }
+        }
+    }
+    shared.their_reinvite.store(false, Ordering::SeqCst);
+}
+
+/// Builds the `Session-Expires` answer for an incoming INVITE.
+pub(crate) fn session_expires_for(req: &Request) -> Option<String> {
+    session_expires_answer(
+        req.header_value("Session-Expires").as_deref(),
+        req.header_contains_token("Supported", "timer")
+            || req.header_contains_token("Require", "timer"),
+    )
+}

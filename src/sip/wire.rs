@@ -1,0 +1,292 @@
+//! Screening of raw SIP messages before the stack sees them.
+//!
+//! RFC 3261 §8.2 and §18.3 ask a UAS to answer a malformed request with
+//! `400 Bad Request` when it can, and §18.3 singles out a datagram whose
+//! `Content-Length` is larger than what arrived. The SIP stack drops such
+//! messages silently, so a peer with a bug would only see timeouts. This
+//! module reads the raw bytes, decides, and when a response can be routed
+//! (the request carried a `Via`) writes the 400 itself. Responses and
+//! anything without a `Via` are dropped: there is nobody to tell.
+
+use rsipstack::sip::{
+    Method, Request, SipMessage,
+    prelude::{HeadersExt, ToTypedHeader},
+};
+
+/// What to do with one received datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screening {
+    /// Hand it to the stack.
+    Pass,
+    /// Discard it; nothing can be answered.
+    Drop(&'static str),
+    /// Answer with these bytes (a 400) and discard the request.
+    Reject {
+        /// The encoded `400 Bad Request`.
+        response: Vec<u8>,
+        /// What was wrong.
+        reason: &'static str,
+    },
+}
+
+/// Checks a parsed request for what every request must carry (RFC 3261 §8.1.1).
+pub fn validate_request(req: &Request) -> Result<(), &'static str> {
+    let via = req.via_header().map_err(|_| "missing Via")?;
+    via.typed().map_err(|_| "unreadable Via")?;
+    req.from_header().map_err(|_| "missing From")?;
+    req.to_header().map_err(|_| "missing To")?;
+    req.call_id_header().map_err(|_| "missing Call-ID")?;
+    let cseq = req.cseq_header().map_err(|_| "missing CSeq")?;
+    cseq.seq().map_err(|_| "unreadable CSeq number")?;
+    let method = cseq.method().map_err(|_| "unreadable CSeq method")?;
+    // §8.2.2.1 is silent on a CSeq method that differs from the request's,
+    // but §20.16 requires them to match; a mismatch cannot be matched to a
+    // transaction.
+    if method != req.method && !(req.method == Method::Ack && method == Method::Invite) {
+        return Err("CSeq method differs from the request method");
+    }
+    Ok(())
+}
+
+/// One header line of the raw message, after unfolding.
+struct RawHeader<'a> {
+    name: &'a str,
+    line: String,
+}
+
+fn canonical_name(name: &str) -> String {
+    let n = name.trim().to_ascii_lowercase();
+    match n.as_str() {
+        "v" => "via".into(),
+        "f" => "from".into(),
+        "t" => "to".into(),
+        "i" => "call-id".into(),
+        "l" => "content-length".into(),
+        _ => n,
+    }
+}
+
+fn raw_headers(head: &str) -> Vec<RawHeader<'_>> {
+    let mut out: Vec<RawHeader<'_>> = Vec::new();
+    for line in head.split("\r\n").skip(1) {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.line.push(' ');
+                last.line.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((name, _)) = line.split_once(':') {
+            out.push(RawHeader {
+                name,
+                line: line.to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Builds a `400 Bad Request` from the raw request's Via, From, To, Call-ID
+/// and CSeq lines; `None` without a Via (the response could not be routed).
+/// `to_tag` is added to To when it has none (§8.2.6.2).
+pub fn bad_request(raw: &[u8], reason: &str, to_tag: &str) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(raw);
+    let head = match text.find("\r\n\r\n") {
+        Some(i) => &text[..i],
+        None => &text[..],
+    };
+    let headers = raw_headers(head);
+    let mut out = String::from("SIP/2.0 400 Bad Request\r\n");
+    let mut vias = 0;
+    for h in headers.iter().filter(|h| canonical_name(h.name) == "via") {
+        out.push_str(&h.line);
+        out.push_str("\r\n");
+        vias += 1;
+    }
+    if vias == 0 {
+        return None;
+    }
+    for wanted in ["from", "to", "call-id", "cseq"] {
+        if let Some(h) = headers.iter().find(|h| canonical_name(h.name) == wanted) {
+            out.push_str(&h.line);
+            if wanted == "to" && !h.line.to_ascii_lowercase().contains(";tag=") {
+                out.push_str(";tag=");
+                out.push_str(to_tag);
+            }
+            out.push_str("\r\n");
+        }
+    }
+    let reason: String = reason.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    out.push_str(&format!("Warning: 399 faxbridge \"{reason}\"\r\n"));
+    out.push_str("Content-Length: 0\r\n\r\n");
+    Some(out.into_bytes())
+}
+
+/// Screens one UDP datagram (see the module docs).
+pub fn screen_datagram(raw: &[u8], to_tag: &str) -> Screening {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        // CRLF keep-alives (RFC 5626 §3.5.1) are the stack's business.
+        return Screening::Pass;
+    }
+    let is_response = raw.starts_with(b"SIP/");
+    let reject = |reason: &'static str| match (is_response, bad_request(raw, reason, to_tag)) {
+        (false, Some(response)) => Screening::Reject { response, reason },
+        _ => Screening::Drop(reason),
+    };
+    let Some(sep) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return reject("no blank line after the headers");
+    };
+    let body_len = raw.len() - (sep + 4);
+    let msg = match SipMessage::try_from(raw) {
+        Ok(m) => m,
+        Err(_) => return reject("unparseable message"),
+    };
+    let SipMessage::Request(req) = msg else {
+        return Screening::Pass;
+    };
+    let head = String::from_utf8_lossy(&raw[..sep]);
+    if let Some(h) = raw_headers(&head)
+        .into_iter()
+        .find(|h| canonical_name(h.name) == "content-length")
+    {
+        let value = h.line.split_once(':').map(|(_, v)| v.trim()).unwrap_or("");
+        match value.parse::<usize>() {
+            Err(_) => return reject("unreadable Content-Length"),
+            // RFC 3261 §18.3: a datagram shorter than its Content-Length
+            // gets a 400.
+            Ok(n) if n > body_len => return reject("Content-Length larger than the body"),
+            Ok(_) => {}
+        }
+    }
+    match validate_request(&req) {
+        Ok(()) => Screening::Pass,
+        Err(reason) => reject(reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "OPTIONS sip:fax@127.0.0.1 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1;rport\r\n\
+        Max-Forwards: 70\r\n\
+        From: <sip:a@127.0.0.1>;tag=aa\r\n\
+        To: <sip:fax@127.0.0.1>\r\n\
+        Call-ID: c1@test\r\n\
+        CSeq: 1 OPTIONS\r\n\
+        Content-Length: 0\r\n\r\n";
+
+    fn reject_reason(s: Screening) -> &'static str {
+        match s {
+            Screening::Reject { reason, response } => {
+                let text = String::from_utf8(response).unwrap();
+                assert!(text.starts_with("SIP/2.0 400 Bad Request\r\n"), "{text}");
+                assert!(text.contains("branch=z9hG4bK-1"), "Via copied: {text}");
+                assert!(text.ends_with("Content-Length: 0\r\n\r\n"));
+                reason
+            }
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn good_request_passes() {
+        assert_eq!(screen_datagram(GOOD.as_bytes(), "t"), Screening::Pass);
+        assert_eq!(screen_datagram(b"\r\n\r\n", "t"), Screening::Pass);
+    }
+
+    #[test]
+    fn missing_cseq_gets_400_with_to_tag() {
+        let raw = GOOD.replace("CSeq: 1 OPTIONS\r\n", "");
+        let s = screen_datagram(raw.as_bytes(), "tag9");
+        if let Screening::Reject { response, .. } = &s {
+            let text = String::from_utf8_lossy(response);
+            assert!(
+                text.contains("To: <sip:fax@127.0.0.1>;tag=tag9\r\n"),
+                "{text}"
+            );
+            assert!(text.contains("Call-ID: c1@test\r\n"));
+        }
+        assert_eq!(reject_reason(s), "missing CSeq");
+    }
+
+    #[test]
+    fn missing_via_is_dropped() {
+        let raw = GOOD.replace(
+            "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1;rport\r\n",
+            "",
+        );
+        assert!(matches!(
+            screen_datagram(raw.as_bytes(), "t"),
+            Screening::Drop(_)
+        ));
+    }
+
+    #[test]
+    fn content_length_checks() {
+        let long = GOOD.replace("Content-Length: 0", "Content-Length: 500");
+        assert_eq!(
+            reject_reason(screen_datagram(long.as_bytes(), "t")),
+            "Content-Length larger than the body"
+        );
+        let bad = GOOD.replace("Content-Length: 0", "Content-Length: lots");
+        assert_eq!(
+            reject_reason(screen_datagram(bad.as_bytes(), "t")),
+            "unreadable Content-Length"
+        );
+        // Shorter Content-Length than the body: the rest is ignored (§18.3).
+        let short = GOOD.replace(
+            "Content-Length: 0\r\n\r\n",
+            "Content-Length: 2\r\n\r\nabcdef",
+        );
+        assert_eq!(screen_datagram(short.as_bytes(), "t"), Screening::Pass);
+        // Compact form.
+        let compact = GOOD.replace("Content-Length: 0", "l: 99");
+        assert_eq!(
+            reject_reason(screen_datagram(compact.as_bytes(), "t")),
+            "Content-Length larger than the body"
+        );
+    }
+
+    #[test]
+    fn cseq_method_mismatch() {
+        let raw = GOOD.replace("CSeq: 1 OPTIONS", "CSeq: 1 INVITE");
+        assert_eq!(
+            reject_reason(screen_datagram(raw.as_bytes(), "t")),
+            "CSeq method differs from the request method"
+        );
+    }
+
+    #[test]
+    fn garbage_is_dropped_and_broken_request_line_answered() {
+        assert!(matches!(
+            screen_datagram(b"\x00\x01hello world", "t"),
+            Screening::Drop(_)
+        ));
+        let broken = GOOD.replace("OPTIONS sip:fax@127.0.0.1 SIP/2.0", "OPTIONS");
+        assert!(matches!(
+            screen_datagram(broken.as_bytes(), "t"),
+            Screening::Reject { .. }
+        ));
+        // A garbled response is never answered.
+        assert!(matches!(
+            screen_datagram(b"SIP/2.0 abc\r\nVia: SIP/2.0/UDP x\r\n\r\n", "t"),
+            Screening::Drop(_)
+        ));
+    }
+
+    #[test]
+    fn folded_and_compact_headers_are_copied() {
+        let raw = "INVITE sip:1@h SIP/2.0\r\nv: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKx\r\n\
+                   f: <sip:a@h>\r\n ;tag=1\r\nt: <sip:1@h>\r\ni: x\r\n\r\n";
+        let out = String::from_utf8(bad_request(raw.as_bytes(), "r", "T").unwrap()).unwrap();
+        assert!(
+            out.contains("v: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKx\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("f: <sip:a@h> ;tag=1\r\n"), "{out}");
+        assert!(out.contains("t: <sip:1@h>;tag=T\r\n"), "{out}");
+        assert!(out.contains("Warning: 399 faxbridge \"r\"\r\n"));
+    }
+}
