@@ -1,0 +1,200 @@
+//! The database: one handle, one schema, SQLite by default, PostgreSQL for clusters.
+//!
+//! faxbridge keeps its durable state (received faxes, the mail outbox, later
+//! the send queue) in one SQL database reached through sqlx's `Any` driver,
+//! so every module has a single code path for both back ends. The schema
+//! lives in `migrations/` as portable SQL (TEXT, BIGINT, `$n` placeholders,
+//! times as epoch milliseconds) and is embedded in the binary and applied
+//! at open.
+//!
+//! The default is a SQLite file in the spool (`spool/faxbridge.db`) in WAL
+//! mode with `synchronous = FULL`: a transaction that has returned is on the
+//! disk and survives power loss, which the spool's "durable before visible"
+//! rule relies on (WAL alone with `NORMAL` may lose the last transactions).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
+
+/// File name of the default SQLite database inside the spool directory.
+pub const DEFAULT_DB_FILE: &str = "faxbridge.db";
+
+/// The schema, embedded from `migrations/` at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why the database could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or opened.
+    #[error(
+        "cannot open the database {target}: {source}; check that the directory exists and is \
+         writable (SQLite) or that the server is reachable and the URL correct (PostgreSQL)"
+    )]
+    Open {
+        /// The file or URL (without password).
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The database path cannot be written as a SQLite URL.
+    #[error(
+        "the database path {0} contains '?', '#' or '%', which cannot be used in a SQLite URL; \
+         choose a spool directory without these characters"
+    )]
+    BadPath(PathBuf),
+    /// Applying the embedded schema failed.
+    #[error(
+        "cannot apply the database schema: {0}; if the database was written by a newer \
+         faxbridge, upgrade this one or restore a matching backup"
+    )]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A handle on the database, cheap to clone (a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Open (creating if needed) the default SQLite database in `spool_dir`
+    /// and apply the schema.
+    pub async fn open_in_spool(spool_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_sqlite(&spool_dir.join(DEFAULT_DB_FILE)).await
+    }
+
+    /// Open (creating if needed) a SQLite database file in WAL mode with
+    /// `synchronous = FULL`, and apply the schema.
+    pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+        let text = path.to_string_lossy();
+        if text.contains(['?', '#', '%']) {
+            return Err(StoreError::BadPath(path.to_path_buf()));
+        }
+        Store::connect(&format!("sqlite://{text}?mode=rwc")).await
+    }
+
+    /// Open a database by URL (`sqlite://…` or `postgres://…`) and apply the
+    /// schema. PostgreSQL needs the crate's `postgres` driver compiled in.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let target = redact(url);
+        let open = |source| StoreError::Open {
+            target: target.clone(),
+            source,
+        };
+        let options: AnyConnectOptions = url.parse().map_err(open)?;
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite {
+            // WAL is a property of the file: set it once, before the pool's
+            // connections race for it (switching needs an exclusive lock).
+            let mut conn = options.connect().await.map_err(open)?;
+            conn.execute("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(open)?;
+            conn.close().await.map_err(open)?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Per connection: a committed transaction is fsynced.
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(open)?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// The connection pool, for modules that keep their tables here.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Close every connection (waits for queries in progress).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The URL with any password replaced, for error messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Row;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://fax:secret@db.example/fax"),
+            "postgres://fax:***@db.example/fax"
+        );
+        assert_eq!(redact("sqlite:///var/x.db"), "sqlite:///var/x.db");
+    }
+
+    #[tokio::test]
+    async fn sqlite_is_wal_with_full_sync_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_spool(dir.path()).await.unwrap();
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(mode.to_lowercase(), "wal");
+        let sync: i64 = sqlx::query("PRAGMA synchronous")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous must be FULL (2)");
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM mail_outbox")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        assert_eq!(n, 0);
+        store.close().await;
+        // Re-opening applies no migration twice.
+        Store::open_in_spool(dir.path()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn bad_path_is_refused() {
+        let err = Store::open_sqlite(Path::new("/tmp/a?b.db"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("a?b.db"), "{err}");
+    }
+}
