@@ -1,0 +1,248 @@
+//! PDF pages to grey fax pages with hayro, a pure-Rust rasteriser.
+//!
+//! Each page is drawn straight onto the fax grid with a non-uniform scale
+//! (204 dpi across, 98/196/391 lines per inch down), turned 90° first when it
+//! is landscape, so nothing is resampled twice. hayro runs inside
+//! `catch_unwind`: a malformed file must end as a refused document, never as a
+//! crashed daemon.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_interpret::util::TransformExt;
+use hayro::hayro_syntax::{LoadPdfError, Pdf};
+use hayro::kurbo::Affine;
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
+use hayro::{RenderCache, RenderSettings, render_into};
+
+use super::geometry::Target;
+use super::halftone::{GreyPage, binarize};
+use crate::docs::{DocError, Page};
+
+/// An opened PDF, checked for encryption and page count.
+pub(crate) struct OpenPdf {
+    data: Arc<Vec<u8>>,
+    pages: usize,
+    what: String,
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the renderer failed".to_string())
+}
+
+/// Whether the file declares encryption: an `/Encrypt` key (ISO 32000-1
+/// §7.6.1) in a trailer or cross-reference stream dictionary, both of which are
+/// stored uncompressed. `/EncryptMetadata` and the like do not count.
+fn declares_encryption(data: &[u8]) -> bool {
+    data.windows(9).any(|w| {
+        &w[..8] == b"/Encrypt" && matches!(w[8], b' ' | b'\r' | b'\n' | b'\t' | b'<' | b'/')
+    })
+}
+
+/// Parse a PDF under `catch_unwind`.
+fn parse(data: &Arc<Vec<u8>>, what: &str) -> Result<Pdf, DocError> {
+    match catch_unwind(AssertUnwindSafe(|| Pdf::new(data.clone()))) {
+        Ok(Ok(pdf)) => Ok(pdf),
+        Ok(Err(LoadPdfError::Decryption(_))) => Err(DocError::Encrypted { what: what.into() }),
+        Ok(Err(LoadPdfError::Invalid)) => {
+            Err(DocError::corrupt(what, "the PDF structure cannot be read"))
+        }
+        Err(p) => Err(DocError::corrupt(what, panic_text(p.as_ref()))),
+    }
+}
+
+/// Rendering state reused from page to page within one worker.
+struct Worker<'a> {
+    cache: RenderCache<'a>,
+    settings: InterpreterSettings,
+    render_settings: RenderSettings,
+    ctx: RenderContext,
+    pixmap: Pixmap,
+    resources: Resources,
+    grey: GreyPage,
+}
+
+impl Worker<'_> {
+    fn new(target: &Target) -> Self {
+        let (w, h) = (target.width_px as u16, target.height_px as u16);
+        Worker {
+            cache: RenderCache::new(),
+            settings: InterpreterSettings::default(),
+            render_settings: RenderSettings::default(),
+            ctx: RenderContext::new(w, h),
+            pixmap: Pixmap::new(w, h),
+            resources: Resources::default(),
+            grey: GreyPage::white(
+                target.width_px,
+                target.height_px,
+                target.x_dpi,
+                target.y_dpi,
+            ),
+        }
+    }
+}
+
+/// Draw one page onto the fax grid and make it bilevel.
+fn render_page<'a>(
+    worker: &mut Worker<'a>,
+    page: &'a hayro::hayro_syntax::page::Page<'a>,
+    target: &Target,
+) -> Page {
+    let (pw, ph) = page.render_dimensions();
+    let (pw, ph) = (f64::from(pw), f64::from(ph));
+    // Points to inches, then placed on the page grid.
+    let place = target.place(pw / 72.0, ph / 72.0);
+    let sx = place.scale / 72.0 * f64::from(target.x_dpi);
+    let sy = place.scale / 72.0 * f64::from(target.y_dpi);
+    // Landscape: (x, y) → (ph − y, x), a quarter turn clockwise.
+    let rot = if place.rotate {
+        Affine::new([0.0, 1.0, -1.0, 0.0, ph, 0.0])
+    } else {
+        Affine::IDENTITY
+    };
+    let transform = Affine::translate((f64::from(place.x), f64::from(place.y)))
+        * Affine::scale_non_uniform(sx, sy)
+        * rot
+        * page.initial_transform(true).to_kurbo();
+    let w = &mut *worker;
+    w.ctx
+        .reset_and_resize(target.width_px as u16, target.height_px as u16);
+    render_into(
+        page,
+        &w.cache,
+        &w.settings,
+        &w.render_settings,
+        &mut w.ctx,
+        transform,
+    );
+    w.ctx.flush();
+    w.ctx.render_with(
+        &mut w.pixmap,
+        &mut w.resources,
+        RasterizerSettings {
+            target_init: TargetInit::Clear(WHITE),
+            ..Default::default()
+        },
+    );
+    // Premultiplied over an opaque white background: alpha is 255, so the
+    // channels are the colour. Rec. 601 luma in 8-bit fixed point.
+    for (g, p) in w
+        .grey
+        .data
+        .iter_mut()
+        .zip(w.pixmap.data_as_u8_slice().chunks_exact(4))
+    {
+        let l = 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]);
+        *g = ((l + 128) >> 8) as u8;
+    }
+    binarize(&w.grey)
+}
+
+/// Render pages `first, first + step, …` of `pdf`.
+fn render_share(
+    pdf: &Pdf,
+    target: &Target,
+    first: usize,
+    step: usize,
+    what: &str,
+) -> Vec<(usize, Result<Page, DocError>)> {
+    let pages = match catch_unwind(AssertUnwindSafe(|| pdf.pages())) {
+        Ok(p) => p,
+        Err(p) => return vec![(first, Err(DocError::corrupt(what, panic_text(p.as_ref()))))],
+    };
+    let mut worker = Worker::new(target);
+    let mut out = Vec::new();
+    for i in (first..pages.len()).step_by(step.max(1)) {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            render_page(&mut worker, &pages[i], target)
+        }));
+        match result {
+            Ok(p) => out.push((i, Ok(p))),
+            Err(p) => {
+                out.push((
+                    i,
+                    Err(DocError::Render {
+                        what: format!("page {} of {what}", i + 1),
+                        reason: panic_text(p.as_ref()),
+                    }),
+                ));
+                // The worker's state may be inconsistent after a panic.
+                worker = Worker::new(target);
+            }
+        }
+    }
+    out
+}
+
+impl OpenPdf {
+    /// Parse a PDF. Password-protected and encrypted files are refused.
+    pub fn open(data: Vec<u8>, what: &str) -> Result<OpenPdf, DocError> {
+        // Fax is a copy the recipient keeps: an encrypted document's
+        // protection cannot travel with it, so any encryption is refused
+        // rather than silently stripped.
+        if declares_encryption(&data) {
+            return Err(DocError::Encrypted { what: what.into() });
+        }
+        let data = Arc::new(data);
+        let pdf = parse(&data, what)?;
+        let pages = catch_unwind(AssertUnwindSafe(|| pdf.pages().len())).unwrap_or(0);
+        Ok(OpenPdf {
+            data,
+            pages,
+            what: what.to_string(),
+        })
+    }
+
+    /// Number of pages.
+    pub fn page_count(&self) -> usize {
+        self.pages
+    }
+
+    /// Render every page onto the fax grid as bilevel pages.
+    ///
+    /// Pages are shared round-robin between up to one worker per CPU (at
+    /// most 4), each with its own parse of the file, since the parsed
+    /// document is not shareable between threads.
+    pub fn render(&self, target: &Target) -> Result<Vec<Page>, DocError> {
+        let n = self.pages;
+        let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let workers = cpus.min(4).min(n).max(1);
+        let mut results: Vec<(usize, Result<Page, DocError>)> = if workers == 1 {
+            let pdf = parse(&self.data, &self.what)?;
+            render_share(&pdf, target, 0, 1, &self.what)
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|t| {
+                        scope.spawn(move || match parse(&self.data, &self.what) {
+                            Ok(pdf) => render_share(&pdf, target, t, workers, &self.what),
+                            Err(e) => vec![(t, Err(e))],
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .enumerate()
+                    .flat_map(|(t, h)| {
+                        h.join().unwrap_or_else(|p| {
+                            vec![(
+                                t,
+                                Err(DocError::Render {
+                                    what: self.what.clone(),
+                                    reason: panic_text(p.as_ref()),
+                                }),
+                            )]
+                        })
+                    })
+                    .collect()
+            })
+        };
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+}
