@@ -490,7 +490,10 @@ fn bad_inputs_are_refused_with_reasons() {
         }
     }
     let share = black as f64 / total as f64;
-    assert!((0.15..0.85).contains(&share), "photo area is {share:.2} black");
+    assert!(
+        (0.15..0.85).contains(&share),
+        "photo area is {share:.2} black"
+    );
 
     let err = refused(
         &[fixture("sample.pdf")],
@@ -545,4 +548,51 @@ fn convert_to_pdf_refuses_bad_tiffs_and_writes_nothing() {
     let err = convert_to_pdf(&dir.path().join("missing.tif"), &out).unwrap_err();
     assert!(matches!(err, DocError::Io { .. }), "{err}");
     assert!(!out.exists());
+}
+
+#[test]
+fn damaged_documents_never_panic() {
+    // Flip bytes of a valid PDF and PNG at pseudo-random places: every
+    // outcome must be a page set or a DocError, never a panic or a stray file.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("art.png");
+    line_art_png(&png);
+    let sources = [
+        std::fs::read(fixture("sample.pdf")).unwrap(),
+        std::fs::read(&png).unwrap(),
+    ];
+    let opts = RenderOptions {
+        resolution: Resolution::Standard,
+        ..RenderOptions::default()
+    };
+    let mut seed = 0x9e37_79b9u32;
+    let mut outcomes = [0usize; 2];
+    for round in 0..30 {
+        let mut data = sources[round % 2].clone();
+        for _ in 0..(1 + round % 5) {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let i = 16 + seed as usize % (data.len() - 16);
+            data[i] = (seed >> 8) as u8;
+        }
+        let input = dir.path().join("damaged.bin");
+        std::fs::write(&input, &data).unwrap();
+        let out = dir.path().join("out.tif");
+        match convert_to_fax(&[input], &out, &opts) {
+            Ok(r) => {
+                outcomes[0] += 1;
+                assert!(r.pages >= 1);
+                std::fs::remove_file(&out).unwrap();
+            }
+            Err(e) => {
+                outcomes[1] += 1;
+                assert!(!out.exists(), "{e}");
+            }
+        }
+    }
+    eprintln!(
+        "damaged inputs: {} converted, {} refused",
+        outcomes[0], outcomes[1]
+    );
 }

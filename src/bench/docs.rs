@@ -413,11 +413,13 @@ mod tests {
         assert!(t < Duration::from_millis(5), "{t:?}");
         assert_eq!(n, 3);
         let mut calls = 0;
-        assert!(best_of(3, || {
-            calls += 1;
-            Err::<(), _>("boom")
-        })
-        .is_err());
+        assert!(
+            best_of(3, || {
+                calls += 1;
+                Err::<(), _>("boom")
+            })
+            .is_err()
+        );
         assert_eq!(calls, 1);
     }
 }

@@ -48,7 +48,7 @@ pub enum DocError {
     },
     /// The content is none of the accepted types (detected from its first bytes).
     #[error(
-        "{what} is not a PDF, PNG, JPEG, GIF, TIFF or plain-text file (the type is read from the          content, not the name); convert it to PDF and send it again"
+        "{what} is not a PDF, PNG, JPEG, GIF, TIFF or plain-text file (the type is read from the content, not the name); convert it to PDF and send it again"
     )]
     UnknownType {
         /// The file concerned.
@@ -68,7 +68,7 @@ pub enum DocError {
     },
     /// The document has more pages than allowed.
     #[error(
-        "{what} has {pages} pages, more than the limit of {max}; split the document or raise          max_pages"
+        "{what} has {pages} pages, more than the limit of {max}; split the document or raise max_pages"
     )]
     TooManyPages {
         /// The file (or the whole job) concerned.
@@ -80,7 +80,7 @@ pub enum DocError {
     },
     /// An image is larger than the pixel budget (checked before decoding).
     #[error(
-        "{what} is {width}×{height} pixels, more than the limit of {max_pixels} pixels; scale it          down before sending"
+        "{what} is {width}×{height} pixels, more than the limit of {max_pixels} pixels; scale it down before sending"
     )]
     ImageTooLarge {
         /// The file or page concerned.
@@ -116,6 +116,7 @@ pub enum DocError {
 }
 
 impl DocError {
+    /// An I/O failure on `path` while doing `action`.
     pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> DocError {
         DocError::Io {
             action,
@@ -124,6 +125,7 @@ impl DocError {
         }
     }
 
+    /// A damaged file or part.
     pub(crate) fn corrupt(what: impl Into<String>, reason: impl Into<String>) -> DocError {
         DocError::Corrupt {
             what: what.into(),
@@ -131,6 +133,7 @@ impl DocError {
         }
     }
 
+    /// A valid file using a feature that is not handled.
     pub(crate) fn unsupported(what: impl Into<String>, reason: impl Into<String>) -> DocError {
         DocError::Unsupported {
             what: what.into(),

@@ -7,8 +7,8 @@
 //! expensive work, from headers and page trees, so an oversized or hostile
 //! document is refused quickly with a reason the sender can act on.
 //!
-//! Pipeline: source → grey page on the fax grid ([`geometry`], [`pdf_in`],
-//! [`image_in`], [`text`]) → bilevel ([`halftone`]) → T.6 TIFF-F
+//! Pipeline: source → grey page on the fax grid (`geometry`, `pdf_in`,
+//! `image_in`, `text`) → bilevel (`halftone`) → T.6 TIFF-F
 //! ([`crate::docs::tiff::write_tiff`]).
 
 use std::fmt;

@@ -46,8 +46,9 @@ impl Target {
         f64::from(self.height_px) / f64::from(self.y_dpi)
     }
 
-    /// Place a source of `w` × `h` (any unit, only the ratio matters when
-    /// `physical` is false; inches when true) on this page.
+    /// Place a source of `w` × `h` inches (or of any unit: the placement
+    /// depends only on the ratio) on this page, turned to portrait and scaled
+    /// to fit both the scan line and the page length.
     pub fn place(&self, w: f64, h: f64) -> Placement {
         let rotate = w > h;
         let (rw, rh) = if rotate { (h, w) } else { (w, h) };

@@ -79,14 +79,17 @@ pub(crate) fn picture_tiles(g: &GreyPage) -> (Vec<bool>, usize) {
     mask(1, &mut cur);
     for y in 1..h - 1 {
         mask(y + 1, &mut down);
-        interior[0] = 0;
-        interior[w - 1] = 0;
-        for x in 1..w - 1 {
-            interior[x] = cur[x] & cur[x - 1] & cur[x + 1] & up[x] & down[x];
-        }
         let tile_counts = &mut counts[(y / TILE) * tw..(y / TILE + 1) * tw];
-        for (c, chunk) in tile_counts.iter_mut().zip(interior.chunks(TILE)) {
-            *c += chunk.iter().map(|&v| u32::from(v)).sum::<u32>();
+        for (t, c) in tile_counts.iter_mut().enumerate() {
+            let (x0, x1) = ((t * TILE).max(1), ((t + 1) * TILE).min(w - 1));
+            // No grey in this stretch of the row: nothing to count.
+            if x0 >= x1 || cur[x0..x1].iter().fold(0u8, |a, &v| a | v) == 0 {
+                continue;
+            }
+            for x in x0..x1 {
+                interior[x] = cur[x] & cur[x - 1] & cur[x + 1] & up[x] & down[x];
+            }
+            *c += interior[x0..x1].iter().map(|&v| u32::from(v)).sum::<u32>();
         }
         std::mem::swap(&mut up, &mut cur);
         std::mem::swap(&mut cur, &mut down);

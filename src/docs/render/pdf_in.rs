@@ -1,4 +1,4 @@
-//! PDF pages to grey fax pages with hayro, a pure-Rust rasteriser.
+//! PDF pages to bilevel fax pages with hayro, a pure-Rust rasteriser.
 //!
 //! Each page is drawn straight onto the fax grid with a non-uniform scale
 //! (204 dpi across, 98/196/391 lines per inch down), turned 90° first when it
@@ -130,15 +130,18 @@ fn render_page<'a>(
         },
     );
     // Premultiplied over an opaque white background: alpha is 255, so the
-    // channels are the colour. Rec. 601 luma in 8-bit fixed point.
-    for (g, p) in w
-        .grey
-        .data
-        .iter_mut()
-        .zip(w.pixmap.data_as_u8_slice().chunks_exact(4))
-    {
-        let l = 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]);
-        *g = ((l + 128) >> 8) as u8;
+    // channels are the colour. Rec. 601 luma in 8-bit fixed point; runs of
+    // 8 white pixels (most of a page) are copied without arithmetic.
+    let rgba = w.pixmap.data_as_u8_slice();
+    for (g, px) in w.grey.data.chunks_mut(8).zip(rgba.chunks(32)) {
+        if px.len() == 32 && px.iter().fold(0xFFu8, |m, &v| m & v) == 0xFF {
+            g.fill(255);
+            continue;
+        }
+        for (o, p) in g.iter_mut().zip(px.chunks_exact(4)) {
+            let l = 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]);
+            *o = ((l + 128) >> 8) as u8;
+        }
     }
     binarize(&w.grey)
 }
