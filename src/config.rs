@@ -26,6 +26,8 @@ pub struct Config {
     pub documents: Documents,
     /// SIP listeners, peers, digest accounts and DID routes.
     pub sip: crate::sip::SipConfig,
+    /// RTP/UDPTL media of fax calls: address, T.38 policy, timing.
+    pub media: MediaConfig,
     /// Where each route's received faxes are mailed, by route name (the
     /// names that `[sip.routing]` maps called numbers to).
     pub routes: BTreeMap<String, RouteConfig>,
@@ -51,6 +53,58 @@ impl Default for General {
         General {
             spool_dir: PathBuf::from("spool"),
             log: "info".to_string(),
+        }
+    }
+}
+
+/// `[media]`: how fax calls use RTP and T.38.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Address for RTP/UDPTL sockets and the SDP `c=` line. Default: the SIP
+    /// listen address.
+    pub address: Option<std::net::IpAddr>,
+    /// Accept and offer T.38 (in the first INVITE or a re-INVITE).
+    pub t38: bool,
+    /// When an offer has both G.711 and T.38, take T.38.
+    pub prefer_t38: bool,
+    /// Re-INVITE to T.38 ourselves once a G.711 call is up.
+    pub t38_reinvite: bool,
+    /// UDPTL redundancy depth (0–15); Mediatrix gateways use 3.
+    pub redundancy: u8,
+    /// Fixed RTP playout delay in milliseconds (20–200). Fixed so that no
+    /// audio sample is ever inserted or dropped during a fax.
+    pub playout_delay_ms: u64,
+    /// End a call whose fax session shows no progress for this many seconds.
+    pub watchdog_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            address: None,
+            t38: true,
+            prefer_t38: true,
+            t38_reinvite: false,
+            redundancy: crate::media::udptl::MEDIATRIX_REDUNDANCY,
+            playout_delay_ms: 60,
+            watchdog_secs: 120,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The media settings of one fax call.
+    pub fn call_config(&self, fax: &FaxSettings) -> crate::media::fax_call::FaxCallConfig {
+        crate::media::fax_call::FaxCallConfig {
+            fax: fax.clone(),
+            t38: self.t38,
+            prefer_t38: self.t38 && self.prefer_t38,
+            t38_reinvite: self.t38 && self.t38_reinvite,
+            redundancy: self.redundancy,
+            playout_delay: std::time::Duration::from_millis(self.playout_delay_ms),
+            watchdog: std::time::Duration::from_secs(self.watchdog_secs),
+            ..Default::default()
         }
     }
 }
@@ -136,11 +190,17 @@ impl fmt::Display for Problem {
 }
 
 impl Config {
-    /// The embedded default: everything on 127.0.0.1, spool under
-    /// `./spool`, every called number routed to `fax@localhost`, which
-    /// (with no relay configured) is the Maildir `spool/maildir`.
+    /// The embedded default: everything on 127.0.0.1 (SIP accepted from
+    /// loopback only), spool under `./spool`, every called number routed to
+    /// `fax@localhost`, which (with no relay configured) is the Maildir
+    /// `spool/maildir`.
     pub fn embedded_default() -> Config {
         let mut config = Config::default();
+        config.sip.peers.push(crate::sip::config::PeerConfig {
+            name: "loopback".to_string(),
+            addresses: vec!["127.0.0.0/8".to_string()],
+            account: None,
+        });
         config.sip.routing.default_route = Some("inbox".to_string());
         config.routes.insert(
             "inbox".to_string(),
@@ -216,6 +276,33 @@ impl Config {
             );
         }
         self.check_routes(&mut bad);
+        if self.media.redundancy > 15 {
+            bad(
+                "media.redundancy",
+                format!(
+                    "is {}; UDPTL carries at most 15 earlier packets",
+                    self.media.redundancy
+                ),
+                "use 3 (what Mediatrix gateways send) or 0 to turn it off",
+            );
+        }
+        if !(20..=200).contains(&self.media.playout_delay_ms) {
+            bad(
+                "media.playout_delay_ms",
+                format!("is {} ms", self.media.playout_delay_ms),
+                "use 20 to 200 ms; 60 absorbs usual LAN jitter",
+            );
+        }
+        if self.media.watchdog_secs < 30 {
+            bad(
+                "media.watchdog_secs",
+                format!(
+                    "is {} s; T.30 may legitimately wait 35 s (T1) between messages",
+                    self.media.watchdog_secs
+                ),
+                "use at least 60; 120 is the default",
+            );
+        }
         if self.documents.max_pages == 0 {
             bad(
                 "documents.max_pages",
@@ -318,7 +405,11 @@ mod tests {
 
     #[test]
     fn embedded_default_is_valid() {
-        Config::embedded_default().validate().unwrap();
+        let c = Config::embedded_default();
+        c.validate().unwrap();
+        assert!(c.sip.listen.ip().is_loopback());
+        assert!(c.mail.relay.is_none());
+        assert_eq!(c.mail_route("inbox").unwrap().mailboxes.len(), 1);
     }
 
     #[test]

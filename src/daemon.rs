@@ -1,38 +1,351 @@
 //! `faxbridge run`: the long-lived process.
 //!
-//! Start-up prepares the spool (created, writable, checked with a probe file
-//! that is fsynced and removed), then the daemon waits for signals: SIGTERM or
-//! SIGINT stop it, SIGHUP re-reads nothing yet but is acknowledged so that a
-//! service manager's reload does not kill it.
+//! Start-up prepares the spool, opens the store, finishes what a previous
+//! run left (the outbox's own recovery, then calls whose pages never reached
+//! the store), and starts the mail worker and the SIP endpoint. Each incoming
+//! fax call gets its own task (see [`handle_call`]): a call record is written
+//! durably, the call is answered, the pages are received into the spool, the
+//! TIFF is fsynced, the fax is recorded for mail, and only then is the call
+//! record removed. A daemon killed at any point leaves a state that the next
+//! start finishes.
+//!
+//! Signals: SIGTERM or SIGINT stop taking calls, let calls in progress finish
+//! (at most [`DRAIN_LIMIT`]), then stop the endpoint and the mail worker.
+//! SIGHUP re-reads the configuration file and swaps in its mail routes.
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::info;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, RouteConfig};
+use crate::fax::{FaxJob, FaxOutcome, FaxStatus};
+use crate::mail::{Outbox, ReceivedFax, Route};
+use crate::media::fax_call::{FaxCallConfig, MediaSockets, answer_call};
+use crate::sip::{IncomingCall, SipEndpoint};
+use crate::spool::{self, CallRecord};
+use crate::store::Store;
 
 /// Sub-directories of the spool, created at start.
 pub const SPOOL_DIRS: [&str; 3] = ["incoming", "outgoing", "tmp"];
 
-/// Run the daemon until SIGTERM or SIGINT.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    prepare_spool(&config.general.spool_dir)?;
-    info!(spool = %config.general.spool_dir.display(), "faxbridge ready");
+/// Longest wait for calls in progress at shutdown: a long fax at low speed.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(15 * 60);
 
+/// Run the daemon until SIGTERM or SIGINT. `config_path`, when the
+/// configuration came from a file, is re-read on SIGHUP.
+pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    crate::mail::install_crypto_provider();
+    let spool = config.general.spool_dir.clone();
+    prepare_spool(&spool)?;
+    let store = Store::open_in_spool(&spool)
+        .await
+        .context("opening the store")?;
+    let outbox = Outbox::open(&config.mail, &spool, store)
+        .await
+        .context("opening the mail outbox")?;
+    let recovered = outbox.recover().await.context("recovering the outbox")?;
+    info!(?recovered, "outbox recovered");
+    let routes = Arc::new(RwLock::new(config.routes.clone()));
+    recover_interrupted_calls(&spool, &outbox, &config.routes).await;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = {
+        let outbox = outbox.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            outbox
+                .run_worker(async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await
+        })
+    };
+
+    let (endpoint, mut calls) = SipEndpoint::start(&config.sip)
+        .await
+        .context("starting the SIP endpoint")?;
+    info!(
+        udp = ?endpoint.udp_addr(),
+        tcp = ?endpoint.tcp_addr(),
+        spool = %spool.display(),
+        "faxbridge ready"
+    );
+
+    let ctx = Arc::new(CallContext {
+        spool: spool.clone(),
+        outbox: outbox.clone(),
+        routes: routes.clone(),
+        media_ip: config.media.address.unwrap_or(config.sip.listen.ip()),
+        call: config.media.call_config(&config.fax),
+    });
     let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
     let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    let mut tasks = JoinSet::new();
     loop {
         tokio::select! {
-            _ = term.recv() => { info!("SIGTERM: shutting down"); break; }
-            _ = int.recv() => { info!("SIGINT: shutting down"); break; }
-            _ = hup.recv() => { info!("SIGHUP: nothing to reload"); }
+            _ = term.recv() => { info!("SIGTERM: finishing calls in progress"); break; }
+            _ = int.recv() => { info!("SIGINT: finishing calls in progress"); break; }
+            _ = hup.recv() => reload_routes(config_path.as_deref(), &routes),
+            call = calls.recv() => match call {
+                Some(call) => { tasks.spawn(handle_call(call, ctx.clone())); }
+                None => { error!("the SIP endpoint stopped"); break; }
+            },
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(e) = done { error!("a call task failed: {e}"); }
+            }
         }
     }
+
+    // New INVITEs are refused (503) once the receiver is gone; calls in
+    // progress run to their end.
+    drop(calls);
+    let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!("calls still in progress after {DRAIN_LIMIT:?}; ending them");
+    }
+    endpoint.shutdown().await;
+    tasks.shutdown().await;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    info!("faxbridge stopped");
     Ok(())
+}
+
+/// What every call task needs.
+struct CallContext {
+    spool: PathBuf,
+    outbox: Outbox,
+    routes: Arc<RwLock<BTreeMap<String, RouteConfig>>>,
+    media_ip: std::net::IpAddr,
+    call: FaxCallConfig,
+}
+
+/// Receive one fax call and hand its pages to the outbox.
+async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
+    let caller = uri_user(&call.from).unwrap_or_default();
+    let called = call.did.clone().unwrap_or_default();
+    let record = CallRecord::new(&call.call_id, &caller, &called, &call.route);
+    if let Err(e) = spool::write_record(&ctx.spool, &record) {
+        // Without a durable record a crash could lose the fax: refuse, so the
+        // sending fax machine retries later instead of believing it was sent.
+        error!(call_id = %call.call_id, "cannot write the call record: {e}; answering 503");
+        call.reject(503);
+        return;
+    }
+    let sockets = match MediaSockets::bind(ctx.media_ip).await {
+        Ok(s) => s,
+        Err(e) => {
+            error!(call_id = %call.call_id, "{e}; answering 503");
+            call.reject(503);
+            let _ = spool::remove_record(&ctx.spool, &record.id);
+            return;
+        }
+    };
+    let tiff = spool::tiff_path(&ctx.spool, &record.id);
+    info!(fax = %record.id, %caller, %called, route = %call.route, "incoming fax call");
+    match answer_call(call, FaxJob::Receive(tiff.clone()), sockets, &ctx.call).await {
+        Ok(report) => {
+            info!(fax = %record.id, "{report}");
+            finish_reception(&ctx, &record, Some(&report.outcome), report.elapsed).await;
+        }
+        Err(e) => {
+            // Refused before the call was answered (SDP, sockets): no pages.
+            warn!(fax = %record.id, "call not answered: {e}");
+            let _ = std::fs::remove_file(&tiff);
+            let _ = spool::remove_record(&ctx.spool, &record.id);
+        }
+    }
+}
+
+/// fsync the pages, record the fax for mail, then drop the call record.
+/// `outcome` is `None` for a call interrupted by a crash.
+async fn finish_reception(
+    ctx: &CallContext,
+    record: &CallRecord,
+    outcome: Option<&FaxOutcome>,
+    elapsed: Duration,
+) {
+    let route = ctx
+        .routes
+        .read()
+        .expect("routes lock")
+        .get(&record.route)
+        .cloned();
+    deliver(&ctx.spool, &ctx.outbox, record, route, outcome, elapsed).await;
+}
+
+async fn deliver(
+    spool: &Path,
+    outbox: &Outbox,
+    record: &CallRecord,
+    route: Option<RouteConfig>,
+    outcome: Option<&FaxOutcome>,
+    elapsed: Duration,
+) {
+    let tiff = spool::tiff_path(spool, &record.id);
+    let pages_on_disk = std::fs::metadata(&tiff).is_ok_and(|m| m.len() > 0);
+    let pages = match outcome {
+        Some(o) => o.pages_stored,
+        None if pages_on_disk => crate::docs::tiff::read_tiff(&tiff)
+            .map(|p| p.len() as u32)
+            .unwrap_or(0),
+        None => 0,
+    };
+    if !pages_on_disk || pages == 0 {
+        // Nothing arrived (a voice call, a failed training): no fax to mail.
+        info!(fax = %record.id, "no pages received; nothing to deliver");
+        let _ = std::fs::remove_file(&tiff);
+        let _ = spool::remove_record(spool, &record.id);
+        return;
+    }
+    if let Err(e) = spool::sync_file(&tiff) {
+        error!(fax = %record.id, "cannot sync {}: {e}; keeping the call record for the next start", tiff.display());
+        return;
+    }
+    let Some(route) = route else {
+        error!(fax = %record.id, route = %record.route, "ALERT: route has no mailboxes; the fax stays in the spool until [routes.{}] is configured", record.route);
+        return;
+    };
+    let fax = received_fax(record, &tiff, pages, outcome, elapsed);
+    let route = Route {
+        mailboxes: route.mailboxes,
+        attach_tiff: route.attach_tiff,
+    };
+    match outbox.deliver_received_fax(&fax, &route).await {
+        Ok(()) => {
+            if let Err(e) = spool::remove_record(spool, &record.id) {
+                warn!(fax = %record.id, "cannot remove the call record: {e}");
+            }
+        }
+        Err(e) => {
+            error!(fax = %record.id, "ALERT: cannot queue the fax for mail: {e}; it will be retried at the next start")
+        }
+    }
+}
+
+/// The mail's view of a received fax.
+fn received_fax(
+    record: &CallRecord,
+    tiff: &Path,
+    pages: u32,
+    outcome: Option<&FaxOutcome>,
+    elapsed: Duration,
+) -> ReceivedFax {
+    let (result, success) = match outcome.map(|o| &o.status) {
+        Some(FaxStatus::Success) => (format!("Received all {pages} pages."), true),
+        Some(FaxStatus::Failed { reason, .. }) => (
+            format!("The call ended early: {reason} {pages} page(s) arrived."),
+            false,
+        ),
+        None => (
+            format!(
+                "The call was interrupted when the fax service stopped; {pages} page(s) arrived."
+            ),
+            false,
+        ),
+    };
+    ReceivedFax {
+        id: record.id.clone(),
+        tiff: tiff.to_path_buf(),
+        caller: record.caller.clone(),
+        called: record.called.clone(),
+        remote_csi: outcome
+            .and_then(|o| o.remote_ident.clone())
+            .unwrap_or_default(),
+        pages_received: pages,
+        pages_expected: outcome
+            .filter(|o| o.is_success())
+            .map(|o| o.pages_transferred),
+        started_at: record.started_at(),
+        duration: outcome.map(|o| o.duration()).unwrap_or(elapsed),
+        bit_rate: outcome.and_then(|o| o.bit_rate).unwrap_or(0),
+        ecm: outcome.is_some_and(|o| o.ecm),
+        result,
+        success,
+    }
+}
+
+/// Mail the pages of calls cut off by a crash (their call record is still in
+/// the spool). Delivery is idempotent, so a fax already recorded just resumes.
+async fn recover_interrupted_calls(
+    spool: &Path,
+    outbox: &Outbox,
+    routes: &BTreeMap<String, RouteConfig>,
+) {
+    let found = match spool::interrupted_calls(spool) {
+        Ok(f) => f,
+        Err(e) => {
+            error!("cannot scan {} for interrupted calls: {e}", spool.display());
+            return;
+        }
+    };
+    for entry in found {
+        match entry {
+            Ok(record) => {
+                warn!(fax = %record.id, "finishing a call interrupted by a stop");
+                let route = routes.get(&record.route).cloned();
+                deliver(spool, outbox, &record, route, None, Duration::ZERO).await;
+            }
+            Err(path) => error!(
+                "ALERT: unreadable call record {}; inspect it and the TIFF beside it",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// SIGHUP: re-read the configuration file and swap in its routes. Other
+/// settings need a restart; a file that does not validate changes nothing.
+fn reload_routes(path: Option<&Path>, routes: &RwLock<BTreeMap<String, RouteConfig>>) {
+    let Some(path) = path else {
+        info!("SIGHUP: running on the embedded default; nothing to reload");
+        return;
+    };
+    match Config::load(path) {
+        Ok(new) => {
+            let count = new.routes.len();
+            *routes.write().expect("routes lock") = new.routes;
+            info!(
+                routes = count,
+                "SIGHUP: routes reloaded from {}",
+                path.display()
+            );
+        }
+        Err(e) => error!("SIGHUP: {} not reloaded: {e}", path.display()),
+    }
+}
+
+/// The user part of a SIP URI in a From/To value:
+/// `"Lab" <sip:01223123456@host>;tag=x` → `01223123456`.
+pub fn uri_user(value: &str) -> Option<String> {
+    let uri = match (value.find('<'), value.find('>')) {
+        (Some(a), Some(b)) if a < b => &value[a + 1..b],
+        _ => value.split(';').next().unwrap_or(value),
+    };
+    let rest = uri
+        .trim()
+        .strip_prefix("sips:")
+        .or_else(|| uri.trim().strip_prefix("sip:"))
+        .or_else(|| uri.trim().strip_prefix("tel:"))?;
+    let user = match rest.find('@') {
+        Some(at) => &rest[..at],
+        None if uri.trim().starts_with("tel:") => rest.split(';').next().unwrap_or(rest),
+        None => return None,
+    };
+    let user = user.split(';').next().unwrap_or(user);
+    (!user.is_empty()).then(|| user.to_string())
 }
 
 /// Create the spool directories and prove the spool is writable and syncable.
@@ -70,5 +383,36 @@ mod tests {
     fn unwritable_spool_is_an_error() {
         let err = prepare_spool(Path::new("/proc/faxbridge-spool")).unwrap_err();
         assert!(format!("{err:#}").contains("/proc/faxbridge-spool"));
+    }
+
+    #[test]
+    fn caller_number_from_from_header() {
+        assert_eq!(
+            uri_user("\"Lab\" <sip:01223123456@10.0.0.5>;tag=abc").as_deref(),
+            Some("01223123456")
+        );
+        assert_eq!(
+            uri_user("sip:+441223123456@trunk.example;user=phone").as_deref(),
+            Some("+441223123456")
+        );
+        assert_eq!(
+            uri_user("<sip:100;phone-context=x@h>").as_deref(),
+            Some("100")
+        );
+        assert_eq!(
+            uri_user("<tel:+441223123456>").as_deref(),
+            Some("+441223123456")
+        );
+        assert_eq!(uri_user("<sip:host.example>"), None);
+        assert_eq!(uri_user("garbage"), None);
+    }
+
+    #[test]
+    fn interrupted_call_reads_as_partial() {
+        let rec = CallRecord::new("c1", "0161", "100", "inbox");
+        let fax = received_fax(&rec, Path::new("/x.tif"), 2, None, Duration::from_secs(5));
+        assert!(!fax.success);
+        assert_eq!(fax.pages_received, 2);
+        assert!(fax.result.contains("interrupted"), "{}", fax.result);
     }
 }

@@ -36,6 +36,10 @@ enum Command {
     /// Measure the fax engine and document conversion against reference tools.
     #[command(subcommand)]
     Bench(Bench),
+    /// Send documents as a fax over a SIP call.
+    Dial(faxbridge::tools::dial::DialArgs),
+    /// Receive faxes over SIP into a directory.
+    Answer(faxbridge::tools::answer::AnswerArgs),
 }
 
 #[derive(Subcommand)]
@@ -109,10 +113,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { config } => {
-            let config = load_config(config.as_deref())?;
+            let path = config_path(config.as_deref());
+            let config = load_config(path.as_deref())?;
             init_logging(&config.general.log);
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
-            runtime.block_on(faxbridge::daemon::run(config))?;
+            runtime.block_on(faxbridge::daemon::run(config, path))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => match Config::load(&file) {
@@ -170,16 +175,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             faxbridge::bench::docs::run_cli(work_dir.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dial(args) => {
+            init_logging("warn");
+            Ok(faxbridge::tools::dial::run_cli(args)?)
+        }
+        Command::Answer(args) => {
+            init_logging("warn");
+            Ok(faxbridge::tools::answer::run_cli(args)?)
+        }
     }
 }
 
 /// The configuration file given, else `/etc/faxbridge/faxbridge.toml` when it
-/// exists, else the embedded default.
-fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+/// exists, else none (the embedded default).
+fn config_path(given: Option<&Path>) -> Option<PathBuf> {
     let system = Path::new("/etc/faxbridge/faxbridge.toml");
-    match path {
-        Some(p) => Ok(Config::load(p)?),
-        None if system.exists() => Ok(Config::load(system)?),
+    match given {
+        Some(p) => Some(p.to_path_buf()),
+        None if system.exists() => Some(system.to_path_buf()),
+        None => None,
+    }
+}
+
+/// Load the configuration file given (or the system one), else the embedded default.
+fn load_config(given: Option<&Path>) -> anyhow::Result<Config> {
+    match config_path(given) {
+        Some(p) => Ok(Config::load(&p)?),
         None => Ok(Config::embedded_default()),
     }
 }

@@ -8,8 +8,7 @@
 //! PDFs in the delivered mail are checked with poppler's `pdfinfo`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use faxbridge::docs::tiff::{Compression, write_tiff};
@@ -18,6 +17,8 @@ use faxbridge::mail::{
     DeliveryState, MailConfig, Outbox, ReceivedFax, RelayConfig, RelayTls, Route,
 };
 use faxbridge::store::Store;
+
+mod support;
 use mail_parser::{MessageParser, MimeHeaders};
 
 const PAGES: u32 = 3;
@@ -26,129 +27,7 @@ const PAGES: u32 = 3;
 // Test peers.
 // ---------------------------------------------------------------------------
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
-
-/// The venv's python with aiosmtpd importable; created on first use.
-fn sink_python() -> &'static Path {
-    static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        let target = target_dir();
-        std::fs::create_dir_all(&target).unwrap();
-        let venv = target.join("test-venv");
-        let py = venv.join("bin/python");
-        let ready = || {
-            Command::new(&py)
-                .args(["-c", "import aiosmtpd"])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        // Another test binary may be building the venv at the same time.
-        let lock = std::fs::File::create(target.join("test-venv.lock")).unwrap();
-        lock.lock().unwrap();
-        if !ready() {
-            let base = if Path::new("/usr/bin/python3").exists() {
-                "/usr/bin/python3"
-            } else {
-                "python3"
-            };
-            let ok = Command::new(base)
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "cannot create {} (install Debian python3-venv)",
-                venv.display()
-            );
-            let ok = Command::new(&py)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "aiosmtpd",
-                ])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok && ready(),
-                "cannot install aiosmtpd into {}",
-                venv.display()
-            );
-        }
-        lock.unlock().unwrap();
-        py
-    })
-}
-
-/// A running aiosmtpd sink; killed on drop.
-struct Sink {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Sink {
-    fn start(port: u16, dir: &Path, extra: &[&str]) -> Sink {
-        use std::io::BufRead;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new(sink_python())
-            .arg(script)
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start smtp_sink.py");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("READY"), "sink did not start: {line:?}");
-        Sink {
-            child,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// Saved messages, in arrival order: (message bytes, envelope JSON).
-    fn messages(&self) -> Vec<(Vec<u8>, String)> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|p| {
-                let json = std::fs::read_to_string(p.with_extension("json")).unwrap_or_default();
-                (std::fs::read(&p).unwrap(), json)
-            })
-            .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::smtp::{Sink, free_port};
 
 // ---------------------------------------------------------------------------
 // Fixtures.

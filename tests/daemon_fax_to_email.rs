@@ -1,0 +1,407 @@
+//! Fax-to-email end to end: the real `faxbridge run` daemon receives faxes
+//! sent by `faxbridge dial` over loopback SIP/RTP/UDPTL and mails them, as
+//! PDF, to a real SMTP server (aiosmtpd). The PDF's page images are
+//! extracted with poppler's `pdfimages` at their native resolution and
+//! compared pixel for pixel with the pages that were sent.
+//!
+//! Also: the daemon killed with SIGKILL in the middle of a reception loses
+//! nothing; on restart the pages that arrived are mailed.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faxbridge::docs::tiff::{Compression, write_tiff};
+use faxbridge::docs::{Page, Resolution};
+use mail_parser::{MessageParser, MimeHeaders};
+
+mod support;
+use support::smtp::{Sink, free_port};
+
+const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
+
+/// Three standard-resolution pages, short enough to keep each call brief,
+/// each with a frame and its own bar pattern and a page-number block.
+fn pages(rows: u32) -> Vec<Page> {
+    (0..3u32)
+        .map(|n| {
+            let mut p = Page::blank(1728, rows, Resolution::Standard);
+            for y in 0..p.height {
+                for x in 0..p.width {
+                    let frame = x < 16 || x >= p.width - 16 || y < 8 || y >= p.height - 8;
+                    let bars =
+                        y > 40 && y < rows - 40 && (x / 48) % (n + 2) == 0 && (y / 12) % 2 == 0;
+                    let number = (100..100 + 40 * (n + 1)).contains(&x) && (20..36).contains(&y);
+                    if frame || bars || number {
+                        p.set(x, y, true);
+                    }
+                }
+            }
+            p
+        })
+        .collect()
+}
+
+/// A free port for both UDP and TCP on 127.0.0.1.
+fn free_sip_port() -> u16 {
+    loop {
+        let port = free_port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running daemon; killed on drop.
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    fn start(config: &Path) -> Daemon {
+        let mut child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start faxbridge run");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut ready = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("daemon: {line}");
+                if line.contains("faxbridge ready")
+                    && let Some(tx) = ready.take()
+                {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("daemon did not become ready");
+        Daemon { child }
+    }
+
+    fn sigterm(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+
+    fn sigkill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Setup {
+    // Dropped first: the sink stops before its directory goes.
+    sink: Sink,
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+    sip_port: u16,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let sip_port = free_sip_port();
+    let sink_dir = root.join("sink");
+    std::fs::create_dir_all(&sink_dir).unwrap();
+    // A port picked free can be taken before the sink binds it: try again.
+    let (sink, smtp_port) = (0..5)
+        .find_map(|_| {
+            let port = free_port();
+            Sink::try_start(port, &sink_dir, &[]).map(|s| (s, port))
+        })
+        .expect("the SMTP sink did not start");
+    let config = root.join("faxbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[general]
+spool_dir = "{spool}"
+
+[fax]
+ident = "+44 1632 960000"
+
+[sip]
+listen = "127.0.0.1:{sip_port}"
+[[sip.peers]]
+name = "loopback"
+addresses = ["127.0.0.0/8"]
+[sip.routing]
+routes = [{{ did = "100", route = "lab" }}]
+
+[routes.lab]
+mailboxes = ["Physics Lab <lab@example.org>"]
+
+[mail]
+from = "Fax Service <fax@example.org>"
+retry_initial_secs = 1
+retry_max_secs = 2
+
+[mail.relay]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+"#,
+            spool = root.join("spool").display(),
+        ),
+    )
+    .unwrap();
+    Setup {
+        sink,
+        _dir: dir,
+        root,
+        config,
+        sip_port,
+    }
+}
+
+fn dial(setup: &Setup, did: &str, tiff: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("dial")
+        .arg(format!("sip:{did}@127.0.0.1:{}", setup.sip_port))
+        .arg(tiff)
+        .args(["--from", "01632960123", "--ident", "+44 1632 960123"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run faxbridge dial")
+}
+
+/// Wait for `n` messages in the sink.
+fn wait_for_mail(sink: &Sink, n: usize, limit: Duration) -> Vec<Vec<u8>> {
+    let start = Instant::now();
+    loop {
+        let msgs = sink.messages();
+        if msgs.len() >= n {
+            return msgs.into_iter().map(|(m, _)| m).collect();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "expected {n} message(s), got {} after {limit:?}",
+            msgs.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The PDF attachment's page images, decoded at native resolution.
+fn pdf_pages(message: &[u8], work: &Path) -> Vec<image::GrayImage> {
+    let msg = MessageParser::default().parse(message).expect("parse mail");
+    let pdf = msg
+        .attachments()
+        .find(|a| a.content_type().is_some_and(|c| c.subtype() == Some("pdf")))
+        .expect("a PDF attachment");
+    let pdf_path = work.join("fax.pdf");
+    std::fs::write(&pdf_path, pdf.contents()).unwrap();
+    let prefix = work.join("img");
+    let status = Command::new("pdfimages")
+        .arg("-png")
+        .arg(&pdf_path)
+        .arg(&prefix)
+        .status()
+        .expect("pdfimages (poppler-utils)");
+    assert!(status.success());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("img-"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| image::open(f).unwrap().to_luma8())
+        .collect()
+}
+
+fn assert_same_pixels(sent: &Page, got: &image::GrayImage, page: usize) {
+    assert_eq!(
+        (got.width(), got.height()),
+        (sent.width, sent.height),
+        "page {page} size"
+    );
+    let mut differ = 0;
+    for y in 0..sent.height {
+        for x in 0..sent.width {
+            let black = got.get_pixel(x, y).0[0] < 128;
+            if black != sent.get(x, y) {
+                differ += 1;
+            }
+        }
+    }
+    assert_eq!(differ, 0, "page {page}: {differ} pixels differ");
+}
+
+fn text_of(message: &[u8]) -> String {
+    let msg = MessageParser::default().parse(message).unwrap();
+    msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default()
+}
+
+fn run_case(extra: &[&str]) {
+    let s = setup();
+    let sink = &s.sink;
+    let daemon = Daemon::start(&s.config);
+    let sent = pages(300);
+    let tiff = s.root.join("send.tif");
+    write_tiff(&tiff, &sent, Compression::Group4).unwrap();
+
+    let out = dial(&s, "100", &tiff, extra);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "dial failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mail = wait_for_mail(sink, 1, Duration::from_secs(30));
+    let text = text_of(&mail[0]);
+    assert!(
+        text.contains("01632960123"),
+        "caller number in mail: {text}"
+    );
+    assert!(
+        text.contains("+44 1632 960123"),
+        "remote CSI in mail: {text}"
+    );
+    let work = s.root.join("pdf");
+    std::fs::create_dir_all(&work).unwrap();
+    let got = pdf_pages(&mail[0], &work);
+    assert_eq!(got.len(), 3, "pages in the PDF");
+    for (i, (p, g)) in sent.iter().zip(&got).enumerate() {
+        assert_same_pixels(p, g, i + 1);
+    }
+    assert!(
+        daemon.sigterm().success(),
+        "daemon exits cleanly on SIGTERM"
+    );
+}
+
+#[test]
+fn g711_fax_is_mailed_as_pdf() {
+    run_case(&["--g711"]);
+}
+
+#[test]
+fn t38_in_initial_invite_is_mailed_as_pdf() {
+    run_case(&["--t38"]);
+}
+
+#[test]
+fn t38_reinvite_from_sender_is_mailed_as_pdf() {
+    run_case(&["--t38-reinvite"]);
+}
+
+#[test]
+fn unknown_number_is_refused_and_daemon_keeps_serving() {
+    let s = setup();
+    let sink = &s.sink;
+    let _daemon = Daemon::start(&s.config);
+    let tiff = s.root.join("send.tif");
+    let sent = pages(120);
+    write_tiff(&tiff, &sent, Compression::Group4).unwrap();
+    let out = dial(&s, "999000", &tiff, &["--g711"]);
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("404"), "404 for an unknown number: {all}");
+    // Garbage on the SIP port is dropped or answered; the next fax works.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for junk in [&b"\x00\x01garbage"[..], b"INVITE sip:100@x SIP/2.0\r\n\r\n"] {
+        sock.send_to(junk, ("127.0.0.1", s.sip_port)).unwrap();
+    }
+    let out = dial(&s, "100", &tiff, &["--g711"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    wait_for_mail(sink, 1, Duration::from_secs(30));
+}
+
+#[test]
+fn sigkill_during_reception_loses_no_pages() {
+    let s = setup();
+    let sink = &s.sink;
+    let daemon = Daemon::start(&s.config);
+    // Long pages so that the kill lands after page 1 but before the end.
+    let sent = pages(1100);
+    let tiff = s.root.join("send.tif");
+    write_tiff(&tiff, &sent, Compression::Group4).unwrap();
+    let mut sender = Command::new(BIN)
+        .arg("dial")
+        .arg(format!("sip:100@127.0.0.1:{}", s.sip_port))
+        .arg(&tiff)
+        .args(["--g711", "--from", "01632960123"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Wait until the first page has been written to the spool, then kill.
+    let incoming = s.root.join("spool/incoming");
+    let start = Instant::now();
+    loop {
+        let page_written = std::fs::read_dir(&incoming)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.path().extension().is_some_and(|x| x == "tif")
+                    && faxbridge::docs::tiff::read_tiff(&e.path()).is_ok_and(|p| !p.is_empty())
+            });
+        if page_written {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "no page reached the spool"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    daemon.sigkill();
+    let _ = sender.wait();
+    assert!(
+        sink.messages().is_empty(),
+        "nothing mailed before the restart"
+    );
+
+    let daemon = Daemon::start(&s.config);
+    let mail = wait_for_mail(sink, 1, Duration::from_secs(30));
+    let text = text_of(&mail[0]);
+    assert!(
+        text.contains("interrupted"),
+        "says the call was cut off: {text}"
+    );
+    let work = s.root.join("pdf");
+    std::fs::create_dir_all(&work).unwrap();
+    let got = pdf_pages(&mail[0], &work);
+    assert!(!got.is_empty());
+    assert_same_pixels(&sent[0], &got[0], 1);
+    assert!(daemon.sigterm().success());
+}

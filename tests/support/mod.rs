@@ -1,0 +1,5 @@
+//! Test peers shared by the integration tests.
+
+#![allow(dead_code)]
+
+pub mod smtp;
