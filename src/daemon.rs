@@ -244,6 +244,7 @@ fn received_fax(
     elapsed: Duration,
 ) -> ReceivedFax {
     let (result, success) = match outcome.map(|o| &o.status) {
+        Some(FaxStatus::Success) if pages == 1 => ("Received the whole fax (1 page).".into(), true),
         Some(FaxStatus::Success) => (format!("Received all {pages} pages."), true),
         Some(FaxStatus::Failed { reason, .. }) => (
             format!("The call ended early: {reason} {pages} page(s) arrived."),

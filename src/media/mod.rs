@@ -1,8 +1,13 @@
 //! Media planes of a call: RTP packets for G.711 audio and telephone events,
 //! and UDPTL datagrams carrying T.38 fax.
 //!
-//! Both modules are sans-IO: they turn bytes into values and back, and the
-//! per-call media task owns the sockets and timers around them.
+//! The framing modules are sans-IO: they turn bytes into values and back.
+//! [`fax_call`] is the per-call media task that owns the sockets and timers
+//! around them and drives a fax session; [`rtp_stream`] and [`t38_stream`]
+//! hold its receive-side decisions (playout, source choice, FEC padding).
 
+pub mod fax_call;
 pub mod rtp;
+pub mod rtp_stream;
+pub mod t38_stream;
 pub mod udptl;

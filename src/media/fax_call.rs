@@ -1,0 +1,1080 @@
+//! The media task of one fax call: G.711 RTP or T.38 UDPTL on one side, a
+//! [`FaxSession`] on the other, switched by SIP re-INVITEs.
+//!
+//! One tokio task per call owns both UDP sockets, the SIP call's event
+//! stream and the fax session; SpanDSP state never leaves it. The task is a
+//! thin loop around sans-IO parts:
+//!
+//! * **Clock.** A 20 ms interval with [`MissedTickBehavior::Burst`]: after a
+//!   scheduling hiccup the missed ticks run back to back, so exactly 160
+//!   samples are sent and 160 samples are played per elapsed 20 ms. A fax
+//!   modem cannot tolerate inserted or dropped samples.
+//! * **Audio** (PCMA/PCMU as answered in SDP): every tick one 160-octet RTP
+//!   packet ([`super::rtp::RtpSender`] stamps sequence, timestamp and SSRC)
+//!   and one 20 ms pull from a fixed-delay playout buffer
+//!   ([`super::rtp_stream::PlayoutBuffer`]); a slot whose packet is missing
+//!   is reported to the session as missing samples, never stretched.
+//! * **T.38**: received datagrams go through [`UdptlDecoder`] (redundancy
+//!   and FEC repair; FEC padding trimmed by [`super::t38_stream`]) to
+//!   [`FaxSession::receive_ifp`]; every tick the session's clock advances
+//!   160 samples and the IFPs it produced leave through [`UdptlEncoder`]
+//!   with the negotiated error correction (redundancy depth configurable,
+//!   3 by default, as Mediatrix gateways use).
+//! * **Switching to T.38.** A SpanDSP terminal cannot change transport, so
+//!   the switch replaces the fax session with a new one over the new
+//!   transport. That is sound because the switch happens in phase A (CNG,
+//!   CED or the first V.21 preamble) before any page: both T.30 engines
+//!   simply start again (the caller waits for DIS, the answerer repeats it
+//!   after T4). Once a page has been transferred a change of media is
+//!   refused with 488 and the call carries on as it is.
+//!   The far end's re-INVITE is answered at once; our own re-INVITE
+//!   ([`FaxCallConfig::t38_reinvite`]) is sent right after the call is
+//!   established, because faxbridge has no CED/V.21 detector yet (T.38
+//!   §D.2.3.2 lets either side switch at any time); a 488 (or any refusal)
+//!   keeps the call on G.711.
+//! * **Watchdog.** The call is ended (BYE) when the session shows no
+//!   progress — no T.30 frame, phase change or page — for
+//!   [`FaxCallConfig::watchdog`] of wall time, and shortly after the session
+//!   finishes.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::{debug, info, warn};
+
+use super::rtp::{self, RtpSender};
+use super::rtp_stream::{Chunk, PlayoutBuffer, SourceLock, SourceVerdict};
+use super::t38_stream::trim_fec_padding;
+use super::udptl::{
+    DEFAULT_MAX_DATAGRAM, ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder,
+    UdptlError,
+};
+use crate::fax::{
+    Direction, FaxError, FaxJob, FaxOutcome, FaxSession, FaxSettings, FaxStatus, G711Law,
+    SAMPLES_PER_20MS, T38Options, Transport,
+};
+use crate::sdp::{
+    self, AudioCaps, Codec, LocalMediaCaps, LocalSession, Negotiated, OfferKind, SdpError,
+    SessionDescription, T38Caps, T38Params, UdpEc,
+};
+use crate::sip::acl::Account;
+use crate::sip::{
+    ActiveCall, CallError, CallEvent, CallHandle, DialError, DialRequest, EndReason, IncomingCall,
+    ReInvite, ReInviteOutcome, SipEndpoint, SipError,
+};
+
+/// One 20 ms frame of 8 kHz audio.
+const FRAME: usize = SAMPLES_PER_20MS;
+
+/// Ticks a far end's RTP source must be silent before another SSRC is
+/// followed (100 ms).
+const SOURCE_SWITCH_TICKS: u32 = 5;
+
+/// How long the media keeps running after the fax session finished, so its
+/// last packets (DCN, MCF) reach the far end before our BYE. The receiver
+/// waits longer, so that the sender normally hangs up first.
+const LINGER_SENDER: Duration = Duration::from_millis(500);
+const LINGER_RECEIVER: Duration = Duration::from_secs(3);
+
+/// Our re-INVITE to T.38 goes out this long after the call is established.
+/// An answering fax sends CED only after 1.8–2.5 s of silence (T.30), so
+/// this is still before any T.30 signal a detector would react to, and it
+/// lets the far end take our ACK first: a re-INVITE that overtakes the ACK
+/// is dropped by some stacks (rsipstack 0.7.14 ignores it in its wait-ACK
+/// state) and then costs a 32 s transaction timeout.
+const REINVITE_DELAY: Duration = Duration::from_millis(500);
+
+/// Attempts at our re-INVITE to T.38 when the far end asks us to retry, and
+/// the pause between them.
+const REINVITE_ATTEMPTS: u32 = 3;
+const REINVITE_RETRY: Duration = Duration::from_secs(1);
+
+/// Largest datagram read from a media socket.
+const MAX_DATAGRAM: usize = 2048;
+
+/// How a fax call uses its media.
+#[derive(Debug, Clone)]
+pub struct FaxCallConfig {
+    /// T.30 settings of the fax session.
+    pub fax: FaxSettings,
+    /// G.711 codecs we offer or accept, in preference order (empty: no
+    /// audio at all, T.38 only).
+    pub codecs: Vec<Codec>,
+    /// Accept T.38 (in the initial INVITE or a re-INVITE) and offer it.
+    pub t38: bool,
+    /// When an offer carries both G.711 and T.38, take T.38.
+    pub prefer_t38: bool,
+    /// What our INVITE offers when we place the call.
+    pub initial_offer: OfferKind,
+    /// Re-INVITE to T.38 ourselves once the call is up on G.711.
+    pub t38_reinvite: bool,
+    /// Our T.38 parameters (version, rate, buffer sizes, error correction).
+    pub t38_params: T38Params,
+    /// UDPTL redundancy depth when `t38UDPRedundancy` is agreed (1..=15;
+    /// 0 sends no recovery data).
+    pub redundancy: u8,
+    /// Fixed playout delay for received RTP.
+    pub playout_delay: Duration,
+    /// End the call when the fax session shows no progress (no T.30 frame,
+    /// phase change or page) for this long.
+    pub watchdog: Duration,
+}
+
+impl Default for FaxCallConfig {
+    fn default() -> Self {
+        FaxCallConfig {
+            fax: FaxSettings::default(),
+            codecs: vec![Codec::Pcma, Codec::Pcmu],
+            t38: false,
+            prefer_t38: false,
+            initial_offer: OfferKind::Audio,
+            t38_reinvite: false,
+            t38_params: T38Params::default(),
+            redundancy: super::udptl::MEDIATRIX_REDUNDANCY,
+            playout_delay: Duration::from_millis(60),
+            watchdog: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The two media sockets of a call and the address and ports our SDP
+/// announces for them.
+///
+/// [`MediaSockets::bind`] announces what it bound; behind a port-forwarding
+/// router (or a test relay) the announced ports can be changed before the
+/// call starts.
+#[derive(Debug)]
+pub struct MediaSockets {
+    /// RTP socket (G.711).
+    pub rtp: UdpSocket,
+    /// UDPTL socket (T.38).
+    pub udptl: UdpSocket,
+    /// Address written in our `c=` line.
+    pub address: IpAddr,
+    /// RTP port written in our audio `m=` line.
+    pub rtp_port: u16,
+    /// UDPTL port written in our image `m=` line.
+    pub udptl_port: u16,
+}
+
+impl MediaSockets {
+    /// Bind an RTP and a UDPTL socket on `ip` (ports chosen by the system;
+    /// an even RTP port when one comes up, as RFC 3550 §11 recommends).
+    pub async fn bind(ip: IpAddr) -> Result<MediaSockets, FaxCallError> {
+        let bind_err = |source| FaxCallError::Bind { ip, source };
+        let mut rtp = UdpSocket::bind((ip, 0)).await.map_err(bind_err)?;
+        for _ in 0..8 {
+            if rtp.local_addr().map_err(bind_err)?.port() % 2 == 0 {
+                break;
+            }
+            rtp = UdpSocket::bind((ip, 0)).await.map_err(bind_err)?;
+        }
+        let udptl = UdpSocket::bind((ip, 0)).await.map_err(bind_err)?;
+        let rtp_port = rtp.local_addr().map_err(bind_err)?.port();
+        let udptl_port = udptl.local_addr().map_err(bind_err)?.port();
+        Ok(MediaSockets {
+            rtp,
+            udptl,
+            address: ip,
+            rtp_port,
+            udptl_port,
+        })
+    }
+
+    fn caps(&self, cfg: &FaxCallConfig) -> LocalMediaCaps {
+        LocalMediaCaps {
+            address: self.address,
+            audio: (!cfg.codecs.is_empty()).then(|| AudioCaps {
+                port: self.rtp_port,
+                codecs: cfg.codecs.clone(),
+                telephone_event: None,
+                ptime: 20,
+            }),
+            t38: cfg.t38.then(|| T38Caps {
+                port: self.udptl_port,
+                params: cfg.t38_params.clone(),
+            }),
+            prefer_t38: cfg.prefer_t38,
+        }
+    }
+}
+
+/// The media a call ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaPath {
+    /// G.711 audio over RTP.
+    Audio(Codec),
+    /// T.38 over UDPTL.
+    T38,
+}
+
+impl std::fmt::Display for MediaPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MediaPath::Audio(c) => write!(f, "G.711 {}", c.name()),
+            MediaPath::T38 => f.write_str("T.38"),
+        }
+    }
+}
+
+/// Why the call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEnd {
+    /// The fax session finished and we or the far end hung up.
+    Completed,
+    /// The call ended (far-end BYE, CANCEL, missing ACK) before the fax
+    /// session finished.
+    Signalling(EndReason),
+    /// The watchdog ended a call that made no progress.
+    Watchdog,
+}
+
+/// Packet counters of one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// RTP packets sent.
+    pub rtp_sent: u64,
+    /// RTP packets played or buffered.
+    pub rtp_received: u64,
+    /// Datagrams on the RTP socket that were not RTP.
+    pub rtp_malformed: u64,
+    /// RTP packets ignored: other payload types, other sources, or audio
+    /// arriving while T.38 is in use.
+    pub rtp_ignored: u64,
+    /// RTP packets that came after their playout slot.
+    pub rtp_late: u64,
+    /// Received audio samples reported missing to the modem.
+    pub audio_missing_samples: u64,
+    /// UDPTL datagrams sent.
+    pub udptl_sent: u64,
+    /// Well-formed UDPTL datagrams received.
+    pub udptl_received: u64,
+    /// Datagrams on the UDPTL socket that were not UDPTL.
+    pub udptl_malformed: u64,
+    /// IFPs recovered from redundant copies in later datagrams.
+    pub ifp_recovered_redundancy: u64,
+    /// IFPs rebuilt from FEC parity.
+    pub ifp_recovered_fec: u64,
+    /// IFPs lost for good.
+    pub ifp_missing: u64,
+    /// IFPs the T.38 terminal rejected as malformed.
+    pub ifp_rejected: u64,
+    /// Datagrams the kernel would not send.
+    pub send_errors: u64,
+}
+
+/// How one fax call went.
+#[derive(Debug, Clone)]
+pub struct FaxCallReport {
+    /// SIP Call-ID.
+    pub call_id: String,
+    /// The T.30 result.
+    pub outcome: FaxOutcome,
+    /// Media negotiated when the call was set up.
+    pub initial_media: MediaPath,
+    /// Media in use at the end.
+    pub media: MediaPath,
+    /// Changes of media (re-INVITEs that replaced the fax session).
+    pub switches: u32,
+    /// Why the call ended.
+    pub ended_by: CallEnd,
+    /// Packet counters.
+    pub stats: MediaStats,
+    /// Wall time from answer to hang-up.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for FaxCallReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} over {}", self.outcome.summary(), self.media)?;
+        if self.initial_media != self.media {
+            write!(f, " (switched from {})", self.initial_media)?;
+        }
+        match &self.ended_by {
+            CallEnd::Completed => {}
+            CallEnd::Signalling(r) => write!(f, "; call ended by signalling: {r:?}")?,
+            CallEnd::Watchdog => write!(f, "; ended by the no-progress watchdog")?,
+        }
+        write!(f, "; call {}", self.call_id)
+    }
+}
+
+/// Why a fax call could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum FaxCallError {
+    /// A media socket could not be bound.
+    #[error("cannot bind a media socket on {ip}: {source}; use an address of this host")]
+    Bind {
+        /// The address.
+        ip: IpAddr,
+        /// The system error.
+        source: io::Error,
+    },
+    /// The far end's session description is unusable (the call was refused
+    /// or hung up).
+    #[error("the far end's SDP is unusable: {0}")]
+    Sdp(#[from] SdpError),
+    /// The fax session could not start.
+    #[error(transparent)]
+    Fax(#[from] FaxError),
+    /// The SIP endpoint could not place the call.
+    #[error("cannot place the call: {0}")]
+    Sip(#[from] SipError),
+    /// The far end did not answer.
+    #[error("the call was not answered: {0}")]
+    Dial(#[from] DialError),
+    /// The SIP layer refused an operation on the call.
+    #[error("SIP call error: {0}")]
+    Call(#[from] CallError),
+    /// The UDPTL encoder refused the configuration.
+    #[error("cannot set up UDPTL: {0}")]
+    Udptl(#[from] UdptlError),
+}
+
+fn transport_for(neg: &Negotiated) -> Transport {
+    match neg {
+        Negotiated::Audio(a) => Transport::Audio(match a.codec {
+            Codec::Pcma => G711Law::ALaw,
+            Codec::Pcmu => G711Law::MuLaw,
+        }),
+        Negotiated::T38(t) => Transport::T38(T38Options {
+            version: t.agreed.version,
+            max_datagram: t
+                .remote
+                .max_datagram
+                .map_or(DEFAULT_MAX_DATAGRAM as u16, |d| {
+                    d.min(u32::from(u16::MAX)) as u16
+                }),
+            fill_bit_removal: t.agreed.fill_bit_removal,
+        }),
+    }
+}
+
+fn path_of(neg: &Negotiated) -> MediaPath {
+    match neg {
+        Negotiated::Audio(a) => MediaPath::Audio(a.codec),
+        Negotiated::T38(_) => MediaPath::T38,
+    }
+}
+
+/// Where to send: the far end's address from SDP, resolved. `None` for
+/// port 0 or a name that does not resolve (nothing is sent then).
+async fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    if port == 0 {
+        return None;
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, port));
+    }
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(mut addrs) => addrs.next(),
+        Err(e) => {
+            warn!(host, error = %e, "cannot resolve the far end's media address; not sending");
+            None
+        }
+    }
+}
+
+struct AudioLeg {
+    codec: Codec,
+    payload_type: u8,
+    remote: Option<SocketAddr>,
+    sends: bool,
+    sender: RtpSender,
+    playout: PlayoutBuffer,
+    source: SourceLock,
+}
+
+struct T38Leg {
+    remote: Option<SocketAddr>,
+    sends: bool,
+    udp_ec: Option<UdpEc>,
+    /// With no UDPTL error correction, SpanDSP's repeat counts apply.
+    repeat: bool,
+    version: u8,
+    encoder: UdptlEncoder,
+    decoder: UdptlDecoder,
+}
+
+enum Leg {
+    Audio(AudioLeg),
+    T38(T38Leg),
+}
+
+impl Leg {
+    async fn new(neg: &Negotiated, cfg: &FaxCallConfig) -> Result<Leg, FaxCallError> {
+        Ok(match neg {
+            Negotiated::Audio(a) => Leg::Audio(AudioLeg {
+                codec: a.codec,
+                payload_type: a.payload_type,
+                remote: resolve(&a.remote_host, a.remote_port).await,
+                sends: a.direction.sends(),
+                sender: RtpSender::new(
+                    rand::random(),
+                    rand::random(),
+                    rand::random(),
+                    a.payload_type,
+                ),
+                playout: PlayoutBuffer::new(
+                    (cfg.playout_delay.as_millis() as u32).saturating_mul(8),
+                ),
+                source: SourceLock::new(SOURCE_SWITCH_TICKS),
+            }),
+            Negotiated::T38(t) => {
+                let ec = ErrorCorrection::for_negotiated(t.agreed.udp_ec, cfg.redundancy);
+                let max = t
+                    .remote
+                    .max_datagram
+                    .map_or(DEFAULT_MAX_DATAGRAM, |d| d as usize);
+                Leg::T38(T38Leg {
+                    remote: resolve(&t.remote_host, t.remote_port).await,
+                    sends: t.direction.sends(),
+                    udp_ec: t.agreed.udp_ec,
+                    repeat: ec == ErrorCorrection::None,
+                    version: t.agreed.version,
+                    encoder: UdptlEncoder::new(ec, max)?,
+                    decoder: UdptlDecoder::new(0),
+                })
+            }
+        })
+    }
+
+    fn path(&self) -> MediaPath {
+        match self {
+            Leg::Audio(a) => MediaPath::Audio(a.codec),
+            Leg::T38(_) => MediaPath::T38,
+        }
+    }
+}
+
+/// Answer an incoming call and receive or send `job` on it.
+///
+/// The offer is answered from `sockets` and `cfg` (refused with 488, or
+/// 400 for unreadable SDP, when nothing fits); the call then runs until the
+/// fax session finishes, the far end hangs up or the watchdog fires.
+pub async fn answer_call(
+    incoming: IncomingCall,
+    job: FaxJob,
+    sockets: MediaSockets,
+    cfg: &FaxCallConfig,
+) -> Result<FaxCallReport, FaxCallError> {
+    let offer = match sdp::parse(&String::from_utf8_lossy(&incoming.offer)) {
+        Ok(o) => o,
+        Err(e) => {
+            incoming.reject(e.sip_status());
+            return Err(e.into());
+        }
+    };
+    let mut local = LocalSession::new(u64::from(rand::random::<u32>()), sockets.address);
+    let caps = sockets.caps(cfg);
+    let answer = match sdp::answer(&offer, &caps, &mut local) {
+        Ok(a) => a,
+        Err(e) => {
+            incoming.reject(e.sip_status());
+            return Err(e.into());
+        }
+    };
+    let session = match FaxSession::new(job.clone(), transport_for(&answer.media), &cfg.fax) {
+        Ok(s) => s,
+        Err(e) => {
+            incoming.reject(500);
+            return Err(e.into());
+        }
+    };
+    let leg = match Leg::new(&answer.media, cfg).await {
+        Ok(l) => l,
+        Err(e) => {
+            incoming.reject(500);
+            return Err(e);
+        }
+    };
+    let call_id = incoming.call_id.clone();
+    info!(%call_id, from = %incoming.from, media = %path_of(&answer.media), "answering fax call");
+    let call = incoming.accept(answer.sdp.to_string().into_bytes())?;
+    Ok(CallTask::new(
+        call_id, call, sockets, caps, local, job, cfg, session, leg, false,
+    )
+    .run()
+    .await)
+}
+
+/// Place a call to `target` (a SIP URI) and send or receive `job` on it.
+pub async fn place_call(
+    endpoint: &SipEndpoint,
+    target: &str,
+    from_user: &str,
+    account: Option<Account>,
+    job: FaxJob,
+    sockets: MediaSockets,
+    cfg: &FaxCallConfig,
+) -> Result<FaxCallReport, FaxCallError> {
+    let mut local = LocalSession::new(u64::from(rand::random::<u32>()), sockets.address);
+    let caps = sockets.caps(cfg);
+    let offer = sdp::offer(&caps, cfg.initial_offer, &mut local)?;
+    let dialing = endpoint
+        .dial(DialRequest {
+            target: target.to_string(),
+            from_user: from_user.to_string(),
+            offer: offer.to_string().into_bytes(),
+            account,
+        })
+        .await?;
+    let call_id = dialing.call_id().to_string();
+    info!(%call_id, target, "calling");
+    let call = dialing.outcome().await?;
+    let setup = async {
+        let answer = sdp::parse(&String::from_utf8_lossy(&call.remote_sdp))?;
+        let neg = sdp::process_answer(&offer, &answer)?;
+        let session = FaxSession::new(job.clone(), transport_for(&neg), &cfg.fax)?;
+        let leg = Leg::new(&neg, cfg).await?;
+        Ok::<_, FaxCallError>((session, leg))
+    };
+    let (session, leg) = match setup.await {
+        Ok(x) => x,
+        Err(e) => {
+            if let Err(h) = call.handle.hangup().await {
+                debug!(%call_id, error = %h, "hang-up after a failed set-up");
+            }
+            return Err(e);
+        }
+    };
+    info!(%call_id, media = %leg.path(), "call answered");
+    Ok(CallTask::new(
+        call_id, call, sockets, caps, local, job, cfg, session, leg, true,
+    )
+    .run()
+    .await)
+}
+
+/// The state of one call's media task.
+struct CallTask {
+    call_id: String,
+    call: ActiveCall,
+    handle: CallHandle,
+    sockets: MediaSockets,
+    caps: LocalMediaCaps,
+    local: LocalSession,
+    job: FaxJob,
+    cfg: FaxCallConfig,
+    session: FaxSession,
+    leg: Leg,
+    initial: MediaPath,
+    switches: u32,
+    established: bool,
+    stats: MediaStats,
+}
+
+impl CallTask {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        call_id: String,
+        call: ActiveCall,
+        sockets: MediaSockets,
+        caps: LocalMediaCaps,
+        local: LocalSession,
+        job: FaxJob,
+        cfg: &FaxCallConfig,
+        session: FaxSession,
+        leg: Leg,
+        established: bool,
+    ) -> CallTask {
+        let handle = call.handle.clone();
+        let initial = leg.path();
+        CallTask {
+            call_id,
+            call,
+            handle,
+            sockets,
+            caps,
+            local,
+            job,
+            cfg: cfg.clone(),
+            session,
+            leg,
+            initial,
+            switches: 0,
+            established,
+            stats: MediaStats::default(),
+        }
+    }
+
+    async fn run(mut self) -> FaxCallReport {
+        let started = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let mut rtp_buf = vec![0u8; MAX_DATAGRAM];
+        let mut udptl_buf = vec![0u8; MAX_DATAGRAM];
+        let mut reinvite: Option<(
+            JoinHandle<Result<ReInviteOutcome, CallError>>,
+            SessionDescription,
+        )> = None;
+        // Our re-INVITE to T.38: when it is due and how often it was tried.
+        let mut reinvite_due = self.established.then(|| Instant::now() + REINVITE_DELAY);
+        let mut reinvite_attempts = 0u32;
+        let mut last_activity: Option<u64> = None;
+        let mut progress_at = Instant::now();
+        let mut finished_at: Option<Instant> = None;
+        let linger = match self.session.direction() {
+            Direction::Send => LINGER_SENDER,
+            Direction::Receive => LINGER_RECEIVER,
+        };
+        let mut signalling_ended = false;
+        let ended_by = loop {
+            if self.cfg.t38_reinvite
+                && self.cfg.t38
+                && self.established
+                && reinvite.is_none()
+                && reinvite_due.is_some_and(|at| Instant::now() >= at)
+            {
+                reinvite_due = None;
+                if matches!(self.leg, Leg::Audio(_)) && self.session.pages_transferred() == 0 {
+                    reinvite_attempts += 1;
+                    reinvite = self.start_reinvite();
+                }
+            }
+            let t38 = matches!(self.leg, Leg::T38(_));
+            tokio::select! {
+                event = self.call.next_event(), if !signalling_ended => match event {
+                    Some(CallEvent::Established) => {
+                        if !self.established {
+                            self.established = true;
+                            reinvite_due = Some(Instant::now() + REINVITE_DELAY);
+                        }
+                    }
+                    Some(CallEvent::ReInvite(r)) => self.their_reinvite(r).await,
+                    Some(CallEvent::Ended(reason)) => {
+                        signalling_ended = true;
+                        if !self.session.is_finished() {
+                            info!(call_id = %self.call_id, ?reason, "call ended before the fax finished");
+                            break CallEnd::Signalling(reason);
+                        }
+                        break CallEnd::Completed;
+                    }
+                    None => {
+                        signalling_ended = true;
+                        if !self.session.is_finished() {
+                            break CallEnd::Signalling(EndReason::LocalHangup);
+                        }
+                        break CallEnd::Completed;
+                    }
+                },
+                result = async { (&mut reinvite.as_mut().expect("guarded by is_some").0).await },
+                    if reinvite.is_some() =>
+                {
+                    let offer = reinvite.take().map(|(_, o)| o);
+                    if let Some(offer) = offer
+                        && self.our_reinvite_done(result, offer).await
+                        && reinvite_attempts < REINVITE_ATTEMPTS
+                    {
+                        reinvite_due = Some(Instant::now() + REINVITE_RETRY);
+                    }
+                }
+                received = self.sockets.rtp.recv_from(&mut rtp_buf) => match received {
+                    Ok((n, _)) => self.on_rtp(n, &rtp_buf),
+                    Err(e) => debug!(call_id = %self.call_id, error = %e, "RTP socket error"),
+                },
+                received = self.sockets.udptl.recv_from(&mut udptl_buf), if t38 => match received {
+                    Ok((n, _)) => self.on_udptl(&udptl_buf[..n]),
+                    Err(e) => debug!(call_id = %self.call_id, error = %e, "UDPTL socket error"),
+                },
+                _ = tick.tick() => {
+                    self.on_tick();
+                    let now = Instant::now();
+                    if self.session.is_finished() {
+                        let at = *finished_at.get_or_insert(now);
+                        if now - at >= linger {
+                            break CallEnd::Completed;
+                        }
+                        continue;
+                    }
+                    let activity = self.session.t30_activity()
+                        + u64::from(self.session.pages_transferred());
+                    if last_activity != Some(activity) {
+                        last_activity = Some(activity);
+                        progress_at = now;
+                    } else if now - progress_at >= self.cfg.watchdog {
+                        warn!(
+                            call_id = %self.call_id,
+                            "no fax progress for {} s; ending the call",
+                            self.cfg.watchdog.as_secs()
+                        );
+                        break CallEnd::Watchdog;
+                    }
+                }
+            }
+        };
+        if let Some((task, _)) = reinvite.take() {
+            task.abort();
+        }
+        self.session.hang_up();
+        if !signalling_ended && let Err(e) = self.handle.hangup().await {
+            debug!(call_id = %self.call_id, error = %e, "hang-up failed");
+        }
+        self.retire_leg();
+        let outcome = self
+            .session
+            .outcome()
+            .cloned()
+            .unwrap_or_else(|| FaxOutcome {
+                direction: self.session.direction(),
+                status: FaxStatus::Failed {
+                    code: -1,
+                    reason: "The fax engine reported no result.".into(),
+                },
+                pages_transferred: self.session.pages_transferred(),
+                pages_total: None,
+                pages_stored: 0,
+                partial_page: false,
+                bit_rate: None,
+                ecm: false,
+                remote_ident: None,
+                samples: self.session.samples(),
+                tiff: match &self.job {
+                    FaxJob::Send(p) | FaxJob::Receive(p) => p.clone(),
+                },
+            });
+        let report = FaxCallReport {
+            call_id: self.call_id.clone(),
+            outcome,
+            initial_media: self.initial,
+            media: self.leg.path(),
+            switches: self.switches,
+            ended_by,
+            stats: self.stats,
+            elapsed: started.elapsed(),
+        };
+        info!(call_id = %self.call_id, stats = ?report.stats, "fax call: {report}");
+        report
+    }
+
+    /// Offer T.38 to the far end (the receiving fax would normally do this
+    /// on CED or the V.21 preamble; without a detector we do it at once).
+    fn start_reinvite(
+        &mut self,
+    ) -> Option<(
+        JoinHandle<Result<ReInviteOutcome, CallError>>,
+        SessionDescription,
+    )> {
+        let offer = match sdp::offer(&self.caps, OfferKind::T38, &mut self.local) {
+            Ok(o) => o,
+            Err(e) => {
+                warn!(call_id = %self.call_id, error = %e, "cannot build a T.38 offer");
+                return None;
+            }
+        };
+        info!(call_id = %self.call_id, "re-INVITE to T.38");
+        let handle = self.handle.clone();
+        let body = offer.to_string().into_bytes();
+        Some((
+            tokio::spawn(async move { handle.reinvite(body).await }),
+            offer,
+        ))
+    }
+
+    /// Act on the result of our re-INVITE. Returns true when it is worth
+    /// trying again later: the far end was busy with another transaction
+    /// (500 with Retry-After or 491, RFC 3261 §14.1–14.2, e.g. our INVITE's
+    /// ACK had not reached it yet) or did not answer.
+    async fn our_reinvite_done(
+        &mut self,
+        result: Result<Result<ReInviteOutcome, CallError>, tokio::task::JoinError>,
+        offer: SessionDescription,
+    ) -> bool {
+        let answer = match result {
+            Ok(Ok(ReInviteOutcome::Accepted(answer))) => answer,
+            Ok(Ok(ReInviteOutcome::Rejected(code))) => {
+                let retry = matches!(code, 408 | 491 | 500 | 503);
+                info!(
+                    call_id = %self.call_id,
+                    code,
+                    retry,
+                    "the far end refused T.38; staying on G.711"
+                );
+                return retry;
+            }
+            Ok(Err(e)) => {
+                warn!(call_id = %self.call_id, error = %e, "re-INVITE to T.38 failed; staying on G.711");
+                return matches!(e, CallError::Glare(_) | CallError::NoResponse { .. });
+            }
+            Err(e) => {
+                warn!(call_id = %self.call_id, error = %e, "re-INVITE task failed");
+                return false;
+            }
+        };
+        let neg = match sdp::parse(&String::from_utf8_lossy(&answer))
+            .and_then(|a| sdp::process_answer(&offer, &a))
+        {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(call_id = %self.call_id, error = %e, "unusable answer to our re-INVITE; staying on the current media");
+                return false;
+            }
+        };
+        if let Err(e) = self.apply(&neg).await {
+            warn!(call_id = %self.call_id, error = %e, "cannot switch media after our re-INVITE");
+        }
+        false
+    }
+
+    /// Answer the far end's re-INVITE (or UPDATE with SDP).
+    async fn their_reinvite(&mut self, r: ReInvite) {
+        let offer = match sdp::parse(&String::from_utf8_lossy(&r.offer)) {
+            Ok(o) => o,
+            Err(e) => {
+                r.reject(e.sip_status());
+                return;
+            }
+        };
+        let mut caps = self.caps.clone();
+        // A far end that offers T.38 while we allow it wants fax over T.38.
+        caps.prefer_t38 = caps.t38.is_some();
+        let answer = match sdp::answer(&offer, &caps, &mut self.local) {
+            Ok(a) => a,
+            Err(e) => {
+                info!(call_id = %self.call_id, error = %e, "refusing re-INVITE");
+                r.reject(e.sip_status());
+                return;
+            }
+        };
+        if self.needs_new_session(&answer.media)
+            && (self.session.pages_transferred() > 0 || self.session.is_finished())
+        {
+            info!(call_id = %self.call_id, "refusing a change of media after pages were transferred");
+            r.reject(488);
+            return;
+        }
+        let body = answer.sdp.to_string().into_bytes();
+        match self.prepare(&answer.media).await {
+            Ok(prepared) => {
+                r.accept(body);
+                self.install(&answer.media, prepared);
+            }
+            Err(e) => {
+                warn!(call_id = %self.call_id, error = %e, "cannot switch media; refusing re-INVITE");
+                r.reject(500);
+            }
+        }
+    }
+
+    fn needs_new_session(&self, neg: &Negotiated) -> bool {
+        match (&self.leg, neg) {
+            (Leg::Audio(a), Negotiated::Audio(n)) => a.codec != n.codec,
+            (Leg::T38(_), Negotiated::T38(_)) => false,
+            _ => true,
+        }
+    }
+
+    /// Build what a change of media needs (a new fax session and media
+    /// leg) without touching the running ones.
+    ///
+    /// Takes `&mut self` only so that the future stays `Send` (the fax
+    /// session is `Send` but not `Sync`).
+    async fn prepare(
+        &mut self,
+        neg: &Negotiated,
+    ) -> Result<(Option<FaxSession>, Leg), FaxCallError> {
+        let session = if self.needs_new_session(neg) {
+            Some(FaxSession::new(
+                self.job.clone(),
+                transport_for(neg),
+                &self.cfg.fax,
+            )?)
+        } else {
+            None
+        };
+        Ok((session, Leg::new(neg, &self.cfg).await?))
+    }
+
+    /// Put a prepared change in force.
+    fn install(&mut self, neg: &Negotiated, (session, leg): (Option<FaxSession>, Leg)) {
+        match session {
+            Some(s) => {
+                info!(
+                    call_id = %self.call_id,
+                    from = %self.leg.path(),
+                    to = %path_of(neg),
+                    "switching media; the fax session restarts"
+                );
+                self.retire_leg();
+                self.session = s;
+                self.leg = leg;
+                self.switches += 1;
+            }
+            None => {
+                // Same media with new addresses or parameters: keep the
+                // stream state where it matters.
+                match (&mut self.leg, leg) {
+                    (Leg::Audio(old), Leg::Audio(new)) => {
+                        old.remote = new.remote;
+                        old.sends = new.sends;
+                        if old.payload_type != new.payload_type {
+                            old.payload_type = new.payload_type;
+                            old.sender = new.sender;
+                        }
+                    }
+                    (Leg::T38(old), Leg::T38(new)) => {
+                        old.remote = new.remote;
+                        old.sends = new.sends;
+                        if old.udp_ec != new.udp_ec || old.version != new.version {
+                            old.udp_ec = new.udp_ec;
+                            old.version = new.version;
+                            old.repeat = new.repeat;
+                            old.encoder = new.encoder;
+                        }
+                    }
+                    (old, new) => *old = new,
+                }
+            }
+        }
+    }
+
+    async fn apply(&mut self, neg: &Negotiated) -> Result<(), FaxCallError> {
+        let prepared = self.prepare(neg).await?;
+        self.install(neg, prepared);
+        Ok(())
+    }
+
+    /// Fold the counters of the leg being replaced into the call's.
+    fn retire_leg(&mut self) {
+        match &mut self.leg {
+            Leg::Audio(a) => {
+                let s = a.playout.stats();
+                self.stats.rtp_late += s.late;
+                a.playout = PlayoutBuffer::new(0);
+            }
+            Leg::T38(t) => {
+                let s = t.decoder.stats();
+                self.stats.udptl_malformed += s.malformed;
+                self.stats.ifp_recovered_redundancy += s.recovered_redundancy;
+                self.stats.ifp_recovered_fec += s.recovered_fec;
+                self.stats.ifp_missing += s.missing;
+                t.decoder = UdptlDecoder::new(0);
+            }
+        }
+    }
+
+    fn on_rtp(&mut self, n: usize, buf: &[u8]) {
+        let Leg::Audio(a) = &mut self.leg else {
+            self.stats.rtp_ignored += 1;
+            return;
+        };
+        let packet = match rtp::parse(&buf[..n]) {
+            Ok(p) => p,
+            Err(_) => {
+                self.stats.rtp_malformed += 1;
+                return;
+            }
+        };
+        if packet.header.payload_type != a.payload_type {
+            self.stats.rtp_ignored += 1;
+            return;
+        }
+        match a.source.packet(packet.header.ssrc) {
+            SourceVerdict::Ignore => self.stats.rtp_ignored += 1,
+            verdict => {
+                if verdict == SourceVerdict::Switch {
+                    debug!(call_id = %self.call_id, ssrc = packet.header.ssrc, "following a new RTP source");
+                    a.playout.reset();
+                }
+                self.stats.rtp_received += 1;
+                a.playout.push(packet.header.timestamp, packet.payload);
+            }
+        }
+    }
+
+    fn on_udptl(&mut self, datagram: &[u8]) {
+        let Leg::T38(t) = &mut self.leg else {
+            return;
+        };
+        let events = match t.decoder.receive(datagram) {
+            Ok(e) => e,
+            Err(e) => {
+                debug!(call_id = %self.call_id, error = %e, "dropping a datagram on the UDPTL port");
+                return;
+            }
+        };
+        self.stats.udptl_received += 1;
+        for event in events {
+            if let RxEvent::Ifp { seq, data, source } = event {
+                let ifp = if source == IfpSource::Fec {
+                    trim_fec_padding(&data, t.version)
+                } else {
+                    &data[..]
+                };
+                if let Err(e) = self.session.receive_ifp(seq, ifp) {
+                    self.stats.ifp_rejected += 1;
+                    debug!(call_id = %self.call_id, error = %e, "IFP rejected");
+                }
+            }
+            // RxEvent::Missing needs nothing: the T.38 terminal sees the
+            // jump in sequence numbers and marks the data as missing.
+        }
+        Self::send_ifps(&self.sockets, t, &mut self.session, &mut self.stats);
+    }
+
+    fn on_tick(&mut self) {
+        match &mut self.leg {
+            Leg::Audio(a) => {
+                a.source.tick();
+                for chunk in a.playout.pull(FRAME) {
+                    // A wrong-transport error cannot happen: the session was
+                    // made for this leg.
+                    let _ = match chunk {
+                        Chunk::Audio(bytes) => self.session.receive_payload(&bytes),
+                        Chunk::Missing(n) => {
+                            self.stats.audio_missing_samples += n as u64;
+                            self.session.receive_missing(n)
+                        }
+                    };
+                }
+                let mut out = [0u8; FRAME];
+                let _ = self.session.transmit_payload(&mut out);
+                match a.remote.filter(|_| a.sends) {
+                    Some(to) => {
+                        let packet = a.sender.audio_frame(&out);
+                        match self.sockets.rtp.try_send_to(&packet, to) {
+                            Ok(_) => self.stats.rtp_sent += 1,
+                            Err(_) => self.stats.send_errors += 1,
+                        }
+                    }
+                    None => a.sender.skip(FRAME as u32),
+                }
+            }
+            Leg::T38(t) => {
+                let _ = self.session.advance(FRAME as u32);
+                Self::send_ifps(&self.sockets, t, &mut self.session, &mut self.stats);
+            }
+        }
+    }
+
+    fn send_ifps(
+        sockets: &MediaSockets,
+        t: &mut T38Leg,
+        session: &mut FaxSession,
+        stats: &mut MediaStats,
+    ) {
+        for p in session.take_ifp_packets() {
+            let datagram = match t.encoder.encode(&p.data) {
+                Ok(d) => d,
+                Err(e) => {
+                    warn!(error = %e, "cannot frame an IFP");
+                    continue;
+                }
+            };
+            let Some(to) = t.remote.filter(|_| t.sends) else {
+                continue;
+            };
+            let times = if t.repeat { p.transmissions.max(1) } else { 1 };
+            for _ in 0..times {
+                match sockets.udptl.try_send_to(&datagram, to) {
+                    Ok(_) => stats.udptl_sent += 1,
+                    Err(_) => stats.send_errors += 1,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! `faxbridge dial`: send documents as a fax over a SIP call.
+//!
+//! The documents are rendered to a TIFF-F with [`crate::docs::convert_to_fax`]
+//! unless a single fax TIFF is given, which is sent as it is. The call
+//! starts on G.711 by default and accepts the far end's switch to T.38;
+//! `--t38` offers T.38 beside G.711 in the INVITE (the answerer picks),
+//! `--g711` refuses T.38 altogether, and `--t38-reinvite` switches to T.38
+//! ourselves once the call is up.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tracing::info;
+
+use super::{ToolError, local_ip_towards, open_sip_config};
+use crate::docs::{self, RenderOptions, Resolution};
+use crate::fax::{FaxJob, FaxSettings};
+use crate::media::fax_call::{FaxCallConfig, FaxCallReport, MediaSockets, place_call};
+use crate::sdp::{Codec, OfferKind};
+use crate::sip::SipEndpoint;
+use crate::sip::acl::Account;
+
+/// How the call uses T.38.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DialMode {
+    /// Start on G.711; accept the far end's re-INVITE to T.38.
+    #[default]
+    Default,
+    /// G.711 only; re-INVITEs to T.38 are refused with 488.
+    G711,
+    /// Offer T.38 (and G.711 as a fallback) in the initial INVITE.
+    T38,
+    /// Start on G.711 and re-INVITE to T.38 ourselves.
+    T38Reinvite,
+}
+
+/// What `dial` does.
+#[derive(Debug, Clone)]
+pub struct DialOptions {
+    /// SIP URI to call, e.g. `sip:2000@192.0.2.1:5060`.
+    pub target: String,
+    /// Documents to send, in order.
+    pub files: Vec<PathBuf>,
+    /// T.38 behaviour.
+    pub mode: DialMode,
+    /// User part of our From (the sending fax number).
+    pub from_user: String,
+    /// Digest credentials if the far end challenges.
+    pub account: Option<Account>,
+    /// How documents are rendered when they need converting.
+    pub render: RenderOptions,
+    /// Media behaviour (the T.38 fields are set from `mode`).
+    pub call: FaxCallConfig,
+}
+
+impl DialOptions {
+    /// The media configuration with `mode` applied.
+    pub fn call_config(&self) -> FaxCallConfig {
+        let mut c = self.call.clone();
+        c.t38 = self.mode != DialMode::G711;
+        c.prefer_t38 = self.mode == DialMode::T38;
+        c.initial_offer = if self.mode == DialMode::T38 {
+            OfferKind::AudioAndT38
+        } else {
+            OfferKind::Audio
+        };
+        c.t38_reinvite = self.mode == DialMode::T38Reinvite;
+        c
+    }
+}
+
+/// The document ready to send, removed afterwards when it was rendered.
+struct Document {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl Drop for Document {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A single TIFF whose pages already are fax pages (1728/2048/2432 pixels
+/// wide at a fax resolution) is sent as it is.
+fn is_fax_tiff(path: &Path) -> bool {
+    let Ok(pages) = docs::tiff::read_tiff(path) else {
+        return false;
+    };
+    !pages.is_empty()
+        && pages
+            .iter()
+            .all(|p| matches!(p.width, 1728 | 2048 | 2432) && p.resolution().is_some())
+}
+
+fn prepare_document(files: &[PathBuf], render: &RenderOptions) -> Result<Document, ToolError> {
+    if let [only] = files
+        && is_fax_tiff(only)
+    {
+        return Ok(Document {
+            path: only.clone(),
+            temporary: false,
+        });
+    }
+    let path = std::env::temp_dir().join(format!(
+        "faxbridge-dial-{}-{:08x}.tif",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let doc = Document {
+        path,
+        temporary: true,
+    };
+    let report = docs::convert_to_fax(files, &doc.path, render)?;
+    info!(pages = report.pages, "document rendered for sending");
+    Ok(doc)
+}
+
+/// The host of a SIP URI: `sip:user@host:port;params` → `host`.
+fn uri_host(uri: &str) -> Option<&str> {
+    let rest = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))?;
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let rest = rest.split([';', '?', '>']).next()?;
+    if let Some(v6) = rest.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    rest.split(':').next().filter(|h| !h.is_empty())
+}
+
+async fn target_ip(target: &str) -> Result<IpAddr, ToolError> {
+    let host = uri_host(target).ok_or_else(|| ToolError::Target(target.to_string()))?;
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    tokio::net::lookup_host((host, 5060))
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .map(|a| a.ip())
+        .ok_or_else(|| ToolError::Target(target.to_string()))
+}
+
+/// Render the documents, call, send, hang up.
+pub async fn dial_one(opts: DialOptions) -> Result<FaxCallReport, ToolError> {
+    let ip = local_ip_towards(target_ip(&opts.target).await?);
+    let doc = prepare_document(&opts.files, &opts.render)?;
+    let (endpoint, _calls) = SipEndpoint::start(&open_sip_config(SocketAddr::new(ip, 0))).await?;
+    let result = async {
+        let sockets = MediaSockets::bind(ip).await?;
+        place_call(
+            &endpoint,
+            &opts.target,
+            &opts.from_user,
+            opts.account.clone(),
+            FaxJob::Send(doc.path.clone()),
+            sockets,
+            &opts.call_config(),
+        )
+        .await
+    }
+    .await;
+    endpoint.shutdown().await;
+    drop(doc);
+    Ok(result?)
+}
+
+/// Command-line arguments of `faxbridge dial`.
+#[derive(Debug, clap::Args)]
+pub struct DialArgs {
+    /// SIP URI to call, e.g. sip:2000@192.0.2.1:5060 (;transport=tcp for TCP).
+    pub target: String,
+    /// Documents to send: PDF, PNG, JPEG, GIF, TIFF or text.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Offer T.38 in the initial INVITE (G.711 as fallback).
+    #[arg(long, group = "t38_mode")]
+    pub t38: bool,
+    /// G.711 only: refuse re-INVITEs to T.38.
+    #[arg(long, group = "t38_mode")]
+    pub g711: bool,
+    /// Start on G.711 and re-INVITE to T.38 once the call is up.
+    #[arg(long, group = "t38_mode")]
+    pub t38_reinvite: bool,
+    /// User part of our From URI (the sending fax number).
+    #[arg(long = "from", default_value = "faxbridge")]
+    pub from_user: String,
+    /// Offer only this G.711 codec (default: PCMA, then PCMU).
+    #[arg(long, value_enum)]
+    pub codec: Option<CodecArg>,
+    /// Render documents at standard resolution (204x98) instead of fine.
+    #[arg(long)]
+    pub standard: bool,
+    /// UDPTL redundancy depth (earlier IFPs repeated in each datagram).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub redundancy: u8,
+    /// End the call after this many seconds without fax progress.
+    #[arg(long, default_value_t = 60)]
+    pub watchdog: u64,
+    /// Our fax identity (TSI): digits, spaces and '+'.
+    #[arg(long, default_value = "")]
+    pub ident: String,
+}
+
+/// A G.711 law on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CodecArg {
+    /// A-law.
+    Pcma,
+    /// μ-law.
+    Pcmu,
+}
+
+impl DialArgs {
+    /// The options these arguments describe.
+    pub fn options(&self) -> DialOptions {
+        let mode = if self.t38 {
+            DialMode::T38
+        } else if self.g711 {
+            DialMode::G711
+        } else if self.t38_reinvite {
+            DialMode::T38Reinvite
+        } else {
+            DialMode::Default
+        };
+        DialOptions {
+            target: self.target.clone(),
+            files: self.files.clone(),
+            mode,
+            from_user: self.from_user.clone(),
+            account: None,
+            render: RenderOptions {
+                resolution: if self.standard {
+                    Resolution::Standard
+                } else {
+                    Resolution::Fine
+                },
+                ..RenderOptions::default()
+            },
+            call: FaxCallConfig {
+                fax: FaxSettings {
+                    ident: self.ident.clone(),
+                    ..FaxSettings::default()
+                },
+                codecs: match self.codec {
+                    Some(CodecArg::Pcma) => vec![Codec::Pcma],
+                    Some(CodecArg::Pcmu) => vec![Codec::Pcmu],
+                    None => vec![Codec::Pcma, Codec::Pcmu],
+                },
+                redundancy: self.redundancy,
+                watchdog: Duration::from_secs(self.watchdog.max(1)),
+                ..FaxCallConfig::default()
+            },
+        }
+    }
+}
+
+/// `faxbridge dial`: print the T.30 result; status 0 only on success.
+pub fn run_cli(args: DialArgs) -> Result<ExitCode, ToolError> {
+    let opts = args.options();
+    opts.call
+        .fax
+        .validate()
+        .map_err(|e| ToolError::Call(crate::media::fax_call::FaxCallError::Fax(e)))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(ToolError::Runtime)?;
+    let report = runtime.block_on(dial_one(opts))?;
+    println!("{report}");
+    Ok(if report.outcome.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_sip_uris() {
+        assert_eq!(uri_host("sip:2000@127.0.0.1:5060"), Some("127.0.0.1"));
+        assert_eq!(
+            uri_host("sip:2000@fax.example;transport=tcp"),
+            Some("fax.example")
+        );
+        assert_eq!(uri_host("sip:[::1]:5080"), Some("::1"));
+        assert_eq!(uri_host("sips:host"), Some("host"));
+        assert_eq!(uri_host("tel:+441"), None);
+        assert_eq!(uri_host("sip:2000@"), None);
+    }
+
+    #[test]
+    fn modes_set_the_media_configuration() {
+        let mut o = DialOptions {
+            target: "sip:1@127.0.0.1".into(),
+            files: vec![],
+            mode: DialMode::G711,
+            from_user: "f".into(),
+            account: None,
+            render: RenderOptions::default(),
+            call: FaxCallConfig::default(),
+        };
+        let c = o.call_config();
+        assert!(!c.t38 && !c.t38_reinvite && c.initial_offer == OfferKind::Audio);
+        o.mode = DialMode::T38;
+        let c = o.call_config();
+        assert!(c.t38 && c.prefer_t38 && c.initial_offer == OfferKind::AudioAndT38);
+        o.mode = DialMode::T38Reinvite;
+        let c = o.call_config();
+        assert!(c.t38 && c.t38_reinvite && c.initial_offer == OfferKind::Audio);
+        o.mode = DialMode::Default;
+        let c = o.call_config();
+        assert!(c.t38 && !c.t38_reinvite && !c.prefer_t38);
+    }
+}

@@ -1,0 +1,584 @@
+//! Fax calls over SIP on loopback, in real time: `dial_one` sends a
+//! three-page document to `answer_one` (or the built `faxbridge` binary to
+//! itself) over real UDP sockets — SIP, RTP and UDPTL — and the received
+//! TIFF must match the sent pages pixel for pixel.
+//!
+//! Covered: G.711 A-law and μ-law, T.38 in the initial INVITE, G.711 then a
+//! re-INVITE to T.38 from the sender and from the receiver, a refused T.38
+//! re-INVITE (the call stays on G.711), T.38 through a relay dropping 5 % of
+//! the datagrams both ways (recovered by UDPTL redundancy), garbage
+//! datagrams sprayed at the media ports during a call, and the no-progress
+//! watchdog hanging up on a silent far end.
+//!
+//! Pages are standard resolution, 1728 × 300 rows, so each call takes
+//! about 15–25 s of real time.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use faxbridge::docs::tiff::{self, Compression};
+use faxbridge::docs::{Page, RenderOptions, Resolution};
+use faxbridge::fax::{FaxJob, FaxSettings};
+use faxbridge::media::fax_call::{
+    CallEnd, FaxCallConfig, FaxCallReport, MediaPath, MediaSockets, answer_call, place_call,
+};
+use faxbridge::sdp::{Codec, UdpEc};
+use faxbridge::sip::{CallEvent, EndReason, SipConfig, SipEndpoint};
+use faxbridge::tools::answer::{AnswerOptions, Answerer};
+use faxbridge::tools::dial::{DialMode, DialOptions, dial_one};
+use tokio::net::UdpSocket;
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// Longest a test call may take.
+const CALL_LIMIT: Duration = Duration::from_secs(150);
+const ROWS: u32 = 300;
+
+/// Deterministic pseudo-random numbers (test pages, loss, garbage).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn fill(p: &mut Page, x0: u32, y0: u32, w: u32, h: u32) {
+    for y in y0..(y0 + h).min(p.height) {
+        for x in x0..(x0 + w).min(p.width) {
+            p.set(x, y, true);
+        }
+    }
+}
+
+/// A standard-resolution page with a frame, `n + 1` marker blocks and
+/// rows of random "words" unique to the page.
+fn test_page(n: u32) -> Page {
+    let mut p = Page::blank(1728, ROWS, Resolution::Standard);
+    let mut rng = Lcg(0xfa7 + u64::from(n) * 7919);
+    fill(&mut p, 40, 10, 1648, 2);
+    fill(&mut p, 40, ROWS - 12, 1648, 2);
+    fill(&mut p, 40, 10, 3, ROWS - 20);
+    fill(&mut p, 1685, 10, 3, ROWS - 20);
+    for i in 0..=n {
+        fill(&mut p, 1600 - i * 50, 20, 40, 20);
+    }
+    let mut y = 50;
+    while y + 8 < ROWS - 20 {
+        let mut x = 70 + (rng.next() % 40) as u32;
+        while x + 8 < 1650 {
+            let len = 2 + (rng.next() % 5) as u32;
+            for _ in 0..len {
+                let bits = rng.next();
+                for k in 0..6u32 {
+                    if bits >> k & 1 == 1 {
+                        fill(&mut p, x + (k % 3) * 3, y + (k / 3) * 4, 2, 4);
+                    }
+                }
+                x += 10;
+            }
+            x += 40 + (rng.next() % 60) as u32;
+        }
+        y += 32;
+    }
+    p
+}
+
+struct Doc {
+    dir: tempfile::TempDir,
+    tiff: PathBuf,
+    pages: Vec<Page>,
+}
+
+fn document() -> Doc {
+    let dir = tempfile::tempdir().unwrap();
+    let tiff = dir.path().join("send.tif");
+    let pages: Vec<Page> = (0..3).map(test_page).collect();
+    tiff::write_tiff(&tiff, &pages, Compression::Group4).unwrap();
+    println!(
+        "document: {} bytes of G4",
+        std::fs::metadata(&tiff).unwrap().len()
+    );
+    Doc { dir, tiff, pages }
+}
+
+fn assert_pages_match(received: &Path, sent: &[Page]) {
+    let got = tiff::read_tiff(received).unwrap();
+    assert_eq!(got.len(), sent.len(), "page count");
+    for (n, (g, w)) in got.iter().zip(sent).enumerate() {
+        assert_eq!((g.width, g.height), (w.width, w.height), "page {n} size");
+        assert_eq!(g.resolution(), w.resolution(), "page {n} resolution");
+        assert!(g.bits == w.bits, "page {n} differs from the source");
+    }
+}
+
+fn fax_settings() -> FaxSettings {
+    FaxSettings {
+        ident: "+44 20 7946 0000".into(),
+        ..FaxSettings::default()
+    }
+}
+
+fn answer_options(out: &Path, t38: bool, t38_reinvite: bool) -> AnswerOptions {
+    AnswerOptions {
+        listen: SocketAddr::new(LOCALHOST, 0),
+        out_dir: out.to_path_buf(),
+        call: FaxCallConfig {
+            fax: fax_settings(),
+            t38,
+            prefer_t38: t38,
+            t38_reinvite,
+            ..FaxCallConfig::default()
+        },
+    }
+}
+
+fn dial_options(target: String, file: &Path, mode: DialMode, codecs: Vec<Codec>) -> DialOptions {
+    DialOptions {
+        target,
+        files: vec![file.to_path_buf()],
+        mode,
+        from_user: "1000".into(),
+        account: None,
+        render: RenderOptions::default(),
+        call: FaxCallConfig {
+            fax: fax_settings(),
+            codecs,
+            ..FaxCallConfig::default()
+        },
+    }
+}
+
+/// Logs to the test output when `RUST_LOG` is set (e.g. `faxbridge=info`).
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// `dial_one` → `answer_one`-style receiver in this process.
+async fn send_and_receive(
+    answer_t38: bool,
+    answer_reinvite: bool,
+    mode: DialMode,
+    codecs: Vec<Codec>,
+) -> (FaxCallReport, FaxCallReport, Doc) {
+    init_logs();
+    let doc = document();
+    let out = doc.dir.path().join("in");
+    let mut answerer = Answerer::start(answer_options(&out, answer_t38, answer_reinvite))
+        .await
+        .unwrap();
+    let target = format!("sip:2000@{}", answerer.sip_addr().unwrap());
+    let receiving = tokio::spawn(async move {
+        let r = answerer.answer_next().await;
+        answerer.shutdown().await;
+        r
+    });
+    let sent = tokio::time::timeout(
+        CALL_LIMIT,
+        dial_one(dial_options(target, &doc.tiff, mode, codecs)),
+    )
+    .await
+    .expect("the sending call finishes in time")
+    .expect("the call is placed");
+    let received = tokio::time::timeout(Duration::from_secs(20), receiving)
+        .await
+        .expect("the receiving call ends soon after the sender's")
+        .unwrap()
+        .expect("the call is answered");
+    println!("sent:     {sent}\n          {:?}", sent.stats);
+    println!("received: {received}\n          {:?}", received.stats);
+    println!("wall time: {:.1} s", sent.elapsed.as_secs_f64());
+    (sent, received, doc)
+}
+
+fn assert_success(sent: &FaxCallReport, received: &FaxCallReport, doc: &Doc) {
+    assert!(sent.outcome.is_success(), "sender: {sent}");
+    assert!(received.outcome.is_success(), "receiver: {received}");
+    assert_eq!(sent.outcome.pages_transferred, 3);
+    assert_eq!(received.outcome.pages_transferred, 3);
+    assert_eq!(sent.ended_by, CallEnd::Completed);
+    assert_eq!(received.ended_by, CallEnd::Completed);
+    assert_pages_match(&received.outcome.tiff, &doc.pages);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g711_alaw_three_pages() {
+    let (sent, received, doc) =
+        send_and_receive(false, false, DialMode::Default, vec![Codec::Pcma]).await;
+    assert_success(&sent, &received, &doc);
+    for r in [&sent, &received] {
+        assert_eq!(r.media, MediaPath::Audio(Codec::Pcma));
+        assert_eq!(r.switches, 0);
+        assert!(
+            r.stats.rtp_sent > 500 && r.stats.rtp_received > 500,
+            "{:?}",
+            r.stats
+        );
+        assert_eq!(r.stats.udptl_sent, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t38_in_the_initial_invite() {
+    let (sent, received, doc) =
+        send_and_receive(true, false, DialMode::T38, vec![Codec::Pcma, Codec::Pcmu]).await;
+    assert_success(&sent, &received, &doc);
+    for r in [&sent, &received] {
+        assert_eq!((r.initial_media, r.media), (MediaPath::T38, MediaPath::T38));
+        assert_eq!(r.stats.rtp_sent, 0);
+        assert!(r.stats.udptl_sent > 50, "{:?}", r.stats);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g711_then_reinvite_to_t38_from_the_sender() {
+    let (sent, received, doc) =
+        send_and_receive(true, false, DialMode::T38Reinvite, vec![Codec::Pcma]).await;
+    assert_success(&sent, &received, &doc);
+    for r in [&sent, &received] {
+        assert_eq!(r.initial_media, MediaPath::Audio(Codec::Pcma), "{r}");
+        assert_eq!(r.media, MediaPath::T38, "{r}");
+        assert_eq!(r.switches, 1, "{r}");
+        assert!(r.stats.udptl_sent > 50, "{:?}", r.stats);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g711_then_reinvite_to_t38_from_the_receiver() {
+    let (sent, received, doc) =
+        send_and_receive(true, true, DialMode::Default, vec![Codec::Pcmu]).await;
+    assert_success(&sent, &received, &doc);
+    for r in [&sent, &received] {
+        assert_eq!(r.initial_media, MediaPath::Audio(Codec::Pcmu));
+        assert_eq!(r.media, MediaPath::T38);
+        assert_eq!(r.switches, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_t38_reinvite_keeps_the_call_on_g711() {
+    // The receiver asks for T.38; the sender is G.711 only and answers 488.
+    let (sent, received, doc) =
+        send_and_receive(true, true, DialMode::G711, vec![Codec::Pcma]).await;
+    assert_success(&sent, &received, &doc);
+    for r in [&sent, &received] {
+        assert_eq!(r.media, MediaPath::Audio(Codec::Pcma));
+        assert_eq!(r.switches, 0);
+        assert_eq!(r.stats.udptl_sent, 0);
+    }
+}
+
+/// Reads the `listening on sip:ADDR` line of `faxbridge answer`.
+fn read_listen_line(stdout: &mut impl std::io::BufRead) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "answer exited early"
+        );
+        if let Some(addr) = line.trim().strip_prefix("listening on sip:") {
+            return addr.to_string();
+        }
+    }
+}
+
+#[test]
+fn binaries_send_and_receive_over_g711_ulaw() {
+    use std::io::{BufReader, Read};
+    use std::process::{Command, Stdio};
+    let exe = env!("CARGO_BIN_EXE_faxbridge");
+    let doc = document();
+    let out = doc.dir.path().join("in");
+    let mut answer = Command::new(exe)
+        .args(["answer", "--listen", "127.0.0.1:0", "--once", "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(answer.stdout.take().unwrap());
+    let addr = read_listen_line(&mut stdout);
+    let started = Instant::now();
+    let dial = Command::new(exe)
+        .args([
+            "dial",
+            &format!("sip:2000@{addr}"),
+            "--g711",
+            "--codec",
+            "pcmu",
+        ])
+        .arg(&doc.tiff)
+        .output()
+        .unwrap();
+    let dial_out = String::from_utf8_lossy(&dial.stdout);
+    println!("dial ({:?}): {dial_out}", started.elapsed());
+    assert!(
+        dial.status.success(),
+        "dial failed: {dial_out} {}",
+        String::from_utf8_lossy(&dial.stderr)
+    );
+    assert!(
+        dial_out.contains("sent 3/3 pages") && dial_out.contains("over G.711 PCMU"),
+        "{dial_out}"
+    );
+    let status = answer.wait().unwrap();
+    let mut answer_out = String::new();
+    stdout.read_to_string(&mut answer_out).unwrap();
+    println!("answer: {answer_out}");
+    assert!(status.success(), "answer failed: {answer_out}");
+    assert!(answer_out.contains("received 3 pages"), "{answer_out}");
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_pages_match(&files[0], &doc.pages);
+}
+
+fn open_config() -> SipConfig {
+    toml::from_str(
+        "listen = \"127.0.0.1:0\"\n[[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n\
+         [routing]\ndefault_route = \"fax\"\n",
+    )
+    .unwrap()
+}
+
+/// A one-way UDP relay that drops a fraction of datagrams (deterministic).
+async fn lossy_relay(
+    forward_to: SocketAddr,
+    loss_per_mille: u64,
+    seed: u64,
+    dropped: Arc<AtomicU64>,
+) -> u16 {
+    let sock = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let port = sock.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut rng = Lcg(seed);
+        let mut buf = [0u8; 2048];
+        while let Ok((n, _)) = sock.recv_from(&mut buf).await {
+            if rng.next() % 1000 < loss_per_mille {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            } else {
+                let _ = sock.send_to(&buf[..n], forward_to).await;
+            }
+        }
+    });
+    port
+}
+
+/// Lower-level set-up: both sides on their own endpoints with
+/// `MediaSockets` the test can see and re-route.
+async fn call_with_sockets(
+    answer_cfg: FaxCallConfig,
+    dial_cfg: FaxCallConfig,
+    tweak: impl AsyncFnOnce(&mut MediaSockets, &mut MediaSockets),
+) -> (FaxCallReport, FaxCallReport, Doc) {
+    init_logs();
+    let doc = document();
+    let rx_path = doc.dir.path().join("received.tif");
+    let (rx_ep, mut calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let (tx_ep, _) = SipEndpoint::start(&open_config()).await.unwrap();
+    let mut rx_sockets = MediaSockets::bind(LOCALHOST).await.unwrap();
+    let mut tx_sockets = MediaSockets::bind(LOCALHOST).await.unwrap();
+    tweak(&mut rx_sockets, &mut tx_sockets).await;
+    let target = format!("sip:2000@{}", rx_ep.udp_addr().unwrap());
+    let receiving = {
+        let rx_path = rx_path.clone();
+        tokio::spawn(async move {
+            let call = calls.recv().await.unwrap();
+            answer_call(call, FaxJob::Receive(rx_path), rx_sockets, &answer_cfg).await
+        })
+    };
+    let sent = tokio::time::timeout(
+        CALL_LIMIT,
+        place_call(
+            &tx_ep,
+            &target,
+            "1000",
+            None,
+            FaxJob::Send(doc.tiff.clone()),
+            tx_sockets,
+            &dial_cfg,
+        ),
+    )
+    .await
+    .expect("call finishes in time")
+    .unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(20), receiving)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    println!("sent:     {sent}\n          {:?}", sent.stats);
+    println!("received: {received}\n          {:?}", received.stats);
+    println!("wall time: {:.1} s", sent.elapsed.as_secs_f64());
+    tx_ep.shutdown().await;
+    rx_ep.shutdown().await;
+    (sent, received, doc)
+}
+
+fn t38_config() -> FaxCallConfig {
+    FaxCallConfig {
+        fax: fax_settings(),
+        t38: true,
+        prefer_t38: true,
+        initial_offer: faxbridge::sdp::OfferKind::T38,
+        ..FaxCallConfig::default()
+    }
+}
+
+/// A T.38 call whose UDPTL goes both ways through relays that drop 5 % of
+/// the datagrams (deterministic seeds), with the error correction `ec`.
+async fn lossy_t38_call(ec: UdpEc) {
+    let dropped = Arc::new(AtomicU64::new(0));
+    let d = dropped.clone();
+    let mut cfg = t38_config();
+    cfg.t38_params.udp_ec = Some(ec);
+    let (sent, received, doc) = call_with_sockets(cfg.clone(), cfg, async move |rx, tx| {
+        // Each side announces a relay in front of its real UDPTL socket.
+        let rx_real = rx.udptl.local_addr().unwrap();
+        let tx_real = tx.udptl.local_addr().unwrap();
+        rx.udptl_port = lossy_relay(rx_real, 50, 1, d.clone()).await;
+        tx.udptl_port = lossy_relay(tx_real, 50, 2, d).await;
+    })
+    .await;
+    assert_success(&sent, &received, &doc);
+    let dropped = dropped.load(Ordering::Relaxed);
+    let total = sent.stats.udptl_sent + received.stats.udptl_sent;
+    println!("relay dropped {dropped} of {total} datagrams");
+    assert!(
+        dropped * 100 >= total * 3,
+        "about 5 % must be dropped: {dropped}/{total}"
+    );
+    let recovered = |r: &FaxCallReport| match ec {
+        UdpEc::Fec => r.stats.ifp_recovered_fec,
+        _ => r.stats.ifp_recovered_redundancy,
+    };
+    assert!(
+        recovered(&sent) > 0 && recovered(&received) > 0,
+        "{ec:?} must have filled gaps both ways"
+    );
+    assert_eq!(sent.media, MediaPath::T38);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t38_survives_five_percent_loss_with_redundancy() {
+    lossy_t38_call(UdpEc::Redundancy).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t38_survives_five_percent_loss_with_fec() {
+    lossy_t38_call(UdpEc::Fec).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_the_media_ports_does_not_break_the_call() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let mut dial_cfg = t38_config();
+    dial_cfg.initial_offer = faxbridge::sdp::OfferKind::Audio;
+    dial_cfg.t38_reinvite = true;
+    let (sent, received, doc) = call_with_sockets(t38_config(), dial_cfg, async move |rx, tx| {
+        let targets: Vec<SocketAddr> = [&rx.rtp, &rx.udptl, &tx.rtp, &tx.udptl]
+            .iter()
+            .map(|s| s.local_addr().unwrap())
+            .collect();
+        tokio::spawn(async move {
+            let sock = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+            let mut rng = Lcg(7);
+            while !s.load(Ordering::Relaxed) {
+                for t in &targets {
+                    let len = 1 + (rng.next() % 300) as usize;
+                    let mut junk: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                    if rng.next().is_multiple_of(2) {
+                        // RTP-looking: version 2, PCMA, a foreign SSRC.
+                        junk.resize(len.max(172), 0);
+                        junk[0] = 0x80;
+                        junk[1] = 8;
+                    }
+                    let _ = sock.send_to(&junk, t).await;
+                }
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        });
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    assert_success(&sent, &received, &doc);
+    assert_eq!(sent.media, MediaPath::T38);
+    for r in [&sent, &received] {
+        assert!(
+            r.stats.rtp_malformed + r.stats.rtp_ignored > 0 && r.stats.udptl_malformed > 0,
+            "garbage must have arrived: {:?}",
+            r.stats
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watchdog_hangs_up_on_a_silent_far_end() {
+    let doc = document();
+    let (far, mut calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let (near, _) = SipEndpoint::start(&open_config()).await.unwrap();
+    // The far end answers with an audio stream that goes nowhere and never
+    // sends anything.
+    let sink = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let port = sink.local_addr().unwrap().port();
+    let far_end = tokio::spawn(async move {
+        let call = calls.recv().await.unwrap();
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {port} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+        );
+        let mut active = call.accept(sdp.into_bytes()).unwrap();
+        loop {
+            match active.next_event().await {
+                Some(CallEvent::Ended(why)) => return why,
+                Some(_) => {}
+                None => return EndReason::LocalHangup,
+            }
+        }
+    });
+    let cfg = FaxCallConfig {
+        fax: fax_settings(),
+        watchdog: Duration::from_secs(3),
+        ..FaxCallConfig::default()
+    };
+    let started = Instant::now();
+    let report = place_call(
+        &near,
+        &format!("sip:2000@{}", far.udp_addr().unwrap()),
+        "1000",
+        None,
+        FaxJob::Send(doc.tiff.clone()),
+        MediaSockets::bind(LOCALHOST).await.unwrap(),
+        &cfg,
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    println!("{report} after {took:?}");
+    assert_eq!(report.ended_by, CallEnd::Watchdog);
+    assert!(!report.outcome.is_success());
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
+    let why = tokio::time::timeout(Duration::from_secs(5), far_end)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(why, EndReason::RemoteHangup, "the far end got our BYE");
+    drop(sink);
+    near.shutdown().await;
+    far.shutdown().await;
+}
