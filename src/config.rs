@@ -33,6 +33,10 @@ pub struct Config {
     pub routes: BTreeMap<String, RouteConfig>,
     /// Fax-to-email delivery: sender, relay, retries.
     pub mail: crate::mail::MailConfig,
+    /// The outgoing fax queue: call limits, retry policy, fallback ladder.
+    pub queue: crate::queue::QueueConfig,
+    /// Where queued faxes are sent: the trunk's SIP URI and credentials.
+    pub outgoing: crate::queue::worker::OutgoingConfig,
 }
 
 /// `[general]`: process-wide settings.
@@ -341,6 +345,16 @@ impl Config {
             );
         }
 
+        if let Err(e) = self.queue.validate() {
+            bad(
+                &e.key,
+                e.reason,
+                "see the [queue] section of config/faxbridge.example.toml",
+            );
+        }
+        for p in self.outgoing.problems() {
+            bad(p.key, p.problem, p.fix);
+        }
         problems.extend(self.mail.problems());
 
         if problems.is_empty() {

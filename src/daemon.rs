@@ -9,7 +9,12 @@
 //! record removed. A daemon killed at any point leaves a state that the next
 //! start finishes.
 //!
-//! Signals: SIGTERM or SIGINT stop taking calls, let calls in progress finish
+//! When `[outgoing] uri` is set, the queue's sending worker
+//! ([`crate::queue::worker`]) runs beside them on the same endpoint, after
+//! the queue's own recovery.
+//!
+//! Signals: SIGTERM or SIGINT stop taking calls and claiming queued faxes,
+//! let calls in progress (both directions) finish
 //! (at most [`DRAIN_LIMIT`]), then stop the endpoint and the mail worker.
 //! SIGHUP re-reads the configuration file and swaps in its mail routes.
 
@@ -29,6 +34,8 @@ use crate::config::{Config, RouteConfig};
 use crate::fax::{FaxJob, FaxOutcome, FaxStatus};
 use crate::mail::{Outbox, ReceivedFax, Route};
 use crate::media::fax_call::{FaxCallConfig, MediaSockets, answer_call};
+use crate::queue::JobStore;
+use crate::queue::worker::{self, Worker};
 use crate::sip::{IncomingCall, SipEndpoint};
 use crate::spool::{self, CallRecord};
 use crate::store::Store;
@@ -48,13 +55,19 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     let store = Store::open_in_spool(&spool)
         .await
         .context("opening the store")?;
-    let outbox = Outbox::open(&config.mail, &spool, store)
+    let outbox = Outbox::open(&config.mail, &spool, store.clone())
         .await
         .context("opening the mail outbox")?;
     let recovered = outbox.recover().await.context("recovering the outbox")?;
     info!(?recovered, "outbox recovered");
     let routes = Arc::new(RwLock::new(config.routes.clone()));
     recover_interrupted_calls(&spool, &outbox, &config.routes).await;
+    let jobs = JobStore::new(store, config.queue.clone());
+    let recovered = jobs
+        .recover(worker::now_ms())
+        .await
+        .context("recovering the fax queue")?;
+    info!(?recovered, "fax queue recovered");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = {
@@ -72,6 +85,23 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     let (endpoint, mut calls) = SipEndpoint::start(&config.sip)
         .await
         .context("starting the SIP endpoint")?;
+    let endpoint = Arc::new(endpoint);
+    let media_ip = config.media.address.unwrap_or(config.sip.listen.ip());
+    let (send_stop_tx, send_stop_rx) = watch::channel(false);
+    let sender = if config.outgoing.enabled() {
+        let worker = Worker::new(
+            jobs,
+            endpoint.clone(),
+            config.outgoing.clone(),
+            config.media.call_config(&config.fax),
+            media_ip,
+            &spool,
+        );
+        Some(tokio::spawn(worker.run(send_stop_rx)))
+    } else {
+        info!("no [outgoing] uri configured: queued faxes are not sent");
+        None
+    };
     info!(
         udp = ?endpoint.udp_addr(),
         tcp = ?endpoint.tcp_addr(),
@@ -83,7 +113,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
         spool: spool.clone(),
         outbox: outbox.clone(),
         routes: routes.clone(),
-        media_ip: config.media.address.unwrap_or(config.sip.listen.ip()),
+        media_ip,
         call: config.media.call_config(&config.fax),
     });
     let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
@@ -108,8 +138,12 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     // New INVITEs are refused (503) once the receiver is gone; calls in
     // progress run to their end.
     drop(calls);
+    let _ = send_stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
         while tasks.join_next().await.is_some() {}
+        if let Some(sender) = sender {
+            let _ = sender.await;
+        }
     })
     .await;
     if drained.is_err() {

@@ -40,6 +40,10 @@ enum Command {
     Dial(faxbridge::tools::dial::DialArgs),
     /// Receive faxes over SIP into a directory.
     Answer(faxbridge::tools::answer::AnswerArgs),
+    /// Queue documents as a fax; the running daemon sends it.
+    Send(faxbridge::tools::send::SendArgs),
+    /// List, show, cancel or retry queued faxes.
+    Jobs(faxbridge::tools::jobs::JobsArgs),
 }
 
 #[derive(Subcommand)]
@@ -182,6 +186,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Answer(args) => {
             init_logging("warn");
             Ok(faxbridge::tools::answer::run_cli(args)?)
+        }
+        Command::Send(args) => {
+            let config = load_config(args.config.as_deref())?;
+            init_logging("warn");
+            Ok(faxbridge::tools::send::run_cli(args, &config)?)
+        }
+        Command::Jobs(args) => {
+            let config = load_config(args.config.as_deref())?;
+            init_logging("warn");
+            Ok(faxbridge::tools::jobs::run_cli(args, &config)?)
         }
     }
 }

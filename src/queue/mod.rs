@@ -25,6 +25,7 @@ pub mod fallback;
 pub mod job;
 pub mod retry;
 pub mod store;
+pub mod worker;
 
 use std::collections::BTreeMap;
 use std::fmt;

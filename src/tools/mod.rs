@@ -5,9 +5,15 @@
 //! task of [`crate::media::fax_call`]. [`answer::answer_one`] and
 //! [`dial::dial_one`] are the library entry points the tests and the daemon
 //! reuse; `run_cli` in each module is the command-line edge.
+//!
+//! `faxbridge send` and `faxbridge jobs` ([`send`], [`jobs`]) work on the
+//! outgoing fax queue instead: they place no call themselves, the daemon's
+//! queue worker does.
 
 pub mod answer;
 pub mod dial;
+pub mod jobs;
+pub mod send;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;

@@ -1,0 +1,472 @@
+//! Outgoing faxes end to end: `faxbridge send` queues a document, the real
+//! `faxbridge run` daemon's queue worker calls the trunk, and the far end —
+//! the `faxbridge answer` receiver over loopback SIP/RTP/UDPTL — stores the
+//! pages, which must equal the sent pages pixel for pixel. `faxbridge jobs`
+//! follows the job to `done`.
+//!
+//! Also: a trunk where nothing answers defers the job (the INVITE times out,
+//! which RFC 3261 §8.1.3.1 reports as a 408: cause `no-answer`); once the
+//! far end is up, `faxbridge jobs retry` sends it at once.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
+use faxbridge::docs::{Page, Resolution};
+
+mod support;
+use support::smtp::free_port;
+
+const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
+
+/// Three short standard-resolution pages, each with a frame, its own bar
+/// pattern and a page-number block.
+fn pages(rows: u32) -> Vec<Page> {
+    (0..3u32)
+        .map(|n| {
+            let mut p = Page::blank(1728, rows, Resolution::Standard);
+            for y in 0..p.height {
+                for x in 0..p.width {
+                    let frame = x < 16 || x >= p.width - 16 || y < 8 || y >= p.height - 8;
+                    let bars =
+                        y > 40 && y < rows - 40 && (x / 48) % (n + 2) == 0 && (y / 12) % 2 == 0;
+                    let number = (100..100 + 40 * (n + 1)).contains(&x) && (20..36).contains(&y);
+                    if frame || bars || number {
+                        p.set(x, y, true);
+                    }
+                }
+            }
+            p
+        })
+        .collect()
+}
+
+/// A free port for both UDP and TCP on 127.0.0.1.
+fn free_sip_port() -> u16 {
+    loop {
+        let port = free_port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A child process killed on drop; its stdout lines are echoed to stderr
+/// with a prefix, and `ready` is signalled on the first line containing
+/// `marker`.
+struct Proc {
+    child: Child,
+}
+
+impl Proc {
+    fn start(name: &'static str, cmd: &mut Command, marker: &'static str) -> Proc {
+        let mut child = cmd
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut ready = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("{name}: {line}");
+                if line.contains(marker)
+                    && let Some(tx) = ready.take()
+                {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{name} did not become ready"));
+        Proc { child }
+    }
+
+    fn sigterm(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `faxbridge answer` on 127.0.0.1:`port`, storing into `out`.
+fn start_answerer(port: u16, out: &Path, t38: bool) -> Proc {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["answer", "--listen", &format!("127.0.0.1:{port}"), "--out"])
+        .arg(out)
+        .args(["--ident", "+44 1632 960999"])
+        .env("RUST_LOG", "warn");
+    if t38 {
+        cmd.arg("--t38");
+    }
+    Proc::start("answer", &mut cmd, "listening on sip:")
+}
+
+/// `faxbridge run` with `config`.
+fn start_daemon(config: &Path) -> Proc {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info");
+    Proc::start("daemon", &mut cmd, "faxbridge ready")
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+    answer_port: u16,
+    document: PathBuf,
+    sent: Vec<Page>,
+}
+
+/// A daemon configuration whose trunk is `trunk_uri` (`{port}` stands for
+/// the answerer's port), and a three-page document.
+fn setup(trunk_uri: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let sip_port = free_sip_port();
+    let mut answer_port = free_sip_port();
+    while answer_port == sip_port {
+        answer_port = free_sip_port();
+    }
+    let config = root.join("faxbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[general]
+spool_dir = "{spool}"
+
+[fax]
+ident = "+44 1632 960000"
+
+[sip]
+listen = "127.0.0.1:{sip_port}"
+[[sip.peers]]
+name = "loopback"
+addresses = ["127.0.0.0/8"]
+
+[mail]
+from = "Fax Service <fax@example.org>"
+
+[outgoing]
+uri = "{uri}"
+from_user = "01632960000"
+
+[queue.retry]
+network_initial_delay_secs = 600
+"#,
+            spool = root.join("spool").display(),
+            uri = trunk_uri.replace("{port}", &answer_port.to_string()),
+        ),
+    )
+    .unwrap();
+    let sent = pages(300);
+    let document = root.join("doc.tif");
+    write_tiff(&document, &sent, Compression::Group4).unwrap();
+    Setup {
+        _dir: dir,
+        root,
+        config,
+        answer_port,
+        document,
+        sent,
+    }
+}
+
+fn faxbridge(setup: &Setup, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(&setup.config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run faxbridge");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "faxbridge {args:?} failed: {}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn send(setup: &Setup) -> String {
+    let out = Command::new(BIN)
+        .args(["send", "--to", "100", "--from", "lab"])
+        .arg(&setup.document)
+        .arg("--config")
+        .arg(&setup.config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run faxbridge send");
+    assert!(
+        out.status.success(),
+        "send failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(
+        !id.is_empty() && !id.contains(char::is_whitespace),
+        "{id:?}"
+    );
+    id
+}
+
+/// The value of `key:` in `faxbridge jobs show` output.
+fn field(show: &str, key: &str) -> Option<String> {
+    show.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .map(|v| v.trim().to_string())
+}
+
+/// Poll `faxbridge jobs show ID` until its state is `want`; a final state
+/// other than `want` fails at once.
+fn wait_for_state(setup: &Setup, id: &str, want: &str, limit: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let show = faxbridge(setup, &["jobs", "show", id]);
+        let state = field(&show, "state").unwrap_or_default();
+        if state == want {
+            eprintln!("job {id} {want} after {:?}", start.elapsed());
+            return show;
+        }
+        assert!(
+            !matches!(state.as_str(), "done" | "failed" | "cancelled"),
+            "job ended {state}, expected {want}:\n{show}"
+        );
+        assert!(
+            start.elapsed() < limit,
+            "job still {state} after {limit:?}, expected {want}:\n{show}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The one TIFF the answerer stored.
+fn received(out: &Path) -> Vec<Page> {
+    let files: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .collect();
+    assert_eq!(files.len(), 1, "received files: {files:?}");
+    read_tiff(&files[0]).expect("read the received TIFF")
+}
+
+fn assert_same_pages(sent: &[Page], got: &[Page]) {
+    assert_eq!(got.len(), sent.len(), "page count");
+    for (n, (s, g)) in sent.iter().zip(got).enumerate() {
+        assert_eq!(
+            (g.width, g.height),
+            (s.width, s.height),
+            "page {} size",
+            n + 1
+        );
+        assert_eq!(g.resolution(), s.resolution(), "page {} resolution", n + 1);
+        let differ = (0..s.height)
+            .flat_map(|y| (0..s.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| s.get(x, y) != g.get(x, y))
+            .count();
+        assert_eq!(differ, 0, "page {}: {differ} pixels differ", n + 1);
+    }
+}
+
+#[test]
+fn queued_fax_is_sent_through_the_trunk() {
+    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let out = setup.root.join("received");
+    let _answerer = start_answerer(setup.answer_port, &out, true);
+    let daemon = start_daemon(&setup.config);
+
+    let started = Instant::now();
+    let id = send(&setup);
+    let show = wait_for_state(&setup, &id, "done", Duration::from_secs(180));
+    eprintln!("sent in {:?}", started.elapsed());
+    assert_eq!(
+        field(&show, "pages").as_deref(),
+        Some("3 of 3 confirmed"),
+        "{show}"
+    );
+    assert_eq!(field(&show, "attempts").as_deref(), Some("1"), "{show}");
+    assert!(show.contains("success"), "{show}");
+    // The first rung offers T.38 by re-INVITE and this far end accepts it.
+    assert!(show.contains("via t38"), "{show}");
+    assert_same_pages(&setup.sent, &received(&out));
+
+    let list = faxbridge(&setup, &["jobs", "list"]);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("job {id} not listed:\n{list}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[1..5], ["done", "100", "3/3", "1"], "{row}");
+
+    // A finished job cannot be cancelled; the refusal names its state.
+    let refused = Command::new(BIN)
+        .args(["jobs", "cancel", &id, "--config"])
+        .arg(&setup.config)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("done"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(daemon.sigterm().success());
+}
+
+#[test]
+fn unreachable_trunk_defers_and_retry_sends() {
+    // Over TCP, so that the second attempt also covers SIP over TCP. With
+    // nothing listening the INVITE transaction times out after 64*T1 = 32 s.
+    let setup = setup("sip:{number}@127.0.0.1:{port};transport=tcp");
+    let daemon = start_daemon(&setup.config);
+
+    let id = send(&setup);
+    let show = wait_for_state(&setup, &id, "deferred", Duration::from_secs(60));
+    assert_eq!(
+        field(&show, "last cause").as_deref(),
+        Some("no-answer"),
+        "{show}"
+    );
+    assert!(show.contains("SIP 408"), "{show}");
+    assert_eq!(field(&show, "pages").as_deref(), Some("0 of 3 confirmed"));
+    assert!(
+        field(&show, "next attempt").is_some_and(|n| n.starts_with("in ")),
+        "{show}"
+    );
+
+    let out = setup.root.join("received");
+    let _answerer = start_answerer(setup.answer_port, &out, false);
+    let retried = faxbridge(&setup, &["jobs", "retry", &id]);
+    assert!(retried.contains("queued"), "{retried}");
+    let started = Instant::now();
+    let show = wait_for_state(&setup, &id, "done", Duration::from_secs(180));
+    eprintln!("sent in {:?} after the retry", started.elapsed());
+    assert_eq!(field(&show, "attempts").as_deref(), Some("2"), "{show}");
+    assert_eq!(field(&show, "pages").as_deref(), Some("3 of 3 confirmed"));
+    // This far end refuses T.38 (488): the call carries on over G.711.
+    assert!(show.contains("via g711"), "{show}");
+    assert_same_pages(&setup.sent, &received(&out));
+    assert!(daemon.sigterm().success());
+}
+
+#[test]
+fn sigterm_lets_a_call_in_progress_finish() {
+    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let out = setup.root.join("received");
+    let _answerer = start_answerer(setup.answer_port, &out, false);
+    let daemon = start_daemon(&setup.config);
+
+    let id = send(&setup);
+    // Claimed: the call is being placed or under way.
+    wait_for_state(&setup, &id, "dialling", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
+    let stopping = Instant::now();
+    assert!(daemon.sigterm().success());
+    eprintln!("daemon stopped {:?} after SIGTERM", stopping.elapsed());
+    // The daemon is gone; the store says how the call ended.
+    let show = faxbridge(&setup, &["jobs", "show", &id]);
+    assert_eq!(field(&show, "state").as_deref(), Some("done"), "{show}");
+    assert_eq!(field(&show, "attempts").as_deref(), Some("1"), "{show}");
+    assert_same_pages(&setup.sent, &received(&out));
+}
+
+/// An earlier attempt got page 1 through and then the call dropped (as a
+/// sending driver records it through the store's API). After a manual
+/// retry, the daemon sends only pages 2 and 3, one rung down the fallback
+/// ladder (G.711 only: no T.38 re-INVITE although this far end takes T.38).
+#[test]
+fn resend_starts_at_the_first_unconfirmed_page() {
+    use faxbridge::fax::Modem;
+    use faxbridge::queue::{
+        CallOutcome, CallResult, JobState, JobStore, NewJob, QueueConfig, Route, Transport,
+    };
+
+    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let spool = setup.root.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let id = runtime.block_on(async {
+        let store = faxbridge::store::Store::open_in_spool(&spool)
+            .await
+            .unwrap();
+        let jobs = JobStore::new(store, QueueConfig::default());
+        let now = faxbridge::queue::worker::now_ms();
+        let job = jobs
+            .enqueue(
+                &NewJob {
+                    idempotency_key: "resume-test".into(),
+                    destination: "100".into(),
+                    route: Route::Trunk("main".into()),
+                    document: setup.document.to_string_lossy().into_owned(),
+                    pages_total: 3,
+                    submitter: "test".into(),
+                    not_before: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let claim = jobs.claim_due(now, 1).await.unwrap().pop().unwrap();
+        assert_eq!(claim.pages, 1..=3);
+        jobs.start_sending(&job.id, 1, now).await.unwrap();
+        jobs.confirm_pages(&job.id, 1, 1).await.unwrap();
+        let dropped = CallOutcome {
+            result: CallResult::Fax {
+                t30_code: spandsp_sys::t30_err_e::T30_ERR_CALLDROPPED as i32,
+                t30_text: "the call dropped prematurely".into(),
+                pages_confirmed: 1,
+            },
+            transport: Some(Transport::T38),
+            ecm: Some(true),
+            modem: Some(Modem::V17),
+        };
+        let state = jobs
+            .finish_attempt(&job.id, 1, &dropped, now)
+            .await
+            .unwrap();
+        assert!(matches!(state, JobState::Deferred { .. }), "{state}");
+        assert_eq!(
+            jobs.retry_now(&job.id, "test", now).await.unwrap(),
+            JobState::Queued
+        );
+        jobs.store().close().await;
+        job.id
+    });
+
+    let out = setup.root.join("received");
+    let _answerer = start_answerer(setup.answer_port, &out, true);
+    let daemon = start_daemon(&setup.config);
+    let show = wait_for_state(&setup, &id, "done", Duration::from_secs(180));
+    assert_eq!(field(&show, "pages").as_deref(), Some("3 of 3 confirmed"));
+    let second = show
+        .lines()
+        .find(|l| l.trim_start().starts_with("#2 "))
+        .unwrap_or_else(|| panic!("no second attempt:\n{show}"));
+    assert!(
+        second.contains("planned g711/ecm/v17 from page 2") && second.contains("via g711"),
+        "{second}"
+    );
+    assert!(second.contains("2 page(s) confirmed"), "{second}");
+    assert_same_pages(&setup.sent[1..], &received(&out));
+    assert!(daemon.sigterm().success());
+}
