@@ -654,6 +654,132 @@ fn g711_mode(law: G711Law) -> c_int {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Modem connect tone detector.
+
+/// Tone codes of SpanDSP's `modem_connect_tones.h`. The header declares them
+/// in an anonymous enum, which the bindings do not export, so the values are
+/// repeated here exactly as the header numbers them.
+pub(crate) mod connect_tone {
+    /// No tone (reported when a tone stops).
+    pub const NONE: i32 = 0;
+    /// Fax CNG: 1100 Hz, 0.5 s bursts with 3 s silences.
+    pub const FAX_CNG: i32 = 1;
+    /// ANS: continuous 2100 Hz (the same tone as fax CED).
+    pub const ANS: i32 = 2;
+    /// ANS with a phase reversal every 450 ms (V.25 echo-canceller disable).
+    pub const ANS_PR: i32 = 3;
+    /// ANSam: ANS amplitude-modulated at 15 Hz (V.8).
+    pub const ANSAM: i32 = 4;
+    /// ANSam with phase reversals (V.8).
+    pub const ANSAM_PR: i32 = 5;
+    /// Fax V.21 channel-2 preamble: back-to-back HDLC flag octets.
+    pub const FAX_PREAMBLE: i32 = 6;
+    /// Receive-only watch type: CED/ANS or V.21 preamble, whichever comes.
+    pub const FAX_CED_OR_PREAMBLE: i32 = 7;
+}
+
+/// One tone change reported by the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ToneReport {
+    /// A [`connect_tone`] code; [`connect_tone::NONE`] when a tone stopped.
+    pub code: i32,
+    /// Signal level in dBm0 (-99 when a tone stopped).
+    pub level_dbm0: i32,
+}
+
+/// Callback context of one detector; its boxed address is SpanDSP's
+/// `user_data`.
+#[derive(Debug, Default)]
+struct ToneEvents {
+    reports: Vec<ToneReport>,
+}
+
+unsafe extern "C" fn on_connect_tone(
+    user_data: *mut c_void,
+    code: c_int,
+    level: c_int,
+    _delay: c_int,
+) {
+    // SAFETY: registered with the live ToneEvents pointer of one
+    // ConnectToneRx; SpanDSP calls back only synchronously from inside
+    // ConnectToneRx::rx (&mut self), while no Rust reference to it exists.
+    let ev = unsafe { &mut *user_data.cast::<ToneEvents>() };
+    ev.reports.push(ToneReport {
+        code,
+        level_dbm0: level,
+    });
+}
+
+/// SpanDSP's modem connect tone detector (`modem_connect_tones_rx_state_t`)
+/// watching 8 kHz linear audio for one tone type.
+pub(crate) struct ConnectToneRx {
+    state: NonNull<sys::modem_connect_tones_rx_state_t>,
+    ev: NonNull<ToneEvents>,
+}
+
+// SAFETY: a ConnectToneRx exclusively owns its SpanDSP state and its
+// ToneEvents box; SpanDSP keeps no global per-detector state. Moving the
+// owner to another thread is sound. It is not Sync: every method that
+// reaches SpanDSP takes &mut self, and the raw pointers keep it !Sync.
+unsafe impl Send for ConnectToneRx {}
+
+impl ConnectToneRx {
+    /// A detector for `tone_type`, one of [`connect_tone::FAX_CNG`],
+    /// [`connect_tone::ANS`], [`connect_tone::FAX_PREAMBLE`] or
+    /// [`connect_tone::FAX_CED_OR_PREAMBLE`].
+    pub fn new(tone_type: i32) -> Result<ConnectToneRx, FaxError> {
+        let ev = NonNull::from(Box::leak(Box::new(ToneEvents::default())));
+        // SAFETY: a NULL state asks SpanDSP to allocate one (NULL on
+        // failure); `ev` stays valid until Drop, after the state is freed.
+        let state = unsafe {
+            sys::modem_connect_tones_rx_init(
+                ptr::null_mut(),
+                tone_type as c_int,
+                Some(on_connect_tone),
+                ev.as_ptr().cast(),
+            )
+        };
+        let Some(state) = NonNull::new(state) else {
+            // SAFETY: `ev` came from Box::leak above and was never shared.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("modem connect tone detector"));
+        };
+        Ok(ConnectToneRx { state, ev })
+    }
+
+    /// Process received audio; tone changes are queued for [`Self::take_reports`].
+    pub fn rx(&mut self, samples: &[i16]) {
+        // SAFETY: `state` is live; SpanDSP only reads `len` samples from the
+        // buffer; the callback reaches `ev` while we hold no reference to it.
+        unsafe {
+            sys::modem_connect_tones_rx(
+                self.state.as_ptr(),
+                samples.as_ptr(),
+                samples.len() as c_int,
+            );
+        }
+    }
+
+    /// Tone changes reported since the last call, oldest first.
+    pub fn take_reports(&mut self) -> Vec<ToneReport> {
+        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
+        // `rx`, which is not running now.
+        std::mem::take(&mut unsafe { self.ev.as_mut() }.reports)
+    }
+}
+
+impl Drop for ConnectToneRx {
+    fn drop(&mut self) {
+        // SAFETY: the state came from modem_connect_tones_rx_init and is
+        // freed exactly once, here.
+        unsafe { sys::modem_connect_tones_rx_free(self.state.as_ptr()) };
+        // SAFETY: SpanDSP no longer exists, so no callback can use `ev`; it
+        // came from Box::leak in `new` and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

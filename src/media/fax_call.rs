@@ -27,11 +27,14 @@
 //!   simply start again (the caller waits for DIS, the answerer repeats it
 //!   after T4). Once a page has been transferred a change of media is
 //!   refused with 488 and the call carries on as it is.
-//!   The far end's re-INVITE is answered at once; our own re-INVITE
-//!   ([`FaxCallConfig::t38_reinvite`]) is sent right after the call is
-//!   established, because faxbridge has no CED/V.21 detector yet (T.38
-//!   §D.2.3.2 lets either side switch at any time); a 488 (or any refusal)
-//!   keeps the call on G.711.
+//!   The far end's re-INVITE is answered at once. Our own re-INVITE
+//!   ([`FaxCallConfig::t38_reinvite`]; T.38 §D.2.3.2 lets either side
+//!   switch) is sent when the far end's fax signal is heard in the received
+//!   audio ([`super::tones`]): CED or the V.21 preamble of its DIS when we
+//!   called, CNG or the V.21 preamble when we answered. A far end that sends
+//!   none within [`FAX_SIGNAL_TIMEOUT`] of establishment is left on G.711
+//!   (the fax still works there); a 488 (or any refusal) also keeps the call
+//!   on G.711, and a 408/491 is retried.
 //! * **Watchdog.** The call is ended (BYE) when the session shows no
 //!   progress — no T.30 frame, phase change or page — for
 //!   [`FaxCallConfig::watchdog`] of wall time, and shortly after the session
@@ -49,6 +52,7 @@ use tracing::{debug, info, warn};
 use super::rtp::{self, RtpSender};
 use super::rtp_stream::{Chunk, PlayoutBuffer, SourceLock, SourceVerdict};
 use super::t38_stream::trim_fec_padding;
+use super::tones::{FarEnd, FaxSignal, FaxToneDetector};
 use super::udptl::{
     DEFAULT_MAX_DATAGRAM, ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder,
     UdptlError,
@@ -80,13 +84,19 @@ const SOURCE_SWITCH_TICKS: u32 = 5;
 const LINGER_SENDER: Duration = Duration::from_millis(500);
 const LINGER_RECEIVER: Duration = Duration::from_secs(3);
 
-/// Our re-INVITE to T.38 goes out this long after the call is established.
-/// An answering fax sends CED only after 1.8–2.5 s of silence (T.30), so
-/// this is still before any T.30 signal a detector would react to, and it
-/// lets the far end take our ACK first: a re-INVITE that overtakes the ACK
-/// is dropped by some stacks (rsipstack 0.7.14 ignores it in its wait-ACK
-/// state) and then costs a 32 s transaction timeout.
+/// Our re-INVITE to T.38 goes out no earlier than this after the call is
+/// established, even when the far end's fax signal was heard sooner (early
+/// media): it lets the far end take our ACK first. A re-INVITE that
+/// overtakes the ACK is dropped by some stacks (rsipstack 0.7.14 ignores it
+/// in its wait-ACK state) and then costs a 32 s transaction timeout.
 const REINVITE_DELAY: Duration = Duration::from_millis(500);
+
+/// How long after establishment we listen for the far end's CNG, CED or
+/// V.21 preamble before giving up on our re-INVITE. A calling fax repeats
+/// CNG every 3.5 s and an answering one sends CED and DIS within about 4 s
+/// of answering (T.30 §5.2, §6.2), so a far end silent for 10 s is not a
+/// fax we should move to T.38; the call stays on G.711.
+pub const FAX_SIGNAL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Attempts at our re-INVITE to T.38 when the far end asks us to retry, and
 /// the pause between them.
@@ -110,7 +120,8 @@ pub struct FaxCallConfig {
     pub prefer_t38: bool,
     /// What our INVITE offers when we place the call.
     pub initial_offer: OfferKind,
-    /// Re-INVITE to T.38 ourselves once the call is up on G.711.
+    /// Re-INVITE to T.38 ourselves when, on G.711, the far end's fax signal
+    /// (CNG, CED or V.21 preamble) is heard.
     pub t38_reinvite: bool,
     /// Our T.38 parameters (version, rate, buffer sizes, error correction).
     pub t38_params: T38Params,
@@ -335,12 +346,16 @@ pub enum FaxCallError {
     Udptl(#[from] UdptlError),
 }
 
+fn law_of(codec: Codec) -> G711Law {
+    match codec {
+        Codec::Pcma => G711Law::ALaw,
+        Codec::Pcmu => G711Law::MuLaw,
+    }
+}
+
 fn transport_for(neg: &Negotiated) -> Transport {
     match neg {
-        Negotiated::Audio(a) => Transport::Audio(match a.codec {
-            Codec::Pcma => G711Law::ALaw,
-            Codec::Pcmu => G711Law::MuLaw,
-        }),
+        Negotiated::Audio(a) => Transport::Audio(law_of(a.codec)),
         Negotiated::T38(t) => Transport::T38(T38Options {
             version: t.agreed.version,
             max_datagram: t
@@ -565,6 +580,11 @@ struct CallTask {
     initial: MediaPath,
     switches: u32,
     established: bool,
+    /// Listens to the far end's audio for its fax signal while our
+    /// re-INVITE to T.38 is pending; `None` once heard, given up or moot.
+    detector: Option<FaxToneDetector>,
+    /// Decoded received audio fed to the detector.
+    detect_pcm: Vec<i16>,
     stats: MediaStats,
 }
 
@@ -584,6 +604,22 @@ impl CallTask {
     ) -> CallTask {
         let handle = call.handle.clone();
         let initial = leg.path();
+        let detector = if cfg.t38_reinvite && cfg.t38 && matches!(leg, Leg::Audio(_)) {
+            // Our session's T.30 role says which signals the far end sends.
+            let far_end = match session.direction() {
+                Direction::Send => FarEnd::Answering,
+                Direction::Receive => FarEnd::Calling,
+            };
+            match FaxToneDetector::new(far_end) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    warn!(call_id = %call_id, error = %e, "no fax tone detector; staying on G.711");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         CallTask {
             call_id,
             call,
@@ -598,6 +634,8 @@ impl CallTask {
             initial,
             switches: 0,
             established,
+            detector,
+            detect_pcm: Vec::with_capacity(FRAME),
             stats: MediaStats::default(),
         }
     }
@@ -612,8 +650,10 @@ impl CallTask {
             JoinHandle<Result<ReInviteOutcome, CallError>>,
             SessionDescription,
         )> = None;
-        // Our re-INVITE to T.38: when it is due and how often it was tried.
-        let mut reinvite_due = self.established.then(|| Instant::now() + REINVITE_DELAY);
+        // Our re-INVITE to T.38: when it is due (set once the far end's fax
+        // signal is heard) and how often it was tried.
+        let mut reinvite_due: Option<Instant> = None;
+        let mut established_at = self.established.then(Instant::now);
         let mut reinvite_attempts = 0u32;
         let mut last_activity: Option<u64> = None;
         let mut progress_at = Instant::now();
@@ -642,7 +682,12 @@ impl CallTask {
                     Some(CallEvent::Established) => {
                         if !self.established {
                             self.established = true;
-                            reinvite_due = Some(Instant::now() + REINVITE_DELAY);
+                            let now = Instant::now();
+                            established_at = Some(now);
+                            // A signal heard in early media waits for the ACK.
+                            if let Some(at) = reinvite_due.as_mut() {
+                                *at = (*at).max(now + REINVITE_DELAY);
+                            }
                         }
                     }
                     Some(CallEvent::ReInvite(r)) => self.their_reinvite(r).await,
@@ -682,8 +727,28 @@ impl CallTask {
                     Err(e) => debug!(call_id = %self.call_id, error = %e, "UDPTL socket error"),
                 },
                 _ = tick.tick() => {
-                    self.on_tick();
+                    let heard = self.on_tick();
                     let now = Instant::now();
+                    if let Some(signal) = heard {
+                        info!(call_id = %self.call_id, %signal, "far end's fax signal heard; re-INVITE to T.38");
+                        self.detector = None;
+                        let earliest = established_at.map_or(now, |at| at + REINVITE_DELAY);
+                        reinvite_due = Some(earliest.max(now));
+                    } else if self.detector.is_some()
+                        && established_at.is_some_and(|at| now - at >= FAX_SIGNAL_TIMEOUT)
+                    {
+                        let modem = self
+                            .detector
+                            .as_ref()
+                            .is_some_and(FaxToneDetector::data_modem_answer_seen);
+                        info!(
+                            call_id = %self.call_id,
+                            data_modem_answer = modem,
+                            "no fax signal from the far end within {} s; staying on G.711",
+                            FAX_SIGNAL_TIMEOUT.as_secs()
+                        );
+                        self.detector = None;
+                    }
                     if self.session.is_finished() {
                         let at = *finished_at.get_or_insert(now);
                         if now - at >= linger {
@@ -903,6 +968,9 @@ impl CallTask {
                 self.session = s;
                 self.leg = leg;
                 self.switches += 1;
+                // The media changed (normally to T.38 at the far end's
+                // request): nothing left to listen for.
+                self.detector = None;
             }
             None => {
                 // Same media with new addresses or parameters: keep the
@@ -1016,7 +1084,10 @@ impl CallTask {
         Self::send_ifps(&self.sockets, t, &mut self.session, &mut self.stats);
     }
 
-    fn on_tick(&mut self) {
+    /// One 20 ms step of the media; returns the far end's fax signal when
+    /// the detector heard it in this step's received audio.
+    fn on_tick(&mut self) -> Option<FaxSignal> {
+        let mut heard = None;
         match &mut self.leg {
             Leg::Audio(a) => {
                 a.source.tick();
@@ -1024,7 +1095,14 @@ impl CallTask {
                     // A wrong-transport error cannot happen: the session was
                     // made for this leg.
                     let _ = match chunk {
-                        Chunk::Audio(bytes) => self.session.receive_payload(&bytes),
+                        Chunk::Audio(bytes) => {
+                            if let Some(d) = self.detector.as_mut() {
+                                self.detect_pcm.resize(bytes.len(), 0);
+                                law_of(a.codec).decode_into(&bytes, &mut self.detect_pcm);
+                                heard = heard.or(d.process(&self.detect_pcm));
+                            }
+                            self.session.receive_payload(&bytes)
+                        }
                         Chunk::Missing(n) => {
                             self.stats.audio_missing_samples += n as u64;
                             self.session.receive_missing(n)
@@ -1049,6 +1127,7 @@ impl CallTask {
                 Self::send_ifps(&self.sockets, t, &mut self.session, &mut self.stats);
             }
         }
+        heard
     }
 
     fn send_ifps(

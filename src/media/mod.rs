@@ -10,4 +10,5 @@ pub mod fax_call;
 pub mod rtp;
 pub mod rtp_stream;
 pub mod t38_stream;
+pub mod tones;
 pub mod udptl;
