@@ -72,7 +72,8 @@ pub struct MediaConfig {
     pub t38: bool,
     /// When an offer has both G.711 and T.38, take T.38.
     pub prefer_t38: bool,
-    /// Re-INVITE to T.38 ourselves once a G.711 call is up.
+    /// Re-INVITE to T.38 ourselves when the far end's fax signal (CNG, CED
+    /// or V.21 preamble) is heard on a G.711 call.
     pub t38_reinvite: bool,
     /// UDPTL redundancy depth (0–15); Mediatrix gateways use 3.
     pub redundancy: u8,
