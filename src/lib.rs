@@ -18,3 +18,4 @@ pub mod sip;
 pub mod spool;
 pub mod store;
 pub mod tools;
+pub mod utc;

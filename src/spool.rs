@@ -58,7 +58,7 @@ impl CallRecord {
 /// A fax id: `YYYYMMDDTHHMMSS-<hash of Call-ID>`, letters, digits and `-`.
 pub fn fax_id(at: SystemTime, call_id: &str) -> String {
     let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let (y, mo, d, h, mi, s) = civil_from_unix(secs);
+    let (y, mo, d, h, mi, s) = crate::utc::civil_from_unix(secs as i64);
     // FNV-1a: short, stable, no dependency; uniqueness comes from the Call-ID.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in call_id.bytes() {
@@ -66,29 +66,6 @@ pub fn fax_id(at: SystemTime, call_id: &str) -> String {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}-{hash:016x}")
-}
-
-/// Days-from-civil inverse (H. Hinnant's algorithm), UTC.
-fn civil_from_unix(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
 }
 
 /// The incoming directory of a spool.
@@ -163,13 +140,6 @@ mod tests {
         assert!(id.starts_with("20261118T"), "{id}");
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         assert_ne!(id, fax_id(at, "another-call-id"));
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_unix(0), (1970, 1, 1, 0, 0, 0));
-        assert_eq!(civil_from_unix(951_782_400), (2000, 2, 29, 0, 0, 0));
-        assert_eq!(civil_from_unix(1_798_761_599), (2026, 12, 31, 23, 59, 59));
     }
 
     #[test]
