@@ -7,109 +7,18 @@
 //! Also: the daemon killed with SIGKILL in the middle of a reception loses
 //! nothing; on restart the pages that arrived are mailed.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use faxbridge::docs::Page;
 use faxbridge::docs::tiff::{Compression, write_tiff};
-use faxbridge::docs::{Page, Resolution};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
+use support::fax::{free_sip_port, pages};
+use support::procs::{BIN, start_daemon};
 use support::smtp::{Sink, free_port};
-
-const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
-
-/// Three standard-resolution pages, short enough to keep each call brief,
-/// each with a frame and its own bar pattern and a page-number block.
-fn pages(rows: u32) -> Vec<Page> {
-    (0..3u32)
-        .map(|n| {
-            let mut p = Page::blank(1728, rows, Resolution::Standard);
-            for y in 0..p.height {
-                for x in 0..p.width {
-                    let frame = x < 16 || x >= p.width - 16 || y < 8 || y >= p.height - 8;
-                    let bars =
-                        y > 40 && y < rows - 40 && (x / 48) % (n + 2) == 0 && (y / 12) % 2 == 0;
-                    let number = (100..100 + 40 * (n + 1)).contains(&x) && (20..36).contains(&y);
-                    if frame || bars || number {
-                        p.set(x, y, true);
-                    }
-                }
-            }
-            p
-        })
-        .collect()
-}
-
-/// A free port for both UDP and TCP on 127.0.0.1.
-fn free_sip_port() -> u16 {
-    loop {
-        let port = free_port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A running daemon; killed on drop.
-struct Daemon {
-    child: Child,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start faxbridge run");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut ready = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                eprintln!("daemon: {line}");
-                if line.contains("faxbridge ready")
-                    && let Some(tx) = ready.take()
-                {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("daemon did not become ready");
-        Daemon { child }
-    }
-
-    fn sigterm(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let status = self.child.wait().unwrap();
-        std::mem::forget(self);
-        status
-    }
-
-    fn sigkill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Setup {
     // Dropped first: the sink stops before its directory goes.
@@ -262,7 +171,7 @@ fn text_of(message: &[u8]) -> String {
 fn run_case(extra: &[&str]) {
     let s = setup();
     let sink = &s.sink;
-    let daemon = Daemon::start(&s.config);
+    let daemon = start_daemon(&s.config);
     let sent = pages(300);
     let tiff = s.root.join("send.tif");
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
@@ -317,7 +226,7 @@ fn t38_reinvite_from_sender_is_mailed_as_pdf() {
 fn unknown_number_is_refused_and_daemon_keeps_serving() {
     let s = setup();
     let sink = &s.sink;
-    let _daemon = Daemon::start(&s.config);
+    let _daemon = start_daemon(&s.config);
     let tiff = s.root.join("send.tif");
     let sent = pages(120);
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
@@ -347,7 +256,7 @@ fn unknown_number_is_refused_and_daemon_keeps_serving() {
 fn sigkill_during_reception_loses_no_pages() {
     let s = setup();
     let sink = &s.sink;
-    let daemon = Daemon::start(&s.config);
+    let daemon = start_daemon(&s.config);
     // Long pages so that the kill lands after page 1 but before the end.
     let sent = pages(1100);
     let tiff = s.root.join("send.tif");
@@ -391,7 +300,7 @@ fn sigkill_during_reception_loses_no_pages() {
         "nothing mailed before the restart"
     );
 
-    let daemon = Daemon::start(&s.config);
+    let daemon = start_daemon(&s.config);
     let mail = wait_for_mail(sink, 1, Duration::from_secs(30));
     let text = text_of(&mail[0]);
     assert!(

@@ -8,101 +8,16 @@
 //! which RFC 3261 §8.1.3.1 reports as a 408: cause `no-answer`); once the
 //! far end is up, `faxbridge jobs retry` sends it at once.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use faxbridge::docs::Page;
 use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
-use faxbridge::docs::{Page, Resolution};
 
 mod support;
-use support::smtp::free_port;
-
-const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
-
-/// Three short standard-resolution pages, each with a frame, its own bar
-/// pattern and a page-number block.
-fn pages(rows: u32) -> Vec<Page> {
-    (0..3u32)
-        .map(|n| {
-            let mut p = Page::blank(1728, rows, Resolution::Standard);
-            for y in 0..p.height {
-                for x in 0..p.width {
-                    let frame = x < 16 || x >= p.width - 16 || y < 8 || y >= p.height - 8;
-                    let bars =
-                        y > 40 && y < rows - 40 && (x / 48) % (n + 2) == 0 && (y / 12) % 2 == 0;
-                    let number = (100..100 + 40 * (n + 1)).contains(&x) && (20..36).contains(&y);
-                    if frame || bars || number {
-                        p.set(x, y, true);
-                    }
-                }
-            }
-            p
-        })
-        .collect()
-}
-
-/// A free port for both UDP and TCP on 127.0.0.1.
-fn free_sip_port() -> u16 {
-    loop {
-        let port = free_port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A child process killed on drop; its stdout lines are echoed to stderr
-/// with a prefix, and `ready` is signalled on the first line containing
-/// `marker`.
-struct Proc {
-    child: Child,
-}
-
-impl Proc {
-    fn start(name: &'static str, cmd: &mut Command, marker: &'static str) -> Proc {
-        let mut child = cmd
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut ready = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                eprintln!("{name}: {line}");
-                if line.contains(marker)
-                    && let Some(tx) = ready.take()
-                {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("{name} did not become ready"));
-        Proc { child }
-    }
-
-    fn sigterm(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let status = self.child.wait().unwrap();
-        std::mem::forget(self);
-        status
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::fax::{free_sip_port, pages};
+use support::procs::{BIN, Proc, start_daemon};
 
 /// `faxbridge answer` on 127.0.0.1:`port`, storing into `out`.
 fn start_answerer(port: u16, out: &Path, t38: bool) -> Proc {
@@ -115,15 +30,6 @@ fn start_answerer(port: u16, out: &Path, t38: bool) -> Proc {
         cmd.arg("--t38");
     }
     Proc::start("answer", &mut cmd, "listening on sip:")
-}
-
-/// `faxbridge run` with `config`.
-fn start_daemon(config: &Path) -> Proc {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info");
-    Proc::start("daemon", &mut cmd, "faxbridge ready")
 }
 
 struct Setup {

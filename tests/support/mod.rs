@@ -2,4 +2,6 @@
 
 #![allow(dead_code)]
 
+pub mod fax;
+pub mod procs;
 pub mod smtp;

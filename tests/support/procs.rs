@@ -1,0 +1,78 @@
+//! Child processes of the real `faxbridge` binary for integration tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
+
+/// A child process killed on drop; its stdout lines are echoed to stderr
+/// with a prefix, and `ready` is signalled on the first line containing
+/// `marker`.
+pub struct Proc {
+    child: Child,
+}
+
+impl Proc {
+    pub fn start(name: &'static str, cmd: &mut Command, marker: &'static str) -> Proc {
+        let mut child = cmd
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut ready = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("{name}: {line}");
+                if line.contains(marker)
+                    && let Some(tx) = ready.take()
+                {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{name} did not become ready"));
+        Proc { child }
+    }
+
+    pub fn sigterm(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Proc {
+    /// SIGKILL: the process gets no chance to clean up.
+    pub fn sigkill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `faxbridge run` with `config`.
+pub fn start_daemon(config: &Path) -> Proc {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info");
+    Proc::start("daemon", &mut cmd, "faxbridge ready")
+}
