@@ -9,7 +9,8 @@
 //!
 //! Pipeline: source → grey page on the fax grid (`geometry`, `pdf_in`,
 //! `image_in`, `text`) → bilevel (`halftone`) → T.6 TIFF-F
-//! ([`crate::docs::tiff::write_tiff`]).
+//! ([`crate::docs::tiff::write_tiff`]). PDF pages are drawn into an RGBA
+//! pixmap that `halftone` reads directly, in one pass for text pages.
 
 use std::fmt;
 use std::io::Read;

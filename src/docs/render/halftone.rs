@@ -54,91 +54,272 @@ fn is_grey(v: u8) -> bool {
     (GREY_LO..=GREY_HI).contains(&v)
 }
 
-/// Which tiles hold pictures (true) rather than text or line art.
+/// Grey pixels with all four neighbours grey needed to make a tile a picture.
+fn picture_need() -> u32 {
+    (PICTURE_FRACTION * (TILE * TILE) as f32) as u32
+}
+
+/// Rec. 601 luma of an opaque premultiplied RGBA pixel in 8-bit fixed point.
+#[inline]
+fn luma(p: &[u8; 4]) -> u8 {
+    let l = 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]);
+    ((l + 128) >> 8) as u8
+}
+
+/// Where the grey values of a page come from: a grey page, or the RGBA
+/// pixmap a PDF page was drawn into (converted on the fly, so a page never
+/// needs a second full-size grey copy).
+pub(crate) trait LumaSource {
+    /// Width in pixels.
+    fn width(&self) -> usize;
+    /// Height in rows.
+    fn height(&self) -> usize;
+    /// Grey values of row `y` from column `x` on into `out` (`out.len()`
+    /// pixels, within the row).
+    fn span(&self, y: usize, x: usize, out: &mut [u8]);
+    /// Threshold row `y` into packed bits (`out` is all zero on entry) and
+    /// add the row's mid-grey pixels to its tiles' `grey` counts.
+    fn threshold_row(&self, y: usize, out: &mut [u8], grey: &mut [u16]);
+}
+
+impl LumaSource for GreyPage {
+    fn width(&self) -> usize {
+        self.width as usize
+    }
+    fn height(&self) -> usize {
+        self.height as usize
+    }
+    fn span(&self, y: usize, x: usize, out: &mut [u8]) {
+        let start = y * self.width as usize + x;
+        out.copy_from_slice(&self.data[start..start + out.len()]);
+    }
+    fn threshold_row(&self, y: usize, out: &mut [u8], grey: &mut [u16]) {
+        let w = self.width as usize;
+        let row = &self.data[y * w..(y + 1) * w];
+        for (i, (o, px)) in out.iter_mut().zip(row.chunks(8)).enumerate() {
+            // White paper, most of a page: nothing to set or count.
+            if px.len() == 8 && px.iter().all(|&v| v == 255) {
+                continue;
+            }
+            let mut b = 0u8;
+            let mut n = 0u16;
+            for (k, &v) in px.iter().enumerate() {
+                b |= u8::from(v < THRESHOLD) << (7 - k);
+                n += u16::from(is_grey(v));
+            }
+            *o = b;
+            grey[i * 8 / TILE] += n;
+        }
+    }
+}
+
+/// An RGBA8 pixmap (premultiplied, drawn over opaque white, so alpha is 255
+/// and the channels are the colour) seen as grey.
+pub(crate) struct RgbaSource<'a> {
+    /// Pixel data, 4 bytes per pixel, row-major.
+    pub data: &'a [u8],
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in rows.
+    pub height: usize,
+}
+
+impl LumaSource for RgbaSource<'_> {
+    fn width(&self) -> usize {
+        self.width
+    }
+    fn height(&self) -> usize {
+        self.height
+    }
+    fn span(&self, y: usize, x: usize, out: &mut [u8]) {
+        let start = (y * self.width + x) * 4;
+        let px = &self.data[start..start + out.len() * 4];
+        for (o, p) in out.iter_mut().zip(px.as_chunks::<4>().0) {
+            *o = luma(p);
+        }
+    }
+    fn threshold_row(&self, y: usize, out: &mut [u8], grey: &mut [u16]) {
+        let w = self.width;
+        let row = &self.data[y * w * 4..(y + 1) * w * 4];
+        let (body, tail) = row.as_chunks::<32>();
+        let all_white = |px: &[u8]| {
+            px.as_chunks::<8>()
+                .0
+                .iter()
+                .fold(u64::MAX, |m, w| m & u64::from_ne_bytes(*w))
+                == u64::MAX
+        };
+        // White paper, most of a page, is skipped 128 pixels at a time, then
+        // 8 at a time, with word compares instead of luma computations.
+        for (bi, block) in body.chunks(16).enumerate() {
+            if all_white(block.as_flattened()) {
+                continue;
+            }
+            for (j, px) in block.iter().enumerate() {
+                if all_white(px) {
+                    continue;
+                }
+                let i = bi * 16 + j;
+                let mut l = [0u8; 8];
+                for (v, p) in l.iter_mut().zip(px.as_chunks::<4>().0) {
+                    *v = luma(p);
+                }
+                let (b, n) = threshold8(&l);
+                if let Some(o) = out.get_mut(i) {
+                    *o = b;
+                }
+                grey[i * 8 / TILE] += n;
+            }
+        }
+        if !tail.is_empty()
+            && let Some(o) = out.get_mut(body.len())
+        {
+            let mut l = [255u8; 8];
+            for (v, p) in l.iter_mut().zip(tail.as_chunks::<4>().0) {
+                *v = luma(p);
+            }
+            let (b, n) = threshold8(&l);
+            *o = b;
+            grey[body.len() * 8 / TILE] += n;
+        }
+    }
+}
+
+/// Packed threshold bits (MSB first) of eight grey pixels and how many of
+/// them are mid-grey. White padding counts as neither.
+#[inline]
+fn threshold8(l: &[u8; 8]) -> (u8, u16) {
+    let mut b = 0u8;
+    let mut n = 0u16;
+    for (k, &v) in l.iter().enumerate() {
+        b |= u8::from(v < THRESHOLD) << (7 - k);
+        n += u16::from(is_grey(v));
+    }
+    (b, n)
+}
+
+/// Count "interior grey" pixels (grey with grey on all four sides) in tile
+/// `t` of tile row `band`, reading only that tile and a one-pixel border.
+/// The page's outermost pixels never count: they lack a neighbour.
+fn interior_count<S: LumaSource>(src: &S, band: usize, t: usize, patch: &mut Vec<u8>) -> u32 {
+    let (w, h) = (src.width(), src.height());
+    let (x0, x1) = ((t * TILE).max(1), ((t + 1) * TILE).min(w - 1));
+    let (y0, y1) = ((band * TILE).max(1), ((band + 1) * TILE).min(h - 1));
+    if x0 >= x1 || y0 >= y1 {
+        return 0;
+    }
+    // Patch covers columns x0-1 ..= x1 and rows y0-1 ..= y1.
+    let pw = x1 - x0 + 2;
+    let ph = y1 - y0 + 2;
+    patch.resize(pw * ph, 0);
+    for (i, row) in patch.chunks_exact_mut(pw).enumerate() {
+        src.span(y0 - 1 + i, x0 - 1, row);
+    }
+    let grey: Vec<bool> = patch.iter().map(|&v| is_grey(v)).collect();
+    let mut n = 0;
+    for py in 1..ph - 1 {
+        for px in 1..pw - 1 {
+            let i = py * pw + px;
+            n += u32::from(grey[i] && grey[i - 1] && grey[i + 1] && grey[i - pw] && grey[i + pw]);
+        }
+    }
+    n
+}
+
+/// Which tiles hold pictures, given each tile's count of mid-grey pixels.
 ///
-/// Works on rows of 0/1 "mid-grey" masks so every step is a plain loop over
-/// bytes that the compiler vectorises; three mask rows are kept rolling.
+/// A tile needs at least `need` interior grey pixels, so it needs at least
+/// that many grey pixels: only such candidate tiles (few on a text page) are
+/// examined closely.
+fn classify<S: LumaSource>(src: &S, grey: &[u16], tw: usize) -> Vec<bool> {
+    let (w, h) = (src.width(), src.height());
+    let mut tiles = vec![false; grey.len()];
+    if w < 3 || h < 3 {
+        return tiles;
+    }
+    let need = picture_need();
+    let mut patch = Vec::new();
+    for (i, (tile, &g)) in tiles.iter_mut().zip(grey).enumerate() {
+        if u32::from(g) >= need {
+            *tile = interior_count(src, i / tw, i % tw, &mut patch) >= need;
+        }
+    }
+    tiles
+}
+
+/// Which tiles hold pictures (true) rather than text or line art, and the
+/// number of tiles per row.
+#[cfg(test)]
 pub(crate) fn picture_tiles(g: &GreyPage) -> (Vec<bool>, usize) {
     let (w, h) = (g.width as usize, g.height as usize);
     let tw = w.div_ceil(TILE);
-    let th = h.div_ceil(TILE);
-    let mut counts = vec![0u32; tw * th];
-    if w < 3 || h < 3 {
-        return (vec![false; tw * th], tw);
+    let mut grey = vec![0u16; tw * h.div_ceil(TILE)];
+    let mut scratch = vec![0u8; w.div_ceil(8)];
+    for y in 0..h {
+        scratch.iter_mut().for_each(|b| *b = 0);
+        let band = (y / TILE) * tw;
+        g.threshold_row(y, &mut scratch, &mut grey[band..band + tw]);
     }
-    let mask = |y: usize, out: &mut [u8]| {
-        for (m, &v) in out.iter_mut().zip(&g.data[y * w..(y + 1) * w]) {
-            *m = u8::from(is_grey(v));
-        }
-    };
-    let mut up = vec![0u8; w];
-    let mut cur = vec![0u8; w];
-    let mut down = vec![0u8; w];
-    let mut interior = vec![0u8; w];
-    mask(0, &mut up);
-    mask(1, &mut cur);
-    for y in 1..h - 1 {
-        mask(y + 1, &mut down);
-        let tile_counts = &mut counts[(y / TILE) * tw..(y / TILE + 1) * tw];
-        for (t, c) in tile_counts.iter_mut().enumerate() {
-            let (x0, x1) = ((t * TILE).max(1), ((t + 1) * TILE).min(w - 1));
-            // No grey in this stretch of the row: nothing to count.
-            if x0 >= x1 || cur[x0..x1].iter().fold(0u8, |a, &v| a | v) == 0 {
-                continue;
-            }
-            for x in x0..x1 {
-                interior[x] = cur[x] & cur[x - 1] & cur[x + 1] & up[x] & down[x];
-            }
-            *c += interior[x0..x1].iter().map(|&v| u32::from(v)).sum::<u32>();
-        }
-        std::mem::swap(&mut up, &mut cur);
-        std::mem::swap(&mut cur, &mut down);
-    }
-    let need = (PICTURE_FRACTION * (TILE * TILE) as f32) as u32;
-    (counts.iter().map(|&c| c >= need).collect(), tw)
-}
-
-/// Threshold a row of grey pixels into packed bits, 8 pixels per step.
-fn threshold_row(row: &[u8], out: &mut [u8]) {
-    let mut chunks = row.chunks_exact(8);
-    for (o, px) in out.iter_mut().zip(&mut chunks) {
-        let mut b = 0u8;
-        for (k, &v) in px.iter().enumerate() {
-            b |= u8::from(v < THRESHOLD) << (7 - k);
-        }
-        *o = b;
-    }
-    let rem = chunks.remainder();
-    if !rem.is_empty() {
-        let mut b = 0u8;
-        for (k, &v) in rem.iter().enumerate() {
-            b |= u8::from(v < THRESHOLD) << (7 - k);
-        }
-        if let Some(o) = out.get_mut(row.len() / 8) {
-            *o = b;
-        }
-    }
+    (classify(g, &grey, tw), tw)
 }
 
 /// Convert a grey page to a bilevel fax page.
 pub(crate) fn binarize(g: &GreyPage) -> Page {
-    let (w, h) = (g.width as usize, g.height as usize);
-    let (tiles, tw) = picture_tiles(g);
-    let any_picture = tiles.iter().any(|&t| t);
+    binarize_source(g, g.x_dpi, g.y_dpi)
+}
+
+/// Convert any grey source to a bilevel fax page.
+///
+/// One pass thresholds every pixel while counting mid-grey pixels per tile;
+/// only rows of tiles that hold a picture are then redone with error
+/// diffusion. A page of text is therefore read once.
+pub(crate) fn binarize_source<S: LumaSource>(src: &S, x_dpi: f32, y_dpi: f32) -> Page {
+    let (w, h) = (src.width(), src.height());
     let stride = w.div_ceil(8);
+    let tw = w.div_ceil(TILE);
     let mut bits = vec![0u8; stride * h];
+    let mut grey = vec![0u16; tw * h.div_ceil(TILE)];
+    for (y, out) in bits.chunks_exact_mut(stride.max(1)).enumerate().take(h) {
+        let band = (y / TILE) * tw;
+        src.threshold_row(y, out, &mut grey[band..band + tw]);
+    }
+    let tiles = classify(src, &grey, tw);
+    if tiles.iter().any(|&t| t) {
+        diffuse_pictures(src, &tiles, tw, stride, &mut bits);
+    }
+    Page {
+        width: w as u32,
+        height: h as u32,
+        x_dpi,
+        y_dpi,
+        bits,
+    }
+}
+
+/// Redo the rows that cross picture tiles: Floyd–Steinberg inside picture
+/// tiles, threshold elsewhere. The error rows start from zero after any row
+/// without a picture tile.
+fn diffuse_pictures<S: LumaSource>(
+    src: &S,
+    tiles: &[bool],
+    tw: usize,
+    stride: usize,
+    bits: &mut [u8],
+) {
+    let (w, h) = (src.width(), src.height());
+    let mut row = vec![0u8; w];
     // Error rows for Floyd–Steinberg, with one guard cell each side.
     let mut cur = vec![0i32; w + 2];
     let mut next = vec![0i32; w + 2];
     for y in 0..h {
-        let row = &g.data[y * w..(y + 1) * w];
-        let out = &mut bits[y * stride..(y + 1) * stride];
         let tile_row = &tiles[(y / TILE) * tw..(y / TILE + 1) * tw];
-        if !any_picture || !tile_row.iter().any(|&t| t) {
-            threshold_row(row, out);
+        if !tile_row.iter().any(|&t| t) {
             cur.iter_mut().for_each(|e| *e = 0);
             continue;
         }
+        src.span(y, 0, &mut row);
+        let out = &mut bits[y * stride..(y + 1) * stride];
+        out.iter_mut().for_each(|b| *b = 0);
         for x in 0..w {
             let v = i32::from(row[x]);
             if !tile_row[x / TILE] {
@@ -162,13 +343,6 @@ pub(crate) fn binarize(g: &GreyPage) -> Page {
         }
         std::mem::swap(&mut cur, &mut next);
         next.iter_mut().for_each(|e| *e = 0);
-    }
-    Page {
-        width: g.width,
-        height: g.height,
-        x_dpi: g.x_dpi,
-        y_dpi: g.y_dpi,
-        bits,
     }
 }
 
@@ -238,5 +412,84 @@ mod tests {
         assert!(dark > 0.7 && light < 0.3, "{dark} {light}");
         let mid = black_fraction(&p, 224, 288, 16, 112);
         assert!((mid - 0.5).abs() < 0.1, "{mid}");
+    }
+
+    /// A page mixing text-like strokes, a photo-like ramp, a flat grey
+    /// patch and noise, with a width that is not a multiple of 8 or 16.
+    fn mixed_page() -> GreyPage {
+        page_with(
+            |x, y| {
+                let noise = ((x * 7919 + y * 104_729) % 61) as u8;
+                if (40..200).contains(&x) && (20..90).contains(&y) {
+                    (x * 255 / 200) as u8
+                } else if (260..300).contains(&x) && (100..140).contains(&y) {
+                    100 + noise
+                } else if (x / 3 + y / 5) % 9 == 0 {
+                    [0, 90, 200][(x + y) % 3]
+                } else {
+                    255
+                }
+            },
+            331,
+            173,
+        )
+    }
+
+    /// Interior-grey count of every tile, computed the plain way.
+    fn brute_force_tiles(g: &GreyPage) -> Vec<bool> {
+        let (w, h) = (g.width as usize, g.height as usize);
+        let tw = w.div_ceil(TILE);
+        let mut counts = vec![0u32; tw * h.div_ceil(TILE)];
+        let grey = |x: usize, y: usize| is_grey(g.data[y * w + x]);
+        for y in 1..h - 1 {
+            for x in 1..w - 1 {
+                if grey(x, y)
+                    && grey(x - 1, y)
+                    && grey(x + 1, y)
+                    && grey(x, y - 1)
+                    && grey(x, y + 1)
+                {
+                    counts[(y / TILE) * tw + x / TILE] += 1;
+                }
+            }
+        }
+        counts.iter().map(|&c| c >= picture_need()).collect()
+    }
+
+    #[test]
+    fn candidate_tiles_classify_like_a_full_scan() {
+        let g = mixed_page();
+        let (tiles, _) = picture_tiles(&g);
+        let want = brute_force_tiles(&g);
+        assert_eq!(tiles, want);
+        assert!(tiles.iter().any(|&t| t), "no picture tile in the test page");
+        assert!(tiles.iter().any(|&t| !t), "no text tile in the test page");
+    }
+
+    #[test]
+    fn rgba_pixmap_binarizes_like_its_grey_page() {
+        let g = mixed_page();
+        // Grey drawn as RGBA, plus coloured pixels whose luma is known.
+        let mut rgba = Vec::with_capacity(g.data.len() * 4);
+        let mut grey = g.clone();
+        for (i, &v) in g.data.iter().enumerate() {
+            let px = if i % 97 == 0 {
+                [200, 40, 10, 255]
+            } else {
+                [v, v, v, 255]
+            };
+            grey.data[i] = luma(&px);
+            rgba.extend_from_slice(&px);
+        }
+        let src = RgbaSource {
+            data: &rgba,
+            width: g.width as usize,
+            height: g.height as usize,
+        };
+        let from_rgba = binarize_source(&src, g.x_dpi, g.y_dpi);
+        assert_eq!(from_rgba, binarize(&grey));
+        // Pure red is dark enough (luma 77) to come out black in text areas.
+        assert_eq!(luma(&[255, 0, 0, 255]), 77);
+        assert_eq!(luma(&[255, 255, 255, 255]), 255);
     }
 }

@@ -7,7 +7,8 @@
 //! crashed daemon.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_interpret::util::TransformExt;
@@ -18,7 +19,7 @@ use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, Tar
 use hayro::{RenderCache, RenderSettings, render_into};
 
 use super::geometry::Target;
-use super::halftone::{GreyPage, binarize};
+use super::halftone::{RgbaSource, binarize_source};
 use crate::docs::{DocError, Page};
 
 /// An opened PDF, checked for encryption and page count.
@@ -64,26 +65,67 @@ struct Worker<'a> {
     ctx: RenderContext,
     pixmap: Pixmap,
     resources: Resources,
-    grey: GreyPage,
+}
+
+/// A drawing context and its page-sized RGBA pixmap (16 MB at fine A4),
+/// kept for the next document: allocating and first touching that much
+/// memory costs about as much as drawing a page of text.
+struct Canvas {
+    ctx: RenderContext,
+    pixmap: Pixmap,
+}
+
+/// Canvases left by finished documents.
+static SPARE_CANVASES: Mutex<Vec<Canvas>> = Mutex::new(Vec::new());
+/// At most this many spare canvases are kept (one per core of a small box).
+const MAX_SPARE_CANVASES: usize = 2;
+
+impl Canvas {
+    /// A spare canvas of the right size, or a new one.
+    fn take(w: u16, h: u16) -> Canvas {
+        let spare = SPARE_CANVASES.lock().ok().and_then(|mut spare| {
+            let i = spare
+                .iter()
+                .position(|c| c.pixmap.width() == w && c.pixmap.height() == h)?;
+            Some(spare.swap_remove(i))
+        });
+        spare.unwrap_or_else(|| Canvas {
+            ctx: RenderContext::new(w, h),
+            pixmap: Pixmap::new(w, h),
+        })
+    }
+
+    /// Keep this canvas for a later document, if there is room.
+    fn give_back(self) {
+        if let Ok(mut spare) = SPARE_CANVASES.lock()
+            && spare.len() < MAX_SPARE_CANVASES
+        {
+            spare.push(self);
+        }
+    }
 }
 
 impl Worker<'_> {
     fn new(target: &Target) -> Self {
         let (w, h) = (target.width_px as u16, target.height_px as u16);
+        let Canvas { ctx, pixmap } = Canvas::take(w, h);
         Worker {
             cache: RenderCache::new(),
             settings: InterpreterSettings::default(),
             render_settings: RenderSettings::default(),
-            ctx: RenderContext::new(w, h),
-            pixmap: Pixmap::new(w, h),
+            ctx,
+            pixmap,
             resources: Resources::default(),
-            grey: GreyPage::white(
-                target.width_px,
-                target.height_px,
-                target.x_dpi,
-                target.y_dpi,
-            ),
         }
+    }
+
+    /// Hand the canvas back for the next document.
+    fn finish(self) {
+        Canvas {
+            ctx: self.ctx,
+            pixmap: self.pixmap,
+        }
+        .give_back();
     }
 }
 
@@ -130,37 +172,38 @@ fn render_page<'a>(
         },
     );
     // Premultiplied over an opaque white background: alpha is 255, so the
-    // channels are the colour. Rec. 601 luma in 8-bit fixed point; runs of
-    // 8 white pixels (most of a page) are copied without arithmetic.
-    let rgba = w.pixmap.data_as_u8_slice();
-    for (g, px) in w.grey.data.chunks_mut(8).zip(rgba.chunks(32)) {
-        if px.len() == 32 && px.iter().fold(0xFFu8, |m, &v| m & v) == 0xFF {
-            g.fill(255);
-            continue;
-        }
-        for (o, p) in g.iter_mut().zip(px.chunks_exact(4)) {
-            let l = 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]);
-            *o = ((l + 128) >> 8) as u8;
-        }
-    }
-    binarize(&w.grey)
+    // channels are the colour; grey is taken straight from the pixmap.
+    let src = RgbaSource {
+        data: w.pixmap.data_as_u8_slice(),
+        width: target.width_px as usize,
+        height: target.height_px as usize,
+    };
+    binarize_source(&src, target.x_dpi, target.y_dpi)
 }
 
-/// Render pages `first, first + step, …` of `pdf`.
+/// Render pages of `pdf`, each time taking the next page nobody has taken
+/// from `next`, so workers stay busy until the last page whatever each page
+/// costs (a page of images can take ten times a page of text).
 fn render_share(
     pdf: &Pdf,
     target: &Target,
-    first: usize,
-    step: usize,
+    next: &AtomicUsize,
     what: &str,
 ) -> Vec<(usize, Result<Page, DocError>)> {
     let pages = match catch_unwind(AssertUnwindSafe(|| pdf.pages())) {
         Ok(p) => p,
-        Err(p) => return vec![(first, Err(DocError::corrupt(what, panic_text(p.as_ref()))))],
+        Err(p) => {
+            let first = next.fetch_add(1, Ordering::Relaxed);
+            return vec![(first, Err(DocError::corrupt(what, panic_text(p.as_ref()))))];
+        }
     };
     let mut worker = Worker::new(target);
     let mut out = Vec::new();
-    for i in (first..pages.len()).step_by(step.max(1)) {
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= pages.len() {
+            break;
+        }
         let result = catch_unwind(AssertUnwindSafe(|| {
             render_page(&mut worker, &pages[i], target)
         }));
@@ -179,6 +222,7 @@ fn render_share(
             }
         }
     }
+    worker.finish();
     out
 }
 
@@ -208,22 +252,25 @@ impl OpenPdf {
 
     /// Render every page onto the fax grid as bilevel pages.
     ///
-    /// Pages are shared round-robin between up to one worker per CPU (at
-    /// most 4), each with its own parse of the file, since the parsed
-    /// document is not shareable between threads.
+    /// Pages are shared between up to one worker per CPU (at most 4), each
+    /// taking the next unrendered page when it is free, and each with its own
+    /// parse of the file, since the parsed document is not shareable between
+    /// threads.
     pub fn render(&self, target: &Target) -> Result<Vec<Page>, DocError> {
         let n = self.pages;
         let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
         let workers = cpus.min(4).min(n).max(1);
         let mut results: Vec<(usize, Result<Page, DocError>)> = if workers == 1 {
             let pdf = parse(&self.data, &self.what)?;
-            render_share(&pdf, target, 0, 1, &self.what)
+            render_share(&pdf, target, &AtomicUsize::new(0), &self.what)
         } else {
+            let next = AtomicUsize::new(0);
+            let next = &next;
             std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..workers)
                     .map(|t| {
                         scope.spawn(move || match parse(&self.data, &self.what) {
-                            Ok(pdf) => render_share(&pdf, target, t, workers, &self.what),
+                            Ok(pdf) => render_share(&pdf, target, next, &self.what),
                             Err(e) => vec![(t, Err(e))],
                         })
                     })
@@ -246,6 +293,16 @@ impl OpenPdf {
             })
         };
         results.sort_by_key(|(i, _)| *i);
-        results.into_iter().map(|(_, r)| r).collect()
+        let pages: Vec<Page> = results
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Result<_, _>>()?;
+        if pages.len() != n {
+            return Err(DocError::Render {
+                what: self.what.clone(),
+                reason: format!("{} of {n} pages came out of the renderer", pages.len()),
+            });
+        }
+        Ok(pages)
     }
 }
