@@ -21,5 +21,6 @@ test: deps
 	$(CARGO) test --all-targets --locked
 
 bench: build
+	./scripts/install-deps.sh bench
 	./target/release/faxbridge bench engine
 	./target/release/faxbridge bench docs

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages faxbridge needs to build, run and test.
 # Safe to run again: it only calls apt-get when something is missing.
+# With "bench", also the documentation packages whose PDFs the document
+# benchmark renders.
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,9 @@ packages=(
   # openssl makes the test relay's certificates
   python3 python3-venv openssl
 )
+if [ "${1:-}" = bench ]; then
+  packages+=(libtasn1-doc shared-mime-info)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
