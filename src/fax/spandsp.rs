@@ -350,6 +350,46 @@ pub(crate) fn completion_code_text(code: i32) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
+/// The T.30 accessors both terminals share. The type must have a
+/// `fn t30(&self) -> *mut t30_state_t` giving its live embedded T.30 state
+/// and an `ev: NonNull<Events>` owned until Drop.
+macro_rules! t30_accessors {
+    ($terminal:ty) => {
+        impl $terminal {
+            /// End the call now (far end hung up, or local abort).
+            pub fn terminate(&mut self) {
+                // SAFETY: the T.30 state is live; phase E fires synchronously into `ev`.
+                unsafe { sys::t30_terminate(self.t30()) };
+            }
+
+            /// Callback results so far.
+            pub fn events(&mut self) -> &mut Events {
+                // SAFETY: `ev` is live until Drop and SpanDSP touches it only
+                // during our &mut self calls, none of which is running now.
+                unsafe { self.ev.as_mut() }
+            }
+
+            /// Transfer statistics.
+            pub fn stats(&self) -> Stats {
+                // SAFETY: the T.30 state is live.
+                unsafe { stats(self.t30()) }
+            }
+
+            /// The far end's identity.
+            pub fn remote_ident(&self) -> Option<String> {
+                // SAFETY: the T.30 state is live.
+                unsafe { remote_ident(self.t30()) }
+            }
+
+            /// Pages stored in the receive TIFF.
+            pub fn stored_pages(&self) -> StoredPages {
+                // SAFETY: the T.30 state is live.
+                unsafe { stored_pages(self.t30()) }
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------
 // Audio terminal.
 
@@ -432,38 +472,9 @@ impl AudioTerminal {
         let n = (n.max(0) as usize).min(out.len());
         out[n..].fill(0);
     }
-
-    /// End the call now (far end hung up, or local abort).
-    pub fn terminate(&mut self) {
-        // SAFETY: the T.30 state is live; phase E fires synchronously into `ev`.
-        unsafe { sys::t30_terminate(self.t30()) };
-    }
-
-    /// Callback results so far.
-    pub fn events(&mut self) -> &mut Events {
-        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
-        // our &mut self calls, none of which is running now.
-        unsafe { self.ev.as_mut() }
-    }
-
-    /// Transfer statistics.
-    pub fn stats(&self) -> Stats {
-        // SAFETY: the T.30 state is live.
-        unsafe { stats(self.t30()) }
-    }
-
-    /// The far end's identity.
-    pub fn remote_ident(&self) -> Option<String> {
-        // SAFETY: the T.30 state is live.
-        unsafe { remote_ident(self.t30()) }
-    }
-
-    /// Pages stored in the receive TIFF.
-    pub fn stored_pages(&self) -> StoredPages {
-        // SAFETY: the T.30 state is live.
-        unsafe { stored_pages(self.t30()) }
-    }
 }
+
+t30_accessors!(AudioTerminal);
 
 impl Drop for AudioTerminal {
     fn drop(&mut self) {
@@ -563,38 +574,9 @@ impl T38Terminal {
         // SAFETY: the state is live; callbacks as in rx_ifp.
         unsafe { sys::t38_terminal_send_timeout(self.t38.as_ptr(), samples as c_int) != 0 }
     }
-
-    /// End the call now.
-    pub fn terminate(&mut self) {
-        // SAFETY: the T.30 state is live; phase E fires synchronously into `ev`.
-        unsafe { sys::t30_terminate(self.t30()) };
-    }
-
-    /// Callback results so far.
-    pub fn events(&mut self) -> &mut Events {
-        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
-        // our &mut self calls, none of which is running now.
-        unsafe { self.ev.as_mut() }
-    }
-
-    /// Transfer statistics.
-    pub fn stats(&self) -> Stats {
-        // SAFETY: the T.30 state is live.
-        unsafe { stats(self.t30()) }
-    }
-
-    /// The far end's identity.
-    pub fn remote_ident(&self) -> Option<String> {
-        // SAFETY: the T.30 state is live.
-        unsafe { remote_ident(self.t30()) }
-    }
-
-    /// Pages stored in the receive TIFF.
-    pub fn stored_pages(&self) -> StoredPages {
-        // SAFETY: the T.30 state is live.
-        unsafe { stored_pages(self.t30()) }
-    }
 }
+
+t30_accessors!(T38Terminal);
 
 impl Drop for T38Terminal {
     fn drop(&mut self) {
