@@ -37,6 +37,12 @@ pub struct Config {
     pub queue: crate::queue::QueueConfig,
     /// Where queued faxes are sent: the trunk's SIP URI and credentials.
     pub outgoing: crate::queue::worker::OutgoingConfig,
+    /// Email-to-fax intake: fax domains, SMTP listener, dial plan, policy.
+    pub intake: crate::intake::IntakeConfig,
+    /// Mediatrix ATAs: inventory, ports, buildings, SNMP monitoring.
+    pub ata: crate::ata::AtaConfig,
+    /// PCI-DSS guard: acquirer numbers, finance digest.
+    pub compliance: crate::compliance::ComplianceConfig,
 }
 
 /// `[general]`: process-wide settings.
@@ -357,6 +363,15 @@ impl Config {
             bad(p.key, p.problem, p.fix);
         }
         problems.extend(self.mail.problems());
+        if let Err(errors) = self.intake.validate() {
+            problems.extend(errors.into_iter().map(|e| Problem {
+                key: format!("intake.{}", e.key),
+                problem: e.problem,
+                fix: "see the [intake] section of config/faxbridge.example.toml".to_string(),
+            }));
+        }
+        problems.extend(self.ata.problems());
+        problems.extend(self.compliance.problems());
 
         if problems.is_empty() {
             Ok(())

@@ -4,7 +4,9 @@
 //! command-line edge. Protocol cores are sans-IO modules with unit tests beside
 //! them; thin tokio drivers wrap them.
 
+pub mod ata;
 pub mod bench;
+pub mod compliance;
 pub mod config;
 pub mod daemon;
 pub mod docs;

@@ -136,6 +136,8 @@ pub struct IntakeConfig {
     pub pci: policy::PciConfig,
     /// How a message is turned into documents and a cover page.
     pub message: message::MessageConfig,
+    /// The SMTP listener the site's mail relay forwards fax mail to.
+    pub smtp: crate::mail::intake::SmtpConfig,
 }
 
 impl Default for IntakeConfig {
@@ -150,6 +152,7 @@ impl Default for IntakeConfig {
             quota: policy::QuotaConfig::default(),
             pci: policy::PciConfig::default(),
             message: message::MessageConfig::default(),
+            smtp: crate::mail::intake::SmtpConfig::default(),
         }
     }
 }
