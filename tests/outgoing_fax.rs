@@ -326,6 +326,8 @@ fn resend_starts_at_the_first_unconfirmed_page() {
                     document: setup.document.to_string_lossy().into_owned(),
                     pages_total: 3,
                     submitter: "test".into(),
+                    report_to: None,
+                    subject: String::new(),
                     not_before: None,
                 },
                 now,

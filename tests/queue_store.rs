@@ -33,6 +33,8 @@ fn job(key: &str, number: &str, route: Route, pages: u32) -> NewJob {
         document: format!("/spool/outgoing/{key}.tif"),
         pages_total: pages,
         submitter: "alice@example.org".into(),
+        report_to: Some("alice@example.org".into()),
+        subject: "Invoice 42".into(),
         not_before: None,
     }
 }

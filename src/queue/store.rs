@@ -124,6 +124,10 @@ pub struct NewJob {
     pub pages_total: u32,
     /// Who asked (mail sender or local user), for `faxbridge jobs`.
     pub submitter: String,
+    /// Where the delivery report goes (the mail sender); `None`: no report.
+    pub report_to: Option<String>,
+    /// What the fax is about (the mail subject), for reports and lists.
+    pub subject: String,
     /// Not before this time (epoch ms); `None` for now.
     pub not_before: Option<Millis>,
 }
@@ -216,6 +220,10 @@ pub struct JobSummary {
     pub pages_confirmed: u32,
     /// Who submitted it.
     pub submitter: String,
+    /// Where the delivery report goes, if anywhere.
+    pub report_to: Option<String>,
+    /// What the fax is about (mail subject).
+    pub subject: String,
     /// Current state.
     pub state: JobState,
     /// Attempts made.
@@ -331,8 +339,9 @@ impl JobStore {
         let created = sqlx::query(
             "INSERT INTO fax_job (id, idempotency_key, destination, route, document_path, \
              pages_total, pages_confirmed, submitter, state, next_attempt_ms, attempts, \
-             budget_attempts_base, budget_since_ms, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, 0, 0, $9, $9, $9) \
+             budget_attempts_base, budget_since_ms, created_at_ms, updated_at_ms, \
+             report_to, subject) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, 0, 0, $9, $9, $9, $10, $11) \
              ON CONFLICT DO NOTHING",
         )
         .bind(id.as_str())
@@ -344,6 +353,8 @@ impl JobStore {
         .bind(job.submitter.as_str())
         .bind(due)
         .bind(now)
+        .bind(job.report_to.as_deref())
+        .bind(job.subject.as_str())
         .execute(&mut *tx)
         .await
         .map_err(QueueError::db("queueing a fax"))?
@@ -1133,6 +1144,8 @@ fn job_from_row(row: &AnyRow) -> Result<JobSummary> {
             pages_total: to_u32(row.try_get("pages_total")?),
             pages_confirmed: to_u32(row.try_get("pages_confirmed")?),
             submitter: row.try_get("submitter")?,
+            report_to: row.try_get("report_to")?,
+            subject: row.try_get("subject")?,
             state: state.clone(),
             attempts: to_u32(row.try_get("attempts")?),
             created: row.try_get("created_at_ms")?,

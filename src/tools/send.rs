@@ -133,6 +133,8 @@ pub async fn send(config: &Config, req: &SendRequest) -> Result<Queued, QueueToo
         document: document.to_string_lossy().into_owned(),
         pages_total: pages,
         submitter: req.submitter.clone(),
+        report_to: None,
+        subject: String::new(),
         not_before: None,
     };
     let queued = match jobs.enqueue(&job, now_ms()).await {
