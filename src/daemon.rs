@@ -39,6 +39,7 @@ use crate::queue::worker::{self, Worker};
 use crate::sip::{IncomingCall, SipEndpoint};
 use crate::spool::{self, CallRecord};
 use crate::store::Store;
+use crate::systemd::Notifier;
 
 /// Sub-directories of the spool, created at start.
 pub const SPOOL_DIRS: [&str; 3] = ["incoming", "outgoing", "tmp"];
@@ -50,6 +51,7 @@ pub const DRAIN_LIMIT: Duration = Duration::from_secs(15 * 60);
 /// configuration came from a file, is re-read on SIGHUP.
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     crate::mail::install_crypto_provider();
+    let notifier = Arc::new(Notifier::from_env());
     let spool = config.general.spool_dir.clone();
     prepare_spool(&spool)?;
     let store = Store::open_in_spool(&spool)
@@ -62,6 +64,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     info!(?recovered, "outbox recovered");
     let routes = Arc::new(RwLock::new(config.routes.clone()));
     recover_interrupted_calls(&spool, &outbox, &config.routes).await;
+    let health_store = store.clone();
     let jobs = JobStore::new(store, config.queue.clone());
     let recovered = jobs
         .recover(worker::now_ms())
@@ -108,6 +111,16 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
         spool = %spool.display(),
         "faxbridge ready"
     );
+    notifier.ready(&format!(
+        "taking calls on {}",
+        endpoint
+            .udp_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| config.sip.listen.to_string())
+    ));
+    let watchdog = notifier
+        .ping_interval()
+        .map(|every| tokio::spawn(watchdog(notifier.clone(), health_store, every)));
 
     let ctx = Arc::new(CallContext {
         spool: spool.clone(),
@@ -124,7 +137,11 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
         tokio::select! {
             _ = term.recv() => { info!("SIGTERM: finishing calls in progress"); break; }
             _ = int.recv() => { info!("SIGINT: finishing calls in progress"); break; }
-            _ = hup.recv() => reload_routes(config_path.as_deref(), &routes),
+            _ = hup.recv() => {
+                notifier.reloading();
+                reload_routes(config_path.as_deref(), &routes);
+                notifier.ready("configuration reloaded");
+            }
             call = calls.recv() => match call {
                 Some(call) => { tasks.spawn(handle_call(call, ctx.clone())); }
                 None => { error!("the SIP endpoint stopped"); break; }
@@ -138,6 +155,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     // New INVITEs are refused (503) once the receiver is gone; calls in
     // progress run to their end.
     drop(calls);
+    notifier.stopping(&format!("finishing {} calls in progress", tasks.len()));
     let _ = send_stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
         while tasks.join_next().await.is_some() {}
@@ -153,8 +171,31 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
     tasks.shutdown().await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     info!("faxbridge stopped");
     Ok(())
+}
+
+/// Ping systemd's watchdog every `every` while the store answers a query
+/// within that time: a wedged database or runtime stops the pings, and
+/// systemd restarts the service (`WatchdogSec=` in the unit).
+async fn watchdog(notifier: Arc<Notifier>, store: Store, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match tokio::time::timeout(every, store.ping()).await {
+            Ok(Ok(())) => notifier.watchdog(),
+            Ok(Err(e)) => {
+                error!("health check: the store does not answer: {e}; not pinging the watchdog")
+            }
+            Err(_) => error!(
+                "health check: the store took longer than {every:?}; not pinging the watchdog"
+            ),
+        }
+    }
 }
 
 /// What every call task needs.

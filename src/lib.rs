@@ -19,5 +19,6 @@ pub mod sdp;
 pub mod sip;
 pub mod spool;
 pub mod store;
+pub mod systemd;
 pub mod tools;
 pub mod utc;

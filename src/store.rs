@@ -121,6 +121,14 @@ impl Store {
         &self.pool
     }
 
+    /// A cheap query that proves the database answers (health checks).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     /// Close every connection (waits for queries in progress).
     pub async fn close(&self) {
         self.pool.close().await;

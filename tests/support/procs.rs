@@ -53,6 +53,11 @@ impl Proc {
 }
 
 impl Proc {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: the process gets no chance to clean up.
     pub fn sigkill(mut self) {
         let _ = self.child.kill();
