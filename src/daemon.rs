@@ -50,6 +50,31 @@ pub const DRAIN_LIMIT: Duration = Duration::from_secs(15 * 60);
 /// Run the daemon until SIGTERM or SIGINT. `config_path`, when the
 /// configuration came from a file, is re-read on SIGHUP.
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    run_with(config, config_path, Hooks::default()).await
+}
+
+/// Ways for an embedding program (`faxbridge demo`, tests) to follow and
+/// stop a daemon running in its own process.
+#[derive(Debug, Default)]
+pub struct Hooks {
+    /// Told the SIP UDP address once the daemon takes calls.
+    pub ready: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+    /// When it turns `true` (or its sender is dropped), the daemon shuts
+    /// down as on SIGTERM.
+    pub stop: Option<watch::Receiver<bool>>,
+}
+
+/// [`run`] with [`Hooks`].
+pub async fn run_with(
+    config: Config,
+    config_path: Option<PathBuf>,
+    hooks: Hooks,
+) -> anyhow::Result<()> {
+    let Hooks { ready, stop } = hooks;
+    // Without a stop hook, a channel whose sender lives as long as the
+    // daemon: it never fires.
+    let (_never, idle) = watch::channel(false);
+    let mut stop = stop.unwrap_or(idle);
     crate::mail::install_crypto_provider();
     let notifier = Arc::new(Notifier::from_env());
     let spool = config.general.spool_dir.clone();
@@ -118,6 +143,9 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
             .map(|a| a.to_string())
             .unwrap_or_else(|| config.sip.listen.to_string())
     ));
+    if let Some(ready) = ready {
+        let _ = ready.send(endpoint.udp_addr().unwrap_or(config.sip.listen));
+    }
     let watchdog = notifier
         .ping_interval()
         .map(|every| tokio::spawn(watchdog(notifier.clone(), health_store, every)));
@@ -137,6 +165,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result
         tokio::select! {
             _ = term.recv() => { info!("SIGTERM: finishing calls in progress"); break; }
             _ = int.recv() => { info!("SIGINT: finishing calls in progress"); break; }
+            _ = stop.wait_for(|s| *s) => { info!("stop requested: finishing calls in progress"); break; }
             _ = hup.recv() => {
                 notifier.reloading();
                 reload_routes(config_path.as_deref(), &routes);

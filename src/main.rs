@@ -44,6 +44,9 @@ enum Command {
     Send(faxbridge::tools::send::SendArgs),
     /// List, show, cancel or retry queued faxes.
     Jobs(faxbridge::tools::jobs::JobsArgs),
+    /// Start the daemon on the embedded default and fax it a sample page:
+    /// the PDF email lands in the local Maildir.
+    Demo(faxbridge::tools::demo::DemoArgs),
 }
 
 #[derive(Subcommand)]
@@ -191,6 +194,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(args.config.as_deref())?;
             init_logging("warn");
             Ok(faxbridge::tools::send::run_cli(args, &config)?)
+        }
+        Command::Demo(args) => {
+            init_logging("faxbridge=info,warn");
+            faxbridge::tools::demo::run_cli(args)
         }
         Command::Jobs(args) => {
             let config = load_config(args.config.as_deref())?;

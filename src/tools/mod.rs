@@ -11,6 +11,7 @@
 //! queue worker does.
 
 pub mod answer;
+pub mod demo;
 pub mod dial;
 pub mod jobs;
 pub mod send;
