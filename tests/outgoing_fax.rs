@@ -347,6 +347,9 @@ fn resend_starts_at_the_first_unconfirmed_page() {
             transport: Some(Transport::T38),
             ecm: Some(true),
             modem: Some(Modem::V17),
+            remote_ident: None,
+            call_duration: None,
+            bit_rate: None,
         };
         let state = jobs
             .finish_attempt(&job.id, 1, &dropped, now)

@@ -53,6 +53,9 @@ fn fax_ok(pages: u32) -> CallOutcome {
         transport: Some(faxbridge::queue::Transport::T38),
         ecm: Some(true),
         modem: Some(faxbridge::fax::Modem::V17),
+        remote_ident: None,
+        call_duration: None,
+        bit_rate: None,
     }
 }
 
@@ -66,6 +69,9 @@ fn fax_failed(code: i32, pages: u32) -> CallOutcome {
         transport: Some(faxbridge::queue::Transport::G711),
         ecm: Some(true),
         modem: Some(faxbridge::fax::Modem::V29),
+        remote_ident: None,
+        call_duration: None,
+        bit_rate: None,
     }
 }
 
@@ -75,6 +81,9 @@ fn sip(status: u16) -> CallOutcome {
         transport: None,
         ecm: None,
         modem: None,
+        remote_ident: None,
+        call_duration: None,
+        bit_rate: None,
     }
 }
 
@@ -409,6 +418,9 @@ async fn sip_causes_set_delays_and_final_failures() {
             transport: None,
             ecm: None,
             modem: None,
+            remote_ident: None,
+            call_duration: None,
+            bit_rate: None,
         };
         match q
             .finish_attempt(&id, c.attempt, &outcome, now)

@@ -30,6 +30,7 @@
 pub mod intake;
 pub mod message;
 pub mod outbox;
+pub mod report;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -40,8 +41,8 @@ use serde::Deserialize;
 use crate::config::Problem;
 
 pub use outbox::{
-    DeliveryState, Failure, Outbox, OutboxCounters, OutboxEntry, RecoveryReport, RetryDecision,
-    RetryPolicy,
+    DeliveryState, Failure, Outbox, OutboxCounters, OutboxEntry, OutgoingMessage, PreparedMessage,
+    RecoveryReport, RetryDecision, RetryPolicy,
 };
 
 /// Install rustls' *ring* crypto provider as the process default.
@@ -377,6 +378,10 @@ pub enum MailError {
     /// The relay settings cannot be used (e.g. an unreadable CA file).
     #[error("mail relay settings cannot be used: {0}; fix [mail.relay]")]
     Relay(String),
+    /// A message to queue by key has a kind or key that cannot name a
+    /// spool file.
+    #[error("cannot queue the message: {0}")]
+    BadMessageKey(String),
 }
 
 impl MailError {

@@ -1,9 +1,17 @@
-//! Durable outgoing mail: received faxes become messages that survive crashes.
+//! Durable outgoing mail: received faxes, delivery reports and any other
+//! message the daemon sends, queued so that they survive crashes.
 //!
 //! The retry policy and the delivery state machine at the top of this file
 //! are plain values (no I/O) and are unit-tested exhaustively; [`Outbox`]
 //! below is the thin driver around them: the spool files, the database rows
 //! and the delivery worker.
+//!
+//! Two ways in, one way out. Received faxes go through the pipeline of
+//! [`Outbox::deliver_received_fax`] (record, convert, build, queue); any
+//! other finished message (a delivery report, an alert) goes through
+//! [`Outbox::enqueue_message`], idempotent by its key. Both end up as
+//! `mail_outbox` rows delivered by the same worker with the same retries
+//! and dead letters.
 //!
 //! Spool layout (under the configured spool directory):
 //!
@@ -11,6 +19,7 @@
 //! faxbridge.db                      the store (received_fax, mail_outbox)
 //! mail/faxes/<fax>.pdf, <fax>.png   conversion output
 //! mail/outbox/<fax>.<n>.eml         one message per recipient, until sent
+//! mail/outbox/<kind>:<key>.eml      a message queued by key, until sent
 //! maildir/{tmp,new,cur}             local delivery when no relay is set
 //! ```
 //!
@@ -30,8 +39,8 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
 use tracing::{error, info, warn};
 
@@ -193,10 +202,14 @@ const MAX_CONVERT_ATTEMPTS: i64 = 3;
 /// One outgoing message as listed for operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEntry {
-    /// Row id: `<fax id>.<recipient index>`.
+    /// Row id: `<fax id>.<recipient index>` for a received fax,
+    /// `<kind>:<key>` for a message queued by [`Outbox::enqueue_message`].
     pub id: String,
-    /// The fax it carries.
-    pub fax_id: String,
+    /// `fax` for a received fax, else the kind given at enqueue (e.g.
+    /// `job-report`).
+    pub kind: String,
+    /// The received fax it carries, if it carries one.
+    pub fax_id: Option<String>,
     /// The recipient mailbox.
     pub recipient: String,
     /// Current state.
@@ -209,6 +222,60 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     /// When the message was queued.
     pub queued_at: SystemTime,
+}
+
+/// A finished message to queue with [`Outbox::enqueue_message`].
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingMessage<'a> {
+    /// What the message is, e.g. `job-report` or `alert`: lower-case
+    /// letters, digits and `-`; `fax` is reserved for received faxes.
+    pub kind: &'a str,
+    /// Identifies the message within its kind; queueing the same kind and
+    /// key twice queues it once. ASCII letters, digits, `.`, `_`, `-`.
+    pub key: &'a str,
+    /// The mailbox it goes to (also the SMTP envelope recipient).
+    pub recipient: &'a str,
+    /// The whole RFC 5322 message.
+    pub bytes: &'a [u8],
+}
+
+/// A message whose spool file is written, ready for
+/// [`Outbox::queue_prepared`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedMessage {
+    id: String,
+    kind: String,
+    recipient: String,
+    path: PathBuf,
+    already_queued: bool,
+}
+
+impl PreparedMessage {
+    /// The outbox row id it will have: `<kind>:<key>`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether a row with this key existed when it was prepared (its file
+    /// was then left alone).
+    pub fn already_queued(&self) -> bool {
+        self.already_queued
+    }
+}
+
+/// The row id of a message queued by key. Received-fax rows are
+/// `<fax>.<n>`, and fax ids cannot contain `:`, so the two never collide.
+pub fn message_row_id(kind: &str, key: &str) -> String {
+    format!("{kind}:{key}")
+}
+
+fn valid_kind(kind: &str) -> bool {
+    !kind.is_empty()
+        && kind.len() <= 40
+        && kind != "fax"
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Delivery outcomes counted by one [`Outbox`] since it was opened.
@@ -410,6 +477,140 @@ impl Outbox {
             self.inner.wake.notify_one();
         }
         Ok(changed == 1)
+    }
+
+    /// The configured sender (`[mail] from`), for messages built elsewhere.
+    pub fn sender(&self) -> &Mailbox {
+        &self.inner.from
+    }
+
+    /// A stable `Message-ID` (without angle brackets) for the message of
+    /// `kind` and `key`: the same after a rebuild, so a duplicate delivery
+    /// can be recognised.
+    pub fn message_id(&self, kind: &str, key: &str) -> String {
+        format!("{kind}.{key}@{}", self.inner.from_domain)
+    }
+
+    /// Queue one finished message for `recipient`, idempotent by `kind` and
+    /// `key`: queueing the same key again (after a crash, or by a second
+    /// caller) returns `Ok(false)` and changes nothing. When this returns,
+    /// the message is durably queued (file fsynced, row committed) and the
+    /// delivery worker has been woken.
+    pub async fn enqueue_message(&self, msg: &OutgoingMessage<'_>) -> Result<bool, MailError> {
+        let prepared = self.prepare_message(msg).await?;
+        if prepared.already_queued {
+            return Ok(false);
+        }
+        let mut tx = self
+            .inner
+            .store
+            .pool()
+            .begin()
+            .await
+            .map_err(MailError::db("queueing a message"))?;
+        let queued = self.queue_prepared(&mut tx, &prepared).await?;
+        tx.commit()
+            .await
+            .map_err(MailError::db("committing a queued message"))?;
+        self.wake();
+        Ok(queued)
+    }
+
+    /// First half of [`Outbox::enqueue_message`], for callers that must
+    /// commit the outbox row together with their own state change: check
+    /// the message and write its spool file durably (unless a row with this
+    /// key exists already). Then call [`Outbox::queue_prepared`] inside the
+    /// caller's transaction and [`Outbox::wake`] after the commit. A crash
+    /// between the two leaves only a spool file, which the next attempt
+    /// overwrites.
+    pub async fn prepare_message(
+        &self,
+        msg: &OutgoingMessage<'_>,
+    ) -> Result<PreparedMessage, MailError> {
+        if !valid_kind(msg.kind) {
+            return Err(MailError::BadMessageKey(format!(
+                "kind {:?}: use 1-40 lower-case letters, digits or '-', not \"fax\"",
+                msg.kind
+            )));
+        }
+        if !valid_fax_id(msg.key) {
+            return Err(MailError::BadMessageKey(format!(
+                "key {:?}: use 1-100 ASCII letters, digits, '.', '_' or '-', not starting with '.'",
+                msg.key
+            )));
+        }
+        let to: Mailbox = msg.recipient.parse().map_err(|e| MailError::BadAddress {
+            address: msg.recipient.to_string(),
+            reason: format!("{e}"),
+        })?;
+        let id = message_row_id(msg.kind, msg.key);
+        let path = self.message_path(&id);
+        let exists = sqlx::query("SELECT id FROM mail_outbox WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(self.inner.store.pool())
+            .await
+            .map_err(MailError::db("looking up a queued message"))?
+            .is_some();
+        if !exists {
+            write_durable_async(&path, msg.bytes.to_vec()).await?;
+        }
+        Ok(PreparedMessage {
+            id,
+            kind: msg.kind.to_string(),
+            recipient: to.to_string(),
+            path,
+            already_queued: exists,
+        })
+    }
+
+    /// Second half of [`Outbox::enqueue_message`]: insert the row of a
+    /// prepared message on `conn` (the caller's transaction, on this
+    /// outbox's database). `false` when a row with this key exists already.
+    pub async fn queue_prepared(
+        &self,
+        conn: &mut AnyConnection,
+        msg: &PreparedMessage,
+    ) -> Result<bool, MailError> {
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO mail_outbox (id, kind, fax_id, recipient, message_path, state, \
+             attempts, next_attempt_ms, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, NULL, $3, $4, 'pending', 0, $5, $5, $5) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(msg.id.as_str())
+        .bind(msg.kind.as_str())
+        .bind(msg.recipient.as_str())
+        .bind(msg.path.to_string_lossy().into_owned())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map_err(MailError::db("queueing a message"))?
+        .rows_affected()
+            == 1;
+        if inserted {
+            info!(message = %msg.id, recipient = %msg.recipient, "message queued");
+        }
+        Ok(inserted)
+    }
+
+    /// Make the delivery worker look at the queue now (after rows were
+    /// committed by [`Outbox::queue_prepared`]).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// One outgoing message by row id ([`OutboxEntry::id`]).
+    pub async fn entry(&self, id: &str) -> Result<Option<OutboxEntry>, MailError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, fax_id, recipient, state, attempts, next_attempt_ms, last_error, \
+             created_at_ms FROM mail_outbox WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_all(self.inner.store.pool())
+        .await
+        .map_err(MailError::db("reading a queued message"))?;
+        Ok(entries(&rows)?.pop())
     }
 
     /// Take a received fax through the whole pipeline: record it, convert
@@ -660,9 +861,10 @@ impl Outbox {
         let mut tx = self.inner.store.pool().begin().await.map_err(db)?;
         for ((row_id, path), recipient) in rows.iter().zip(&rec.recipients) {
             sqlx::query(
-                "INSERT INTO mail_outbox (id, fax_id, recipient, message_path, state, attempts, \
-                 next_attempt_ms, created_at_ms, updated_at_ms) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO mail_outbox (id, kind, fax_id, recipient, message_path, state, \
+                 attempts, next_attempt_ms, created_at_ms, updated_at_ms) \
+                 VALUES ($1, 'fax', $2, $3, $4, 'pending', 0, $5, $5, $5) \
+                 ON CONFLICT (id) DO NOTHING",
             )
             .bind(row_id.as_str())
             .bind(id.as_str())
@@ -756,18 +958,25 @@ impl Outbox {
         .await
         .map_err(MailError::db("checking queued message files"))?;
         for row in waiting {
-            let get = |c: &str| -> Result<String, MailError> {
+            let get = |c: &str| -> Result<Option<String>, MailError> {
                 row.try_get(c)
                     .map_err(MailError::db("checking queued message files"))
             };
             let (row_id, fax_id, path) = (
-                get("id")?,
+                get("id")?.unwrap_or_default(),
                 get("fax_id")?,
-                PathBuf::from(get("message_path")?),
+                PathBuf::from(get("message_path")?.unwrap_or_default()),
             );
             if tokio::fs::try_exists(&path).await.unwrap_or(false) {
                 continue;
             }
+            let Some(fax_id) = fax_id else {
+                // A message queued by key exists only as its file.
+                report.failures += 1;
+                error!(message = %row_id, path = %path.display(),
+                    "queued message file is missing and cannot be rebuilt; it will be given up");
+                continue;
+            };
             match self.rebuild_message(&fax_id, &row_id, &path).await {
                 Ok(()) => report.messages_rebuilt += 1,
                 Err(e) => {
@@ -836,7 +1045,7 @@ impl Outbox {
     /// oldest first.
     pub async fn undelivered(&self) -> Result<Vec<OutboxEntry>, MailError> {
         let rows = sqlx::query(
-            "SELECT id, fax_id, recipient, state, attempts, next_attempt_ms, last_error, \
+            "SELECT id, kind, fax_id, recipient, state, attempts, next_attempt_ms, last_error, \
              created_at_ms FROM mail_outbox WHERE state IN ('dead', 'deferred') \
              ORDER BY created_at_ms, id",
         )
@@ -849,7 +1058,7 @@ impl Outbox {
     /// Every outgoing message of one fax, ordered by row id.
     pub async fn entries_for_fax(&self, fax_id: &str) -> Result<Vec<OutboxEntry>, MailError> {
         let rows = sqlx::query(
-            "SELECT id, fax_id, recipient, state, attempts, next_attempt_ms, last_error, \
+            "SELECT id, kind, fax_id, recipient, state, attempts, next_attempt_ms, last_error, \
              created_at_ms FROM mail_outbox WHERE fax_id = $1 ORDER BY id",
         )
         .bind(fax_id)
@@ -950,23 +1159,30 @@ impl Outbox {
             return Ok(false);
         }
         let row = sqlx::query(
-            "SELECT fax_id, recipient, message_path, attempts, created_at_ms FROM mail_outbox \
-             WHERE id = $1",
+            "SELECT kind, fax_id, recipient, message_path, attempts, created_at_ms \
+             FROM mail_outbox WHERE id = $1",
         )
         .bind(id)
         .fetch_one(pool)
         .await
         .map_err(MailError::db("loading a claimed message"))?;
         let db = || MailError::db("loading a claimed message");
-        let fax_id: String = row.try_get("fax_id").map_err(db())?;
+        let kind: String = row.try_get("kind").map_err(db())?;
+        let fax_id: Option<String> = row.try_get("fax_id").map_err(db())?;
         let recipient: String = row.try_get("recipient").map_err(db())?;
         let path = PathBuf::from(row.try_get::<String, _>("message_path").map_err(db())?);
         let attempts = row.try_get::<i64, _>("attempts").map_err(db())?.max(0) as u32;
         let created = row.try_get::<i64, _>("created_at_ms").map_err(db())?;
 
-        let outcome = match tokio::fs::read(&path).await {
-            Ok(bytes) => self.send(&recipient, bytes).await,
-            Err(e) => match self.rebuild_message(&fax_id, id, &path).await {
+        let outcome = match (tokio::fs::read(&path).await, &fax_id) {
+            (Ok(bytes), _) => self.send(&recipient, bytes).await,
+            // The spool file was the only copy of a message queued by key:
+            // retrying cannot bring it back.
+            (Err(e), None) => Err(Failure::Permanent(format!(
+                "message file {} unreadable ({e}) and it cannot be rebuilt",
+                path.display()
+            ))),
+            (Err(e), Some(fax_id)) => match self.rebuild_message(fax_id, id, &path).await {
                 Ok(()) => match tokio::fs::read(&path).await {
                     Ok(bytes) => self.send(&recipient, bytes).await,
                     Err(e) => Err(Failure::Temporary(format!(
@@ -994,7 +1210,7 @@ impl Outbox {
                 .await
                 .map_err(MailError::db("marking a message sent"))?;
                 self.inner.sent.fetch_add(1, Ordering::Relaxed);
-                info!(message = %id, %recipient, attempts, %detail, "fax mail delivered");
+                info!(message = %id, %kind, %recipient, attempts, %detail, "mail delivered");
                 let _ = tokio::fs::remove_file(&path).await;
             }
             Err(failure) => {
@@ -1013,7 +1229,7 @@ impl Outbox {
                         .await
                         .map_err(MailError::db("deferring a message"))?;
                         self.inner.deferred.fetch_add(1, Ordering::Relaxed);
-                        warn!(message = %id, %recipient, attempts, retry_in = ?delay, error = failure.text(), "fax mail deferred");
+                        warn!(message = %id, %kind, %recipient, attempts, retry_in = ?delay, error = failure.text(), "mail deferred");
                     }
                     RetryDecision::GiveUp(reason) => {
                         sqlx::query(
@@ -1027,8 +1243,8 @@ impl Outbox {
                         .await
                         .map_err(MailError::db("marking a message dead"))?;
                         self.inner.dead_letters.fetch_add(1, Ordering::Relaxed);
-                        error!(message = %id, fax = %fax_id, %recipient, attempts, reason = %reason,
-                            "ALERT: fax mail could not be delivered and was given up; the message stays in the spool");
+                        error!(message = %id, %kind, fax = fax_id.as_deref().unwrap_or("-"), %recipient, attempts, reason = %reason,
+                            "ALERT: mail could not be delivered and was given up; the message stays in the spool");
                     }
                 }
             }
@@ -1173,6 +1389,7 @@ fn outbox_entry(row: &AnyRow) -> Result<OutboxEntry, sqlx::Error> {
     let state: String = row.try_get("state")?;
     Ok(OutboxEntry {
         id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
         fax_id: row.try_get("fax_id")?,
         recipient: row.try_get("recipient")?,
         state: DeliveryState::parse(&state)

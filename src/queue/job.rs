@@ -259,6 +259,12 @@ pub struct Attempt {
     pub modem: Option<Modem>,
     /// T.30 success with every page of the document confirmed.
     pub success: bool,
+    /// The far end's identity (T.30 CSI), when it sent one.
+    pub remote_ident: Option<String>,
+    /// Wall time from answer to hang-up, when the call was answered.
+    pub call_duration: Option<std::time::Duration>,
+    /// The last page-data modem rate trained, bit/s.
+    pub bit_rate: Option<u32>,
 }
 
 #[cfg(test)]

@@ -20,9 +20,14 @@
 //!
 //! `faxbridge jobs` uses [`JobStore::list`], [`JobStore::job`],
 //! [`JobStore::cancel`] and [`JobStore::retry_now`].
+//!
+//! A job with a `report_to` address owes its sender a delivery report once
+//! it is done, failed or cancelled: the report becomes due in the same
+//! transaction as that state, and [`reporter`] mails it through the outbox.
 
 pub mod fallback;
 pub mod job;
+pub mod reporter;
 pub mod retry;
 pub mod store;
 pub mod worker;
@@ -36,7 +41,7 @@ pub use fallback::{DestinationProfile, FallbackConfig, Settings, Transport};
 pub use job::{Attempt, IllegalTransition, JobState};
 pub use retry::{Cause, Decision, RetryConfig};
 pub use store::{
-    CallOutcome, CallResult, Claim, Enqueued, JobDetail, JobEvent, JobStore, JobSummary,
+    CallOutcome, CallResult, Claim, DueReport, Enqueued, JobDetail, JobEvent, JobStore, JobSummary,
     ListFilter, NewJob, QueueError, RecoveryReport,
 };
 

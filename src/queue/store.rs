@@ -25,6 +25,7 @@
 //! needed there before clusters share one queue.)
 
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -199,6 +200,12 @@ pub struct CallOutcome {
     pub ecm: Option<bool>,
     /// The modem trained.
     pub modem: Option<Modem>,
+    /// The far end's identity (T.30 CSI) when it sent one, as sent.
+    pub remote_ident: Option<String>,
+    /// Wall time from answer to hang-up, when the call was answered.
+    pub call_duration: Option<Duration>,
+    /// The last page-data modem rate trained, bit/s.
+    pub bit_rate: Option<u32>,
 }
 
 /// One job as `faxbridge jobs list` shows it.
@@ -269,6 +276,19 @@ pub struct ListFilter {
     pub states: Vec<String>,
     /// At most this many, newest first; 0 for no limit.
     pub limit: u32,
+}
+
+/// A delivery report that is due ([`JobStore::due_report`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueReport {
+    /// The job in its final state, its attempts and history.
+    pub detail: JobDetail,
+    /// Where the report goes.
+    pub report_to: String,
+    /// The history row of the final state the report describes: part of
+    /// the report's identity, so a job retried by hand and finished again
+    /// gets a second report rather than none.
+    pub seq: u32,
 }
 
 /// What [`JobStore::recover`] found.
@@ -674,7 +694,8 @@ impl JobStore {
         sqlx::query(
             "UPDATE fax_job_attempt SET ended_at_ms = $3, cause = $4, sip_status = $5, \
              t30_code = $6, t30_text = $7, pages_confirmed = $8, transport = $9, ecm = $10, \
-             modem = $11, success = $12 WHERE job_id = $1 AND number = $2",
+             modem = $11, success = $12, remote_ident = $13, duration_ms = $14, \
+             bit_rate = $15 WHERE job_id = $1 AND number = $2",
         )
         .bind(job_id)
         .bind(i64::from(attempt))
@@ -688,6 +709,13 @@ impl JobStore {
         .bind(outcome.ecm.map(i64::from))
         .bind(outcome.modem.map(|m| modem_name(m).to_string()))
         .bind(i64::from(success))
+        .bind(outcome.remote_ident.as_deref().map(clean_ident))
+        .bind(
+            outcome
+                .call_duration
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+        .bind(outcome.bit_rate.map(i64::from))
         .execute(&mut *tx)
         .await
         .map_err(QueueError::db(WHAT))?;
@@ -923,6 +951,135 @@ impl JobStore {
         Ok(next)
     }
 
+    /// Jobs whose delivery report is due (`report_state = 'pending'`),
+    /// oldest first, at most `limit`.
+    pub async fn pending_reports(&self, limit: u32) -> Result<Vec<String>> {
+        const WHAT: &str = "listing due delivery reports";
+        sqlx::query(
+            "SELECT id FROM fax_job WHERE report_state = 'pending' \
+             ORDER BY finished_at_ms, id LIMIT $1",
+        )
+        .bind(i64::from(limit.max(1)))
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(QueueError::db(WHAT))?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(QueueError::db(WHAT))
+    }
+
+    /// The job whose report is due, with everything the report shows;
+    /// `None` when its report is no longer pending.
+    pub async fn due_report(&self, id: &str) -> Result<Option<DueReport>> {
+        let detail = self.job(id).await?;
+        let state: Option<String> = self.report_state(id).await?;
+        let (Some("pending"), Some(to)) = (state.as_deref(), detail.job.report_to.clone()) else {
+            return Ok(None);
+        };
+        if !detail.job.state.is_final() {
+            return Ok(None);
+        }
+        let Some(seq) = detail.events.last().map(|e| e.seq) else {
+            return Ok(None);
+        };
+        Ok(Some(DueReport {
+            detail,
+            report_to: to,
+            seq,
+        }))
+    }
+
+    /// `fax_job.report_state` of a job: `None` (no report due), `pending`,
+    /// `queued` or `unsendable`.
+    pub async fn report_state(&self, id: &str) -> Result<Option<String>> {
+        sqlx::query("SELECT report_state FROM fax_job WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(QueueError::db("reading a job's report state"))?
+            .ok_or_else(|| QueueError::NotFound(id.to_string()))?
+            .try_get("report_state")
+            .map_err(QueueError::db("reading a job's report state"))
+    }
+
+    /// Inside the caller's transaction (the one that inserts the report
+    /// into the mail outbox): mark the report of `id` queued, provided it is
+    /// still pending for the final state recorded by history row `seq`.
+    /// `false` when it is not (already queued, or the job moved on): the
+    /// caller must then roll back. This update takes the job's row lock
+    /// (SQLite: the write lock) first, so two reporters serialise.
+    pub async fn mark_report_queued(
+        &self,
+        conn: &mut AnyConnection,
+        id: &str,
+        seq: u32,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE fax_job SET report_state = 'queued' WHERE id = $1 \
+             AND report_state = 'pending' AND (SELECT MAX(seq) FROM fax_job_event \
+             WHERE job_id = $1) = $2",
+        )
+        .bind(id)
+        .bind(i64::from(seq))
+        .execute(conn)
+        .await
+        .map_err(QueueError::db("marking a delivery report queued"))?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Give up the report of `id` (due for history row `seq`) because it
+    /// cannot be built, e.g. `report_to` is not a mail address. Recorded in
+    /// the job's history so `faxbridge jobs show` explains the missing
+    /// report.
+    pub async fn mark_report_unsendable(
+        &self,
+        id: &str,
+        seq: u32,
+        why: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        const WHAT: &str = "giving up a delivery report";
+        let mut tx = self
+            .store
+            .pool()
+            .begin()
+            .await
+            .map_err(QueueError::db(WHAT))?;
+        let changed = sqlx::query(
+            "UPDATE fax_job SET report_state = 'unsendable' WHERE id = $1 \
+             AND report_state = 'pending' AND (SELECT MAX(seq) FROM fax_job_event \
+             WHERE job_id = $1) = $2",
+        )
+        .bind(id)
+        .bind(i64::from(seq))
+        .execute(&mut *tx)
+        .await
+        .map_err(QueueError::db(WHAT))?
+        .rows_affected()
+            == 1;
+        if changed {
+            let state: String = sqlx::query("SELECT state FROM fax_job WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|r| r.try_get("state"))
+                .map_err(QueueError::db(WHAT))?;
+            insert_event(
+                &mut tx,
+                id,
+                Some(&state),
+                &state,
+                now,
+                &format!("no delivery report: {why}"),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(QueueError::db(WHAT))?;
+        Ok(changed)
+    }
+
     /// Lock the job and check that `attempt` is its open, current attempt.
     async fn locked_current(
         &self,
@@ -1041,6 +1198,16 @@ fn normalise_number(raw: &str) -> Result<String> {
         )));
     }
     Ok(out)
+}
+
+/// The far end's identity as printable text: T.30 sends 20 characters
+/// from the telephone keypad set, space-padded; anything else is dropped.
+fn clean_ident(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn to_u32(v: i64) -> u32 {
@@ -1195,6 +1362,10 @@ async fn load_attempts(conn: &mut AnyConnection, id: &str) -> Result<Vec<Attempt
                 ecm: int("ecm")?.map(|e| e != 0),
                 modem: text("modem")?.as_deref().and_then(parse_modem),
                 success: int("success")?.unwrap_or(0) != 0,
+                remote_ident: text("remote_ident")?,
+                call_duration: int("duration_ms")?
+                    .map(|ms| Duration::from_millis(ms.max(0) as u64)),
+                bit_rate: int("bit_rate")?.map(to_u32),
             })
         })
         .collect()
@@ -1269,10 +1440,18 @@ async fn write_state(
         JobState::Failed { reason } => (None, None, Some(reason.as_str())),
         _ => (None, None, None),
     };
+    // The delivery report becomes due in the same statement as the final
+    // state, so no crash can separate them. A job taken out of a final state
+    // (operator retry) before its report was queued no longer owes that
+    // report: the next final state makes a new one due.
     let changed = sqlx::query(
         "UPDATE fax_job SET state = $2, next_attempt_ms = COALESCE($3, next_attempt_ms), \
          last_cause = COALESCE($4, last_cause), failure_reason = $5, finished_at_ms = $6, \
-         updated_at_ms = $7 WHERE id = $1 AND state = $8",
+         updated_at_ms = $7, report_state = CASE \
+         WHEN $9 = 1 AND report_to IS NOT NULL AND report_to <> '' THEN 'pending' \
+         WHEN $9 = 0 AND report_state = 'pending' THEN NULL \
+         ELSE report_state END \
+         WHERE id = $1 AND state = $8",
     )
     .bind(id)
     .bind(to.name())
@@ -1282,6 +1461,7 @@ async fn write_state(
     .bind(to.is_final().then_some(now))
     .bind(now)
     .bind(from.name())
+    .bind(i64::from(to.is_final()))
     .execute(&mut *conn)
     .await
     .map_err(QueueError::db(WHAT))?

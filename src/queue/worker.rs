@@ -15,10 +15,17 @@
 //! 4. records the outcome with [`JobStore::finish_attempt`]: a SIP failure
 //!    status, a network error, or the T.30 result ([`call_outcome`]).
 //!
-//! Progress inside a call is not reported by the media task, so `Sending`
-//! and the confirmed pages are committed when the call ends; a crash during
-//! a call leaves the job `Dialling`, which [`JobStore::recover`] defers as
-//! interrupted and resumes from the first page not recorded as confirmed.
+//! Progress inside a call is not reported by the media task
+//! ([`place_call`] returns once, when the call has ended, and offers no
+//! per-page callback), so `Sending` and the confirmed pages are committed
+//! when the call ends; a crash during a call leaves the job `Dialling`,
+//! which [`JobStore::recover`] defers as interrupted and resumes from the
+//! first page not recorded as confirmed.
+//!
+//! The outcome recorded per attempt includes what the delivery report tells
+//! the sender: the far end's CSI, the call's duration (answer to hang-up)
+//! and the bit rate trained. A job that reaches a final state wakes the
+//! delivery reporter ([`Worker::wake_on_final`]).
 //!
 //! Jobs may be queued by another process (`faxbridge send`) on the same
 //! database: polling finds them within one interval.
@@ -29,7 +36,7 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
@@ -225,6 +232,9 @@ pub fn call_outcome(
                 }),
                 ecm: o.bit_rate.map(|_| o.ecm),
                 modem: o.bit_rate.and_then(|r| modem_for_rate(r, settings.modem)),
+                remote_ident: o.remote_ident.clone().filter(|s| !s.trim().is_empty()),
+                call_duration: Some(report.elapsed),
+                bit_rate: o.bit_rate,
             }
         }
         Err(FaxCallError::Dial(DialError::Rejected { status, .. })) => CallOutcome {
@@ -234,6 +244,9 @@ pub fn call_outcome(
             transport: None,
             ecm: None,
             modem: None,
+            remote_ident: None,
+            call_duration: None,
+            bit_rate: None,
         },
         Err(FaxCallError::Fax(e)) => document_error(e.to_string()),
         Err(e) => CallOutcome {
@@ -243,6 +256,9 @@ pub fn call_outcome(
             transport: None,
             ecm: None,
             modem: None,
+            remote_ident: None,
+            call_duration: None,
+            bit_rate: None,
         },
     }
 }
@@ -258,6 +274,9 @@ fn document_error(detail: String) -> CallOutcome {
         transport: None,
         ecm: None,
         modem: None,
+        remote_ident: None,
+        call_duration: None,
+        bit_rate: None,
     }
 }
 
@@ -303,6 +322,8 @@ struct Shared {
     base: FaxCallConfig,
     media_ip: IpAddr,
     tmp_dir: PathBuf,
+    /// Woken when a job reaches a final state (the delivery reporter).
+    reports: OnceLock<Arc<Notify>>,
 }
 
 /// The sending worker of the daemon.
@@ -331,6 +352,7 @@ impl Worker {
                 base,
                 media_ip,
                 tmp_dir: spool.join("tmp"),
+                reports: OnceLock::new(),
             }),
             wake: Arc::new(Notify::new()),
         }
@@ -340,6 +362,14 @@ impl Worker {
     /// enqueue in this process).
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// Wake `reporter` (the delivery reporter's
+    /// [`waker`](super::reporter::Reporter::waker)) whenever a job reaches a
+    /// final state, so its report goes out at once instead of at the
+    /// reporter's next poll. Only the first call has an effect.
+    pub fn wake_on_final(&self, reporter: Arc<Notify>) {
+        let _ = self.shared.reports.set(reporter);
     }
 
     /// Claim and send due jobs until `stop` turns `true` (or its sender is
@@ -420,7 +450,14 @@ async fn send_job(shared: Arc<Shared>, claim: Claim) {
         .finish_attempt(&job, attempt, &outcome, now)
         .await
     {
-        Ok(state) => info!(%job, attempt, %state, "fax attempt finished"),
+        Ok(state) => {
+            info!(%job, attempt, %state, "fax attempt finished");
+            if state.is_final()
+                && let Some(reporter) = shared.reports.get()
+            {
+                reporter.notify_one();
+            }
+        }
         // The job stays `Dialling`; the next start's recovery defers it.
         Err(e) => error!(%job, attempt, "ALERT: cannot record the end of the attempt: {e}"),
     }
@@ -484,6 +521,9 @@ fn network_error(detail: String) -> CallOutcome {
         transport: None,
         ecm: None,
         modem: None,
+        remote_ident: None,
+        call_duration: None,
+        bit_rate: None,
     }
 }
 
