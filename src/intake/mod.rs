@@ -27,9 +27,11 @@
 //! report, saying what happened and what the sender can do about it.
 
 pub mod address;
+pub mod cover;
 pub mod dialplan;
 pub mod message;
 pub mod pan;
+pub mod pipeline;
 pub mod policy;
 
 use std::fmt;
@@ -42,6 +44,7 @@ pub use address::{AddressError, FaxAddress, FaxOptions, parse_recipient};
 pub use dialplan::{DialError, DialPlan, Normalised, NumberKind};
 pub use message::{CoverSpec, Document, InboundMessage, MessagePlan, Part, plan};
 pub use pan::{Issuer, PanFinding, scan};
+pub use pipeline::{Intake, QueuedFax, Submitted};
 pub use policy::{
     Origin, Sender, Usage, authorise_sender, check_destination, check_pan, check_quota,
 };

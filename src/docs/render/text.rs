@@ -112,7 +112,7 @@ fn wrap(line: &str, cols: usize) -> Vec<String> {
 }
 
 /// A character in WinAnsiEncoding (ISO 32000-1 Annex D), `?` when absent.
-fn win_ansi(c: char) -> u8 {
+pub(crate) fn win_ansi(c: char) -> u8 {
     match c {
         ' '..='~' => c as u8,
         '\u{a0}'..='\u{ff}' => c as u32 as u8,
