@@ -43,6 +43,8 @@ pub struct Config {
     pub ata: crate::ata::AtaConfig,
     /// PCI-DSS guard: acquirer numbers, finance digest.
     pub compliance: crate::compliance::ComplianceConfig,
+    /// How long received and sent faxes are kept.
+    pub retention: crate::retention::RetentionConfig,
 }
 
 /// `[general]`: process-wide settings.
@@ -370,8 +372,10 @@ impl Config {
                 fix: "see the [intake] section of config/faxbridge.example.toml".to_string(),
             }));
         }
+        problems.extend(self.intake.smtp.problems());
         problems.extend(self.ata.problems());
         problems.extend(self.compliance.problems());
+        problems.extend(self.retention.problems());
 
         if problems.is_empty() {
             Ok(())

@@ -11,7 +11,12 @@
 //!
 //! When `[outgoing] uri` is set, the queue's sending worker
 //! ([`crate::queue::worker`]) runs beside them on the same endpoint, after
-//! the queue's own recovery.
+//! the queue's own recovery. The delivery reporter
+//! ([`crate::queue::reporter`]) mails a report for every job that reached a
+//! final state; with `[intake.smtp] listen` set, the SMTP listener takes
+//! email-to-fax messages ([`crate::intake::Intake`]); the ATA monitor polls
+//! the units of `[ata]` over SNMP; old faxes are purged per `[retention]`;
+//! systemd is told about readiness and pinged ([`crate::systemd`]).
 //!
 //! Signals: SIGTERM or SIGINT stop taking calls and claiming queued faxes,
 //! let calls in progress (both directions) finish
@@ -32,9 +37,12 @@ use tracing::{error, info, warn};
 
 use crate::config::{Config, RouteConfig};
 use crate::fax::{FaxJob, FaxOutcome, FaxStatus};
+use crate::intake::Intake;
+use crate::mail::intake::SmtpListener;
 use crate::mail::{Outbox, ReceivedFax, Route};
 use crate::media::fax_call::{FaxCallConfig, MediaSockets, answer_call};
 use crate::queue::JobStore;
+use crate::queue::reporter::Reporter;
 use crate::queue::worker::{self, Worker};
 use crate::sip::{IncomingCall, SipEndpoint};
 use crate::spool::{self, CallRecord};
@@ -116,19 +124,44 @@ pub async fn run_with(
     let endpoint = Arc::new(endpoint);
     let media_ip = config.media.address.unwrap_or(config.sip.listen.ip());
     let (send_stop_tx, send_stop_rx) = watch::channel(false);
+    // Delivery reports of jobs that reached a final state (also jobs
+    // cancelled from the command line or failed at recovery).
+    let reporter = Reporter::new(jobs.clone(), outbox.clone());
+    let report_waker = reporter.waker();
+    let (report_stop_tx, report_stop_rx) = watch::channel(false);
+    let reporter = tokio::spawn(reporter.run(report_stop_rx));
+    let mut queue_waker = None;
     let sender = if config.outgoing.enabled() {
         let worker = Worker::new(
-            jobs,
+            jobs.clone(),
             endpoint.clone(),
             config.outgoing.clone(),
             config.media.call_config(&config.fax),
             media_ip,
             &spool,
         );
-        Some(tokio::spawn(worker.run(send_stop_rx)))
+        worker.wake_on_final(report_waker);
+        queue_waker = Some(worker.waker());
+        Some(tokio::spawn(worker.run(send_stop_rx.clone())))
     } else {
         info!("no [outgoing] uri configured: queued faxes are not sent");
         None
+    };
+    // Email-to-fax over SMTP: refused at SMTP time when outgoing faxes are
+    // not configured, so nothing is accepted that would never be sent.
+    let smtp = match config.intake.smtp.listen {
+        Some(_) => {
+            let listener = SmtpListener::bind(&config.intake.smtp)
+                .await
+                .context("starting the SMTP listener ([intake.smtp])")?;
+            info!(smtp = ?listener.local_addr().ok(), "taking fax mail over SMTP");
+            let intake = Intake::new(&config, jobs.clone(), queue_waker);
+            let mut stop = send_stop_rx.clone();
+            Some(tokio::spawn(listener.run(Arc::new(intake), async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })))
+        }
+        None => None,
     };
     info!(
         udp = ?endpoint.udp_addr(),
@@ -142,6 +175,14 @@ pub async fn run_with(
             .udp_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|| config.sip.listen.to_string())
+    ));
+    // SNMP monitoring of the ATAs listed in [ata] (nothing to do without).
+    let ata_monitor = crate::ata::poller::Monitor::new(&config.ata, Some(health_store.clone()));
+    let ata_task = tokio::spawn(ata_monitor.run(stop_rx.clone()));
+    let retention = tokio::spawn(purge_periodically(
+        health_store.clone(),
+        spool.clone(),
+        config.retention.clone(),
     ));
     if let Some(ready) = ready {
         let _ = ready.send(endpoint.udp_addr().unwrap_or(config.sip.listen));
@@ -188,6 +229,9 @@ pub async fn run_with(
     let _ = send_stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
         while tasks.join_next().await.is_some() {}
+        if let Some(smtp) = smtp {
+            let _ = smtp.await;
+        }
         if let Some(sender) = sender {
             let _ = sender.await;
         }
@@ -198,13 +242,31 @@ pub async fn run_with(
     }
     endpoint.shutdown().await;
     tasks.shutdown().await;
+    // Reports of the last calls go into the outbox before it stops.
+    let _ = report_stop_tx.send(true);
+    let _ = reporter.await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    let _ = ata_task.await;
     if let Some(w) = watchdog {
         w.abort();
     }
+    retention.abort();
     info!("faxbridge stopped");
     Ok(())
+}
+
+/// Purge old faxes now and every `[retention] interval_minutes`.
+async fn purge_periodically(store: Store, spool: PathBuf, cfg: crate::retention::RetentionConfig) {
+    let every = Duration::from_secs(u64::from(cfg.interval_minutes.max(1)) * 60);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::retention::purge(&store, &spool, &cfg, worker::now_ms()).await {
+            warn!("{e}; trying again in {every:?}");
+        }
+    }
 }
 
 /// Ping systemd's watchdog every `every` while the store answers a query

@@ -15,6 +15,7 @@ pub mod intake;
 pub mod mail;
 pub mod media;
 pub mod queue;
+pub mod retention;
 pub mod sdp;
 pub mod sip;
 pub mod spool;

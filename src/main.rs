@@ -44,6 +44,11 @@ enum Command {
     Send(faxbridge::tools::send::SendArgs),
     /// List, show, cancel or retry queued faxes.
     Jobs(faxbridge::tools::jobs::JobsArgs),
+    /// Queue one mail message from standard input as faxes (for a mail
+    /// server's pipe transport); exits with sysexits codes on refusal.
+    Submit(faxbridge::tools::submit::SubmitArgs),
+    /// Show the ATAs and their ports: role, owner, line state, registration.
+    Lines(faxbridge::tools::lines::LinesArgs),
     /// Start the daemon on the embedded default and fax it a sample page:
     /// the PDF email lands in the local Maildir.
     Demo(faxbridge::tools::demo::DemoArgs),
@@ -104,6 +109,9 @@ enum Bench {
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
+    /// Concurrent fax receptions by the daemon: CPU and memory per channel,
+    /// end-of-call to email latency.
+    Channels(faxbridge::bench::channels::ChannelsArgs),
 }
 
 fn main() -> ExitCode {
@@ -174,6 +182,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: {report}", output.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(Bench::Channels(args)) => {
+            init_logging("warn");
+            faxbridge::bench::channels::run_cli(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(Bench::Engine { seconds }) => {
             faxbridge::bench::engine::run_cli(seconds)?;
             Ok(ExitCode::SUCCESS)
@@ -199,10 +212,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging("faxbridge=info,warn");
             faxbridge::tools::demo::run_cli(args)
         }
+        Command::Submit(args) => {
+            let config = match load_config(args.config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("faxbridge submit: {e}");
+                    return Ok(ExitCode::from(faxbridge::tools::submit::EX_CONFIG));
+                }
+            };
+            // Standard output carries the job ids for the mail server.
+            init_logging("off");
+            Ok(faxbridge::tools::submit::run_cli(args, &config))
+        }
         Command::Jobs(args) => {
             let config = load_config(args.config.as_deref())?;
             init_logging("warn");
             Ok(faxbridge::tools::jobs::run_cli(args, &config)?)
+        }
+        Command::Lines(args) => {
+            let config = load_config(args.config.as_deref())?;
+            // The table already shows every problem; log lines would only
+            // mix into it (and into --format json) on stdout.
+            init_logging("off");
+            Ok(faxbridge::tools::lines::run_cli(args, &config)?)
         }
     }
 }

@@ -170,6 +170,157 @@ pub async fn dial_one(opts: DialOptions) -> Result<FaxCallReport, ToolError> {
     Ok(result?)
 }
 
+/// What a load run ([`dial_load`]) saw.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Calls placed.
+    pub calls: u32,
+    /// Calls whose fax succeeded with every page confirmed.
+    pub succeeded: u32,
+    /// Failures grouped by reason (T.30 result or call error), with counts.
+    pub failures: std::collections::BTreeMap<String, u32>,
+    /// Wall time of each successful call (answer to hang-up), sorted.
+    pub call_times: Vec<Duration>,
+    /// Most calls in progress at once.
+    pub peak_concurrent: u32,
+    /// When each successful call ended (after the BYE), by the From user
+    /// it was placed with.
+    pub ended: Vec<(String, std::time::SystemTime)>,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+}
+
+impl LoadReport {
+    /// The `q` quantile (0.0–1.0) of the successful calls' durations.
+    pub fn quantile(&self, q: f64) -> Option<Duration> {
+        if self.call_times.is_empty() {
+            return None;
+        }
+        let i = ((self.call_times.len() as f64 - 1.0) * q.clamp(0.0, 1.0)).round() as usize;
+        Some(self.call_times[i])
+    }
+}
+
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} calls, {} succeeded, {} failed; at most {} at once; {:.1} s in all",
+            self.calls,
+            self.succeeded,
+            self.calls - self.succeeded,
+            self.peak_concurrent,
+            self.elapsed.as_secs_f64()
+        )?;
+        if let (Some(p50), Some(p99)) = (self.quantile(0.5), self.quantile(0.99)) {
+            write!(
+                f,
+                "; call time p50 {:.1} s, p99 {:.1} s",
+                p50.as_secs_f64(),
+                p99.as_secs_f64()
+            )?;
+        }
+        for (reason, n) in &self.failures {
+            write!(f, "\n  {n} × {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Load mode: `calls` fax calls to the same target from one SIP endpoint,
+/// at most `concurrency` at once, starting one every `spacing` (an INVITE
+/// storm would measure the far end's SIP parser, not its fax capacity).
+/// The document is rendered once. Call `i` (from 0) is placed From
+/// `<from_user><i as 5 digits>`, so the far end's records tell the calls
+/// apart.
+pub async fn dial_load(
+    opts: DialOptions,
+    calls: u32,
+    concurrency: u32,
+    spacing: Duration,
+) -> Result<LoadReport, ToolError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let ip = local_ip_towards(target_ip(&opts.target).await?);
+    let doc = prepare_document(&opts.files, &opts.render)?;
+    let (endpoint, _calls) = SipEndpoint::start(&open_sip_config(SocketAddr::new(ip, 0))).await?;
+    let endpoint = Arc::new(endpoint);
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1) as usize));
+    let active = Arc::new(AtomicU32::new(0));
+    let peak = Arc::new(AtomicU32::new(0));
+    let call_config = opts.call_config();
+    let start = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next_start = tokio::time::Instant::now();
+    for i in 0..calls {
+        let permit = slots.clone().acquire_owned().await.expect("semaphore open");
+        tokio::time::sleep_until(next_start).await;
+        next_start += spacing;
+        let endpoint = endpoint.clone();
+        let (active, peak) = (active.clone(), peak.clone());
+        let (target, from, account) = (
+            opts.target.clone(),
+            format!("{}{i:05}", opts.from_user),
+            opts.account.clone(),
+        );
+        let (path, call_config) = (doc.path.clone(), call_config.clone());
+        tasks.spawn(async move {
+            let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let result = async {
+                let sockets = MediaSockets::bind(ip).await?;
+                place_call(
+                    &endpoint,
+                    &target,
+                    &from,
+                    account,
+                    FaxJob::Send(path),
+                    sockets,
+                    &call_config,
+                )
+                .await
+            }
+            .await;
+            active.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            result.map(|r| (from, std::time::SystemTime::now(), r))
+        });
+    }
+    let mut report = LoadReport {
+        calls,
+        ..LoadReport::default()
+    };
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok((from, ended, r))) if r.outcome.is_success() => {
+                report.succeeded += 1;
+                report.call_times.push(r.elapsed);
+                report.ended.push((from, ended));
+            }
+            Ok(Ok((_, _, r))) => {
+                let reason = match &r.outcome.status {
+                    crate::fax::FaxStatus::Failed { reason, .. } => reason.clone(),
+                    crate::fax::FaxStatus::Success => "pages missing".to_string(),
+                };
+                *report.failures.entry(reason).or_default() += 1;
+            }
+            Ok(Err(e)) => *report.failures.entry(e.to_string()).or_default() += 1,
+            Err(e) => {
+                *report
+                    .failures
+                    .entry(format!("call task failed: {e}"))
+                    .or_default() += 1
+            }
+        }
+    }
+    report.call_times.sort();
+    report.peak_concurrent = peak.load(Ordering::SeqCst);
+    report.elapsed = start.elapsed();
+    endpoint.shutdown().await;
+    drop(doc);
+    Ok(report)
+}
+
 /// Command-line arguments of `faxbridge dial`.
 #[derive(Debug, clap::Args)]
 pub struct DialArgs {
@@ -205,6 +356,16 @@ pub struct DialArgs {
     /// Our fax identity (TSI): digits, spaces and '+'.
     #[arg(long, default_value = "")]
     pub ident: String,
+    /// Load mode: place this many calls (the same document each time) and
+    /// print a summary; status 0 only when every one succeeded.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub calls: u32,
+    /// Load mode: at most this many calls at once (default: all of them).
+    #[arg(long)]
+    pub concurrency: Option<u32>,
+    /// Load mode: milliseconds between two call starts.
+    #[arg(long, default_value_t = 20)]
+    pub spacing_ms: u64,
 }
 
 /// A G.711 law on the command line.
@@ -268,6 +429,20 @@ pub fn run_cli(args: DialArgs) -> Result<ExitCode, ToolError> {
         .validate()
         .map_err(|e| ToolError::Call(crate::media::fax_call::FaxCallError::Fax(e)))?;
     let runtime = tokio::runtime::Runtime::new().map_err(ToolError::Runtime)?;
+    if args.calls > 1 {
+        let report = runtime.block_on(dial_load(
+            opts,
+            args.calls,
+            args.concurrency.unwrap_or(args.calls),
+            Duration::from_millis(args.spacing_ms),
+        ))?;
+        println!("{report}");
+        return Ok(if report.succeeded == report.calls {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let report = runtime.block_on(dial_one(opts))?;
     println!("{report}");
     Ok(if report.outcome.is_success() {

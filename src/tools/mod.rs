@@ -14,7 +14,9 @@ pub mod answer;
 pub mod demo;
 pub mod dial;
 pub mod jobs;
+pub mod lines;
 pub mod send;
+pub mod submit;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;

@@ -1,0 +1,324 @@
+//! Email to fax end to end: a real SMTP client (lettre) sends a message to
+//! the `faxbridge run` daemon's SMTP listener; the intake renders it (cover
+//! page and attachment) and queues a job; the queue worker calls the trunk,
+//! where `faxbridge answer` receives the pages over loopback SIP/RTP; the
+//! received pages must equal the rendered document pixel for pixel; and the
+//! delivery report, with a PDF of what was sent, reaches a real SMTP server
+//! (aiosmtpd) acting as the site's mail relay.
+//!
+//! Also: a recipient that policy refuses (premium rate) is refused at SMTP
+//! time with the reason, and nothing is queued for it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use faxbridge::docs::Page;
+use faxbridge::docs::tiff::read_tiff;
+use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+use lettre::{Message, SmtpTransport, Transport};
+use mail_parser::{MessageParser, MimeHeaders};
+
+mod support;
+use support::fax::free_sip_port;
+use support::procs::{BIN, Proc, start_daemon};
+use support::smtp::{Sink, free_port};
+
+struct Setup {
+    sink: Sink,
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+    smtp_port: u16,
+    answer_port: u16,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let sip_port = free_sip_port();
+    let mut answer_port = free_sip_port();
+    while answer_port == sip_port {
+        answer_port = free_sip_port();
+    }
+    let smtp_port = free_port();
+    let sink_dir = root.join("sink");
+    std::fs::create_dir_all(&sink_dir).unwrap();
+    let (sink, relay_port) = (0..5)
+        .find_map(|_| {
+            let port = free_port();
+            Sink::try_start(port, &sink_dir, &[]).map(|s| (s, port))
+        })
+        .expect("the SMTP sink did not start");
+    let config = root.join("faxbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[general]
+spool_dir = "{spool}"
+
+[fax]
+ident = "+44 1223 330000"
+
+[sip]
+listen = "127.0.0.1:{sip_port}"
+[[sip.peers]]
+name = "loopback"
+addresses = ["127.0.0.0/8"]
+
+[mail]
+from = "Fax Service <fax@example.ac.uk>"
+retry_initial_secs = 1
+retry_max_secs = 2
+
+[mail.relay]
+host = "127.0.0.1"
+port = {relay_port}
+tls = "none"
+
+[outgoing]
+uri = "sip:{{number}}@127.0.0.1:{answer_port}"
+from_user = "01223330000"
+
+[intake]
+fax_domains = ["fax.example.ac.uk"]
+
+[intake.senders]
+allowed = ["example.ac.uk"]
+trusted_relays = ["127.0.0.0/8"]
+
+[intake.smtp]
+listen = "127.0.0.1:{smtp_port}"
+"#,
+            spool = root.join("spool").display(),
+        ),
+    )
+    .unwrap();
+    let check = Command::new(BIN)
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout) + String::from_utf8_lossy(&check.stderr)
+    );
+    Setup {
+        sink,
+        _dir: dir,
+        root,
+        config,
+        smtp_port,
+        answer_port,
+    }
+}
+
+fn start_answerer(port: u16, out: &Path) -> Proc {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["answer", "--listen", &format!("127.0.0.1:{port}"), "--out"])
+        .arg(out)
+        .args(["--ident", "+44 1223 654321"])
+        .env("RUST_LOG", "warn");
+    Proc::start("answer", &mut cmd, "listening on sip:")
+}
+
+fn jobs(setup: &Setup, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("jobs")
+        .args(args)
+        .arg("--config")
+        .arg(&setup.config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn field(show: &str, key: &str) -> Option<String> {
+    show.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .map(|v| v.trim().to_string())
+}
+
+fn invoice() -> String {
+    let mut text = String::from("INVOICE 2026-1142\n\n");
+    for n in 1..=20 {
+        text.push_str(&format!(
+            "{n:>3}  Pipette tips, box of 96    {:>3}.00 GBP\n",
+            n * 3
+        ));
+    }
+    text
+}
+
+fn smtp(setup: &Setup) -> SmtpTransport {
+    SmtpTransport::builder_dangerous("127.0.0.1")
+        .port(setup.smtp_port)
+        .timeout(Some(Duration::from_secs(60)))
+        .build()
+}
+
+#[test]
+fn mail_is_faxed_and_the_sender_gets_a_report() {
+    let setup = setup();
+    let out = setup.root.join("received");
+    std::fs::create_dir_all(&out).unwrap();
+    let _answerer = start_answerer(setup.answer_port, &out);
+    let _daemon = start_daemon(&setup.config);
+
+    let message = Message::builder()
+        .from("Jane Smith <jane.smith@example.ac.uk>".parse().unwrap())
+        .to("01223 654321 <01223654321@fax.example.ac.uk>"
+            .parse()
+            .unwrap())
+        .subject("Invoice 2026-1142")
+        .message_id(Some("<inv-1142@example.ac.uk>".to_string()))
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(
+                    "Please find our invoice attached.".to_string(),
+                ))
+                .singlepart(
+                    Attachment::new("invoice.txt".to_string())
+                        .body(invoice(), ContentType::TEXT_PLAIN),
+                ),
+        )
+        .unwrap();
+    let accepted = smtp(&setup)
+        .send(&message)
+        .expect("the listener accepts the message");
+    assert!(accepted.is_positive());
+
+    // One job, from the mail, with a cover page and the invoice.
+    let list = jobs(&setup, &["list"]);
+    let id = list
+        .lines()
+        .find(|l| l.contains("+441223654321"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no job for the number in:\n{list}"))
+        .to_string();
+    let start = Instant::now();
+    let show = loop {
+        let show = jobs(&setup, &["show", &id]);
+        let state = field(&show, "state").unwrap_or_default();
+        if state == "done" {
+            break show;
+        }
+        assert!(
+            !matches!(state.as_str(), "failed" | "cancelled"),
+            "job ended {state}:\n{show}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "job still {state}:\n{show}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let document = PathBuf::from(field(&show, "document").unwrap());
+    let rendered = read_tiff(&document).unwrap();
+    assert_eq!(rendered.len(), 2, "cover page + one page of invoice");
+
+    let received: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .collect();
+    assert_eq!(received.len(), 1);
+    assert_same_pages(&rendered, &read_tiff(&received[0]).unwrap());
+
+    // The report reaches the relay, for the sender, with the PDF.
+    let start = Instant::now();
+    let report = loop {
+        let reports: Vec<Vec<u8>> = setup
+            .sink
+            .messages()
+            .into_iter()
+            .filter(|(_, rcpt)| rcpt.contains("jane.smith@example.ac.uk"))
+            .map(|(bytes, _)| bytes)
+            .collect();
+        if let Some(r) = reports.into_iter().next() {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no report reached the relay"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let parsed = MessageParser::default().parse(&report).unwrap();
+    let subject = parsed.subject().unwrap();
+    assert!(
+        subject.contains("1223654321") && subject.contains("delivered"),
+        "{subject}"
+    );
+    let body = parsed.body_text(0).unwrap();
+    assert!(body.contains("Invoice 2026-1142"), "{body}");
+    assert!(
+        body.contains("+44 1223 654321"),
+        "the receiver's CSI: {body}"
+    );
+    let pdf = parsed
+        .attachments()
+        .find(|a| a.content_type().is_some_and(|c| c.subtype() == Some("pdf")))
+        .expect("the report carries the PDF of what was sent");
+    let pdf_path = setup.root.join("sent.pdf");
+    std::fs::write(&pdf_path, pdf.contents()).unwrap();
+    let info = Command::new("pdfinfo").arg(&pdf_path).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    let pages = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .map(str::trim);
+    assert_eq!(pages, Some("2"), "{info}");
+}
+
+#[test]
+fn refused_recipient_is_refused_at_smtp_time() {
+    let setup = setup();
+    let _daemon = start_daemon(&setup.config);
+    let message = Message::builder()
+        .from("jane.smith@example.ac.uk".parse().unwrap())
+        .to("09065551234@fax.example.ac.uk".parse().unwrap())
+        .subject("Competition entry")
+        .body("Please enter me.".to_string())
+        .unwrap();
+    let err = smtp(&setup)
+        .send(&message)
+        .expect_err("premium rate is refused");
+    let text = err.to_string();
+    assert!(err.is_permanent(), "{text}");
+    assert!(
+        text.to_lowercase().contains("premium"),
+        "the reason reaches the sender: {text}"
+    );
+    assert!(
+        jobs(&setup, &["list"])
+            .lines()
+            .all(|l| !l.contains("09065551234")),
+        "nothing queued"
+    );
+}
+
+fn assert_same_pages(sent: &[Page], got: &[Page]) {
+    assert_eq!(got.len(), sent.len(), "page count");
+    for (n, (s, g)) in sent.iter().zip(got).enumerate() {
+        assert_eq!(
+            (g.width, g.height),
+            (s.width, s.height),
+            "page {} size",
+            n + 1
+        );
+        let differ = (0..s.height)
+            .flat_map(|y| (0..s.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| s.get(x, y) != g.get(x, y))
+            .count();
+        assert_eq!(differ, 0, "page {}: {differ} pixels differ", n + 1);
+    }
+}
