@@ -44,6 +44,8 @@ enum Command {
     Send(faxbridge::tools::send::SendArgs),
     /// List, show, cancel or retry queued faxes.
     Jobs(faxbridge::tools::jobs::JobsArgs),
+    /// PCI-DSS report of card payment lines, and acknowledgements.
+    Pci(faxbridge::tools::pci::PciArgs),
     /// Queue one mail message from standard input as faxes (for a mail
     /// server's pipe transport); exits with sysexits codes on refusal.
     Submit(faxbridge::tools::submit::SubmitArgs),
@@ -228,6 +230,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(args.config.as_deref())?;
             init_logging("warn");
             Ok(faxbridge::tools::jobs::run_cli(args, &config)?)
+        }
+        Command::Pci(args) => {
+            let config = load_config(args.config.as_deref())?;
+            init_logging("warn");
+            Ok(faxbridge::tools::pci::run_cli(args, &config)?)
         }
         Command::Lines(args) => {
             let config = load_config(args.config.as_deref())?;

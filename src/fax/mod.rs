@@ -39,6 +39,7 @@ use crate::docs::Resolution;
 pub use g711::G711Law;
 pub use session::{FaxJob, FaxSession, T38Options, Transport};
 pub use spandsp::IfpPacket;
+pub use spandsp::{ConnectToneTx, GeneratedTone, V22bisModem, sig_status};
 pub(crate) use spandsp::{ConnectToneRx, connect_tone};
 
 /// Audio sample rate of every fax path: 8 kHz, as G.711 and T.38's timing assume.

@@ -659,6 +659,8 @@ pub(crate) mod connect_tone {
     pub const FAX_PREAMBLE: i32 = 6;
     /// Receive-only watch type: CED/ANS or V.21 preamble, whichever comes.
     pub const FAX_CED_OR_PREAMBLE: i32 = 7;
+    /// Bell 103/212A answer tone: continuous 2225 Hz.
+    pub const BELL_ANS: i32 = 8;
 }
 
 /// One tone change reported by the detector.
@@ -762,6 +764,249 @@ impl Drop for ConnectToneRx {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Modem connect tone generator.
+
+/// SpanDSP's modem connect tone generator (`modem_connect_tones_tx_state_t`):
+/// fax CNG, the V.25 answer tone ANS (2100 Hz, also fax CED) with or without
+/// phase reversals, V.8 ANSam, and the Bell 103/212A answer tone (2225 Hz).
+/// Used to make reference signals for the call classifier's tests and
+/// measurements.
+pub struct ConnectToneTx {
+    state: NonNull<sys::modem_connect_tones_tx_state_t>,
+}
+
+// SAFETY: a ConnectToneTx exclusively owns its SpanDSP state, which has no
+// callbacks and no global per-generator state; it is !Sync through the raw
+// pointer and every method that reaches SpanDSP takes &mut self.
+unsafe impl Send for ConnectToneTx {}
+
+/// A tone [`ConnectToneTx`] can generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeneratedTone {
+    /// Fax CNG: 1100 Hz, 0.5 s on, 3 s off.
+    FaxCng,
+    /// V.25 ANS (= fax CED): 2100 Hz for 3.3 s.
+    Ans,
+    /// V.25 ANS with a phase reversal every 450 ms.
+    AnsPr,
+    /// V.8 ANSam: 2100 Hz amplitude-modulated at 15 Hz.
+    Ansam,
+    /// V.8 ANSam with phase reversals.
+    AnsamPr,
+    /// Bell 103/212A answer tone: 2225 Hz.
+    BellAns,
+}
+
+impl ConnectToneTx {
+    /// A generator for `tone`.
+    pub fn new(tone: GeneratedTone) -> Result<ConnectToneTx, FaxError> {
+        let tone_type = match tone {
+            GeneratedTone::FaxCng => connect_tone::FAX_CNG,
+            GeneratedTone::Ans => connect_tone::ANS,
+            GeneratedTone::AnsPr => connect_tone::ANS_PR,
+            GeneratedTone::Ansam => connect_tone::ANSAM,
+            GeneratedTone::AnsamPr => connect_tone::ANSAM_PR,
+            GeneratedTone::BellAns => connect_tone::BELL_ANS,
+        };
+        // SAFETY: a NULL state asks SpanDSP to allocate one (NULL on
+        // failure); the tone type was mapped from a GeneratedTone, all of which it generates.
+        let state =
+            unsafe { sys::modem_connect_tones_tx_init(ptr::null_mut(), tone_type as c_int) };
+        let state =
+            NonNull::new(state).ok_or(FaxError::EngineInit("modem connect tone generator"))?;
+        Ok(ConnectToneTx { state })
+    }
+
+    /// Fill `out` with the tone (silence once a timed tone has ended).
+    pub fn tx(&mut self, out: &mut [i16]) {
+        // SAFETY: the state is live; `out` has room for `len` samples and
+        // SpanDSP writes at most that many.
+        let n = unsafe {
+            sys::modem_connect_tones_tx(self.state.as_ptr(), out.as_mut_ptr(), out.len() as c_int)
+        };
+        let n = (n.max(0) as usize).min(out.len());
+        out[n..].fill(0);
+    }
+}
+
+impl Drop for ConnectToneTx {
+    fn drop(&mut self) {
+        // SAFETY: the state came from modem_connect_tones_tx_init and is
+        // freed exactly once, here.
+        unsafe { sys::modem_connect_tones_tx_free(self.state.as_ptr()) };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// V.22bis modem.
+
+/// SpanDSP signal status codes (`async.h`, an anonymous enum the bindings
+/// do not export), as passed to a modem status handler.
+pub mod sig_status {
+    /// Carrier energy seen (not yet known to be the right kind).
+    pub const CARRIER_UP: i32 = -2;
+    /// The carrier dropped.
+    pub const CARRIER_DOWN: i32 = -1;
+    /// The receiver is training on the far end's signal.
+    pub const TRAINING_IN_PROGRESS: i32 = -3;
+    /// The receiver trained and is ready for data.
+    pub const TRAINING_SUCCEEDED: i32 = -4;
+    /// The receiver failed to train.
+    pub const TRAINING_FAILED: i32 = -5;
+}
+
+/// Callback context of one V.22bis modem; its boxed address is SpanDSP's
+/// `user_data` for the bit source, bit sink and status handler.
+#[derive(Debug, Default)]
+struct ModemEvents {
+    /// State of the pseudo-random data source (a 32-bit LCG).
+    lcg: u32,
+    /// Data bits received after training.
+    bits_rx: u64,
+    /// Status changes reported, oldest first.
+    statuses: Vec<i32>,
+}
+
+unsafe extern "C" fn on_modem_get_bit(user_data: *mut c_void) -> c_int {
+    // SAFETY: registered with the live ModemEvents pointer of one
+    // V22bisModem; SpanDSP calls back only synchronously from inside its
+    // &mut self methods, while no Rust reference to it exists.
+    let ev = unsafe { &mut *user_data.cast::<ModemEvents>() };
+    ev.lcg = ev.lcg.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+    ((ev.lcg >> 16) & 1) as c_int
+}
+
+unsafe extern "C" fn on_modem_put_bit(user_data: *mut c_void, bit: c_int) {
+    // SAFETY: as for on_modem_get_bit.
+    let ev = unsafe { &mut *user_data.cast::<ModemEvents>() };
+    if bit < 0 {
+        // SpanDSP passes status changes through put_bit when no status
+        // handler is set; one is, but accept both paths.
+        ev.statuses.push(bit);
+    } else {
+        ev.bits_rx += 1;
+    }
+}
+
+unsafe extern "C" fn on_modem_status(user_data: *mut c_void, status: c_int) {
+    // SAFETY: as for on_modem_get_bit.
+    let ev = unsafe { &mut *user_data.cast::<ModemEvents>() };
+    ev.statuses.push(status);
+}
+
+/// SpanDSP's ITU-T V.22bis modem (`v22bis_state_t`, which also speaks V.22
+/// at 1200 bit/s): the data pump of most dial-up card terminals. The
+/// calling modem sends on the 1200 Hz carrier, the answering modem on the
+/// 2400 Hz carrier; the answerer starts with unscrambled binary ones and the
+/// caller answers once it has heard them (V.22bis §6.3.1). Transmits
+/// pseudo-random data once trained. Used as a reference signal source for
+/// the call classifier.
+pub struct V22bisModem {
+    state: NonNull<sys::v22bis_state_t>,
+    ev: NonNull<ModemEvents>,
+}
+
+// SAFETY: a V22bisModem exclusively owns its SpanDSP state and its
+// ModemEvents box; SpanDSP keeps no global per-modem state. It is !Sync
+// through the raw pointers and every method that reaches SpanDSP takes
+// &mut self.
+unsafe impl Send for V22bisModem {}
+
+impl V22bisModem {
+    /// A modem at `bit_rate` (1200 or 2400 bit/s), calling or answering.
+    pub fn new(bit_rate: u32, calling_party: bool) -> Result<V22bisModem, FaxError> {
+        if bit_rate != 1200 && bit_rate != 2400 {
+            return Err(FaxError::EngineInit(
+                "V.22bis modem (bit rate 1200 or 2400)",
+            ));
+        }
+        let ev = NonNull::from(Box::leak(Box::new(ModemEvents {
+            lcg: 0x1234_5678,
+            ..ModemEvents::default()
+        })));
+        let ud: *mut c_void = ev.as_ptr().cast();
+        // SAFETY: a NULL state asks SpanDSP to allocate one; the callbacks
+        // match span_get_bit_func_t/span_put_bit_func_t and `ud` stays valid
+        // until Drop, after the state is freed.
+        let state = unsafe {
+            sys::v22bis_init(
+                ptr::null_mut(),
+                bit_rate as c_int,
+                sys::v22bis_options_t_V22BIS_GUARD_TONE_NONE as c_int,
+                calling_party,
+                Some(on_modem_get_bit),
+                ud,
+                Some(on_modem_put_bit),
+                ud,
+            )
+        };
+        let Some(state) = NonNull::new(state) else {
+            // SAFETY: `ev` came from Box::leak above and was never shared.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("V.22bis modem"));
+        };
+        // SAFETY: the state is live; the handler matches
+        // span_modem_status_func_t and `ud` outlives the state.
+        unsafe { sys::v22bis_set_modem_status_handler(state.as_ptr(), Some(on_modem_status), ud) };
+        Ok(V22bisModem { state, ev })
+    }
+
+    /// Generate transmit audio; fills the whole buffer.
+    pub fn tx(&mut self, out: &mut [i16]) {
+        // SAFETY: the state is live; `out` has room for `len` samples;
+        // callbacks reach `ev` while we hold no reference to it.
+        let n =
+            unsafe { sys::v22bis_tx(self.state.as_ptr(), out.as_mut_ptr(), out.len() as c_int) };
+        let n = (n.max(0) as usize).min(out.len());
+        out[n..].fill(0);
+    }
+
+    /// Process received audio (the far modem's signal).
+    pub fn rx(&mut self, samples: &[i16]) {
+        // SAFETY: the state is live; SpanDSP only reads `len` samples;
+        // callbacks reach `ev` while we hold no reference to it.
+        unsafe {
+            sys::v22bis_rx(
+                self.state.as_ptr(),
+                samples.as_ptr(),
+                samples.len() as c_int,
+            )
+        };
+    }
+
+    /// Status changes reported since the last call ([`sig_status`] codes).
+    pub fn take_statuses(&mut self) -> Vec<i32> {
+        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
+        // tx/rx, which are not running now.
+        std::mem::take(&mut unsafe { self.ev.as_mut() }.statuses)
+    }
+
+    /// Data bits received since the receiver trained.
+    pub fn bits_received(&mut self) -> u64 {
+        // SAFETY: as in take_statuses.
+        unsafe { self.ev.as_mut() }.bits_rx
+    }
+
+    /// The bit rate in use (0 before training has finished).
+    pub fn current_bit_rate(&mut self) -> u32 {
+        // SAFETY: the state is live; a plain getter.
+        let r = unsafe { sys::v22bis_get_current_bit_rate(self.state.as_ptr()) };
+        r.max(0) as u32
+    }
+}
+
+impl Drop for V22bisModem {
+    fn drop(&mut self) {
+        // SAFETY: the state came from v22bis_init and is freed exactly once,
+        // here.
+        unsafe { sys::v22bis_free(self.state.as_ptr()) };
+        // SAFETY: SpanDSP no longer exists, so no callback can use `ev`; it
+        // came from Box::leak in `new` and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -820,6 +1065,48 @@ mod tests {
             a.rx(&[0i16; 160]);
         }
         assert!(energy > 1e9, "no CED tone: {energy}");
+    }
+
+    #[test]
+    fn v22bis_modems_train_on_each_other() {
+        for rate in [1200, 2400] {
+            let mut ans = V22bisModem::new(rate, false).unwrap();
+            let mut cal = V22bisModem::new(rate, true).unwrap();
+            let (mut a, mut c) = ([0i16; 160], [0i16; 160]);
+            let mut statuses = Vec::new();
+            for _ in 0..250 {
+                ans.tx(&mut a);
+                cal.tx(&mut c);
+                ans.rx(&c);
+                cal.rx(&a);
+                statuses.extend(cal.take_statuses());
+            }
+            assert!(
+                statuses.contains(&sig_status::TRAINING_SUCCEEDED),
+                "{rate}: {statuses:?}"
+            );
+            assert_eq!(cal.current_bit_rate(), rate);
+            assert!(cal.bits_received() > u64::from(rate), "{rate}");
+        }
+        assert!(V22bisModem::new(9600, true).is_err());
+    }
+
+    #[test]
+    fn connect_tone_generators_make_their_tones() {
+        for tone in [
+            GeneratedTone::FaxCng,
+            GeneratedTone::Ans,
+            GeneratedTone::BellAns,
+        ] {
+            let mut g = ConnectToneTx::new(tone).unwrap();
+            let mut energy = 0f64;
+            for _ in 0..50 {
+                let mut buf = [0i16; 160];
+                g.tx(&mut buf);
+                energy += buf.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>();
+            }
+            assert!(energy > 1e9, "{tone:?}: {energy}");
+        }
     }
 
     #[test]

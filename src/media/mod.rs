@@ -6,6 +6,7 @@
 //! around them and drives a fax session; [`rtp_stream`] and [`t38_stream`]
 //! hold its receive-side decisions (playout, source choice, FEC padding).
 
+pub mod classifier;
 pub mod fax_call;
 pub mod rtp;
 pub mod rtp_stream;

@@ -14,6 +14,7 @@ pub mod answer;
 pub mod demo;
 pub mod dial;
 pub mod jobs;
+pub mod pci;
 pub mod lines;
 pub mod send;
 pub mod submit;

@@ -1,0 +1,431 @@
+//! Durable compliance flags (tables `pci_flag`, `pci_evidence`, `pci_ack`
+//! of migration 0005).
+//!
+//! [`ComplianceStore::record`] upserts: the first observation of an (ATA,
+//! port, reason) creates the flag, later ones move `last_seen` and count
+//! calls; every observation adds an evidence row. Acknowledging appends to
+//! the flag's acknowledgement history (the latest is shown as current).
+//! There is deliberately no way to delete a flag or its evidence.
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{FlagEvidence, Reason};
+use crate::media::classifier::{Direction, Evidence, Signal};
+use crate::store::Store;
+
+/// Why a compliance operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ComplianceStoreError {
+    /// The database refused a query.
+    #[error(
+        "compliance store query failed: {0}; check that the database is reachable and writable"
+    )]
+    Db(#[from] sqlx::Error),
+    /// No flag has this id.
+    #[error("no compliance flag `{0}`; `faxbridge pci report` lists the flag ids")]
+    NoSuchFlag(String),
+    /// Free text that looks like a card number.
+    #[error(
+        "the {0} contains digits that pass the card-number check; card data must never be \
+         stored: remove them and try again"
+    )]
+    CardData(&'static str),
+    /// A required field is empty.
+    #[error("the {0} is empty; say who acknowledges and why")]
+    Empty(&'static str),
+    /// A stored row is not one this version writes.
+    #[error("stored compliance row is invalid: {0}; the database may be from a newer faxbridge")]
+    Corrupt(String),
+}
+
+/// One acknowledgement of a flag.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Acknowledgement {
+    /// Who acknowledged.
+    pub by: String,
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// Why / what is being done.
+    pub note: String,
+}
+
+/// One stored observation of a flag.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FlagEvidenceRecord {
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// Call start, when from a call.
+    pub call_started_ms: Option<i64>,
+    /// Call end, when from a call.
+    pub call_ended_ms: Option<i64>,
+    /// The dialled number that matched an acquirer prefix.
+    pub number: Option<String>,
+    /// Signals heard.
+    pub signals: Vec<Evidence>,
+    /// Context in plain English.
+    pub detail: String,
+}
+
+/// A flagged line with its evidence and acknowledgements.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Flag {
+    /// Stable id (derived from ATA, port and reason).
+    pub id: String,
+    /// ATA.
+    pub ata: String,
+    /// Port.
+    pub port: String,
+    /// Building.
+    pub building: String,
+    /// Why.
+    pub reason: Reason,
+    /// First observation, ms since the Unix epoch.
+    pub first_seen_ms: i64,
+    /// Latest observation.
+    pub last_seen_ms: i64,
+    /// Calls observed.
+    pub calls: i64,
+    /// Observations, oldest first.
+    pub evidence: Vec<FlagEvidenceRecord>,
+    /// Acknowledgements, oldest first; the last is the current one.
+    pub acknowledgements: Vec<Acknowledgement>,
+}
+
+impl Flag {
+    /// The current acknowledgement, if any.
+    pub fn acknowledged(&self) -> Option<&Acknowledgement> {
+        self.acknowledgements.last()
+    }
+}
+
+/// The id of the flag for (ATA, port, reason): 12 hex digits of SHA-256,
+/// stable across restarts so repeated observations find their flag.
+pub fn flag_id(ata: &str, port: &str, reason: Reason) -> String {
+    let mut h = Sha256::new();
+    for part in [ata, port, reason.as_str()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let d = h.finalize();
+    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("pci-{hex}")
+}
+
+/// Signals as stored: `SIGNAL@DIRECTION+AT/DURATION;…`.
+fn encode_signals(signals: &[Evidence]) -> String {
+    signals
+        .iter()
+        .map(|e| format!("{}@{}+{}/{}", e.signal, e.direction, e.at_ms, e.duration_ms))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn decode_signals(text: &str) -> Result<Vec<Evidence>, ComplianceStoreError> {
+    let bad = || ComplianceStoreError::Corrupt(format!("signals `{text}`"));
+    text.split(';')
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (signal, rest) = item.split_once('@').ok_or_else(bad)?;
+            let (direction, times) = rest.split_once('+').ok_or_else(bad)?;
+            let (at, dur) = times.split_once('/').ok_or_else(bad)?;
+            Ok(Evidence {
+                signal: Signal::parse(signal).ok_or_else(bad)?,
+                direction: Direction::parse(direction).ok_or_else(bad)?,
+                at_ms: at.parse().map_err(|_| bad())?,
+                duration_ms: dur.parse().map_err(|_| bad())?,
+            })
+        })
+        .collect()
+}
+
+/// Refuse free text with card-like digits.
+fn guard(text: &str, what: &'static str) -> Result<(), ComplianceStoreError> {
+    if crate::intake::pan::scan(text).is_empty() {
+        Ok(())
+    } else {
+        Err(ComplianceStoreError::CardData(what))
+    }
+}
+
+/// The compliance tables of the database.
+#[derive(Debug, Clone)]
+pub struct ComplianceStore {
+    store: Store,
+}
+
+impl ComplianceStore {
+    /// Compliance flags in `store`.
+    pub fn new(store: Store) -> ComplianceStore {
+        ComplianceStore { store }
+    }
+
+    /// Record observations: create or update each flag and add its
+    /// evidence, in one transaction. Returns the flag ids, in order.
+    pub async fn record(
+        &self,
+        items: &[FlagEvidence],
+    ) -> Result<Vec<String>, ComplianceStoreError> {
+        for e in items {
+            guard(&e.detail, "evidence detail")?;
+        }
+        let mut tx = self.store.pool().begin().await?;
+        let mut ids = Vec::with_capacity(items.len());
+        for e in items {
+            let id = flag_id(&e.ata, &e.port, e.reason);
+            let calls = i64::from(e.call.is_some());
+            let existing =
+                sqlx::query("SELECT first_seen_ms, last_seen_ms FROM pci_flag WHERE id = $1")
+                    .bind(&id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(row) = existing {
+                let first: i64 = row.try_get(0)?;
+                let last: i64 = row.try_get(1)?;
+                sqlx::query(
+                    "UPDATE pci_flag SET building = $1, first_seen_ms = $2, last_seen_ms = $3, \
+                     calls = calls + $4 WHERE id = $5",
+                )
+                .bind(&e.building)
+                .bind(first.min(e.at_ms))
+                .bind(last.max(e.at_ms))
+                .bind(calls)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO pci_flag (id, ata, port, building, reason, first_seen_ms, \
+                     last_seen_ms, calls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&id)
+                .bind(&e.ata)
+                .bind(&e.port)
+                .bind(&e.building)
+                .bind(e.reason.as_str())
+                .bind(e.at_ms)
+                .bind(e.at_ms)
+                .bind(calls)
+                .execute(&mut *tx)
+                .await?;
+                tracing::warn!(
+                    flag = %id, ata = %e.ata, port = %e.port, building = %e.building,
+                    reason = %e.reason, "PCI-DSS: line flagged: {}", e.reason.description()
+                );
+            }
+            let seq: i64 = sqlx::query(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM pci_evidence WHERE flag_id = $1",
+            )
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            sqlx::query(
+                "INSERT INTO pci_evidence (flag_id, seq, at_ms, call_started_ms, call_ended_ms, \
+                 number, signals, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&id)
+            .bind(seq)
+            .bind(e.at_ms)
+            .bind(e.call.map(|c| c.0))
+            .bind(e.call.map(|c| c.1))
+            .bind(e.number.clone())
+            .bind(encode_signals(&e.signals))
+            .bind(&e.detail)
+            .execute(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Acknowledge a flag: appends to its history (earlier ones are kept).
+    pub async fn acknowledge(
+        &self,
+        id: &str,
+        by: &str,
+        note: &str,
+        at_ms: i64,
+    ) -> Result<(), ComplianceStoreError> {
+        if by.trim().is_empty() {
+            return Err(ComplianceStoreError::Empty("name"));
+        }
+        if note.trim().is_empty() {
+            return Err(ComplianceStoreError::Empty("note"));
+        }
+        guard(by, "name")?;
+        guard(note, "note")?;
+        let mut tx = self.store.pool().begin().await?;
+        let exists = sqlx::query("SELECT id FROM pci_flag WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(ComplianceStoreError::NoSuchFlag(id.to_string()));
+        }
+        let seq: i64 =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM pci_ack WHERE flag_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        sqlx::query(
+            "INSERT INTO pci_ack (flag_id, seq, by_name, at_ms, note) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(seq)
+        .bind(by.trim())
+        .bind(at_ms)
+        .bind(note.trim())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every flag with its evidence and acknowledgements, by building,
+    /// ATA, port and reason.
+    pub async fn list(&self) -> Result<Vec<Flag>, ComplianceStoreError> {
+        let pool = self.store.pool();
+        let rows = sqlx::query(
+            "SELECT id, ata, port, building, reason, first_seen_ms, last_seen_ms, calls \
+             FROM pci_flag ORDER BY building, ata, port, reason",
+        )
+        .fetch_all(pool)
+        .await?;
+        let mut flags = Vec::with_capacity(rows.len());
+        for r in rows {
+            let reason: String = r.try_get(4)?;
+            flags.push(Flag {
+                id: r.try_get(0)?,
+                ata: r.try_get(1)?,
+                port: r.try_get(2)?,
+                building: r.try_get(3)?,
+                reason: Reason::parse(&reason)
+                    .ok_or_else(|| ComplianceStoreError::Corrupt(format!("reason `{reason}`")))?,
+                first_seen_ms: r.try_get(5)?,
+                last_seen_ms: r.try_get(6)?,
+                calls: r.try_get(7)?,
+                evidence: Vec::new(),
+                acknowledgements: Vec::new(),
+            });
+        }
+        for f in &mut flags {
+            let ev = sqlx::query(
+                "SELECT at_ms, call_started_ms, call_ended_ms, number, signals, detail \
+                 FROM pci_evidence WHERE flag_id = $1 ORDER BY seq",
+            )
+            .bind(&f.id)
+            .fetch_all(pool)
+            .await?;
+            for r in ev {
+                let signals: String = r.try_get(4)?;
+                f.evidence.push(FlagEvidenceRecord {
+                    at_ms: r.try_get(0)?,
+                    call_started_ms: r.try_get(1)?,
+                    call_ended_ms: r.try_get(2)?,
+                    number: r.try_get(3)?,
+                    signals: decode_signals(&signals)?,
+                    detail: r.try_get(5)?,
+                });
+            }
+            let acks = sqlx::query(
+                "SELECT by_name, at_ms, note FROM pci_ack WHERE flag_id = $1 ORDER BY seq",
+            )
+            .bind(&f.id)
+            .fetch_all(pool)
+            .await?;
+            for r in acks {
+                f.acknowledgements.push(Acknowledgement {
+                    by: r.try_get(0)?,
+                    at_ms: r.try_get(1)?,
+                    note: r.try_get(2)?,
+                });
+            }
+        }
+        Ok(flags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_round_trip() {
+        let s = vec![
+            Evidence {
+                signal: Signal::V22Carrier1200,
+                direction: Direction::CallerToCallee,
+                at_ms: 4200,
+                duration_ms: 1800,
+            },
+            Evidence {
+                signal: Signal::Bell2225,
+                direction: Direction::CalleeToCaller,
+                at_ms: 0,
+                duration_ms: 400,
+            },
+        ];
+        assert_eq!(decode_signals(&encode_signals(&s)).unwrap(), s);
+        assert!(decode_signals("").unwrap().is_empty());
+        assert!(decode_signals("Nope@x+1/2").is_err());
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = flag_id("ata1", "FXS1", Reason::RolePdq);
+        assert_eq!(a, flag_id("ata1", "FXS1", Reason::RolePdq));
+        assert_ne!(a, flag_id("ata1", "FXS1", Reason::ModemHandshake));
+        assert_ne!(a, flag_id("ata1F", "XS1", Reason::RolePdq));
+        assert_eq!(a.len(), 16);
+    }
+
+    #[tokio::test]
+    async fn record_upserts_and_acks_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ComplianceStore::new(Store::open_in_spool(dir.path()).await.unwrap());
+        let e = |at| FlagEvidence {
+            ata: "ata1".into(),
+            port: "FXS1".into(),
+            building: "HQ".into(),
+            reason: Reason::AcquirerNumber,
+            at_ms: at,
+            call: Some((at, at + 30_000)),
+            number: Some("08009123456".into()),
+            signals: Vec::new(),
+            detail: "dialled".into(),
+        };
+        let ids = store.record(&[e(2000), e(1000)]).await.unwrap();
+        assert_eq!(ids[0], ids[1]);
+        let flags = store.list().await.unwrap();
+        assert_eq!(flags.len(), 1);
+        let f = &flags[0];
+        assert_eq!(
+            (f.first_seen_ms, f.last_seen_ms, f.calls, f.evidence.len()),
+            (1000, 2000, 2, 2)
+        );
+        store
+            .acknowledge(&f.id, "Jo", "replacing with IP terminal", 5)
+            .await
+            .unwrap();
+        store.acknowledge(&f.id, "Al", "done", 6).await.unwrap();
+        let f = &store.list().await.unwrap()[0];
+        assert_eq!(f.acknowledgements.len(), 2);
+        assert_eq!(f.acknowledged().unwrap().by, "Al");
+        let err = store
+            .acknowledge(&f.id, "Jo", "card 4111 1111 1111 1111", 7)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ComplianceStoreError::CardData("note")),
+            "{err}"
+        );
+        let err = store
+            .acknowledge("pci-000000000000", "Jo", "x", 7)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ComplianceStoreError::NoSuchFlag(_)));
+    }
+}

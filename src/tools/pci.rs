@@ -1,0 +1,113 @@
+//! `faxbridge pci`: the PCI-DSS report and acknowledgements for operators
+//! and finance.
+//!
+//! `report [--format csv|json|html]` prints every flagged line with its
+//! requirements and evidence; `ack FLAG_ID --by NAME --note TEXT` records an
+//! acknowledgement. Acknowledging appends to the flag's history and never
+//! removes anything; there is no command to delete a flag. Both work on the
+//! store directly, beside a running daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::compliance::report;
+use crate::compliance::{ComplianceStore, ComplianceStoreError};
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// Output format of `faxbridge pci report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// One line per flag, for spreadsheets.
+    Csv,
+    /// A JSON document, for other tools.
+    Json,
+    /// A standalone web page for finance.
+    Html,
+}
+
+/// What `faxbridge pci` does.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum PciCommand {
+    /// Print the flagged lines with requirements and evidence.
+    Report {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+    },
+    /// Acknowledge a flag (kept in its history; flags are never deleted).
+    Ack {
+        /// The flag's id, as printed by `pci report`.
+        flag_id: String,
+        /// Who acknowledges.
+        #[arg(long)]
+        by: String,
+        /// What is being done about it.
+        #[arg(long)]
+        note: String,
+    },
+}
+
+/// Command-line arguments of `faxbridge pci`.
+#[derive(Debug, clap::Args)]
+pub struct PciArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PciCommand,
+    /// Configuration file (TOML) naming the spool.
+    #[arg(short, long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Why a `faxbridge pci` command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PciToolError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A compliance query failed.
+    #[error(transparent)]
+    Compliance(#[from] ComplianceStoreError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Run `faxbridge pci` and print its output.
+pub fn run_cli(args: PciArgs, config: &Config) -> Result<ExitCode, PciToolError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(PciToolError::Runtime)?;
+    rt.block_on(async {
+        let store = Store::open_in_spool(&config.general.spool_dir).await?;
+        let pci = ComplianceStore::new(store.clone());
+        let result = match args.command {
+            PciCommand::Report { format } => {
+                let flags = pci.list().await?;
+                let now = now_ms();
+                let text = match format {
+                    ReportFormat::Csv => report::csv(&flags),
+                    ReportFormat::Json => report::json(&flags, now),
+                    ReportFormat::Html => report::html(&flags, now),
+                };
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            PciCommand::Ack { flag_id, by, note } => {
+                pci.acknowledge(&flag_id, &by, &note, now_ms()).await?;
+                println!("{flag_id}: acknowledged by {by}");
+                ExitCode::SUCCESS
+            }
+        };
+        store.close().await;
+        Ok(result)
+    })
+}

@@ -1,0 +1,286 @@
+//! PCI-DSS report end to end: flags recorded from evaluated call facts into
+//! the spool's SQLite store, then `faxbridge pci report` (CSV, JSON, HTML)
+//! and `faxbridge pci ack` through the real binary.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use faxbridge::compliance::{
+    CallFacts, ComplianceConfig, ComplianceStore, PortFacts, evaluate_call, evaluate_inventory,
+};
+use faxbridge::media::classifier::{CallClassifier, Direction};
+use faxbridge::store::Store;
+use support::procs::BIN;
+
+const T0: i64 = 1_764_000_000_000;
+
+fn port(ata: &str, port: &str, role: &str, takes_payments: bool) -> PortFacts {
+    PortFacts {
+        ata: ata.into(),
+        port: port.into(),
+        building: "Leeds Shop".into(),
+        role: role.into(),
+        takes_payments,
+        encrypted: false,
+    }
+}
+
+/// The classifier's verdict on a real Bell 212A answer tone (SpanDSP).
+fn bell_call() -> faxbridge::media::classifier::Classification {
+    let mut c = CallClassifier::new().unwrap();
+    let mut g = faxbridge::fax::ConnectToneTx::new(faxbridge::fax::GeneratedTone::BellAns).unwrap();
+    let mut block = [0i16; 160];
+    for _ in 0..150 {
+        g.tx(&mut block);
+        c.feed(Direction::CalleeToCaller, &block);
+        c.feed(Direction::CallerToCallee, &[0; 160]);
+    }
+    c.classification()
+}
+
+fn pci(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .arg("pci")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run faxbridge pci");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every run of 13 or more digits (possible card numbers) in `text`.
+fn long_digit_runs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            cur.push(c);
+        } else {
+            if cur.len() >= 13 && !(cur.len() == 13 && cur.starts_with("17")) {
+                out.push(cur.clone());
+            }
+            cur.clear();
+        }
+    }
+    out
+}
+
+#[test]
+fn flags_are_reported_acknowledged_and_never_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let config = dir.path().join("faxbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[general]\nspool_dir = {:?}\n\n[compliance]\nacquirer_prefixes = [\"08009\"]\n",
+            spool.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let cfg = ComplianceConfig {
+        acquirer_prefixes: vec!["08009".into()],
+        ..ComplianceConfig::default()
+    };
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut ids = rt.block_on(async {
+        let store = Store::open_in_spool(&spool).await.unwrap();
+        let pci = ComplianceStore::new(store.clone());
+        let call = |dialled: &str, i: i64| CallFacts {
+            started_at_ms: T0 + i * 60_000,
+            ended_at_ms: T0 + i * 60_000 + 25_000,
+            dialled: dialled.into(),
+            encrypted: false,
+        };
+        let mut ids = Vec::new();
+        // A port registered as a PDQ line (inventory).
+        ids.extend(
+            pci.record(&evaluate_inventory(
+                &[port("ata-a", "FXS1", "pdq", false)],
+                T0,
+            ))
+            .await
+            .unwrap(),
+        );
+        // A phone port where a modem handshake was heard, twice.
+        let heard = bell_call();
+        assert!(heard.is_data_modem(), "{heard:?}");
+        for i in 1..=2 {
+            ids.extend(
+                pci.record(&evaluate_call(
+                    &port("ata-a", "FXS2", "phone", false),
+                    &call("01632960000", i),
+                    Some(&heard),
+                    &cfg,
+                ))
+                .await
+                .unwrap(),
+            );
+        }
+        // A port that dialled the acquirer (the number must be the only
+        // long digit string stored).
+        ids.extend(
+            pci.record(&evaluate_call(
+                &port("ata-b", "FXS1", "phone", false),
+                &call("0800 9123 4567", 3),
+                None,
+                &cfg,
+            ))
+            .await
+            .unwrap(),
+        );
+        // A payments port without TLS/SRTP.
+        ids.extend(
+            pci.record(&evaluate_call(
+                &port("ata-b", "FXS3", "phone", true),
+                &call("", 4),
+                None,
+                &cfg,
+            ))
+            .await
+            .unwrap(),
+        );
+        store.close().await;
+        ids
+    });
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+
+    let (ok, csv, err) = pci(&config, &["report", "--format", "csv"]);
+    assert!(ok, "{err}");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    for (reason, reqs) in [
+        ("role_pdq", "9.5.1 12.5.2"),
+        ("modem_handshake", "4.2.1 12.5.2"),
+        ("acquirer_number", "4.2.1 12.5.2"),
+        ("unencrypted_payments", "4.2.1"),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r.contains(reason))
+            .unwrap_or_else(|| panic!("{reason}: {csv}"));
+        assert!(row.contains(reqs), "{row}");
+        assert!(row.contains("Leeds Shop"), "{row}");
+    }
+    let modem_row = rows.iter().find(|r| r.contains("modem_handshake")).unwrap();
+    assert!(
+        modem_row.contains("Bell2225 (callee->caller)"),
+        "{modem_row}"
+    );
+    assert!(modem_row.contains(",2,"), "two calls counted: {modem_row}");
+    assert!(csv.contains("080091234567"), "{csv}");
+    // The dialled number of the non-matching call is not kept.
+    assert!(!csv.contains("01632960000"), "{csv}");
+
+    let (ok, json, err) = pci(&config, &["report", "--format", "json"]);
+    assert!(ok, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let flags = doc["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 4);
+    let acq = flags
+        .iter()
+        .find(|f| f["reason"] == "acquirer_number")
+        .unwrap();
+    assert_eq!(acq["requirements"][0]["id"], "4.2.1");
+    assert_eq!(acq["evidence"][0]["number"], "080091234567");
+    assert_eq!(acq["calls"], 1);
+
+    let (ok, page, err) = pci(&config, &["report", "--format", "html"]);
+    assert!(ok, "{err}");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains("4 finding(s), 4 not yet acknowledged"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<b>9.5.1</b>") && page.contains("<b>12.5.2</b>"),
+        "{page}"
+    );
+    assert!(page.contains("Not acknowledged"));
+
+    for text in [&csv, &json, &page] {
+        let runs: Vec<String> = long_digit_runs(text)
+            .into_iter()
+            .filter(|r| r != "080091234567")
+            .collect();
+        assert!(runs.is_empty(), "card-like digits in a report: {runs:?}");
+        assert!(
+            faxbridge::intake::pan::scan(text).is_empty(),
+            "PAN in a report"
+        );
+    }
+
+    // Acknowledge through the binary; the flag stays, with its history.
+    let id = &flags.iter().find(|f| f["reason"] == "role_pdq").unwrap()["id"];
+    let id = id.as_str().unwrap();
+    let (ok, out, err) = pci(
+        &config,
+        &[
+            "ack",
+            id,
+            "--by",
+            "Jo Finance",
+            "--note",
+            "IP terminal ordered",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = pci(
+        &config,
+        &["ack", id, "--by", "Al Ops", "--note", "installed 2 Dec"],
+    );
+    assert!(ok, "{err}");
+    // A note with a card number is refused.
+    let (ok, _, err) = pci(
+        &config,
+        &[
+            "ack",
+            id,
+            "--by",
+            "Al",
+            "--note",
+            "card 4111 1111 1111 1111",
+        ],
+    );
+    assert!(!ok && err.contains("card-number"), "{err}");
+    // Unknown ids are refused with a hint.
+    let (ok, _, err) = pci(
+        &config,
+        &["ack", "pci-000000000000", "--by", "Al", "--note", "x"],
+    );
+    assert!(!ok && err.contains("pci report"), "{err}");
+
+    let (ok, json, _) = pci(&config, &["report", "--format", "json"]);
+    assert!(ok);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let flags = doc["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 4, "a flag disappeared");
+    let f = flags.iter().find(|f| f["id"] == id).unwrap();
+    let acks = f["acknowledgements"].as_array().unwrap();
+    assert_eq!(acks.len(), 2, "{f}");
+    assert_eq!(acks[0]["by"], "Jo Finance");
+    assert_eq!(acks[1]["note"], "installed 2 Dec");
+    let (_, page, _) = pci(&config, &["report", "--format", "html"]);
+    assert!(page.contains("Al Ops on "), "{page}");
+    assert!(page.contains("1 earlier acknowledgement(s) kept"), "{page}");
+    assert!(page.contains("3 not yet acknowledged"), "{page}");
+
+    // There is no delete command.
+    for cmd in ["delete", "remove", "rm", "clear"] {
+        let (ok, _, _) = pci(&config, &[cmd, id]);
+        assert!(!ok, "`pci {cmd}` must not exist");
+    }
+    let (_, csv, _) = pci(&config, &["report"]);
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+}
