@@ -179,6 +179,13 @@ pub async fn run_with(
     // SNMP monitoring of the ATAs listed in [ata] (nothing to do without).
     let ata_monitor = crate::ata::poller::Monitor::new(&config.ata, Some(health_store.clone()));
     let ata_task = tokio::spawn(ata_monitor.run(stop_rx.clone()));
+    // The PCI-DSS digest to finance ([compliance.finance_digest]).
+    let digest = tokio::spawn(crate::compliance::digest::run(
+        config.compliance.finance_digest.clone(),
+        crate::compliance::store::ComplianceStore::new(health_store.clone()),
+        outbox.clone(),
+        stop_rx.clone(),
+    ));
     let retention = tokio::spawn(purge_periodically(
         health_store.clone(),
         spool.clone(),
@@ -248,6 +255,7 @@ pub async fn run_with(
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = ata_task.await;
+    let _ = digest.await;
     if let Some(w) = watchdog {
         w.abort();
     }

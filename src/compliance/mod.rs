@@ -28,6 +28,7 @@
 //! flags in the database; [`report`] renders CSV, JSON, HTML and the
 //! finance digest.
 
+pub mod digest;
 pub mod report;
 pub mod store;
 
