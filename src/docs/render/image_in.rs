@@ -68,9 +68,17 @@ fn decode(data: &[u8], max_pixels: u64, what: &str) -> Result<image::GrayImage, 
     // Decoded RGBA16 is the worst case at 8 bytes per pixel, plus slack.
     limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
     reader.limits(limits);
-    let img = reader
-        .decode()
-        .map_err(|e| DocError::corrupt(what, format!("the image cannot be decoded ({e})")))?;
+    let bad = |e: image::ImageError| {
+        DocError::corrupt(what, format!("the image cannot be decoded ({e})"))
+    };
+    let mut decoder = reader.into_decoder().map_err(bad)?;
+    // Cameras and phones store the sensor's pixels and say in EXIF how to
+    // turn them (JPEG, TIFF, PNG eXIf, WebP): a photo of a document taken
+    // in portrait is otherwise faxed lying on its side.
+    let orientation = image::ImageDecoder::orientation(&mut decoder)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(bad)?;
+    img.apply_orientation(orientation);
     Ok(flatten_on_white(img))
 }
 
@@ -162,4 +170,65 @@ pub(crate) fn render(
     }
     let img = decode(data, max_pixels, what)?;
     Ok(vec![place_on_page(&img, 1.0, target)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 200×100 JPEG, left half black, with an EXIF APP1 segment whose
+    /// Orientation (tag 0x0112) is `orientation`.
+    fn jpeg_with_orientation(orientation: u16) -> Vec<u8> {
+        let img = image::GrayImage::from_fn(200, 100, |x, _| {
+            image::Luma([if x < 100 { 0 } else { 255 }])
+        });
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+            .encode_image(&img)
+            .unwrap();
+        // TIFF header (big-endian), one IFD with one SHORT entry.
+        let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+        tiff.extend_from_slice(&1u16.to_be_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+        tiff.extend_from_slice(&3u16.to_be_bytes());
+        tiff.extend_from_slice(&1u32.to_be_bytes());
+        tiff.extend_from_slice(&orientation.to_be_bytes());
+        tiff.extend_from_slice(&[0, 0]);
+        tiff.extend_from_slice(&0u32.to_be_bytes());
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    fn dark(img: &image::GrayImage, x: u32, y: u32) -> bool {
+        img.get_pixel(x, y).0[0] < 128
+    }
+
+    #[test]
+    fn exif_orientation_turns_photos_upright() {
+        let plain = decode(&jpeg_with_orientation(1), 1 << 20, "a.jpg").unwrap();
+        assert_eq!(plain.dimensions(), (200, 100));
+        assert!(dark(&plain, 10, 50) && !dark(&plain, 190, 50));
+
+        // 6: the stored image must be turned 90° clockwise to stand upright:
+        // its left half ends up on top.
+        let turned = decode(&jpeg_with_orientation(6), 1 << 20, "b.jpg").unwrap();
+        assert_eq!(turned.dimensions(), (100, 200));
+        assert!(dark(&turned, 50, 10) && !dark(&turned, 50, 190));
+
+        // 8: 90° anticlockwise: the left half ends up at the bottom.
+        let turned = decode(&jpeg_with_orientation(8), 1 << 20, "c.jpg").unwrap();
+        assert_eq!(turned.dimensions(), (100, 200));
+        assert!(!dark(&turned, 50, 10) && dark(&turned, 50, 190));
+
+        // 3: upside down: the left half ends up on the right.
+        let turned = decode(&jpeg_with_orientation(3), 1 << 20, "d.jpg").unwrap();
+        assert_eq!(turned.dimensions(), (200, 100));
+        assert!(!dark(&turned, 10, 50) && dark(&turned, 190, 50));
+    }
 }

@@ -45,6 +45,13 @@ fn declares_encryption(data: &[u8]) -> bool {
     })
 }
 
+/// Whether `%%EOF` (ISO 32000-1 §7.5.5) appears in the last 1024 bytes, the
+/// window Acrobat allows for trailing bytes after the marker.
+fn ends_with_eof_marker(data: &[u8]) -> bool {
+    let tail = &data[data.len().saturating_sub(1024)..];
+    tail.windows(5).any(|w| w == b"%%EOF")
+}
+
 /// Parse a PDF under `catch_unwind`.
 fn parse(data: &Arc<Vec<u8>>, what: &str) -> Result<Pdf, DocError> {
     match catch_unwind(AssertUnwindSafe(|| Pdf::new(data.clone()))) {
@@ -235,6 +242,15 @@ impl OpenPdf {
         if declares_encryption(&data) {
             return Err(DocError::Encrypted { what: what.into() });
         }
+        if !ends_with_eof_marker(&data) {
+            // A reader that repairs such a file renders what it finds (often
+            // a blank page): a fax of half a document is worse than none.
+            return Err(DocError::corrupt(
+                what,
+                "the file ends before the PDF's end-of-file marker (%%EOF): it was probably \
+                 cut off in transfer; send the complete file",
+            ));
+        }
         let data = Arc::new(data);
         let pdf = parse(&data, what)?;
         let pages = catch_unwind(AssertUnwindSafe(|| pdf.pages().len())).unwrap_or(0);
@@ -304,5 +320,45 @@ impl OpenPdf {
             });
         }
         Ok(pages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docs::Page;
+
+    fn two_page_pdf() -> Vec<u8> {
+        let mut pages = vec![Page::blank(1728, 2200, crate::docs::Resolution::Fine); 2];
+        for p in &mut pages {
+            for y in 100..900 {
+                for x in 100..1600 {
+                    p.set(x, y, (x / 7 + y / 5) % 3 == 0);
+                }
+            }
+        }
+        crate::docs::pdf::pages_to_pdf_bytes(&pages)
+    }
+
+    #[test]
+    fn a_pdf_cut_off_in_transfer_is_refused() {
+        let pdf = two_page_pdf();
+        assert_eq!(
+            OpenPdf::open(pdf.clone(), "whole.pdf")
+                .unwrap()
+                .page_count(),
+            2
+        );
+        let cut = pdf[..pdf.len() / 3].to_vec();
+        let err = OpenPdf::open(cut, "cut.pdf").err().expect("refused");
+        let text = err.to_string();
+        assert!(text.contains("cut.pdf") && text.contains("%%EOF"), "{text}");
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_marker_are_accepted() {
+        let mut pdf = two_page_pdf();
+        pdf.extend_from_slice(&[b' '; 600]);
+        assert!(OpenPdf::open(pdf, "padded.pdf").is_ok());
     }
 }
