@@ -89,7 +89,7 @@ pub async fn queue_digest(
             .enqueue_message(&OutgoingMessage {
                 kind: KIND,
                 key: &key,
-                recipient: &mailbox.email.to_string(),
+                recipient: mailbox.email.as_ref(),
                 bytes: &message,
             })
             .await
