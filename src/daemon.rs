@@ -21,7 +21,8 @@
 //! Signals: SIGTERM or SIGINT stop taking calls and claiming queued faxes,
 //! let calls in progress (both directions) finish
 //! (at most [`DRAIN_LIMIT`]), then stop the endpoint and the mail worker.
-//! SIGHUP re-reads the configuration file and swaps in its mail routes.
+//! SIGHUP re-reads the configuration file and swaps in its mail routes and
+//! its DID routing table (`[sip.routing]`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -216,7 +217,7 @@ pub async fn run_with(
             _ = stop.wait_for(|s| *s) => { info!("stop requested: finishing calls in progress"); break; }
             _ = hup.recv() => {
                 notifier.reloading();
-                reload_routes(config_path.as_deref(), &routes);
+                reload_routes(config_path.as_deref(), &routes, &endpoint);
                 notifier.ready("configuration reloaded");
             }
             call = calls.recv() => match call {
@@ -483,7 +484,11 @@ async fn recover_interrupted_calls(
 
 /// SIGHUP: re-read the configuration file and swap in its routes. Other
 /// settings need a restart; a file that does not validate changes nothing.
-fn reload_routes(path: Option<&Path>, routes: &RwLock<BTreeMap<String, RouteConfig>>) {
+fn reload_routes(
+    path: Option<&Path>,
+    routes: &RwLock<BTreeMap<String, RouteConfig>>,
+    endpoint: &SipEndpoint,
+) {
     let Some(path) = path else {
         info!("SIGHUP: running on the embedded default; nothing to reload");
         return;
@@ -491,10 +496,14 @@ fn reload_routes(path: Option<&Path>, routes: &RwLock<BTreeMap<String, RouteConf
     match Config::load(path) {
         Ok(new) => {
             let count = new.routes.len();
+            // Mailboxes first: a DID newly routed to a new route must find
+            // its mailboxes when its first call ends.
             *routes.write().expect("routes lock") = new.routes;
+            endpoint.reload_routing(&new.sip);
             info!(
                 routes = count,
-                "SIGHUP: routes reloaded from {}",
+                dids = new.sip.routing.routes.len(),
+                "SIGHUP: [routes] and [sip.routing] reloaded from {}",
                 path.display()
             );
         }

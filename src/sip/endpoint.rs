@@ -120,7 +120,8 @@ struct Shared {
     stack: EndpointInnerRef,
     registry: Registry,
     acl: Acl,
-    routing: RoutingTable,
+    /// Replaced as a whole on reload (SIGHUP); read once per INVITE.
+    routing: std::sync::RwLock<RoutingTable>,
     nonces: NonceIssuer,
     realm: String,
     algorithms: Vec<DigestAlgorithm>,
@@ -330,7 +331,7 @@ impl SipEndpoint {
             stack: stack.clone(),
             registry,
             acl: config.acl()?,
-            routing: config.routing_table(),
+            routing: std::sync::RwLock::new(config.routing_table()),
             nonces: NonceIssuer::new(rand::random(), config.nonce_lifetime_secs),
             realm: config.realm.clone(),
             algorithms: config.digest_algorithms.clone(),
@@ -347,6 +348,17 @@ impl SipEndpoint {
         }
         info!(?udp, ?tcp, %advertised_ip, "SIP endpoint listening");
         Ok((SipEndpoint { shared, cancel }, calls_rx))
+    }
+
+    /// Replace the DID routing table with `config`'s (`[sip.routing]`);
+    /// calls already routed keep their route, the next INVITE uses the new
+    /// table.
+    pub fn reload_routing(&self, config: &SipConfig) {
+        *self
+            .shared
+            .routing
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = config.routing_table();
     }
 
     /// The bound UDP address, if listening on UDP.
@@ -654,7 +666,13 @@ async fn on_invite(
     let req: &Request = &tx.original;
     let to_uri = req.to_header().ok().and_then(|t| t.uri().ok());
     let did = called_number(req.uri.user(), to_uri.as_ref().and_then(|u| u.user()));
-    let Some(route) = shared.routing.route(did.as_deref()).map(str::to_string) else {
+    let route = shared
+        .routing
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .route(did.as_deref())
+        .map(str::to_string);
+    let Some(route) = route else {
         info!(%source, ?did, "no route for the called number");
         let _ = tx.reply(refuse_status(Refusal::UnknownNumber)).await;
         return;
