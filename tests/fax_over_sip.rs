@@ -170,13 +170,25 @@ async fn send_and_receive(
     mode: DialMode,
     codecs: Vec<Codec>,
 ) -> (FaxCallReport, FaxCallReport, Doc) {
+    send_and_receive_over(answer_t38, answer_reinvite, mode, codecs, "").await
+}
+
+/// [`send_and_receive`] with `uri_params` appended to the target URI, e.g.
+/// `;transport=tcp`.
+async fn send_and_receive_over(
+    answer_t38: bool,
+    answer_reinvite: bool,
+    mode: DialMode,
+    codecs: Vec<Codec>,
+    uri_params: &str,
+) -> (FaxCallReport, FaxCallReport, Doc) {
     init_logs();
     let doc = document();
     let out = doc.dir.path().join("in");
     let mut answerer = Answerer::start(answer_options(&out, answer_t38, answer_reinvite))
         .await
         .unwrap();
-    let target = format!("sip:2000@{}", answerer.sip_addr().unwrap());
+    let target = format!("sip:2000@{}{uri_params}", answerer.sip_addr().unwrap());
     let receiving = tokio::spawn(async move {
         let r = answerer.answer_next().await;
         answerer.shutdown().await;
@@ -224,6 +236,25 @@ async fn g711_alaw_three_pages() {
             r.stats
         );
         assert_eq!(r.stats.udptl_sent, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sip_over_tcp_with_t38_reinvite() {
+    // Signalling over TCP (RFC 3261 §18: the same messages, a stream
+    // transport); the re-INVITE to T.38 travels on the same connection.
+    let (sent, received, doc) = send_and_receive_over(
+        true,
+        true,
+        DialMode::Default,
+        vec![Codec::Pcmu],
+        ";transport=tcp",
+    )
+    .await;
+    assert_success(&sent, &received, &doc);
+    for r in [&sent, &received] {
+        assert_eq!(r.media, MediaPath::T38);
+        assert_eq!(r.switches, 1);
     }
 }
 
