@@ -381,3 +381,64 @@ fn resend_starts_at_the_first_unconfirmed_page() {
     assert_same_pages(&setup.sent[1..], &received(&out));
     assert!(daemon.sigterm().success());
 }
+
+/// The daemon is killed (SIGKILL) in the middle of sending a job: the pages
+/// the far end had confirmed by then were committed during the call, so
+/// after the restart the job resumes at the first unconfirmed page and the
+/// far end gets exactly the rest — nothing twice, nothing lost.
+#[test]
+fn sigkill_mid_send_resumes_after_the_pages_confirmed_so_far() {
+    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let out = setup.root.join("received");
+    let _answerer = start_answerer(setup.answer_port, &out, false);
+    let daemon = start_daemon(&setup.config);
+    let id = send(&setup);
+
+    // Wait until the far end has confirmed at least one page, then kill.
+    let start = Instant::now();
+    let confirmed = loop {
+        let show = faxbridge(&setup, &["jobs", "show", &id]);
+        let pages = field(&show, "pages").unwrap_or_default();
+        let n: u32 = pages
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if (1..3).contains(&n) {
+            assert_eq!(field(&show, "state").as_deref(), Some("sending"), "{show}");
+            break n;
+        }
+        assert!(n < 3, "the whole fax went through before the kill:\n{show}");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no page confirmed during the call:\n{show}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    daemon.sigkill();
+    eprintln!("killed with {confirmed} page(s) confirmed");
+
+    let daemon = start_daemon(&setup.config);
+    faxbridge(&setup, &["jobs", "retry", &id]);
+    let show = wait_for_state(&setup, &id, "done", Duration::from_secs(180));
+    assert_eq!(field(&show, "pages").as_deref(), Some("3 of 3 confirmed"));
+    let resumed = show
+        .lines()
+        .rfind(|l| l.trim_start().starts_with('#'))
+        .unwrap()
+        .to_string();
+    assert!(
+        resumed.contains(&format!("from page {}", confirmed + 1)),
+        "{resumed}\n{show}"
+    );
+    // The newest received file holds exactly the pages not yet confirmed.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .collect();
+    files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+    let last = read_tiff(files.last().unwrap()).unwrap();
+    assert_same_pages(&setup.sent[confirmed as usize..], &last);
+    assert!(daemon.sigterm().success());
+}

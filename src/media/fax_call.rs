@@ -42,9 +42,11 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
@@ -133,6 +135,19 @@ pub struct FaxCallConfig {
     /// End the call when the fax session shows no progress (no T.30 frame,
     /// phase change or page) for this long.
     pub watchdog: Duration,
+    /// Told when the call is answered and each time the count of pages
+    /// confirmed (MCF) rises, while the call runs; the queue commits them at
+    /// once so a crash mid-call does not resend confirmed pages.
+    pub progress: Option<Arc<watch::Sender<CallProgress>>>,
+}
+
+/// Live progress of a call, published through [`FaxCallConfig::progress`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallProgress {
+    /// The far end answered and the fax session started.
+    pub answered: bool,
+    /// Pages confirmed so far in this call.
+    pub pages_confirmed: u32,
 }
 
 impl Default for FaxCallConfig {
@@ -148,6 +163,7 @@ impl Default for FaxCallConfig {
             redundancy: super::udptl::MEDIATRIX_REDUNDANCY,
             playout_delay: Duration::from_millis(60),
             watchdog: Duration::from_secs(60),
+            progress: None,
         }
     }
 }
@@ -558,6 +574,9 @@ pub async fn place_call(
         }
     };
     info!(%call_id, media = %leg.path(), "call answered");
+    if let Some(p) = &cfg.progress {
+        p.send_modify(|p| p.answered = true);
+    }
     Ok(CallTask::new(
         call_id, call, sockets, caps, local, job, cfg, session, leg, true,
     )
@@ -756,8 +775,17 @@ impl CallTask {
                         }
                         continue;
                     }
-                    let activity = self.session.t30_activity()
-                        + u64::from(self.session.pages_transferred());
+                    let pages = self.session.pages_transferred();
+                    if let Some(p) = &self.cfg.progress {
+                        p.send_if_modified(|p| {
+                            let more = pages > p.pages_confirmed;
+                            if more {
+                                p.pages_confirmed = pages;
+                            }
+                            more
+                        });
+                    }
+                    let activity = self.session.t30_activity() + u64::from(pages);
                     if last_activity != Some(activity) {
                         last_activity = Some(activity);
                         progress_at = now;

@@ -583,17 +583,40 @@ impl JobStore {
                 attempt,
             });
         }
-        sqlx::query(
+        const WHAT: &str = "recording confirmed pages";
+        let mut tx = self
+            .store
+            .pool()
+            .begin()
+            .await
+            .map_err(QueueError::db(WHAT))?;
+        let raised = sqlx::query(
             "UPDATE fax_job_attempt SET pages_confirmed = $3 WHERE job_id = $1 AND number = $2 \
              AND ended_at_ms IS NULL AND pages_confirmed < $3",
         )
         .bind(job_id)
         .bind(i64::from(attempt))
         .bind(i64::from(pages_confirmed))
-        .execute(self.store.pool())
+        .execute(&mut *tx)
         .await
-        .map_err(QueueError::db("recording confirmed pages"))?;
-        Ok(())
+        .map_err(QueueError::db(WHAT))?
+        .rows_affected()
+            > 0;
+        if raised {
+            // The job's own count follows, so `faxbridge jobs` shows the
+            // progress of a call in progress.
+            let job = load_job(&mut tx, job_id).await?;
+            let attempts = load_attempts(&mut tx, job_id).await?;
+            let history: Vec<SentRange> = attempts.iter().map(sent_range).collect();
+            let confirmed = retry::pages_confirmed(job.pages_total, &history);
+            sqlx::query("UPDATE fax_job SET pages_confirmed = $2 WHERE id = $1")
+                .bind(job_id)
+                .bind(i64::from(confirmed))
+                .execute(&mut *tx)
+                .await
+                .map_err(QueueError::db(WHAT))?;
+        }
+        tx.commit().await.map_err(QueueError::db(WHAT))
     }
 
     /// Record how `attempt` ended and move the job on, in one transaction:

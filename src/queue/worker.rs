@@ -10,17 +10,16 @@
 //!    pages through (the far end already printed those);
 //! 2. places the call through the trunk with the settings the fallback
 //!    ladder chose ([`call_config`]: T.38 offered or not, ECM, top modem);
-//! 3. once the call was answered, records `Sending` and the pages the far
-//!    end confirmed (MCF), then
+//! 3. while the call runs, commits `Sending` as soon as it is answered and
+//!    each page the far end confirms (MCF) as it is confirmed
+//!    ([`crate::media::fax_call::FaxCallConfig::progress`]), then
 //! 4. records the outcome with [`JobStore::finish_attempt`]: a SIP failure
 //!    status, a network error, or the T.30 result ([`call_outcome`]).
 //!
-//! Progress inside a call is not reported by the media task
-//! ([`place_call`] returns once, when the call has ended, and offers no
-//! per-page callback), so `Sending` and the confirmed pages are committed
-//! when the call ends; a crash during a call leaves the job `Dialling`,
-//! which [`JobStore::recover`] defers as interrupted and resumes from the
-//! first page not recorded as confirmed.
+//! A crash during a call leaves the job `Dialling` or `Sending` with the
+//! pages confirmed so far committed; [`JobStore::recover`] defers it as
+//! interrupted and the next attempt starts at the first page not confirmed,
+//! so nothing the far end already printed is sent twice.
 //!
 //! The outcome recorded per attempt includes what the delivery report tells
 //! the sender: the far end's CSI, the call's duration (answer to hang-up)
@@ -49,7 +48,7 @@ use super::{CallOutcome, CallResult, Claim, JobStore, Millis, Route};
 use crate::docs::tiff::{Compression, read_tiff, write_tiff};
 use crate::fax::{FaxCompression, FaxJob, FaxStatus, Modem};
 use crate::media::fax_call::{
-    FaxCallConfig, FaxCallError, FaxCallReport, MediaPath, MediaSockets, place_call,
+    CallProgress, FaxCallConfig, FaxCallError, FaxCallReport, MediaPath, MediaSockets, place_call,
 };
 use crate::sdp::OfferKind;
 use crate::sip::acl::Account;
@@ -426,7 +425,36 @@ impl Worker {
 async fn send_job(shared: Arc<Shared>, claim: Claim) {
     let job = claim.job_id.clone();
     let attempt = claim.attempt;
-    let outcome = attempt_call(&shared, &claim).await;
+    // Progress is committed as the call goes: `Sending` when answered, and
+    // each page the far end confirms, so a crash mid-call resumes after the
+    // last confirmed page instead of resending it.
+    let (progress_tx, mut progress_rx) = watch::channel(CallProgress::default());
+    let recorder = {
+        let (jobs, job) = (shared.jobs.clone(), job.clone());
+        tokio::spawn(async move {
+            let mut sending = false;
+            while progress_rx.changed().await.is_ok() {
+                let p = *progress_rx.borrow_and_update();
+                if p.answered && !sending {
+                    match jobs.start_sending(&job, attempt, now_ms()).await {
+                        Ok(()) => sending = true,
+                        Err(e) => {
+                            warn!(%job, attempt, "cannot record that the fax is sending: {e}")
+                        }
+                    }
+                }
+                if p.pages_confirmed > 0
+                    && let Err(e) = jobs.confirm_pages(&job, attempt, p.pages_confirmed).await
+                {
+                    warn!(%job, attempt, "cannot record confirmed pages: {e}");
+                }
+            }
+            sending
+        })
+    };
+    let outcome = attempt_call(&shared, &claim, Arc::new(progress_tx)).await;
+    // The sender is gone with the call: the recorder finishes its writes.
+    let sending_recorded = recorder.await.unwrap_or(false);
     let now = now_ms();
     if let CallResult::Fax {
         pages_confirmed, ..
@@ -434,7 +462,7 @@ async fn send_job(shared: Arc<Shared>, claim: Claim) {
         && outcome.transport.is_some()
     {
         // The call was answered and a fax session ran.
-        if let Err(e) = shared.jobs.start_sending(&job, attempt, now).await {
+        if !sending_recorded && let Err(e) = shared.jobs.start_sending(&job, attempt, now).await {
             warn!(%job, attempt, "cannot record that the fax was sending: {e}");
         }
         if let Err(e) = shared
@@ -463,7 +491,11 @@ async fn send_job(shared: Arc<Shared>, claim: Claim) {
     }
 }
 
-async fn attempt_call(shared: &Shared, claim: &Claim) -> CallOutcome {
+async fn attempt_call(
+    shared: &Shared,
+    claim: &Claim,
+    progress: Arc<watch::Sender<CallProgress>>,
+) -> CallOutcome {
     let job = &claim.job_id;
     let Route::Trunk(trunk) = &claim.route else {
         return network_error(format!(
@@ -485,7 +517,8 @@ async fn attempt_call(shared: &Shared, claim: &Claim) -> CallOutcome {
         }
     };
     let target = shared.outgoing.target(&claim.destination);
-    let cfg = call_config(&shared.base, &claim.settings);
+    let mut cfg = call_config(&shared.base, &claim.settings);
+    cfg.progress = Some(progress);
     info!(
         %job, attempt = claim.attempt, %target,
         pages = %format!("{}-{}", claim.pages.start(), claim.pages.end()),
