@@ -13,6 +13,9 @@ packages=(
   # mail tests: aiosmtpd (PyPI) in a venv the tests create under target/;
   # openssl makes the test relay's certificates
   python3 python3-venv openssl
+  # SNMP tests: snmpsim (PyPI) in a venv under target/, built from Debian's python3
+  # web UI tests: headless Chromium driven over WebDriver
+  chromium chromium-driver
 )
 if [ "${1:-}" = bench ]; then
   packages+=(libtasn1-doc shared-mime-info)

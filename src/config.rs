@@ -45,6 +45,8 @@ pub struct Config {
     pub compliance: crate::compliance::ComplianceConfig,
     /// How long received and sent faxes are kept.
     pub retention: crate::retention::RetentionConfig,
+    /// The admin and finance web interface, JSON API and `/metrics`.
+    pub web: crate::web::WebConfig,
 }
 
 /// `[general]`: process-wide settings.
@@ -376,6 +378,7 @@ impl Config {
         problems.extend(self.ata.problems());
         problems.extend(self.compliance.problems());
         problems.extend(self.retention.problems());
+        problems.extend(self.web.problems());
 
         if problems.is_empty() {
             Ok(())

@@ -16,6 +16,7 @@
 //! final state; with `[intake.smtp] listen` set, the SMTP listener takes
 //! email-to-fax messages ([`crate::intake::Intake`]); the ATA monitor polls
 //! the units of `[ata]` over SNMP; old faxes are purged per `[retention]`;
+//! the web interface and `/metrics` run when `[web] listen` is set;
 //! systemd is told about readiness and pinged ([`crate::systemd`]).
 //!
 //! Signals: SIGTERM or SIGINT stop taking calls and claiming queued faxes,
@@ -180,6 +181,15 @@ pub async fn run_with(
     // SNMP monitoring of the ATAs listed in [ata] (nothing to do without).
     let ata_monitor = crate::ata::poller::Monitor::new(&config.ata, Some(health_store.clone()));
     let ata_task = tokio::spawn(ata_monitor.run(stop_rx.clone()));
+    // The admin/finance web interface and /metrics ([web] listen; off when
+    // unset). It stays up while calls drain and stops with the mail worker.
+    let web = crate::web::serve(
+        Arc::new(config.clone()),
+        health_store.clone(),
+        stop_rx.clone(),
+    )
+    .await
+    .context("starting the web interface ([web])")?;
     // The PCI-DSS digest to finance ([compliance.finance_digest]).
     let digest = tokio::spawn(crate::compliance::digest::run(
         config.compliance.finance_digest.clone(),
@@ -256,6 +266,9 @@ pub async fn run_with(
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = ata_task.await;
+    if let Some(web) = web {
+        web.join().await;
+    }
     let _ = digest.await;
     if let Some(w) = watchdog {
         w.abort();

@@ -23,3 +23,4 @@ pub mod store;
 pub mod systemd;
 pub mod tools;
 pub mod utc;
+pub mod web;

@@ -22,7 +22,7 @@
 //! judges the sender address, the client's IP (trusted relays) and the
 //! authenticated user from [`SessionInfo`].
 
-mod auth;
+pub(crate) mod auth;
 mod listener;
 pub(crate) mod protocol;
 

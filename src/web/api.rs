@@ -1,0 +1,281 @@
+//! The JSON API under `/api/`: the same data as the pages, for scripts.
+//!
+//! Authentication is the same as for the pages (session cookie from
+//! `POST /login`, or the trusted proxy's header); an unauthenticated request
+//! gets `401` with a JSON error instead of a redirect. `POST`s need the
+//! session's CSRF token (from `GET /api/session`) in `X-CSRF-Token`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::auth::Signed;
+use super::config::Role;
+use super::data::{self, LIST_LIMIT};
+use super::{AppState, WebError, now_ms};
+use crate::config::Config;
+
+/// A JSON document with `status`.
+fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    let body = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".to_string());
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body + "\n",
+    )
+        .into_response()
+}
+
+/// `{"error": text}` with `status`.
+pub(crate) fn error(status: StatusCode, text: &str) -> Response {
+    json_response(status, &json!({ "error": text }))
+}
+
+fn failed(e: WebError) -> Response {
+    tracing::error!("web API: {e}");
+    error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+}
+
+/// `GET /api/session`: who is signed in, and the CSRF token for `POST`s.
+pub(crate) async fn session(s: Signed) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "user": s.who.name,
+            "role": s.who.role,
+            "email": s.who.email,
+            "via_proxy": s.who.via_proxy,
+            "csrf_token": s.csrf,
+        }),
+    )
+}
+
+/// `GET /api/dashboard`.
+pub(crate) async fn dashboard(State(st): State<Arc<AppState>>, s: Signed) -> Response {
+    match data::dashboard(&st.config, &st.store, &st.jobs, &s.who).await {
+        Ok(d) => json_response(StatusCode::OK, &d),
+        Err(e) => failed(e),
+    }
+}
+
+/// `GET /api/faxes/in`.
+pub(crate) async fn received(State(st): State<Arc<AppState>>, s: Signed) -> Response {
+    match data::received(&st.store, &s.who, LIST_LIMIT).await {
+        Ok(v) => json_response(StatusCode::OK, &json!({ "faxes": v })),
+        Err(e) => failed(e),
+    }
+}
+
+/// `GET /api/faxes/out`.
+pub(crate) async fn jobs(State(st): State<Arc<AppState>>, s: Signed) -> Response {
+    match data::jobs(&st.jobs, &s.who, LIST_LIMIT).await {
+        Ok(v) => json_response(StatusCode::OK, &json!({ "jobs": v })),
+        Err(e) => failed(e),
+    }
+}
+
+/// `GET /api/faxes/out/{id}`: one job with its attempts and history.
+pub(crate) async fn job(
+    State(st): State<Arc<AppState>>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> Response {
+    let detail = match st.jobs.job(&id).await {
+        Ok(d) => d,
+        Err(crate::queue::QueueError::NotFound(_)) => {
+            return error(StatusCode::NOT_FOUND, "no such fax job");
+        }
+        Err(e) => return failed(e.into()),
+    };
+    let view = data::JobView::from_summary(&detail.job);
+    if !data::may_see_job(&s.who, &view, detail.job.report_to.as_deref()) {
+        return error(StatusCode::NOT_FOUND, "no such fax job");
+    }
+    let attempts: Vec<Value> = detail
+        .attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "number": a.number,
+                "started_ms": a.started,
+                "ended_ms": a.ended,
+                "cause": a.cause.as_ref().map(|c| format!("{c:?}")),
+                "sip_status": a.sip_status,
+                "t30_code": a.t30_code,
+                "t30_text": a.t30_text,
+                "pages_confirmed": a.pages_confirmed,
+                "success": a.success,
+                "remote_ident": a.remote_ident,
+            })
+        })
+        .collect();
+    let events: Vec<Value> = detail
+        .events
+        .iter()
+        .map(|e| json!({ "at_ms": e.at, "from": e.from, "to": e.to, "detail": e.detail }))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({ "job": view, "attempts": attempts, "events": events }),
+    )
+}
+
+async fn job_action(
+    st: &AppState,
+    s: &Signed,
+    id: &str,
+    headers: &HeaderMap,
+    retry: bool,
+) -> Response {
+    if let Err(r) = s.require(&[Role::Admin], true) {
+        return *r;
+    }
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if let Err(r) = s.check_csrf(token, true) {
+        return *r;
+    }
+    let by = format!("{} (web API)", s.who.name);
+    let result = if retry {
+        st.jobs.retry_now(id, &by, now_ms()).await
+    } else {
+        st.jobs.cancel(id, &by, now_ms()).await
+    };
+    match result {
+        Ok(state) => json_response(StatusCode::OK, &json!({ "id": id, "state": state.name() })),
+        Err(crate::queue::QueueError::NotFound(_)) => {
+            error(StatusCode::NOT_FOUND, "no such fax job")
+        }
+        Err(e @ crate::queue::QueueError::Illegal { .. }) => {
+            error(StatusCode::CONFLICT, &e.to_string())
+        }
+        Err(e) => failed(e.into()),
+    }
+}
+
+/// `POST /api/faxes/out/{id}/cancel` (admin, `X-CSRF-Token`).
+pub(crate) async fn cancel(
+    State(st): State<Arc<AppState>>,
+    s: Signed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    job_action(&st, &s, &id, &headers, false).await
+}
+
+/// `POST /api/faxes/out/{id}/retry` (admin, `X-CSRF-Token`).
+pub(crate) async fn retry(
+    State(st): State<Arc<AppState>>,
+    s: Signed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    job_action(&st, &s, &id, &headers, true).await
+}
+
+/// `GET /api/lines` (admin, finance).
+pub(crate) async fn lines(State(st): State<Arc<AppState>>, s: Signed) -> Response {
+    if let Err(r) = s.require(&[Role::Admin, Role::Finance], true) {
+        return *r;
+    }
+    match data::lines(&st.config, &st.store).await {
+        Ok(v) => json_response(StatusCode::OK, &json!({ "units": v })),
+        Err(e) => failed(e),
+    }
+}
+
+/// `GET /api/pci` (admin, finance): the report as
+/// [`crate::compliance::report::json`] writes it.
+pub(crate) async fn pci(State(st): State<Arc<AppState>>, s: Signed) -> Response {
+    if let Err(r) = s.require(&[Role::Admin, Role::Finance], true) {
+        return *r;
+    }
+    match data::flags(&st.store).await {
+        Ok(flags) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            crate::compliance::report::json(&flags, now_ms()),
+        )
+            .into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+/// `GET /api/config` (admin).
+pub(crate) async fn config_summary(State(st): State<Arc<AppState>>, s: Signed) -> Response {
+    if let Err(r) = s.require(&[Role::Admin], true) {
+        return *r;
+    }
+    json_response(StatusCode::OK, &config_json(&st.config))
+}
+
+/// The configuration summary: what an admin checks, never a password,
+/// hash or shared secret (only whether one is set).
+pub(crate) fn config_json(c: &Config) -> Value {
+    json!({
+        "general": {
+            "spool_dir": c.general.spool_dir.display().to_string(),
+            "log": c.general.log,
+        },
+        "sip": {
+            "listen": c.sip.listen.to_string(),
+            "peers": c.sip.peers.iter().map(|p| format!("{} ({})", p.name, p.addresses.join(", "))).collect::<Vec<_>>().join("; "),
+            "default_route": c.sip.routing.default_route,
+        },
+        "media": {
+            "t38": c.media.t38,
+            "prefer_t38": c.media.prefer_t38,
+            "redundancy": c.media.redundancy,
+            "playout_delay_ms": c.media.playout_delay_ms,
+        },
+        "routes": c.routes.iter().map(|(name, r)| (name.clone(), Value::from(r.mailboxes.join(", ")))).collect::<serde_json::Map<_, _>>(),
+        "mail": {
+            "from": c.mail.from,
+            "relay": c.mail.relay.as_ref().map(|r| format!("{}:{}", r.host, r.port.map(|p| p.to_string()).unwrap_or_else(|| "default".into()))),
+            "relay_authenticated": c.mail.relay.as_ref().is_some_and(|r| r.username.is_some()),
+            "max_attempts": c.mail.max_attempts,
+        },
+        "queue": {
+            "max_calls_per_trunk": c.queue.max_calls_per_trunk,
+            "trunks": c.queue.trunks.len(),
+        },
+        "outgoing": {
+            "enabled": c.outgoing.enabled(),
+            "trunk": c.outgoing.trunk,
+            "uri": c.outgoing.uri,
+            "authenticated": c.outgoing.account.is_some(),
+        },
+        "intake": {
+            "fax_domains": c.intake.fax_domains.join(", "),
+            "smtp_listen": c.intake.smtp.listen.map(|a| a.to_string()),
+            "smtp_accounts": c.intake.smtp.accounts.len(),
+        },
+        "ata": {
+            "units": c.ata.units.iter().map(|u| format!("{} {} ({})", u.name, u.address, u.building)).collect::<Vec<_>>().join("; "),
+            "ports": c.ata.ports.len(),
+            "buildings": c.ata.buildings.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", "),
+        },
+        "compliance": {
+            "acquirer_prefixes": c.compliance.acquirer_prefixes.join(", "),
+            "finance_digest_to": c.compliance.finance_digest.to.join(", "),
+        },
+        "retention": {
+            "received_days": c.retention.received_days,
+            "sent_days": c.retention.sent_days,
+        },
+        "web": {
+            "listen": c.web.listen.map(|a| a.to_string()),
+            "session_minutes": c.web.session_minutes,
+            "accounts": c.web.accounts.iter().map(|a| format!("{} ({})", a.username, a.role.as_str())).collect::<Vec<_>>().join(", "),
+            "trusted_proxy": c.web.trusted_proxy.as_ref().map(|p| format!("{} from {}", p.header, p.addresses.join(", "))),
+            "metrics_from": c.web.metrics_from.join(", "),
+        },
+    })
+}

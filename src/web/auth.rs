@@ -1,0 +1,415 @@
+//! Who is asking: local sign-in with sessions, or a name from a trusted
+//! single sign-on proxy; roles; CSRF tokens.
+//!
+//! Sessions are random 256-bit ids kept in memory (a restart signs
+//! everybody out, which is harmless), sent in a cookie that is `HttpOnly`
+//! (scripts cannot read it) and `SameSite=Strict` (other sites cannot make
+//! the browser send it). Every state-changing request must also carry the
+//! session's CSRF token (a hidden form field or the `X-CSRF-Token` header),
+//! and a request whose `Origin` names another host is refused: together
+//! they stop a page on another site from acting with a signed-in browser.
+//!
+//! A proxy's header is believed only on connections from the configured
+//! proxy addresses; anyone else sending it is treated as not signed in. A
+//! proxy user's CSRF token is an HMAC of their name under a key made at
+//! start, so it needs no session.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use hmac::{KeyInit, Mac};
+use sha2::Sha256;
+
+use super::AppState;
+use super::config::{Role, TrustedProxy, WebConfig};
+use crate::mail::intake::auth::PasswordHash;
+use crate::sip::acl::Cidr;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "faxbridge_session";
+
+/// A signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Sign-in name.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+    /// Their mail address (what `user` sees is filtered on it).
+    pub email: Option<String>,
+    /// Named by the trusted proxy rather than signed in here.
+    pub via_proxy: bool,
+}
+
+struct Session {
+    who: Principal,
+    csrf: String,
+    expires: Instant,
+}
+
+/// Accounts, sessions and the proxy rule.
+pub(crate) struct Auth {
+    accounts: Vec<(String, PasswordHash, Role, Option<String>)>,
+    proxy: Option<(Vec<Cidr>, axum::http::HeaderName, TrustedProxy)>,
+    sessions: Mutex<HashMap<String, Session>>,
+    lifetime: Duration,
+    key: [u8; 32],
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_token() -> String {
+    hex(&rand::random::<[u8; 32]>())
+}
+
+/// Compare without an early exit.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Auth {
+    /// From a validated `[web]` section (unparsable entries are skipped;
+    /// [`WebConfig::problems`] reports them).
+    pub(crate) fn new(cfg: &WebConfig) -> Auth {
+        let accounts = cfg
+            .accounts
+            .iter()
+            .filter_map(|a| {
+                PasswordHash::parse(&a.password_hash)
+                    .ok()
+                    .map(|h| (a.username.clone(), h, a.role, a.email.clone()))
+            })
+            .collect();
+        let proxy = cfg.trusted_proxy.as_ref().and_then(|p| {
+            let nets: Vec<Cidr> = p.addresses.iter().filter_map(|a| a.parse().ok()).collect();
+            let name = axum::http::HeaderName::from_bytes(p.header.as_bytes()).ok()?;
+            Some((nets, name, p.clone()))
+        });
+        Auth {
+            accounts,
+            proxy,
+            sessions: Mutex::new(HashMap::new()),
+            lifetime: Duration::from_secs(u64::from(cfg.session_minutes) * 60),
+            key: rand::random(),
+        }
+    }
+
+    /// Check a password (slow on purpose: PBKDF2). For an unknown name the
+    /// first account's hash is still computed so timing does not reveal
+    /// which names exist.
+    pub(crate) fn verify(&self, username: &str, password: &str) -> Option<Principal> {
+        match self.accounts.iter().find(|(u, ..)| u == username) {
+            Some((name, hash, role, email)) => {
+                hash.verify(password.as_bytes()).then(|| Principal {
+                    name: name.clone(),
+                    role: *role,
+                    email: email.clone(),
+                    via_proxy: false,
+                })
+            }
+            None => {
+                if let Some((_, hash, ..)) = self.accounts.first() {
+                    let _ = hash.verify(password.as_bytes());
+                }
+                None
+            }
+        }
+    }
+
+    /// Start a session; returns its id.
+    pub(crate) fn open_session(&self, who: Principal) -> String {
+        let id = random_token();
+        let now = Instant::now();
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|_, s| s.expires > now);
+        sessions.insert(
+            id.clone(),
+            Session {
+                who,
+                csrf: random_token(),
+                expires: now + self.lifetime,
+            },
+        );
+        id
+    }
+
+    /// End a session.
+    pub(crate) fn close_session(&self, id: &str) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.remove(id);
+    }
+
+    /// The session cookie for a new session.
+    pub(crate) fn cookie(&self, id: &str) -> String {
+        format!(
+            "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+            self.lifetime.as_secs()
+        )
+    }
+
+    /// The cookie that removes the session cookie.
+    pub(crate) fn expired_cookie() -> String {
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    }
+
+    fn proxy_csrf(&self, name: &str) -> String {
+        type HmacSha256 = hmac::Hmac<Sha256>;
+        let Ok(mut mac) = HmacSha256::new_from_slice(&self.key) else {
+            return random_token();
+        };
+        mac.update(b"csrf:");
+        mac.update(name.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// Who sent these headers from `peer`, with their CSRF token.
+    pub(crate) fn identify(
+        &self,
+        headers: &HeaderMap,
+        peer: IpAddr,
+    ) -> Option<(Principal, String)> {
+        if let Some((nets, header, proxy)) = &self.proxy
+            && nets.iter().any(|n| n.contains(peer))
+            && let Some(name) = headers.get(header).and_then(|v| v.to_str().ok())
+        {
+            let name = name.trim();
+            if name.is_empty() {
+                return None;
+            }
+            let role = proxy.roles.get(name).copied().or(proxy.default_role)?;
+            let who = Principal {
+                name: name.to_string(),
+                role,
+                email: name.contains('@').then(|| name.to_string()),
+                via_proxy: true,
+            };
+            let csrf = self.proxy_csrf(name);
+            return Some((who, csrf));
+        }
+        let id = session_id(headers)?;
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let s = sessions.get(id)?;
+        (s.expires > Instant::now()).then(|| (s.who.clone(), s.csrf.clone()))
+    }
+}
+
+/// The session id in the `Cookie` header.
+pub(crate) fn session_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// A request from a signed-in person, with the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// Who.
+    pub who: Principal,
+    /// The token state-changing requests must carry.
+    pub csrf: String,
+}
+
+impl Signed {
+    /// Refuse unless the role is one of `roles`.
+    pub(crate) fn require(&self, roles: &[Role], api: bool) -> Result<(), Box<Response>> {
+        if roles.contains(&self.who.role) {
+            Ok(())
+        } else {
+            Err(Box::new(forbidden(&self.who, api)))
+        }
+    }
+
+    /// Refuse unless `token` is this session's CSRF token.
+    pub(crate) fn check_csrf(&self, token: Option<&str>, api: bool) -> Result<(), Box<Response>> {
+        match token {
+            Some(t) if same(t, &self.csrf) => Ok(()),
+            _ => Err(Box::new(if api {
+                super::api::error(
+                    StatusCode::FORBIDDEN,
+                    "missing or wrong CSRF token; send the token from GET /api/session in the \
+                     X-CSRF-Token header",
+                )
+            } else {
+                super::pages::message_page(
+                    StatusCode::FORBIDDEN,
+                    "Request refused",
+                    "The form's security token is missing or out of date. Go back, reload the \
+                     page and try again.",
+                )
+            })),
+        }
+    }
+}
+
+/// The 403 answer for a role that may not see something.
+pub(crate) fn forbidden(who: &Principal, api: bool) -> Response {
+    let text = format!(
+        "{} ({}) may not use this page; ask an administrator",
+        who.name,
+        who.role.as_str()
+    );
+    if api {
+        super::api::error(StatusCode::FORBIDDEN, &text)
+    } else {
+        super::pages::message_page(StatusCode::FORBIDDEN, "Forbidden", &text)
+    }
+}
+
+/// Whether the request's `Origin` names another site than its `Host` (or
+/// the `X-Forwarded-Host` a reverse proxy that rewrites `Host` sets). A
+/// browser sends `Origin` on every POST; a form on another site posting
+/// here (with this site's cookies) shows that site's origin, and a page
+/// cannot set `Host` or `X-Forwarded-Host` on a form submission.
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+    let matches = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(','))
+            .any(|h| h.trim().eq_ignore_ascii_case(origin_host))
+    };
+    !(matches("host") || matches("x-forwarded-host"))
+}
+
+fn peer(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+impl FromRequestParts<std::sync::Arc<AppState>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &std::sync::Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let api = parts.uri.path().starts_with("/api/");
+        if parts.method != axum::http::Method::GET
+            && parts.method != axum::http::Method::HEAD
+            && cross_site(&parts.headers)
+        {
+            return Err((StatusCode::FORBIDDEN, "cross-site request refused").into_response());
+        }
+        match state.auth.identify(&parts.headers, peer(parts)) {
+            Some((who, csrf)) => Ok(Signed { who, csrf }),
+            None if api => Err(super::api::error(
+                StatusCode::UNAUTHORIZED,
+                "not signed in; POST /login first or come through the single sign-on proxy",
+            )),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> WebConfig {
+        toml::from_str(
+            "[[accounts]]\nusername = \"fin\"\nrole = \"finance\"\n\
+             password_hash = \"pbkdf2-sha256$1000$salt$EF415427BA2C87A88DF9D9A5B67E840D7F4A1E438A428B4629CFA32C301D91EF\"\n\
+             [trusted_proxy]\naddresses = [\"10.9.0.1\"]\nroles = { alice = \"admin\" }\n",
+        )
+        .unwrap()
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn sessions_identify_until_closed() {
+        let auth = Auth::new(&cfg());
+        let who = Principal {
+            name: "fin".into(),
+            role: Role::Finance,
+            email: None,
+            via_proxy: false,
+        };
+        let id = auth.open_session(who.clone());
+        let cookie = format!("a=b; {SESSION_COOKIE}={id}");
+        let h = headers(&[("cookie", &cookie)]);
+        let (found, csrf) = auth.identify(&h, "127.0.0.1".parse().unwrap()).unwrap();
+        assert_eq!(found, who);
+        assert_eq!(csrf.len(), 64);
+        auth.close_session(&id);
+        assert!(auth.identify(&h, "127.0.0.1".parse().unwrap()).is_none());
+        assert!(auth.cookie(&id).contains("HttpOnly; SameSite=Strict"));
+    }
+
+    #[test]
+    fn proxy_header_only_from_the_proxy() {
+        let auth = Auth::new(&cfg());
+        let h = headers(&[("x-remote-user", "alice")]);
+        let (who, csrf) = auth.identify(&h, "10.9.0.1".parse().unwrap()).unwrap();
+        assert_eq!(who.role, Role::Admin);
+        assert!(who.via_proxy);
+        assert_eq!(csrf, auth.proxy_csrf("alice"));
+        assert!(auth.identify(&h, "10.9.0.2".parse().unwrap()).is_none());
+        // A name the proxy may not map (no default role) is refused.
+        let h = headers(&[("x-remote-user", "mallory")]);
+        assert!(auth.identify(&h, "10.9.0.1".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn wrong_passwords_are_refused() {
+        let auth = Auth::new(&cfg());
+        assert_eq!(auth.verify("fin", "finpass").unwrap().role, Role::Finance);
+        assert!(auth.verify("fin", "wrong").is_none());
+        assert!(auth.verify("nobody", "wrong").is_none());
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+
+    #[test]
+    fn origin_must_be_this_site() {
+        let own = headers(&[
+            ("host", "fax.example:8080"),
+            ("origin", "http://fax.example:8080"),
+        ]);
+        assert!(!cross_site(&own));
+        assert!(!cross_site(&headers(&[("host", "fax.example")])));
+        let evil = headers(&[("host", "fax.example"), ("origin", "https://evil.example")]);
+        assert!(cross_site(&evil));
+        let proxied = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("x-forwarded-host", "fax.example"),
+            ("origin", "https://fax.example"),
+        ]);
+        assert!(!cross_site(&proxied));
+    }
+}

@@ -1,0 +1,527 @@
+//! The web interface over real HTTP on loopback: sign-in, roles, CSRF,
+//! fax files, JSON API, single sign-on header and Prometheus metrics, on a
+//! store seeded with one of everything.
+
+#[path = "web/seed.rs"]
+mod seed;
+
+use seed::{ADMIN, FAX_ID, FINANCE, OTHER_FAX_ID, USER, login, request, request_from};
+
+fn cookie_header(c: &str) -> [(&'static str, &str); 1] {
+    [("Cookie", c)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_and_out() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let r = request(a, "GET", "/", &[], None).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/login"));
+    let r = request(a, "GET", "/api/dashboard", &[], None).await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("not signed in")
+    );
+
+    let form = b"username=admin&password=wrong";
+    let r = request(
+        a,
+        "POST",
+        "/login",
+        &[],
+        Some(("application/x-www-form-urlencoded", form)),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert!(r.session_cookie().is_none());
+    assert!(r.text().contains("Wrong user name or password"));
+
+    let form = b"username=admin&password=adminpass";
+    let r = request(
+        a,
+        "POST",
+        "/login",
+        &[("Origin", "http://evil.example")],
+        Some(("application/x-www-form-urlencoded", form)),
+    )
+    .await;
+    assert_eq!(r.status, 403, "login from another site's form");
+    assert!(r.session_cookie().is_none());
+    let r = request(
+        a,
+        "POST",
+        "/login",
+        &[],
+        Some(("application/x-www-form-urlencoded", form)),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let set = r.header("set-cookie").unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = r.session_cookie().unwrap();
+    let r = request(a, "GET", "/", &cookie_header(&cookie), None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("admin (admin)"));
+    let r = request(a, "GET", "/login", &cookie_header(&cookie), None).await;
+    assert_eq!(r.status, 303, "signed in: the form sends to the dashboard");
+
+    // Sign out needs the CSRF token too.
+    let r = request(
+        a,
+        "POST",
+        "/logout",
+        &cookie_header(&cookie),
+        Some(("application/x-www-form-urlencoded", b"csrf=nope")),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let token = request(a, "GET", "/api/session", &cookie_header(&cookie), None)
+        .await
+        .json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let form = format!("csrf={token}");
+    let r = request(
+        a,
+        "POST",
+        "/logout",
+        &cookie_header(&cookie),
+        Some(("application/x-www-form-urlencoded", form.as_bytes())),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let r = request(a, "GET", "/api/session", &cookie_header(&cookie), None).await;
+    assert_eq!(r.status, 401, "the session is gone after sign-out");
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_sees_faxes_with_thumbnail_and_pdf() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let cookie = login(a, ADMIN).await;
+    let h = cookie_header(&cookie);
+    let page = request(a, "GET", "/faxes/in", &h, None).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains(FAX_ID) && html.contains(OTHER_FAX_ID));
+    assert!(html.contains(&format!("/faxes/in/{FAX_ID}/thumbnail.png")));
+    assert!(html.contains("ACME SUPPLIES"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+
+    let png = request(
+        a,
+        "GET",
+        &format!("/faxes/in/{FAX_ID}/thumbnail.png"),
+        &h,
+        None,
+    )
+    .await;
+    assert_eq!(png.status, 200);
+    assert_eq!(png.header("content-type"), Some("image/png"));
+    assert!(png.body.starts_with(b"\x89PNG\r\n\x1a\n"));
+
+    let pdf = request(a, "GET", &format!("/faxes/in/{FAX_ID}/fax.pdf"), &h, None).await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert_eq!(
+        pdf.header("content-disposition"),
+        Some(format!("attachment; filename=\"fax-{FAX_ID}.pdf\"").as_str())
+    );
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    let on_disk = std::fs::read(
+        web.dir
+            .path()
+            .join("incoming")
+            .join(format!("{FAX_ID}.pdf")),
+    )
+    .unwrap();
+    assert_eq!(pdf.body, on_disk);
+
+    let missing = request(a, "GET", "/faxes/in/nope/fax.pdf", &h, None).await;
+    assert_eq!(missing.status, 404);
+
+    // Lines and configuration are admin pages; no secret is shown.
+    let lines = request(a, "GET", "/lines", &h, None).await.text();
+    assert!(
+        lines.contains("ata-shop") && lines.contains("InUse") && lines.contains("acquirer_number"),
+        "{lines}"
+    );
+    let config = request(a, "GET", "/config", &h, None).await;
+    assert_eq!(config.status, 200);
+    assert!(!config.text().contains("pbkdf2"), "hashes never shown");
+    let api = request(a, "GET", "/api/config", &h, None).await;
+    assert_eq!(
+        api.json()["web"]["accounts"],
+        "admin (admin), fin (finance), sales (user)"
+    );
+    assert!(!api.text().contains("pbkdf2"));
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_sees_the_pci_report_but_no_admin_page() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let cookie = login(a, FINANCE).await;
+    let h = cookie_header(&cookie);
+    let pci = request(a, "GET", "/pci", &h, None).await;
+    assert_eq!(pci.status, 200);
+    let html = pci.text();
+    assert!(html.contains("ata-shop") && html.contains("Port1") && html.contains("Shop"));
+    assert!(
+        html.contains("4.2.1") && html.contains("08001234"),
+        "{html}"
+    );
+
+    let csv = request(a, "GET", "/pci.csv", &h, None).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let text = csv.text();
+    let mut rows = text.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .starts_with("id,building,ata,port,reason")
+    );
+    let row = rows.next().unwrap();
+    assert!(
+        row.contains(",Shop,ata-shop,Port1,acquirer_number,"),
+        "{row}"
+    );
+    assert!(rows.next().is_none());
+
+    let json = request(a, "GET", "/api/pci", &h, None).await.json();
+    assert_eq!(json["flags"][0]["reason"], "acquirer_number");
+
+    for path in ["/config", "/api/config"] {
+        let r = request(a, "GET", path, &h, None).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(r.text().contains("fin (finance) may not use this page"));
+    }
+    // Finance may read the logs but not change jobs.
+    let jobs = request(a, "GET", "/api/faxes/out", &h, None).await.json();
+    let id = jobs["jobs"][0]["id"].as_str().unwrap().to_string();
+    let token = request(a, "GET", "/api/session", &h, None).await.json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = request(
+        a,
+        "POST",
+        &format!("/api/faxes/out/{id}/cancel"),
+        &[("Cookie", &cookie), ("X-CSRF-Token", &token)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_see_only_their_own_faxes() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let cookie = login(a, USER).await;
+    let h = cookie_header(&cookie);
+    let faxes = request(a, "GET", "/api/faxes/in", &h, None).await.json();
+    let ids: Vec<&str> = faxes["faxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [FAX_ID]);
+    let theirs = request(
+        a,
+        "GET",
+        &format!("/faxes/in/{OTHER_FAX_ID}/fax.pdf"),
+        &h,
+        None,
+    )
+    .await;
+    assert_eq!(theirs.status, 404, "another person's fax is not found");
+    let own = request(a, "GET", &format!("/faxes/in/{FAX_ID}/fax.pdf"), &h, None).await;
+    assert_eq!(own.status, 200);
+    let jobs = request(a, "GET", "/api/faxes/out", &h, None).await.json();
+    assert_eq!(
+        jobs["jobs"].as_array().unwrap().len(),
+        0,
+        "the job belongs to accounts@"
+    );
+    for path in ["/pci", "/lines", "/config", "/api/pci"] {
+        assert_eq!(
+            request(a, "GET", path, &h, None).await.status,
+            403,
+            "{path}"
+        );
+    }
+    let dash = request(a, "GET", "/api/dashboard", &h, None).await.json();
+    assert!(dash["pci_open"].is_null());
+    assert_eq!(dash["last_received"].as_array().unwrap().len(), 1);
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_need_the_csrf_token() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let cookie = login(a, ADMIN).await;
+    let h = cookie_header(&cookie);
+    let jobs = request(a, "GET", "/api/faxes/out", &h, None).await.json();
+    let job = &jobs["jobs"][0];
+    assert_eq!(job["state"], "queued");
+    assert_eq!(job["subject"], "Invoice 42");
+    let id = job["id"].as_str().unwrap().to_string();
+    let state = |j: serde_json::Value| j["job"]["state"].as_str().unwrap().to_string();
+
+    let form = "application/x-www-form-urlencoded";
+    let cancel = format!("/faxes/out/{id}/cancel");
+    let r = request(a, "POST", &cancel, &h, Some((form, b""))).await;
+    assert_eq!(r.status, 403, "no token");
+    let r = request(a, "POST", &cancel, &h, Some((form, b"csrf=0000"))).await;
+    assert_eq!(r.status, 403, "wrong token");
+    let detail = request(a, "GET", &format!("/api/faxes/out/{id}"), &h, None)
+        .await
+        .json();
+    assert_eq!(state(detail), "queued", "refused requests changed nothing");
+
+    let page = request(a, "GET", "/faxes/out", &h, None).await.text();
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // A cross-site form carrying a valid token is still refused by Origin.
+    let body = format!("csrf={token}");
+    let r = request(
+        a,
+        "POST",
+        &cancel,
+        &[("Cookie", &cookie), ("Origin", "http://evil.example")],
+        Some((form, body.as_bytes())),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let origin = format!("http://{a}");
+    let r = request(
+        a,
+        "POST",
+        &cancel,
+        &[("Cookie", &cookie), ("Origin", &origin)],
+        Some((form, body.as_bytes())),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let detail = request(a, "GET", &format!("/api/faxes/out/{id}"), &h, None)
+        .await
+        .json();
+    assert_eq!(detail["job"]["state"], "cancelled");
+    assert!(
+        detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["detail"] == "cancelled by admin (web)")
+    );
+    // Cancelling again is a conflict, not an error page.
+    let r = request(a, "POST", &cancel, &h, Some((form, body.as_bytes()))).await;
+    assert_eq!(r.status, 409);
+
+    let retry = format!("/api/faxes/out/{id}/retry");
+    let r = request(a, "POST", &retry, &h, None).await;
+    assert_eq!(r.status, 403);
+    let r = request(
+        a,
+        "POST",
+        &retry,
+        &[("Cookie", &cookie), ("X-CSRF-Token", &token)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["state"], "queued");
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_dashboard_and_lines() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let cookie = login(a, ADMIN).await;
+    let h = cookie_header(&cookie);
+    let d = request(a, "GET", "/api/dashboard", &h, None).await.json();
+    assert_eq!(d["queue"]["queued"], 1);
+    assert_eq!(d["outgoing_calls"], 0);
+    assert_eq!(d["atas_reachable"], 1);
+    assert_eq!(d["pci_open"], 1);
+    assert_eq!(d["last_received"][0]["id"], OTHER_FAX_ID, "newest first");
+    let lines = request(a, "GET", "/api/lines", &h, None).await.json();
+    let unit = &lines["units"][0];
+    assert_eq!(unit["name"], "ata-shop");
+    assert_eq!(unit["reachable"], true);
+    assert_eq!(unit["ports"][0]["role"], "pdq");
+    assert_eq!(unit["ports"][0]["state"], "InUse");
+    assert_eq!(unit["ports"][0]["pci_flags"][0], "acquirer_number");
+    assert_eq!(unit["ports"][1]["state"], "Idle");
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_proxy_header_only_from_the_proxy() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let proxy = Some("127.0.0.2".parse().unwrap());
+    let sso = [("X-Remote-User", "alice@example.org")];
+    let r = request_from(proxy, a, "GET", "/api/session", &sso, None).await;
+    assert_eq!(r.status, 200);
+    let s = r.json();
+    assert_eq!(s["role"], "finance");
+    assert_eq!(s["via_proxy"], true);
+    assert_eq!(
+        request_from(proxy, a, "GET", "/pci", &sso, None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        request_from(proxy, a, "GET", "/config", &sso, None)
+            .await
+            .status,
+        403
+    );
+    // The same header from anywhere else is ignored.
+    let r = request_from(
+        Some("127.0.0.3".parse().unwrap()),
+        a,
+        "GET",
+        "/api/session",
+        &sso,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    // A name the proxy has no role for is refused.
+    let r = request_from(
+        proxy,
+        a,
+        "GET",
+        "/api/session",
+        &[("X-Remote-User", "mallory")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metrics() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let r = request(a, "GET", "/metrics", &[], None).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text();
+    for line in [
+        "# TYPE faxbridge_received_faxes_total counter",
+        "faxbridge_received_faxes_total{result=\"success\"} 2",
+        "faxbridge_received_faxes_total{result=\"failure\"} 0",
+        "faxbridge_fax_pages_total{direction=\"in\"} 4",
+        "faxbridge_queue_jobs{state=\"queued\"} 1",
+        "faxbridge_queue_jobs{state=\"failed\"} 0",
+        "faxbridge_outbox_messages{state=\"dead\"} 0",
+        "faxbridge_ata_reachable{unit=\"ata-shop\"} 1",
+        "faxbridge_pci_flags{status=\"open\"} 1",
+        "faxbridge_pci_flags{status=\"acknowledged\"} 0",
+        "faxbridge_calls_in_progress{direction=\"out\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // A failed reception shows up by its T.30 result.
+    sqlx::query("UPDATE received_fax SET success = 0, result_text = 'Timed out waiting for initial communication' WHERE id = $1")
+        .bind(FAX_ID)
+        .execute(web.store.pool())
+        .await
+        .unwrap();
+    faxbridge::compliance::ComplianceStore::new(web.store.clone())
+        .acknowledge(
+            &faxbridge::compliance::store::flag_id(
+                "ata-shop",
+                "Port1",
+                faxbridge::compliance::Reason::AcquirerNumber,
+            ),
+            "Finance",
+            "terminal replaced by a 4G one",
+            1_795_001_000_000,
+        )
+        .await
+        .unwrap();
+    let text = request(a, "GET", "/metrics", &[], None).await.text();
+    assert!(text.contains("faxbridge_fax_failures_total{direction=\"in\",result=\"Timed out waiting for initial communication\"} 1"), "{text}");
+    assert!(text.contains("faxbridge_pci_flags{status=\"acknowledged\"} 1"));
+
+    // Outside [web] metrics_from: refused, unless an admin is signed in.
+    let other = Some("127.0.0.3".parse().unwrap());
+    assert_eq!(
+        request_from(other, a, "GET", "/metrics", &[], None)
+            .await
+            .status,
+        403
+    );
+    let fin = login(a, FINANCE).await;
+    assert_eq!(
+        request_from(other, a, "GET", "/metrics", &[("Cookie", &fin)], None)
+            .await
+            .status,
+        403
+    );
+    let admin = login(a, ADMIN).await;
+    assert_eq!(
+        request_from(other, a, "GET", "/metrics", &[("Cookie", &admin)], None)
+            .await
+            .status,
+        200
+    );
+    web.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_listen_address_means_no_web_interface() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = faxbridge::store::Store::open_in_spool(dir.path())
+        .await
+        .unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let config = std::sync::Arc::new(faxbridge::config::Config::embedded_default());
+    assert!(
+        faxbridge::web::serve(config, store, rx)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
