@@ -283,8 +283,8 @@ fn sigterm_lets_a_call_in_progress_finish() {
     let daemon = start_daemon(&setup.config);
 
     let id = send(&setup);
-    // Claimed: the call is being placed or under way.
-    wait_for_state(&setup, &id, "dialling", Duration::from_secs(30));
+    // Answered: the call is under way (`sending` is committed on answer).
+    wait_for_state(&setup, &id, "sending", Duration::from_secs(30));
     std::thread::sleep(Duration::from_secs(2));
     let stopping = Instant::now();
     assert!(daemon.sigterm().success());
