@@ -41,6 +41,8 @@ pub struct Config {
     pub intake: crate::intake::IntakeConfig,
     /// Mediatrix ATAs: inventory, ports, buildings, SNMP monitoring.
     pub ata: crate::ata::AtaConfig,
+    /// The analogue bridge: port numbers, caller IDs, warm-dial marker.
+    pub bridge: crate::bridge::BridgeConfig,
     /// PCI-DSS guard: acquirer numbers, finance digest.
     pub compliance: crate::compliance::ComplianceConfig,
     /// How long received and sent faxes are kept.
@@ -376,6 +378,7 @@ impl Config {
         }
         problems.extend(self.intake.smtp.problems());
         problems.extend(self.ata.problems());
+        problems.extend(self.bridge.problems(&self.ata));
         problems.extend(self.compliance.problems());
         problems.extend(self.retention.problems());
         problems.extend(self.web.problems());

@@ -6,6 +6,7 @@
 
 pub mod ata;
 pub mod bench;
+pub mod bridge;
 pub mod compliance;
 pub mod config;
 pub mod daemon;

@@ -1,0 +1,691 @@
+//! The media relay of a bridged call: RTP (voice, G.711 fax, modems) or
+//! UDPTL (T.38 on both legs) forwarded between the two legs untouched.
+//!
+//! Each leg has two UDP sockets facing its party: RTP on an even port and
+//! RTCP on the next (RFC 3550 §11); in T.38 mode the RTP socket carries
+//! UDPTL and the RTCP socket stays quiet. A datagram that arrives on one
+//! leg's socket leaves the other leg's socket of the same kind, byte for
+//! byte: SSRC, sequence numbers and timestamps are the sender's, and no
+//! sample is inserted or dropped, so a modem or fax on one side hears the
+//! other exactly as the network delivered it (re-timing audio would break
+//! V.22 and V.29 carriers and T.30 timing).
+//!
+//! # Symmetric RTP
+//!
+//! Where to send a leg's media is learnt from what it sends (RFC 4961): an
+//! ATA behind NAT, or a trunk whose media comes from another address than
+//! its SDP says, is reached at the address its packets come from. The SDP
+//! address is only a first guess: the first valid packet from any address
+//! replaces it. After that, a packet from another address is dropped unless
+//! [`SWITCH_AFTER`] valid packets in a row come from it (a far end that
+//! restarted), so a stray or forged datagram cannot steal the stream.
+//!
+//! # The tap
+//!
+//! RTP packets of payload type 0 (PCMU) or 8 (PCMA) are decoded and fed to
+//! a [`CallClassifier`], one direction each, as they pass; lost packets
+//! (gaps in sequence numbers) are fed as missing time, late ones are not
+//! fed. Nothing is stored: the classifier keeps band energies, not audio.
+//!
+//! # Driving it
+//!
+//! [`Relay::start`] spawns the task. [`Relay::set_mode`] and
+//! [`Relay::set_remote`] apply what a re-INVITE changed (T.38 on both legs,
+//! new media addresses); [`Relay::counters`] reads the live packet
+//! counters, and [`Relay::stop`] ends the task and returns the
+//! [`RelayReport`] with the classification.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::fax::g711::G711Law;
+use crate::media::classifier::{CallClassifier, Classification, Direction};
+use crate::media::rtp;
+
+/// Valid packets in a row from a new address before the relay sends to it.
+pub const SWITCH_AFTER: u32 = 5;
+
+/// Largest datagram relayed; a larger one is truncated by the socket and
+/// dropped (Ethernet MTU datagrams are far smaller).
+const MAX_DATAGRAM: usize = 2048;
+
+/// A sequence jump larger than this is a restarted stream, not loss.
+const MAX_GAP: u16 = 100;
+
+/// One side of the bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    /// The party that sent the INVITE.
+    Caller,
+    /// The party the call was placed to.
+    Callee,
+}
+
+impl Leg {
+    fn index(self) -> usize {
+        match self {
+            Leg::Caller => 0,
+            Leg::Callee => 1,
+        }
+    }
+
+    /// The direction of audio that arrives from this leg.
+    pub fn direction(self) -> Direction {
+        match self {
+            Leg::Caller => Direction::CallerToCallee,
+            Leg::Callee => Direction::CalleeToCaller,
+        }
+    }
+}
+
+/// What the legs carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaMode {
+    /// RTP and RTCP (voice, G.711 fax, modems).
+    Rtp,
+    /// UDPTL: both legs negotiated T.38, so IFPs pass through unchanged.
+    Udptl,
+}
+
+/// A leg's sockets and the party's media addresses from its SDP.
+#[derive(Debug)]
+pub struct LegSockets {
+    /// RTP (or UDPTL) socket facing the party.
+    pub rtp: UdpSocket,
+    /// RTCP socket facing the party (RTP port + 1).
+    pub rtcp: UdpSocket,
+    /// The party's RTP/UDPTL address from its SDP, if known.
+    pub remote_rtp: Option<SocketAddr>,
+    /// The party's RTCP address (`a=rtcp`, else RTP port + 1), if known.
+    pub remote_rtcp: Option<SocketAddr>,
+}
+
+/// Which socket of a leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Rtp = 0,
+    Rtcp = 1,
+}
+
+/// Where a leg's stream is sent, learnt from what the party sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressLatch {
+    remote: Option<SocketAddr>,
+    confirmed: bool,
+    candidate: Option<(SocketAddr, u32)>,
+}
+
+/// What to do with a datagram from some address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatchVerdict {
+    /// From the party: relay it.
+    Accept,
+    /// The party moved to this address: relay it, and send there now.
+    Switched,
+    /// Not from the party (yet): drop it.
+    Drop,
+}
+
+impl AddressLatch {
+    /// A latch that starts from the SDP's address, if any.
+    pub fn new(sdp_address: Option<SocketAddr>) -> Self {
+        AddressLatch {
+            remote: sdp_address,
+            confirmed: false,
+            candidate: None,
+        }
+    }
+
+    /// Where to send now.
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// A new SDP address (re-INVITE): a first guess again.
+    pub fn reset(&mut self, sdp_address: Option<SocketAddr>) {
+        *self = AddressLatch::new(sdp_address);
+    }
+
+    /// Judge a datagram from `from`; `valid` says whether it parsed as the
+    /// stream's protocol (only valid datagrams can move the latch).
+    pub fn packet(&mut self, from: SocketAddr, valid: bool) -> LatchVerdict {
+        if self.remote == Some(from) {
+            self.candidate = None;
+            if valid {
+                self.confirmed = true;
+            }
+            return LatchVerdict::Accept;
+        }
+        if !valid {
+            return LatchVerdict::Drop;
+        }
+        if !self.confirmed {
+            self.remote = Some(from);
+            self.confirmed = true;
+            self.candidate = None;
+            return LatchVerdict::Switched;
+        }
+        let count = match self.candidate {
+            Some((addr, n)) if addr == from => n + 1,
+            _ => 1,
+        };
+        if count >= SWITCH_AFTER {
+            self.remote = Some(from);
+            self.candidate = None;
+            LatchVerdict::Switched
+        } else {
+            self.candidate = Some((from, count));
+            LatchVerdict::Drop
+        }
+    }
+}
+
+/// Feeds one direction's G.711 audio to the classifier in time order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AudioTap {
+    expected: Option<(u32, u16)>,
+}
+
+/// What the tap does with one RTP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapAction {
+    /// Decode and feed the payload with this law, after feeding `missing`
+    /// samples of lost audio.
+    Feed {
+        /// The payload's law.
+        law: G711Law,
+        /// Samples lost before this packet.
+        missing: usize,
+    },
+    /// Not audio the classifier hears (another payload type, a late or
+    /// repeated packet).
+    Skip,
+}
+
+impl AudioTap {
+    /// Judge a packet by its header and payload length.
+    pub fn packet(&mut self, header: &rtp::RtpHeader, payload_len: usize) -> TapAction {
+        let law = match header.payload_type {
+            0 => G711Law::MuLaw,
+            8 => G711Law::ALaw,
+            _ => return TapAction::Skip,
+        };
+        let missing = match self.expected {
+            Some((ssrc, seq)) if ssrc == header.ssrc => {
+                let ahead = header.sequence.wrapping_sub(seq);
+                if ahead >= 0x8000 {
+                    // Late or repeated: already accounted for as missing.
+                    return TapAction::Skip;
+                }
+                if ahead > MAX_GAP {
+                    0
+                } else {
+                    usize::from(ahead) * payload_len
+                }
+            }
+            _ => 0,
+        };
+        self.expected = Some((header.ssrc, header.sequence.wrapping_add(1)));
+        TapAction::Feed { law, missing }
+    }
+}
+
+/// Live counters of one direction (datagrams arriving from one leg).
+#[derive(Debug, Default)]
+pub struct DirectionCounters {
+    /// RTP/UDPTL datagrams received.
+    pub received: AtomicU64,
+    /// RTP/UDPTL datagrams sent on to the other leg.
+    pub forwarded: AtomicU64,
+    /// Bytes of those.
+    pub forwarded_bytes: AtomicU64,
+    /// RTCP datagrams sent on.
+    pub rtcp_forwarded: AtomicU64,
+    /// Dropped: not from the party's address.
+    pub dropped_foreign: AtomicU64,
+    /// Dropped: the other leg's address is not known yet.
+    pub dropped_no_remote: AtomicU64,
+    /// Dropped: sending failed.
+    pub send_errors: AtomicU64,
+    /// G.711 packets the classifier heard.
+    pub tapped: AtomicU64,
+}
+
+/// A snapshot of [`DirectionCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirectionStats {
+    /// RTP/UDPTL datagrams received.
+    pub received: u64,
+    /// RTP/UDPTL datagrams sent on.
+    pub forwarded: u64,
+    /// Bytes of those.
+    pub forwarded_bytes: u64,
+    /// RTCP datagrams sent on.
+    pub rtcp_forwarded: u64,
+    /// Dropped as not from the party.
+    pub dropped_foreign: u64,
+    /// Dropped for want of the other leg's address.
+    pub dropped_no_remote: u64,
+    /// Send failures.
+    pub send_errors: u64,
+    /// G.711 packets heard by the classifier.
+    pub tapped: u64,
+}
+
+impl DirectionCounters {
+    /// The current values.
+    pub fn snapshot(&self) -> DirectionStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        DirectionStats {
+            received: get(&self.received),
+            forwarded: get(&self.forwarded),
+            forwarded_bytes: get(&self.forwarded_bytes),
+            rtcp_forwarded: get(&self.rtcp_forwarded),
+            dropped_foreign: get(&self.dropped_foreign),
+            dropped_no_remote: get(&self.dropped_no_remote),
+            send_errors: get(&self.send_errors),
+            tapped: get(&self.tapped),
+        }
+    }
+}
+
+fn bump(a: &AtomicU64, n: u64) {
+    a.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Counters of both directions, readable while the call runs.
+#[derive(Debug, Default)]
+pub struct RelayCounters {
+    dirs: [DirectionCounters; 2],
+}
+
+impl RelayCounters {
+    /// The counters of datagrams arriving from `leg`.
+    pub fn from_leg(&self, leg: Leg) -> &DirectionCounters {
+        &self.dirs[leg.index()]
+    }
+}
+
+/// What the relay saw, returned when it stops.
+#[derive(Debug, Clone)]
+pub struct RelayReport {
+    /// Datagrams from the caller.
+    pub from_caller: DirectionStats,
+    /// Datagrams from the callee.
+    pub from_callee: DirectionStats,
+    /// The classifier's verdict; `None` when it could not be started.
+    pub classification: Option<Classification>,
+}
+
+/// Why the relay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The relay task ended abnormally.
+    #[error("the media relay task failed ({0}); the call's media statistics are lost")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+enum Control {
+    Mode(MediaMode),
+    Remote {
+        leg: Leg,
+        rtp: Option<SocketAddr>,
+        rtcp: Option<SocketAddr>,
+    },
+}
+
+/// A running relay.
+#[derive(Debug)]
+pub struct Relay {
+    control: mpsc::UnboundedSender<Control>,
+    stop: watch::Sender<bool>,
+    counters: Arc<RelayCounters>,
+    task: JoinHandle<RelayReport>,
+}
+
+impl Relay {
+    /// Start relaying between `caller` and `callee` in `mode`. The task
+    /// also stops when `shutdown` turns `true` (the daemon's stop signal).
+    pub fn start(
+        caller: LegSockets,
+        callee: LegSockets,
+        mode: MediaMode,
+        shutdown: Option<watch::Receiver<bool>>,
+    ) -> Relay {
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(false);
+        let counters = Arc::new(RelayCounters::default());
+        let classifier = match CallClassifier::new() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("call classifier unavailable, the call is relayed unheard: {e}");
+                None
+            }
+        };
+        let task = Task {
+            latches: [&caller, &callee].map(|l| {
+                [
+                    AddressLatch::new(l.remote_rtp),
+                    AddressLatch::new(l.remote_rtcp.or_else(|| next_port(l.remote_rtp))),
+                ]
+            }),
+            legs: [caller, callee],
+            mode,
+            taps: Default::default(),
+            classifier,
+            counters: counters.clone(),
+        };
+        let task = tokio::spawn(task.run(control_rx, stop_rx, shutdown));
+        Relay {
+            control,
+            stop,
+            counters,
+            task,
+        }
+    }
+
+    /// Switch both legs to `mode` (after a re-INVITE answered on both).
+    pub fn set_mode(&self, mode: MediaMode) {
+        let _ = self.control.send(Control::Mode(mode));
+    }
+
+    /// New media addresses of one leg from its SDP (re-INVITE); the latch
+    /// starts again from them.
+    pub fn set_remote(&self, leg: Leg, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
+        let _ = self.control.send(Control::Remote { leg, rtp, rtcp });
+    }
+
+    /// The live counters.
+    pub fn counters(&self) -> &RelayCounters {
+        &self.counters
+    }
+
+    /// Stop relaying and return what was seen.
+    pub async fn stop(self) -> Result<RelayReport, RelayError> {
+        let _ = self.stop.send(true);
+        Ok(self.task.await?)
+    }
+}
+
+/// RFC 3550 §11: RTCP goes to the RTP port + 1 unless SDP says otherwise.
+fn next_port(addr: Option<SocketAddr>) -> Option<SocketAddr> {
+    let a = addr?;
+    Some(SocketAddr::new(a.ip(), a.port().checked_add(1)?))
+}
+
+/// The relay task's state.
+struct Task {
+    legs: [LegSockets; 2],
+    latches: [[AddressLatch; 2]; 2],
+    mode: MediaMode,
+    taps: [AudioTap; 2],
+    classifier: Option<CallClassifier>,
+    counters: Arc<RelayCounters>,
+}
+
+enum Event {
+    Stop,
+    Control(Control),
+    Datagram {
+        leg: usize,
+        stream: Stream,
+        len: usize,
+        from: SocketAddr,
+    },
+    Idle,
+}
+
+/// Whether a datagram looks like the stream's protocol.
+fn valid(mode: MediaMode, stream: Stream, data: &[u8]) -> bool {
+    match (mode, stream) {
+        (MediaMode::Rtp, Stream::Rtp) => rtp::parse(data).is_ok(),
+        // RFC 3550 §6.4: version 2, and packet types 200–204 (SR, RR,
+        // SDES, BYE, APP) start every compound packet.
+        (MediaMode::Rtp, Stream::Rtcp) => {
+            data.len() >= 8 && data[0] >> 6 == 2 && (200..=204).contains(&data[1])
+        }
+        // T.38 §9.1: a 16-bit sequence number, then the length-prefixed
+        // primary IFP (at least one octet).
+        (MediaMode::Udptl, Stream::Rtp) => data.len() >= 4,
+        (MediaMode::Udptl, Stream::Rtcp) => false,
+    }
+}
+
+async fn stopped(rx: &mut Option<watch::Receiver<bool>>) {
+    match rx {
+        Some(rx) => {
+            if rx.wait_for(|v| *v).await.is_err() {
+                // The sender is gone: nothing can stop us that way any more.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl Task {
+    async fn run(
+        mut self,
+        mut control: mpsc::UnboundedReceiver<Control>,
+        stop: watch::Receiver<bool>,
+        shutdown: Option<watch::Receiver<bool>>,
+    ) -> RelayReport {
+        let mut stop = Some(stop);
+        let mut shutdown = shutdown;
+        let mut bufs = [[0u8; MAX_DATAGRAM]; 4];
+        loop {
+            let event = {
+                let [b0, b1, b2, b3] = &mut bufs;
+                let [a, b] = &self.legs;
+                let dg = |leg, stream, r: std::io::Result<(usize, SocketAddr)>| match r {
+                    Ok((len, from)) => Event::Datagram {
+                        leg,
+                        stream,
+                        len,
+                        from,
+                    },
+                    // ICMP port unreachable surfaces as an error on some
+                    // platforms: the party is not listening yet.
+                    Err(_) => Event::Idle,
+                };
+                tokio::select! {
+                    biased;
+                    _ = stopped(&mut stop) => Event::Stop,
+                    _ = stopped(&mut shutdown) => Event::Stop,
+                    // The owner dropped the handle without stopping: stop.
+                    c = control.recv() => c.map_or(Event::Stop, Event::Control),
+                    r = a.rtp.recv_from(b0) => dg(0, Stream::Rtp, r),
+                    r = b.rtp.recv_from(b1) => dg(1, Stream::Rtp, r),
+                    r = a.rtcp.recv_from(b2) => dg(0, Stream::Rtcp, r),
+                    r = b.rtcp.recv_from(b3) => dg(1, Stream::Rtcp, r),
+                }
+            };
+            match event {
+                Event::Stop => break,
+                Event::Idle => {}
+                Event::Control(Control::Mode(mode)) => {
+                    self.mode = mode;
+                    self.taps = Default::default();
+                }
+                Event::Control(Control::Remote { leg, rtp, rtcp }) => {
+                    let l = &mut self.latches[leg.index()];
+                    l[0].reset(rtp);
+                    l[1].reset(rtcp.or_else(|| next_port(rtp)));
+                }
+                Event::Datagram {
+                    leg,
+                    stream,
+                    len,
+                    from,
+                } => {
+                    let slot = leg + 2 * (stream as usize);
+                    let data = &bufs[slot][..len];
+                    self.datagram(leg, stream, data, from).await;
+                }
+            }
+        }
+        RelayReport {
+            from_caller: self.counters.dirs[0].snapshot(),
+            from_callee: self.counters.dirs[1].snapshot(),
+            classification: self.classifier.as_ref().map(|c| c.classification()),
+        }
+    }
+
+    async fn datagram(&mut self, leg: usize, stream: Stream, data: &[u8], from: SocketAddr) {
+        let counters = &self.counters.dirs[leg];
+        let s = stream as usize;
+        if stream == Stream::Rtp {
+            bump(&counters.received, 1);
+        }
+        let ok = valid(self.mode, stream, data);
+        if self.latches[leg][s].packet(from, ok) == LatchVerdict::Drop {
+            bump(&counters.dropped_foreign, 1);
+            return;
+        }
+        if self.mode == MediaMode::Udptl && stream == Stream::Rtcp {
+            return;
+        }
+        let other = 1 - leg;
+        let Some(to) = self.latches[other][s].remote() else {
+            bump(&counters.dropped_no_remote, 1);
+            return;
+        };
+        let socket = match stream {
+            Stream::Rtp => &self.legs[other].rtp,
+            Stream::Rtcp => &self.legs[other].rtcp,
+        };
+        match socket.send_to(data, to).await {
+            Ok(_) if stream == Stream::Rtcp => bump(&counters.rtcp_forwarded, 1),
+            Ok(n) => {
+                bump(&counters.forwarded, 1);
+                bump(&counters.forwarded_bytes, n as u64);
+            }
+            Err(_) => bump(&counters.send_errors, 1),
+        }
+        if stream == Stream::Rtp && self.mode == MediaMode::Rtp {
+            self.tap(leg, data);
+        }
+    }
+
+    fn tap(&mut self, leg: usize, data: &[u8]) {
+        let Some(classifier) = self.classifier.as_mut() else {
+            return;
+        };
+        let Ok(packet) = rtp::parse(data) else {
+            return;
+        };
+        let direction = if leg == 0 {
+            Leg::Caller.direction()
+        } else {
+            Leg::Callee.direction()
+        };
+        if let TapAction::Feed { law, missing } =
+            self.taps[leg].packet(&packet.header, packet.payload.len())
+        {
+            if missing > 0 {
+                classifier.feed_missing(direction, missing);
+            }
+            let mut samples = [0i16; MAX_DATAGRAM];
+            let samples = &mut samples[..packet.payload.len()];
+            law.decode_into(packet.payload, samples);
+            classifier.feed(direction, samples);
+            bump(&self.counters.dirs[leg].tapped, 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_first_valid_packet_replaces_the_sdp_guess() {
+        let mut l = AddressLatch::new(Some(addr("10.0.0.1:4000")));
+        assert_eq!(l.packet(addr("192.0.2.9:7000"), false), LatchVerdict::Drop);
+        assert_eq!(l.remote(), Some(addr("10.0.0.1:4000")));
+        assert_eq!(
+            l.packet(addr("192.0.2.9:7000"), true),
+            LatchVerdict::Switched
+        );
+        assert_eq!(l.remote(), Some(addr("192.0.2.9:7000")));
+        assert_eq!(l.packet(addr("192.0.2.9:7000"), true), LatchVerdict::Accept);
+        let mut none = AddressLatch::new(None);
+        assert_eq!(none.remote(), None);
+        assert_eq!(
+            none.packet(addr("10.0.0.2:4000"), true),
+            LatchVerdict::Switched
+        );
+    }
+
+    #[test]
+    fn a_confirmed_party_moves_only_after_a_run_of_packets() {
+        let mut l = AddressLatch::new(Some(addr("10.0.0.1:4000")));
+        assert_eq!(l.packet(addr("10.0.0.1:4000"), true), LatchVerdict::Accept);
+        let intruder = addr("203.0.113.5:9");
+        for _ in 1..SWITCH_AFTER {
+            assert_eq!(l.packet(intruder, true), LatchVerdict::Drop);
+        }
+        // A packet from the party in between restarts the count.
+        assert_eq!(l.packet(addr("10.0.0.1:4000"), true), LatchVerdict::Accept);
+        for _ in 1..SWITCH_AFTER {
+            assert_eq!(l.packet(intruder, true), LatchVerdict::Drop);
+        }
+        assert_eq!(l.packet(intruder, true), LatchVerdict::Switched);
+        assert_eq!(l.remote(), Some(intruder));
+        l.reset(Some(addr("10.0.0.7:5000")));
+        assert_eq!(l.remote(), Some(addr("10.0.0.7:5000")));
+        assert_eq!(
+            l.packet(addr("10.0.0.8:5000"), true),
+            LatchVerdict::Switched
+        );
+    }
+
+    fn header(pt: u8, seq: u16, ssrc: u32) -> rtp::RtpHeader {
+        rtp::RtpHeader::new(pt, seq, u32::from(seq) * 160, ssrc)
+    }
+
+    #[test]
+    fn the_tap_feeds_g711_in_order_and_counts_losses() {
+        let mut t = AudioTap::default();
+        let feed = |law, missing| TapAction::Feed { law, missing };
+        assert_eq!(t.packet(&header(8, 10, 1), 160), feed(G711Law::ALaw, 0));
+        assert_eq!(t.packet(&header(8, 11, 1), 160), feed(G711Law::ALaw, 0));
+        // Two packets lost.
+        assert_eq!(t.packet(&header(8, 14, 1), 160), feed(G711Law::ALaw, 320));
+        // A late one is not fed again.
+        assert_eq!(t.packet(&header(8, 12, 1), 160), TapAction::Skip);
+        assert_eq!(t.packet(&header(8, 14, 1), 160), TapAction::Skip);
+        // Telephone events are not audio.
+        assert_eq!(t.packet(&header(101, 15, 1), 4), TapAction::Skip);
+        assert_eq!(t.packet(&header(0, 15, 1), 160), feed(G711Law::MuLaw, 0));
+        // Sequence wrap.
+        let mut t = AudioTap::default();
+        t.packet(&header(0, 65535, 2), 160);
+        assert_eq!(t.packet(&header(0, 0, 2), 160), feed(G711Law::MuLaw, 0));
+        // A new SSRC or a huge jump is a new stream, not loss.
+        assert_eq!(t.packet(&header(0, 9000, 3), 160), feed(G711Law::MuLaw, 0));
+        assert_eq!(t.packet(&header(0, 20000, 3), 160), feed(G711Law::MuLaw, 0));
+    }
+
+    #[test]
+    fn validity_by_mode() {
+        let pkt = rtp::build(&header(8, 1, 1), &[0xd5; 160], 0).unwrap();
+        assert!(valid(MediaMode::Rtp, Stream::Rtp, &pkt));
+        assert!(!valid(MediaMode::Rtp, Stream::Rtp, b"hello"));
+        let rr = [0x80, 201, 0, 1, 0, 0, 0, 1];
+        assert!(valid(MediaMode::Rtp, Stream::Rtcp, &rr));
+        assert!(!valid(MediaMode::Rtp, Stream::Rtcp, &pkt));
+        assert!(valid(MediaMode::Udptl, Stream::Rtp, &[0, 1, 1, 0xff]));
+        assert!(!valid(MediaMode::Udptl, Stream::Rtp, &[0, 1]));
+        assert!(!valid(MediaMode::Udptl, Stream::Rtcp, &rr));
+    }
+}

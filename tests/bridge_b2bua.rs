@@ -1,0 +1,444 @@
+//! The B2BUA over loopback: a fake ATA (127.0.0.3) and a fake trunk
+//! (127.0.0.2), both real SIP endpoints, call through faxbridge's endpoint
+//! (127.0.0.1), which bridges every INVITE with `bridge_call`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use faxbridge::ata::{BuildingConfig, Inventory, PortConfig, PortRole, SnmpOverride, UnitConfig};
+use faxbridge::bridge::b2bua::{BridgeOutcome, BridgeSettings, bridge_call};
+use faxbridge::bridge::media::party_media;
+use faxbridge::bridge::plan::Planner;
+use faxbridge::bridge::{BridgeConfig, LineConfig};
+use faxbridge::intake::dialplan::DialPlan;
+use faxbridge::sip::{
+    CallEvent, DialError, DialRequest, EndReason, IncomingCall, SipConfig, SipEndpoint,
+};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn audio_sdp(addr: SocketAddr) -> Vec<u8> {
+    format!(
+        "v=0\r\no=- 77 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n",
+        ip = addr.ip(),
+        port = addr.port()
+    )
+    .into_bytes()
+}
+
+async fn endpoint(listen: &str, peers: &str) -> (SipEndpoint, mpsc::Receiver<IncomingCall>) {
+    let text = format!(
+        "listen = \"{listen}\"\ntransports = [\"udp\"]\n{peers}\n[routing]\ndefault_route = \"in\"\n"
+    );
+    let cfg: SipConfig = toml::from_str(&text).unwrap();
+    SipEndpoint::start(&cfg).await.expect("endpoint starts")
+}
+
+/// faxbridge's endpoint bridging every call; outcomes are reported.
+async fn faxbridge(
+    trunk: SocketAddr,
+    ata_port: u16,
+) -> (SocketAddr, mpsc::UnboundedReceiver<BridgeOutcome>) {
+    let (ep, mut calls) = endpoint(
+        "127.0.0.1:0",
+        "[[peers]]\nname = \"trunk\"\naddresses = [\"127.0.0.2\"]\n[[peers]]\nname = \"atas\"\naddresses = [\"127.0.0.3\"]\n",
+    )
+    .await;
+    let addr = ep.udp_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let units = [UnitConfig {
+            name: "ho".into(),
+            address: "127.0.0.3".parse().unwrap(),
+            model: "Mediatrix 4102".into(),
+            building: "HO".into(),
+            firmware: None,
+            snmp: SnmpOverride::default(),
+        }];
+        let ports = [PortConfig {
+            unit: "ho".into(),
+            number: 1,
+            line: None,
+            sip_user: "2001".into(),
+            role: PortRole::Pdq,
+            owner: String::new(),
+            takes_payments: true,
+            hot_dial: None,
+            warm_dial: None,
+        }];
+        let buildings = [BuildingConfig {
+            name: "HO".into(),
+            subnets: vec!["127.0.0.0/24".into()],
+            emergency_cli: "+441632960001".into(),
+        }];
+        let inventory = Inventory::new(&units, &ports, &buildings);
+        let dialplan = DialPlan::default();
+        let bridge = BridgeConfig {
+            lines: vec![LineConfig {
+                unit: "ho".into(),
+                port: 1,
+                number: "+441632960201".into(),
+                cli: None,
+            }],
+            ata_sip_port: ata_port,
+            ..BridgeConfig::default()
+        };
+        let trunk_uri = format!("sip:{{number}}@{trunk}");
+        let planner = Planner::new(&inventory, &dialplan, &bridge, &[], &trunk_uri);
+        let settings = BridgeSettings {
+            trunk_peer: "trunk".into(),
+            media_ip: "127.0.0.1".parse().unwrap(),
+            trunk_account: None,
+        };
+        while let Some(call) = calls.recv().await {
+            let outcome = bridge_call(&ep, &planner, &settings, call).await;
+            let _ = tx.send(outcome);
+        }
+    });
+    (addr, rx)
+}
+
+struct World {
+    ata: SipEndpoint,
+    ata_calls: mpsc::Receiver<IncomingCall>,
+    trunk: SipEndpoint,
+    trunk_calls: mpsc::Receiver<IncomingCall>,
+    fb: SocketAddr,
+    outcomes: mpsc::UnboundedReceiver<BridgeOutcome>,
+}
+
+async fn world() -> World {
+    let loopback = "[[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n";
+    let (trunk, trunk_calls) = endpoint("127.0.0.2:0", loopback).await;
+    let (ata, ata_calls) = endpoint("127.0.0.3:0", loopback).await;
+    let (fb, outcomes) = faxbridge(trunk.udp_addr().unwrap(), ata.udp_addr().unwrap().port()).await;
+    World {
+        ata,
+        ata_calls,
+        trunk,
+        trunk_calls,
+        fb,
+        outcomes,
+    }
+}
+
+fn user_of(uri: &str) -> &str {
+    faxbridge::bridge::b2bua::uri_user(uri)
+}
+
+fn media_of(sdp: &[u8]) -> SocketAddr {
+    let sd = faxbridge::sdp::parse(std::str::from_utf8(sdp).unwrap()).unwrap();
+    party_media(&sd).unwrap().rtp.unwrap()
+}
+
+#[tokio::test]
+async fn a_port_calls_out_through_the_trunk_with_its_number_and_media_flows() {
+    let mut w = world().await;
+    let ata_media = UdpSocket::bind("127.0.0.3:0").await.unwrap();
+    let trunk_media = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    let mut dialing = w
+        .ata
+        .dial(DialRequest {
+            target: format!("sip:01223123456@{}", w.fb),
+            from_user: "2001".into(),
+            offer: audio_sdp(ata_media.local_addr().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+
+    let incoming = timeout(WAIT, w.trunk_calls.recv()).await.unwrap().unwrap();
+    assert_eq!(incoming.did.as_deref(), Some("+441223123456"));
+    assert_eq!(
+        user_of(&incoming.from),
+        "+441632960201",
+        "the port's number"
+    );
+    let offered = media_of(&incoming.offer);
+    assert_eq!(
+        offered.ip().to_string(),
+        "127.0.0.1",
+        "the trunk is offered the relay"
+    );
+    incoming.ring();
+    let p = timeout(WAIT, dialing.next_progress())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.status, 180, "ringing passes through");
+
+    let mut trunk_call = incoming
+        .accept(audio_sdp(trunk_media.local_addr().unwrap()))
+        .unwrap();
+    let mut ata_call = timeout(WAIT, dialing.outcome()).await.unwrap().unwrap();
+    let answered = media_of(&ata_call.remote_sdp);
+    assert_eq!(
+        answered.ip().to_string(),
+        "127.0.0.1",
+        "the ATA is answered with the relay"
+    );
+
+    // A PCMA packet from the ATA reaches the trunk untouched, and back.
+    let packet = faxbridge::media::rtp::RtpSender::new(7, 1, 0, 8).audio_frame(&[0xd5; 160]);
+    ata_media.send_to(&packet, answered).await.unwrap();
+    let mut buf = [0u8; 512];
+    let (n, from) = timeout(WAIT, trunk_media.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], &packet[..]);
+    assert_eq!(from, offered);
+    let back = faxbridge::media::rtp::RtpSender::new(8, 1, 0, 8).audio_frame(&[0x55; 160]);
+    trunk_media.send_to(&back, offered).await.unwrap();
+    let (n, _) = timeout(WAIT, ata_media.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], &back[..]);
+
+    // The trunk hangs up: the ATA gets BYE.
+    trunk_call.handle.hangup().await.unwrap();
+    loop {
+        match timeout(WAIT, ata_call.next_event()).await.unwrap() {
+            Some(CallEvent::Ended(r)) => {
+                assert_eq!(r, EndReason::RemoteHangup);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("no end event"),
+        }
+    }
+    while let Ok(Some(_)) = timeout(Duration::from_millis(100), trunk_call.next_event()).await {}
+    match timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap() {
+        BridgeOutcome::Ended(report) => {
+            assert_eq!(report.from_caller.forwarded, 1);
+            assert_eq!(report.from_callee.forwarded, 1);
+            assert_eq!(report.from_caller.tapped, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn emergency_calls_present_the_building_cli_and_busy_passes_back() {
+    let mut w = world().await;
+    let dialing = w
+        .ata
+        .dial(DialRequest {
+            target: format!("sip:999@{}", w.fb),
+            from_user: "2001".into(),
+            offer: audio_sdp("127.0.0.3:40000".parse().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let incoming = timeout(WAIT, w.trunk_calls.recv()).await.unwrap().unwrap();
+    assert_eq!(incoming.did.as_deref(), Some("999"));
+    assert_eq!(
+        user_of(&incoming.from),
+        "+441632960001",
+        "the building's emergency CLI"
+    );
+    incoming.reject(486);
+    match timeout(WAIT, dialing.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status, .. }) => assert_eq!(status, 486),
+        other => panic!("expected 486, got {other:?}"),
+    }
+    assert!(matches!(
+        timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
+        BridgeOutcome::Refused { status: 486 }
+    ));
+}
+
+#[tokio::test]
+async fn cancel_from_the_port_cancels_the_trunk_leg() {
+    let mut w = world().await;
+    let mut dialing = w
+        .ata
+        .dial(DialRequest {
+            target: format!("sip:01223123456@{}", w.fb),
+            from_user: "2001".into(),
+            offer: audio_sdp("127.0.0.3:40002".parse().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let mut incoming = timeout(WAIT, w.trunk_calls.recv()).await.unwrap().unwrap();
+    incoming.ring();
+    timeout(WAIT, dialing.next_progress())
+        .await
+        .unwrap()
+        .unwrap();
+    dialing.handle().hangup().await.unwrap();
+    match timeout(WAIT, dialing.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status, .. }) => assert_eq!(status, 487),
+        other => panic!("expected 487, got {other:?}"),
+    }
+    assert!(matches!(
+        timeout(WAIT, incoming.next_event()).await.unwrap(),
+        Some(CallEvent::Ended(EndReason::Cancelled))
+    ));
+    assert!(matches!(
+        timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
+        BridgeOutcome::Cancelled
+    ));
+}
+
+#[tokio::test]
+async fn unknown_ports_are_refused() {
+    let mut w = world().await;
+    let refused = w
+        .ata
+        .dial(DialRequest {
+            target: format!("sip:01223123456@{}", w.fb),
+            from_user: "2999".into(),
+            offer: audio_sdp("127.0.0.3:40004".parse().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    match timeout(WAIT, refused.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status, .. }) => assert_eq!(status, 403),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    assert!(matches!(
+        timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
+        BridgeOutcome::Refused { status: 403 }
+    ));
+}
+
+#[tokio::test]
+async fn a_trunk_call_to_a_line_number_rings_its_port_with_the_caller_id() {
+    let mut w = world().await;
+    let dialing = w
+        .trunk
+        .dial(DialRequest {
+            target: format!("sip:01632960201@{}", w.fb),
+            from_user: "+441223123456".into(),
+            offer: audio_sdp("127.0.0.2:40006".parse().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let incoming = timeout(WAIT, w.ata_calls.recv()).await.unwrap().unwrap();
+    assert_eq!(incoming.did.as_deref(), Some("2001"), "the port's SIP user");
+    assert_eq!(
+        user_of(&incoming.from),
+        "+441223123456",
+        "caller ID passes through"
+    );
+    incoming.reject(486);
+    match timeout(WAIT, dialing.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status, .. }) => assert_eq!(status, 486),
+        other => panic!("expected 486, got {other:?}"),
+    }
+    assert!(matches!(
+        timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
+        BridgeOutcome::Refused { status: 486 }
+    ));
+}
+
+fn t38_sdp(addr: SocketAddr, version: u32) -> Vec<u8> {
+    format!(
+        "v=0\r\no=- 77 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+         m=image {port} udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n\
+         a=T38FaxRateManagement:transferredTCF\r\na=T38FaxMaxDatagram:180\r\n\
+         a=T38FaxUdpEC:t38UDPRedundancy\r\n",
+        ip = addr.ip(),
+        port = addr.port()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_reinvite_to_t38_is_translated_and_udptl_flows_through_the_relay() {
+    let mut w = world().await;
+    let ata_media = UdpSocket::bind("127.0.0.3:0").await.unwrap();
+    let trunk_media = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    let ata_t38 = UdpSocket::bind("127.0.0.3:0").await.unwrap();
+    let trunk_t38 = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    let dialing = w
+        .ata
+        .dial(DialRequest {
+            target: format!("sip:01223123456@{}", w.fb),
+            from_user: "2001".into(),
+            offer: audio_sdp(ata_media.local_addr().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let incoming = timeout(WAIT, w.trunk_calls.recv()).await.unwrap().unwrap();
+    let mut trunk_call = incoming
+        .accept(audio_sdp(trunk_media.local_addr().unwrap()))
+        .unwrap();
+    let ata_call = timeout(WAIT, dialing.outcome()).await.unwrap().unwrap();
+
+    // The trunk side answers T.38 re-INVITEs with T.38 and reports the offer.
+    let trunk_t38_addr = trunk_t38.local_addr().unwrap();
+    let (seen_tx, mut seen) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(ev) = trunk_call.next_event().await {
+            if let CallEvent::ReInvite(r) = ev {
+                let _ = seen_tx.send((r.is_t38(), media_of(&r.offer)));
+                r.accept(t38_sdp(trunk_t38_addr, 2));
+            }
+        }
+    });
+    // The ATA hears CNG and re-INVITEs to T.38 (as Mediatrix does).
+    let outcome = timeout(
+        WAIT,
+        ata_call
+            .handle
+            .reinvite(t38_sdp(ata_t38.local_addr().unwrap(), 2)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let (t38, trunk_sees) = seen.recv().await.unwrap();
+    assert!(t38, "the trunk was offered T.38");
+    assert_eq!(trunk_sees.ip().to_string(), "127.0.0.1");
+    let ata_sees = match outcome {
+        faxbridge::sip::ReInviteOutcome::Accepted(answer) => {
+            let sd = faxbridge::sdp::parse(std::str::from_utf8(&answer).unwrap()).unwrap();
+            assert!(sd.media[0].is_udptl_t38(), "{sd:?}");
+            media_of(&answer)
+        }
+        other => panic!("{other:?}"),
+    };
+    // A UDPTL datagram each way, untouched.
+    let ifp = [0x00, 0x00, 0x03, 0x02, 0x00, 0x00];
+    let mut buf = [0u8; 256];
+    let mut delivered = false;
+    for _ in 0..20 {
+        ata_t38.send_to(&ifp, ata_sees).await.unwrap();
+        if let Ok(Ok((n, _))) =
+            timeout(Duration::from_millis(100), trunk_t38.recv_from(&mut buf)).await
+        {
+            assert_eq!(&buf[..n], &ifp);
+            delivered = true;
+            break;
+        }
+    }
+    assert!(delivered, "UDPTL reached the trunk");
+    let back = [0x00, 0x01, 0x02, 0x00, 0x0c];
+    trunk_t38.send_to(&back, trunk_sees).await.unwrap();
+    let (n, _) = timeout(WAIT, ata_t38.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], &back);
+
+    ata_call.handle.hangup().await.unwrap();
+    match timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap() {
+        BridgeOutcome::Ended(report) => {
+            assert!(report.from_caller.forwarded >= 1);
+            assert_eq!(report.from_callee.forwarded, 1);
+            assert_eq!(report.from_caller.tapped, 0, "UDPTL is not audio");
+        }
+        other => panic!("{other:?}"),
+    }
+}

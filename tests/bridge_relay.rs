@@ -1,0 +1,288 @@
+//! The bridge's media relay over loopback UDP: two fake endpoints exchange
+//! RTP and UDPTL through it. Datagrams must arrive byte for byte, the
+//! relay must find a party that sends from another address than its SDP
+//! said, and the classifier must hear the audio that passes (a SpanDSP
+//! Bell 212A answer tone in PCMA is a data modem).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use faxbridge::bridge::relay::{LegSockets, MediaMode, Relay, RelayReport};
+use faxbridge::fax::{ConnectToneTx, G711Law, GeneratedTone};
+use faxbridge::media::classifier::{Label, ModemKind};
+use faxbridge::media::rtp::{RtpSender, parse};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(2);
+
+async fn socket() -> UdpSocket {
+    UdpSocket::bind("127.0.0.1:0").await.unwrap()
+}
+
+/// One fake endpoint (an ATA or the trunk): its RTP and RTCP sockets.
+struct Party {
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+}
+
+impl Party {
+    async fn new() -> Party {
+        Party {
+            rtp: socket().await,
+            rtcp: socket().await,
+        }
+    }
+
+    fn rtp_addr(&self) -> SocketAddr {
+        self.rtp.local_addr().unwrap()
+    }
+
+    fn rtcp_addr(&self) -> SocketAddr {
+        self.rtcp.local_addr().unwrap()
+    }
+
+    async fn recv_rtp(&self) -> (Vec<u8>, SocketAddr) {
+        let mut buf = [0u8; 2048];
+        let (n, from) = timeout(WAIT, self.rtp.recv_from(&mut buf))
+            .await
+            .expect("a relayed datagram within 2 s")
+            .unwrap();
+        (buf[..n].to_vec(), from)
+    }
+
+    async fn nothing_on_rtp(&self) -> bool {
+        let mut buf = [0u8; 2048];
+        timeout(Duration::from_millis(200), self.rtp.recv_from(&mut buf))
+            .await
+            .is_err()
+    }
+}
+
+/// The relay's sockets for one leg, with the party's SDP addresses.
+struct RelayLeg {
+    sockets: LegSockets,
+    rtp: SocketAddr,
+    rtcp: SocketAddr,
+}
+
+async fn relay_leg(sdp: Option<&Party>) -> RelayLeg {
+    let (rtp, rtcp) = (socket().await, socket().await);
+    let (a, b) = (rtp.local_addr().unwrap(), rtcp.local_addr().unwrap());
+    RelayLeg {
+        sockets: LegSockets {
+            rtp,
+            rtcp,
+            remote_rtp: sdp.map(Party::rtp_addr),
+            remote_rtcp: sdp.map(Party::rtcp_addr),
+        },
+        rtp: a,
+        rtcp: b,
+    }
+}
+
+/// 20 ms PCMA packets of `samples`.
+fn pcma_packets(sender: &mut RtpSender, samples: &[i16]) -> Vec<Vec<u8>> {
+    samples
+        .chunks(160)
+        .map(|block| {
+            let mut frame = [0u8; 160];
+            G711Law::ALaw.encode_into(block, &mut frame[..block.len()]);
+            sender.audio_frame(&frame[..block.len()])
+        })
+        .collect()
+}
+
+fn bell_answer_tone(blocks: usize) -> Vec<i16> {
+    let mut g = ConnectToneTx::new(GeneratedTone::BellAns).unwrap();
+    let mut out = vec![0i16; 160 * blocks];
+    for block in out.chunks_mut(160) {
+        g.tx(block);
+    }
+    out
+}
+
+#[tokio::test]
+async fn rtp_passes_untouched_and_the_classifier_hears_a_card_terminal() {
+    let (caller, callee) = (Party::new().await, Party::new().await);
+    let (a, b) = (
+        relay_leg(Some(&caller)).await,
+        relay_leg(Some(&callee)).await,
+    );
+    let (a_rtp, b_rtp) = (a.rtp, b.rtp);
+    let relay = Relay::start(a.sockets, b.sockets, MediaMode::Rtp, None);
+
+    // The caller (a PDQ) sends silence; the callee (its acquirer's modem)
+    // answers with the Bell 212A 2225 Hz tone. Lock-step, so every
+    // datagram can be compared with what arrives.
+    let mut up = RtpSender::new(0x1111_1111, 100, 5000, 8);
+    let mut down = RtpSender::new(0x2222_2222, 65_500, 1 << 31, 8);
+    let silence = pcma_packets(&mut up, &vec![0i16; 160 * 60]);
+    let tone = pcma_packets(&mut down, &bell_answer_tone(60));
+    for (s, t) in silence.iter().zip(&tone) {
+        caller.rtp.send_to(s, a_rtp).await.unwrap();
+        let (got, from) = callee.recv_rtp().await;
+        assert_eq!(&got, s, "caller→callee datagram changed");
+        assert_eq!(from, b_rtp, "the callee hears the relay's own leg socket");
+        callee.rtp.send_to(t, b_rtp).await.unwrap();
+        let (got, from) = caller.recv_rtp().await;
+        assert_eq!(&got, t, "callee→caller datagram changed");
+        assert_eq!(from, a_rtp);
+    }
+    // Sequence numbers wrapped on the way down and still arrived as sent.
+    let last = parse(tone.last().unwrap()).unwrap().header;
+    assert_eq!(last.sequence, 65_500u16.wrapping_add(59));
+    assert_eq!(last.ssrc, 0x2222_2222);
+
+    let counters = relay
+        .counters()
+        .from_leg(faxbridge::bridge::relay::Leg::Callee);
+    assert_eq!(counters.snapshot().forwarded, 60);
+    let report: RelayReport = relay.stop().await.unwrap();
+    for stats in [report.from_caller, report.from_callee] {
+        assert_eq!(stats.received, 60);
+        assert_eq!(stats.forwarded, 60);
+        assert_eq!(stats.forwarded_bytes, 60 * 172);
+        assert_eq!(stats.tapped, 60);
+        assert_eq!(stats.dropped_foreign + stats.dropped_no_remote, 0);
+    }
+    let c = report.classification.expect("classifier ran");
+    assert_eq!(
+        c.label,
+        Label::DataModem {
+            kind: ModemKind::Bell212A
+        },
+        "{c:#?}"
+    );
+    assert_eq!(c.analysed_ms, 1200);
+}
+
+#[tokio::test]
+async fn the_relay_learns_where_a_party_really_sends_from() {
+    let (caller, callee) = (Party::new().await, Party::new().await);
+    // The callee's SDP names an address nobody listens on (behind NAT).
+    let wrong = socket().await;
+    let wrong_addr = wrong.local_addr().unwrap();
+    drop(wrong);
+    let a = relay_leg(Some(&caller)).await;
+    let mut b = relay_leg(None).await;
+    b.sockets.remote_rtp = Some(wrong_addr);
+    let (a_rtp, b_rtp) = (a.rtp, b.rtp);
+    let relay = Relay::start(a.sockets, b.sockets, MediaMode::Rtp, None);
+
+    let mut up = RtpSender::new(1, 1, 0, 0);
+    let mut down = RtpSender::new(2, 1, 0, 0);
+    // Before the callee has sent anything, its media goes to the SDP guess.
+    caller
+        .rtp
+        .send_to(&up.audio_frame(&[0xff; 160]), a_rtp)
+        .await
+        .unwrap();
+    assert!(callee.nothing_on_rtp().await);
+    // Its first packet teaches the relay its real address.
+    let first = down.audio_frame(&[0xff; 160]);
+    callee.rtp.send_to(&first, b_rtp).await.unwrap();
+    assert_eq!(caller.recv_rtp().await.0, first);
+    let next = up.audio_frame(&[0x7f; 160]);
+    caller.rtp.send_to(&next, a_rtp).await.unwrap();
+    assert_eq!(callee.recv_rtp().await.0, next);
+
+    // A stranger's packet to the callee's leg is not relayed…
+    let stranger = socket().await;
+    let forged = RtpSender::new(99, 1, 0, 0).audio_frame(&[0x55; 160]);
+    stranger.send_to(&forged, b_rtp).await.unwrap();
+    assert!(caller.nothing_on_rtp().await);
+    // …and the party is still heard.
+    let more = down.audio_frame(&[0xfe; 160]);
+    callee.rtp.send_to(&more, b_rtp).await.unwrap();
+    assert_eq!(caller.recv_rtp().await.0, more);
+
+    let report = relay.stop().await.unwrap();
+    assert_eq!(report.from_callee.dropped_foreign, 1);
+    assert_eq!(report.from_caller.dropped_no_remote, 0);
+    assert_eq!(report.from_callee.forwarded, 2);
+    assert_eq!(report.from_caller.forwarded, 2);
+}
+
+#[tokio::test]
+async fn rtcp_follows_rtp_and_udptl_passes_after_a_switch_to_t38() {
+    let (caller, callee) = (Party::new().await, Party::new().await);
+    let (a, b) = (
+        relay_leg(Some(&caller)).await,
+        relay_leg(Some(&callee)).await,
+    );
+    let (a_rtp, a_rtcp, b_rtp) = (a.rtp, a.rtcp, b.rtp);
+    let relay = Relay::start(a.sockets, b.sockets, MediaMode::Rtp, None);
+
+    // An RTCP receiver report goes to the callee's RTCP address.
+    let rr = [
+        0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let rr = &rr[..];
+    caller.rtcp.send_to(rr, a_rtcp).await.unwrap();
+    let mut buf = [0u8; 256];
+    let (n, _) = timeout(WAIT, callee.rtcp.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], rr);
+
+    // Both legs re-INVITEd to T.38 on new ports: UDPTL passes both ways.
+    let (caller_t38, callee_t38) = (socket().await, socket().await);
+    relay.set_mode(MediaMode::Udptl);
+    relay.set_remote(
+        faxbridge::bridge::relay::Leg::Caller,
+        Some(caller_t38.local_addr().unwrap()),
+        None,
+    );
+    relay.set_remote(
+        faxbridge::bridge::relay::Leg::Callee,
+        Some(callee_t38.local_addr().unwrap()),
+        None,
+    );
+    // seq 0, primary IFP of 3 octets (a T.30 indicator), no redundancy.
+    let ifp_up = [0x00, 0x00, 0x03, 0x02, 0x00, 0x00, 0x00];
+    let ifp_down = [0x00, 0x00, 0x02, 0x00, 0x0c, 0x00];
+    let mut got = [0u8; 64];
+    // The control messages and the first datagram race; resend until the
+    // mode switch has been applied (the first may be judged as RTP).
+    let mut arrived = None;
+    for _ in 0..20 {
+        caller_t38.send_to(&ifp_up, a_rtp).await.unwrap();
+        if let Ok(Ok((n, _))) =
+            timeout(Duration::from_millis(100), callee_t38.recv_from(&mut got)).await
+        {
+            arrived = Some(got[..n].to_vec());
+            break;
+        }
+    }
+    assert_eq!(arrived.as_deref(), Some(&ifp_up[..]));
+    callee_t38.send_to(&ifp_down, b_rtp).await.unwrap();
+    let (n, _) = timeout(WAIT, caller_t38.recv_from(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&got[..n], &ifp_down);
+
+    let report = relay.stop().await.unwrap();
+    assert_eq!(report.from_caller.rtcp_forwarded, 1);
+    assert_eq!(report.from_caller.tapped, 0, "UDPTL is not audio");
+    assert!(report.from_callee.forwarded >= 1);
+}
+
+#[tokio::test]
+async fn the_daemon_stop_signal_ends_the_relay() {
+    let (caller, callee) = (Party::new().await, Party::new().await);
+    let (a, b) = (
+        relay_leg(Some(&caller)).await,
+        relay_leg(Some(&callee)).await,
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let relay = Relay::start(a.sockets, b.sockets, MediaMode::Rtp, Some(stop_rx));
+    stop_tx.send(true).unwrap();
+    let report = timeout(WAIT, relay.stop()).await.unwrap().unwrap();
+    assert_eq!(report.from_caller.received, 0);
+    let c = report.classification.unwrap();
+    assert_eq!(c.label, Label::Unknown);
+}
