@@ -39,8 +39,8 @@ use crate::docs::Resolution;
 pub use g711::G711Law;
 pub use session::{FaxJob, FaxSession, T38Options, Transport};
 pub use spandsp::IfpPacket;
-pub use spandsp::{ConnectToneTx, GeneratedTone, V22bisModem, sig_status};
 pub(crate) use spandsp::{ConnectToneRx, connect_tone};
+pub use spandsp::{ConnectToneTx, GeneratedTone, V22bisModem, sig_status};
 
 /// Audio sample rate of every fax path: 8 kHz, as G.711 and T.38's timing assume.
 pub const SAMPLE_RATE: u32 = 8000;

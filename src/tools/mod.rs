@@ -14,8 +14,8 @@ pub mod answer;
 pub mod demo;
 pub mod dial;
 pub mod jobs;
-pub mod pci;
 pub mod lines;
+pub mod pci;
 pub mod send;
 pub mod submit;
 
