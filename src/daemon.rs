@@ -124,6 +124,24 @@ pub async fn run_with(
         .await
         .context("starting the SIP endpoint")?;
     let endpoint = Arc::new(endpoint);
+    if !config.ata.units.is_empty() {
+        // Calls from the ATAs, and trunk calls to their lines, go through
+        // the analogue bridge unless a DID route claims them for fax.
+        endpoint.set_bridge(
+            config.ata.units.iter().map(|u| u.address).collect(),
+            config
+                .bridge
+                .lines
+                .iter()
+                .map(|l| l.number.clone())
+                .collect(),
+        );
+        info!(
+            units = config.ata.units.len(),
+            lines = config.bridge.lines.len(),
+            "analogue bridge on"
+        );
+    }
     let media_ip = config.media.address.unwrap_or(config.sip.listen.ip());
     let (send_stop_tx, send_stop_rx) = watch::channel(false);
     // Delivery reports of jobs that reached a final state (also jobs
@@ -210,6 +228,8 @@ pub async fn run_with(
         .map(|every| tokio::spawn(watchdog(notifier.clone(), health_store, every)));
 
     let ctx = Arc::new(CallContext {
+        config: Arc::new(config.clone()),
+        endpoint: endpoint.clone(),
         spool: spool.clone(),
         outbox: outbox.clone(),
         routes: routes.clone(),
@@ -313,6 +333,8 @@ async fn watchdog(notifier: Arc<Notifier>, store: Store, every: Duration) {
 
 /// What every call task needs.
 struct CallContext {
+    config: Arc<Config>,
+    endpoint: Arc<SipEndpoint>,
     spool: PathBuf,
     outbox: Outbox,
     routes: Arc<RwLock<BTreeMap<String, RouteConfig>>>,
@@ -320,8 +342,41 @@ struct CallContext {
     call: FaxCallConfig,
 }
 
-/// Receive one fax call and hand its pages to the outbox.
+/// Carry one call through the analogue bridge; a call the plan gives to
+/// faxbridge's own fax reception comes back and is received.
 async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
+    if call.route != crate::sip::endpoint::BRIDGE_ROUTE {
+        return receive_call(call, ctx).await;
+    }
+    let config = &ctx.config;
+    let inventory = config.ata.inventory();
+    let planner = crate::bridge::plan::Planner::new(
+        &inventory,
+        &config.intake.dialplan,
+        &config.bridge,
+        &config.sip.routing.routes,
+        &config.outgoing.uri,
+    );
+    let settings = crate::bridge::b2bua::BridgeSettings {
+        trunk_peer: config.bridge.trunk_peer.clone(),
+        media_ip: ctx.media_ip,
+        trunk_account: config.outgoing.account.clone(),
+    };
+    let call_id = call.call_id.clone();
+    match crate::bridge::b2bua::bridge_call(&ctx.endpoint, &planner, &settings, call).await {
+        crate::bridge::b2bua::BridgeOutcome::OwnFax(mut call, own) => {
+            call.route = own.route.clone();
+            receive_call(*call, ctx.clone()).await;
+        }
+        crate::bridge::b2bua::BridgeOutcome::Ended(report) => {
+            info!(%call_id, classification = ?report.classification, "bridged call ended");
+        }
+        other => info!(%call_id, outcome = ?other, "bridged call not connected"),
+    }
+}
+
+/// Receive one fax call and hand its pages to the outbox.
+async fn receive_call(call: IncomingCall, ctx: Arc<CallContext>) {
     let caller = uri_user(&call.from).unwrap_or_default();
     let called = call.did.clone().unwrap_or_default();
     let record = CallRecord::new(&call.call_id, &caller, &called, &call.route);

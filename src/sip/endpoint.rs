@@ -122,6 +122,10 @@ struct Shared {
     acl: Acl,
     /// Replaced as a whole on reload (SIGHUP); read once per INVITE.
     routing: std::sync::RwLock<RoutingTable>,
+    /// Calls the analogue bridge takes: from these sources (the ATAs), or
+    /// to these numbers (their lines). They get the route
+    /// [`BRIDGE_ROUTE`] when no DID route claims them.
+    bridge: std::sync::RwLock<BridgeFilter>,
     nonces: NonceIssuer,
     realm: String,
     algorithms: Vec<DigestAlgorithm>,
@@ -332,6 +336,7 @@ impl SipEndpoint {
             registry,
             acl: config.acl()?,
             routing: std::sync::RwLock::new(config.routing_table()),
+            bridge: std::sync::RwLock::new(BridgeFilter::default()),
             nonces: NonceIssuer::new(rand::random(), config.nonce_lifetime_secs),
             realm: config.realm.clone(),
             algorithms: config.digest_algorithms.clone(),
@@ -348,6 +353,20 @@ impl SipEndpoint {
         }
         info!(?udp, ?tcp, %advertised_ip, "SIP endpoint listening");
         Ok((SipEndpoint { shared, cancel }, calls_rx))
+    }
+
+    /// Hand calls from `sources` (ATAs) or to `numbers` (their lines, digits
+    /// only) to the analogue bridge: such INVITEs get the route
+    /// [`BRIDGE_ROUTE`] instead of 404 when no DID route claims them.
+    pub fn set_bridge(&self, sources: Vec<std::net::IpAddr>, numbers: Vec<String>) {
+        *self
+            .shared
+            .bridge
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = BridgeFilter {
+            sources,
+            numbers: numbers.iter().map(|n| digits(n)).collect(),
+        };
     }
 
     /// Replace the DID routing table with `config`'s (`[sip.routing]`);
@@ -653,6 +672,45 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
     }
 }
 
+/// The route of INVITEs handed to the analogue bridge.
+pub const BRIDGE_ROUTE: &str = "bridge";
+
+/// Which INVITEs the analogue bridge takes (see [`SipEndpoint::set_bridge`]).
+#[derive(Debug, Default)]
+struct BridgeFilter {
+    sources: Vec<std::net::IpAddr>,
+    numbers: Vec<String>,
+}
+
+impl BridgeFilter {
+    fn takes(&self, source: std::net::IpAddr, did: Option<&str>) -> bool {
+        let source = match source {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        if self.sources.contains(&source) {
+            return true;
+        }
+        let Some(did) = did.map(digits).filter(|d| !d.is_empty()) else {
+            return false;
+        };
+        // The trunk may present a line number in another form (national,
+        // international): compare the significant digits.
+        self.numbers.iter().any(|n| {
+            !n.is_empty()
+                && (n == &did
+                    || n.ends_with(did.trim_start_matches('0')) && did.len() >= 6
+                    || did.ends_with(n.trim_start_matches('0')) && n.len() >= 6)
+        })
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
 fn refuse_status(r: Refusal) -> StatusCode {
     StatusCode::from(r.status().0)
 }
@@ -672,6 +730,12 @@ async fn on_invite(
         .unwrap_or_else(|p| p.into_inner())
         .route(did.as_deref())
         .map(str::to_string);
+    let route = route.or_else(|| {
+        let bridge = shared.bridge.read().unwrap_or_else(|p| p.into_inner());
+        bridge
+            .takes(source.ip(), did.as_deref())
+            .then(|| BRIDGE_ROUTE.to_string())
+    });
     let Some(route) = route else {
         info!(%source, ?did, "no route for the called number");
         let _ = tx.reply(refuse_status(Refusal::UnknownNumber)).await;
@@ -807,6 +871,23 @@ async fn on_invite(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bridge_takes_ata_sources_and_line_numbers_in_any_form() {
+        let f = BridgeFilter {
+            sources: vec!["10.1.2.3".parse().unwrap()],
+            numbers: vec![digits("+44 1632 960201")],
+        };
+        assert!(f.takes("10.1.2.3".parse().unwrap(), None));
+        assert!(f.takes("::ffff:10.1.2.3".parse().unwrap(), Some("999")));
+        assert!(!f.takes("10.1.2.4".parse().unwrap(), None));
+        for did in ["+441632960201", "441632960201", "01632960201", "1632960201"] {
+            assert!(f.takes("192.0.2.1".parse().unwrap(), Some(did)), "{did}");
+        }
+        for did in ["01632960202", "201", "", "0"] {
+            assert!(!f.takes("192.0.2.1".parse().unwrap(), Some(did)), "{did}");
+        }
+    }
+
     use super::*;
 
     #[test]
