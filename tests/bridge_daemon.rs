@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use faxbridge::docs::Page;
 use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
 
 mod support;
-use support::fax::{free_sip_port, pages};
+use support::fax::{assert_same_pages, free_sip_port, pages};
 use support::procs::{BIN, Proc, start_daemon};
 
 fn config(root: &Path, port: u16, trunk_port: u16) -> PathBuf {
@@ -100,23 +99,6 @@ fn dial(port: u16, number: &str, doc: &Path) -> String {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "dial failed: {text}");
     text
-}
-
-fn assert_same_pages(sent: &[Page], got: &[Page]) {
-    assert_eq!(got.len(), sent.len(), "page count");
-    for (n, (s, g)) in sent.iter().zip(got).enumerate() {
-        assert_eq!(
-            (g.width, g.height),
-            (s.width, s.height),
-            "page {} size",
-            n + 1
-        );
-        let differ = (0..s.height)
-            .flat_map(|y| (0..s.width).map(move |x| (x, y)))
-            .filter(|&(x, y)| s.get(x, y) != g.get(x, y))
-            .count();
-        assert_eq!(differ, 0, "page {}: {differ} pixels differ", n + 1);
-    }
 }
 
 #[test]

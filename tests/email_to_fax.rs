@@ -13,14 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use faxbridge::docs::Page;
 use faxbridge::docs::tiff::read_tiff;
 use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
-use support::fax::free_sip_port;
+use support::fax::{assert_same_pages, free_sip_port};
 use support::procs::{BIN, Proc, start_daemon};
 use support::smtp::{Sink, free_port};
 
@@ -304,21 +303,4 @@ fn refused_recipient_is_refused_at_smtp_time() {
             .all(|l| !l.contains("09065551234")),
         "nothing queued"
     );
-}
-
-fn assert_same_pages(sent: &[Page], got: &[Page]) {
-    assert_eq!(got.len(), sent.len(), "page count");
-    for (n, (s, g)) in sent.iter().zip(got).enumerate() {
-        assert_eq!(
-            (g.width, g.height),
-            (s.width, s.height),
-            "page {} size",
-            n + 1
-        );
-        let differ = (0..s.height)
-            .flat_map(|y| (0..s.width).map(move |x| (x, y)))
-            .filter(|&(x, y)| s.get(x, y) != g.get(x, y))
-            .count();
-        assert_eq!(differ, 0, "page {}: {differ} pixels differ", n + 1);
-    }
 }

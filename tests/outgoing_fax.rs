@@ -16,7 +16,7 @@ use faxbridge::docs::Page;
 use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
 
 mod support;
-use support::fax::{free_sip_port, pages};
+use support::fax::{assert_same_pages, free_sip_port, pages};
 use support::procs::{BIN, Proc, start_daemon};
 
 /// `faxbridge answer` on 127.0.0.1:`port`, storing into `out`.
@@ -174,24 +174,6 @@ fn received(out: &Path) -> Vec<Page> {
         .collect();
     assert_eq!(files.len(), 1, "received files: {files:?}");
     read_tiff(&files[0]).expect("read the received TIFF")
-}
-
-fn assert_same_pages(sent: &[Page], got: &[Page]) {
-    assert_eq!(got.len(), sent.len(), "page count");
-    for (n, (s, g)) in sent.iter().zip(got).enumerate() {
-        assert_eq!(
-            (g.width, g.height),
-            (s.width, s.height),
-            "page {} size",
-            n + 1
-        );
-        assert_eq!(g.resolution(), s.resolution(), "page {} resolution", n + 1);
-        let differ = (0..s.height)
-            .flat_map(|y| (0..s.width).map(move |x| (x, y)))
-            .filter(|&(x, y)| s.get(x, y) != g.get(x, y))
-            .count();
-        assert_eq!(differ, 0, "page {}: {differ} pixels differ", n + 1);
-    }
 }
 
 #[test]

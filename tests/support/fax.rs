@@ -35,3 +35,23 @@ pub fn free_sip_port() -> u16 {
         }
     }
 }
+
+/// Fail unless `got` has the same pages as `sent`: count, size, resolution
+/// and every pixel.
+pub fn assert_same_pages(sent: &[Page], got: &[Page]) {
+    assert_eq!(got.len(), sent.len(), "page count");
+    for (n, (s, g)) in sent.iter().zip(got).enumerate() {
+        assert_eq!(
+            (g.width, g.height),
+            (s.width, s.height),
+            "page {} size",
+            n + 1
+        );
+        assert_eq!(g.resolution(), s.resolution(), "page {} resolution", n + 1);
+        let differ = (0..s.height)
+            .flat_map(|y| (0..s.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| s.get(x, y) != g.get(x, y))
+            .count();
+        assert_eq!(differ, 0, "page {}: {differ} pixels differ", n + 1);
+    }
+}
