@@ -114,6 +114,8 @@ enum Bench {
     /// Concurrent fax receptions by the daemon: CPU and memory per channel,
     /// end-of-call to email latency.
     Channels(faxbridge::bench::channels::ChannelsArgs),
+    /// Email-to-fax intake over SMTP: messages/s and intake-to-queued latency.
+    Intake(faxbridge::bench::intake::IntakeArgs),
 }
 
 fn main() -> ExitCode {
@@ -182,6 +184,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let report = docs::convert_to_fax(inputs, output, &opts)?;
             println!("{}: {report}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(Bench::Intake(args)) => {
+            init_logging("warn");
+            faxbridge::bench::intake::run_cli(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(Bench::Channels(args)) => {

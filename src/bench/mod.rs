@@ -4,3 +4,4 @@
 pub mod channels;
 pub mod docs;
 pub mod engine;
+pub mod intake;
