@@ -47,7 +47,6 @@ use super::{
     authorise_sender, check_destination, check_pan, check_quota, pan, parse_recipient,
 };
 use crate::config::Config;
-use crate::docs::render::InputKind;
 use crate::docs::tiff::{Compression, write_tiff};
 use crate::docs::{DocError, Page, RenderOptions, Resolution};
 use crate::mail::intake::{Accepted, MailHandler, ReceivedMessage, SessionInfo};
@@ -477,18 +476,10 @@ impl Analysed {
         let mut pages = Vec::new();
         for doc in &self.plan.documents {
             let (name, data) = match doc {
-                Document::Attachment { index, name, kind } => {
+                Document::Attachment { index, name, .. } => {
                     let Some(part) = self.parts.get(*index) else {
                         return Err(local_failure(format!("attachment {name} went missing")));
                     };
-                    if *kind == InputKind::Pdf && !pdf_is_complete(&part.data) {
-                        return Err(doc_refusal(&DocError::Corrupt {
-                            what: name.clone(),
-                            reason: "it is incomplete (it does not end with the PDF end-of-file \
-                                     marker, so it was probably cut off on its way)"
-                                .into(),
-                        }));
-                    }
                     (name.as_str(), part.data.as_slice())
                 }
                 Document::Body => (
@@ -510,15 +501,6 @@ impl Analysed {
         }
         Ok(pages)
     }
-}
-
-/// Whether a PDF ends as ISO 32000-1 §7.5.5 requires: `%%EOF` on its last
-/// line (readers allow up to 1 KiB of trailing junk after it). A file cut
-/// off in transit (a mail size limit, a broken upload) lacks it; the PDF
-/// reader would recover what it can and fax a blank or partial document.
-pub fn pdf_is_complete(data: &[u8]) -> bool {
-    let tail = &data[data.len().saturating_sub(1024)..];
-    tail.windows(5).any(|w| w == b"%%EOF")
 }
 
 /// A rendered fax for one recipient, written to the spool.
@@ -1092,20 +1074,6 @@ mod tests {
             recipient_settings(&FaxOptions::default(), &cfg),
             (Resolution::Standard, false)
         );
-    }
-
-    #[test]
-    fn cut_off_pdfs_are_recognised() {
-        let mut pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n".to_vec();
-        pdf.extend_from_slice(&[b' '; 3000]);
-        assert!(!pdf_is_complete(&pdf));
-        pdf.extend_from_slice(b"trailer\n<<>>\nstartxref\n9\n%%EOF\n");
-        assert!(pdf_is_complete(&pdf));
-        pdf.extend_from_slice(&[b'\0'; 500]);
-        assert!(pdf_is_complete(&pdf), "junk after %%EOF is tolerated");
-        pdf.extend_from_slice(&[b'\0'; 600]);
-        assert!(!pdf_is_complete(&pdf));
-        assert!(!pdf_is_complete(b""));
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn declares_encryption(data: &[u8]) -> bool {
 
 /// Whether `%%EOF` (ISO 32000-1 §7.5.5) appears in the last 1024 bytes, the
 /// window Acrobat allows for trailing bytes after the marker.
-fn ends_with_eof_marker(data: &[u8]) -> bool {
+pub(crate) fn ends_with_eof_marker(data: &[u8]) -> bool {
     let tail = &data[data.len().saturating_sub(1024)..];
     tail.windows(5).any(|w| w == b"%%EOF")
 }
@@ -353,6 +353,20 @@ mod tests {
         let err = OpenPdf::open(cut, "cut.pdf").err().expect("refused");
         let text = err.to_string();
         assert!(text.contains("cut.pdf") && text.contains("%%EOF"), "{text}");
+    }
+
+    #[test]
+    fn cut_off_pdfs_are_recognised() {
+        let mut pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n".to_vec();
+        pdf.extend_from_slice(&[b' '; 3000]);
+        assert!(!ends_with_eof_marker(&pdf));
+        pdf.extend_from_slice(b"trailer\n<<>>\nstartxref\n9\n%%EOF\n");
+        assert!(ends_with_eof_marker(&pdf));
+        pdf.extend_from_slice(&[b'\0'; 500]);
+        assert!(ends_with_eof_marker(&pdf), "junk after %%EOF is tolerated");
+        pdf.extend_from_slice(&[b'\0'; 600]);
+        assert!(!ends_with_eof_marker(&pdf));
+        assert!(!ends_with_eof_marker(b""));
     }
 
     #[test]
