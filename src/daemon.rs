@@ -657,6 +657,16 @@ mod tests {
         );
         assert_eq!(uri_user("<sip:host.example>"), None);
         assert_eq!(uri_user("garbage"), None);
+        // Forms ATAs send in From.
+        let user = |v: &str| uri_user(v).unwrap_or_default();
+        assert_eq!(user("sip:2001@10.1.2.3"), "2001");
+        assert_eq!(user("\"Fax\" <sip:2001@10.1.2.3:5060>;tag=abc"), "2001");
+        assert_eq!(
+            user("<sips:+441223123456@trunk;user=phone>"),
+            "+441223123456"
+        );
+        assert_eq!(user("sip:10.1.2.3"), "");
+        assert_eq!(user("tel:+441223123456;phone-context=x"), "+441223123456");
     }
 
     #[test]

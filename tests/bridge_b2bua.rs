@@ -126,8 +126,8 @@ async fn world() -> World {
     }
 }
 
-fn user_of(uri: &str) -> &str {
-    faxbridge::bridge::b2bua::uri_user(uri)
+fn user_of(uri: &str) -> String {
+    faxbridge::daemon::uri_user(uri).unwrap_or_default()
 }
 
 fn media_of(sdp: &[u8]) -> SocketAddr {

@@ -68,24 +68,6 @@ pub enum BridgeOutcome {
     OwnFax(Box<IncomingCall>, OwnFaxCall),
 }
 
-/// The user part of a SIP URI (`"Name" <sip:2001@10.1.2.3>;tag=x` → `2001`).
-pub fn uri_user(uri: &str) -> &str {
-    let inner = match (uri.find('<'), uri.find('>')) {
-        (Some(a), Some(b)) if a < b => &uri[a + 1..b],
-        _ => uri,
-    };
-    let rest = inner
-        .strip_prefix("sips:")
-        .or_else(|| inner.strip_prefix("sip:"))
-        .or_else(|| inner.strip_prefix("tel:"))
-        .unwrap_or(inner);
-    match rest.find('@') {
-        Some(at) => &rest[..at],
-        None if inner.starts_with("tel:") => rest.split(';').next().unwrap_or(""),
-        None => "",
-    }
-}
-
 async fn leg_sockets(ip: IpAddr) -> std::io::Result<(LegSockets, RelayAddress)> {
     let rtp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
     let rtcp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
@@ -125,7 +107,7 @@ pub async fn bridge_call(
     } else {
         Origin::Port
     };
-    let from_user = uri_user(&incoming.from).to_string();
+    let from_user = crate::daemon::uri_user(&incoming.from).unwrap_or_default();
     let request_user = incoming.did.clone().unwrap_or_default();
     let decision = planner.plan(&CallRequest {
         origin,
@@ -443,24 +425,4 @@ fn other(leg: Leg) -> Leg {
 fn set_remote(socks: &mut LegSockets, media: &PartyMedia) {
     socks.remote_rtp = media.rtp;
     socks.remote_rtcp = media.rtcp;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_users() {
-        assert_eq!(uri_user("sip:2001@10.1.2.3"), "2001");
-        assert_eq!(uri_user("\"Fax\" <sip:2001@10.1.2.3:5060>;tag=abc"), "2001");
-        assert_eq!(
-            uri_user("<sips:+441223123456@trunk;user=phone>"),
-            "+441223123456"
-        );
-        assert_eq!(uri_user("sip:10.1.2.3"), "");
-        assert_eq!(
-            uri_user("tel:+441223123456;phone-context=x"),
-            "+441223123456"
-        );
-    }
 }
