@@ -166,15 +166,6 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ChannelsError {
     move |source| ChannelsError::Io { what, source }
 }
 
-/// Removes the temporary work directory however the benchmark ends.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The daemon child, killed if the benchmark stops early.
 struct Daemon(Child);
 
@@ -280,7 +271,7 @@ pub async fn run_channels(args: &ChannelsArgs) -> Result<ChannelsReport, Channel
         None => {
             let d = std::env::temp_dir()
                 .join(format!("faxbridge-bench-channels-{}", std::process::id()));
-            _cleanup = Some(RemoveOnDrop(d.clone()));
+            _cleanup = Some(super::WorkDir(d.clone()));
             d
         }
     };

@@ -123,15 +123,6 @@ impl fmt::Display for EngineBenchReport {
     }
 }
 
-/// Removes the work directory however the benchmark ends.
-struct WorkDir(PathBuf);
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Run the benchmark over at least `seconds_of_fax` seconds of fax time per
 /// transport, and at least one complete call (about 200 s of fax time).
 pub fn run_engine_bench(seconds_of_fax: u32) -> Result<EngineBenchReport, EngineBenchError> {
@@ -140,7 +131,7 @@ pub fn run_engine_bench(seconds_of_fax: u32) -> Result<EngineBenchReport, Engine
         path: dir.clone(),
         source,
     })?;
-    let dir = WorkDir(dir);
+    let dir = super::WorkDir(dir);
     let src = dir.0.join("send.tif");
     let pages: Vec<Page> = (0..3).map(bench_page).collect();
     write_tiff(&src, &pages, Compression::Group4)?;

@@ -138,13 +138,7 @@ pub async fn run_intake(args: &IntakeArgs) -> Result<IntakeReport, IntakeBenchEr
         "faxbridge-bench-intake-spool-{}",
         std::process::id()
     ));
-    struct Cleanup(PathBuf);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _cleanup = Cleanup(spool.clone());
+    let _cleanup = super::WorkDir(spool.clone());
     let text = format!(
         "[general]\nspool_dir = \"{}\"\n[outgoing]\nuri = \"sip:{{number}}@192.0.2.1\"\n\
          [intake]\nfax_domains = [\"fax.example.ac.uk\"]\n\

@@ -5,3 +5,12 @@ pub mod channels;
 pub mod docs;
 pub mod engine;
 pub mod intake;
+
+/// A temporary directory removed however a benchmark ends.
+pub(crate) struct WorkDir(pub(crate) std::path::PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
