@@ -17,8 +17,8 @@ run: build
 
 test: deps
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets --locked -- -D warnings
-	$(CARGO) test --all-targets --locked
+	CARGO_INCREMENTAL=0 $(CARGO) clippy --all-targets --locked -- -D warnings
+	CARGO_INCREMENTAL=0 $(CARGO) test --all-targets --locked
 
 bench: build
 	./scripts/install-deps.sh bench
