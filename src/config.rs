@@ -151,6 +151,17 @@ pub struct Documents {
     pub paper: Paper,
     /// Resolution for rendered pages: `standard` or `fine`.
     pub resolution: Resolution,
+    /// Refuse a document that takes longer than this many seconds to
+    /// render (pathological PDFs); 0 for no limit.
+    pub render_timeout_secs: u64,
+}
+
+impl Documents {
+    /// `render_timeout_secs` as the renderer takes it.
+    pub fn render_timeout(&self) -> Option<std::time::Duration> {
+        (self.render_timeout_secs > 0)
+            .then(|| std::time::Duration::from_secs(self.render_timeout_secs))
+    }
 }
 
 impl Default for Documents {
@@ -161,6 +172,7 @@ impl Default for Documents {
             max_input_bytes: 25 * 1024 * 1024,
             paper: Paper::A4,
             resolution: Resolution::Fine,
+            render_timeout_secs: 60,
         }
     }
 }

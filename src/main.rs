@@ -181,6 +181,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_pages: config.documents.max_pages,
                 max_pixels: config.documents.max_pixels,
                 max_input_bytes: config.documents.max_input_bytes,
+                render_timeout: config.documents.render_timeout(),
             };
             let report = docs::convert_to_fax(inputs, output, &opts)?;
             println!("{}: {report}", output.display());

@@ -596,3 +596,96 @@ fn damaged_documents_never_panic() {
         outcomes[0], outcomes[1]
     );
 }
+
+/// A one-page PDF (A4) whose content stream fills `paths` separate
+/// page-sized curved shapes, each its own path of a few bytes and each
+/// costing the rasteriser the whole page: cheap to write, slow to render.
+fn many_paths_pdf(paths: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut content = String::with_capacity(paths * 48);
+    for i in 0..paths {
+        let g = (i % 7) as f32 / 10.0 + 0.2;
+        let d = i % 40;
+        let _ = writeln!(
+            content,
+            "{g} g {d} 0 m 595 {d} 0 842 595 842 c 300 {d} l h f"
+        );
+    }
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for o in offsets {
+        tail.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    tail.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.extend_from_slice(tail.as_bytes());
+    pdf
+}
+
+/// `[documents] render_timeout_secs`: a pathological PDF is refused with
+/// the limit and advice once the limit has passed, instead of holding the
+/// caller for as long as it takes; the same document renders without it.
+#[test]
+fn a_pdf_slower_than_the_time_limit_is_refused_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = dir.path().join("slow.pdf");
+    std::fs::write(&slow, many_paths_pdf(5_000)).unwrap();
+    let limit = std::time::Duration::from_secs(1);
+    let opts = RenderOptions {
+        resolution: Resolution::Fine,
+        render_timeout: Some(limit),
+        ..RenderOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let err = faxbridge::docs::render::render_to_pages(std::slice::from_ref(&slow), &opts)
+        .expect_err("refused at the time limit");
+    let waited = started.elapsed();
+    let text = err.to_string();
+    assert!(
+        matches!(err, DocError::RenderTimeout { secs: 1, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("slow.pdf") && text.contains("longer than 1 s") && text.contains("new PDF"),
+        "{text}"
+    );
+    // Parsing counts against the limit too; the caller is let go close to it.
+    assert!(
+        waited < limit + std::time::Duration::from_millis(1500),
+        "{waited:?}"
+    );
+
+    // Without a limit the same file does render (it is slow, not broken),
+    // and it takes longer than the limit did.
+    let started = std::time::Instant::now();
+    let pages = faxbridge::docs::render::render_to_pages(
+        std::slice::from_ref(&slow),
+        &RenderOptions {
+            render_timeout: None,
+            ..opts.clone()
+        },
+    )
+    .expect("renders without a limit");
+    let took = started.elapsed();
+    eprintln!("rendered in {took:?} without a limit; refused after {waited:?}");
+    assert_eq!(pages.len(), 1);
+    assert!(black_pixels(&pages[0]) > 10_000);
+    assert!(took > limit, "the test document is too fast: {took:?}");
+}

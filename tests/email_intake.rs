@@ -67,9 +67,18 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with("").await
+}
+
+/// [`env`] with `extra` appended to the configuration.
+async fn env_with(extra: &str) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
-    let config = Config::parse(&config_text(&spool, "sip:{number}@127.0.0.1:5999")).unwrap();
+    let config = Config::parse(&format!(
+        "{}{extra}",
+        config_text(&spool, "sip:{number}@127.0.0.1:5999")
+    ))
+    .unwrap();
     config.validate().unwrap();
     faxbridge::daemon::prepare_spool(&spool).unwrap();
     let store = Store::open_in_spool(&spool).await.unwrap();
@@ -810,4 +819,124 @@ async fn mail_through_the_smtp_listener_is_queued() {
     let pages: i64 = rows[0].try_get("pages_total").unwrap();
     let subject: String = rows[0].try_get("subject").unwrap();
     assert_eq!((pages, subject.as_str()), (1, "By SMTP"));
+}
+
+/// A one-page PDF whose content stream is `ops` (Helvetica as /F1, not
+/// embedded: one of the standard 14 fonts every reader has).
+fn text_pdf(ops: &str) -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
+         /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{ops}\nendstream", ops.len() + 1),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for o in offsets {
+        tail.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    tail.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.extend_from_slice(tail.as_bytes());
+    pdf
+}
+
+/// The card-number guard reads the text inside PDF attachments (here a
+/// test PAN whose groups are separated by pen moves, not space glyphs, as
+/// many PDF producers write them) and plain-text attachments, and names the
+/// attachment in the refusal; a listed sender may still send it; a PDF
+/// with ordinary numbers passes.
+#[tokio::test]
+async fn card_numbers_inside_attachments_are_found_and_named() {
+    let card_pdf = text_pdf(
+        "BT /F1 12 Tf 72 760 Td (Invoice 2026-0042) Tj 0 -20 Td \
+         [(Card: 4111) -600 (1111) -600 (1111) -600 (1111)] TJ ET",
+    );
+    // What the guard reads from it.
+    let text = faxbridge::docs::pdf_text(&card_pdf, "invoice.pdf", None).unwrap();
+    assert!(
+        text.contains("Invoice 2026-0042\nCard: 4111 1111 1111 1111"),
+        "{text:?}"
+    );
+
+    let env = env().await;
+    let to = ["01223123456@fax.example.ac.uk"];
+    let with_pdf = |id: &str, pdf: &[u8]| {
+        message(
+            id,
+            "Invoice",
+            to[0],
+            "Please see the invoice attached.",
+            &[Att {
+                content_type: "application/pdf",
+                name: "invoice.pdf",
+                data: pdf,
+            }],
+        )
+    };
+    let r = env
+        .intake
+        .accept(&relay(), received(&to, with_pdf("pan-pdf@x", &card_pdf)))
+        .await
+        .unwrap_err();
+    assert_eq!((r.code, r.enhanced), (550, "5.7.1"), "{r:?}");
+    assert!(r.reason.contains("invoice.pdf, "), "{}", r.reason);
+    assert!(r.reason.contains("ending **** 1111"), "{}", r.reason);
+    assert!(
+        !r.to_string().contains("4111 1111"),
+        "the number is repeated"
+    );
+
+    let card_txt = message(
+        "pan-txt@x",
+        "Booking",
+        to[0],
+        "Details attached.",
+        &[Att {
+            content_type: "text/plain",
+            name: "booking.txt",
+            data: b"Guest: J. Smith\nCard 4111-1111-1111-1111 exp 12/28\n",
+        }],
+    );
+    let r = env
+        .intake
+        .accept(&relay(), received(&to, card_txt))
+        .await
+        .unwrap_err();
+    assert_eq!((r.code, r.enhanced), (550, "5.7.1"), "{r:?}");
+    assert!(r.reason.contains("booking.txt, "), "{}", r.reason);
+    assert_eq!(job_count(&env.jobs).await, 0);
+
+    // Ordinary numbers in a PDF are not card numbers.
+    let plain = text_pdf(
+        "BT /F1 12 Tf 72 760 Td (Order 1234 5678 9012, total 4111.11, tel 01223 123456) Tj ET",
+    );
+    env.intake
+        .accept(&relay(), received(&to, with_pdf("plain-pdf@x", &plain)))
+        .await
+        .expect("a PDF without a card number is faxed");
+    assert_eq!(job_count(&env.jobs).await, 1);
+
+    // A sender approved to handle card data may fax it.
+    let env = env_with(&format!(
+        "\n[intake.pci]\nallowed_senders = [\"{SENDER}\"]\n"
+    ))
+    .await;
+    env.intake
+        .accept(&relay(), received(&to, with_pdf("pan-pdf@x", &card_pdf)))
+        .await
+        .expect("a listed sender passes the guard");
+    assert_eq!(job_count(&env.jobs).await, 1);
 }

@@ -753,3 +753,149 @@ async fn a_generic_message_whose_file_is_lost_becomes_a_dead_letter() {
     );
     assert!(maildir(tmp.path()).is_empty());
 }
+
+/// A mail message whose signature, contact card and small signature logo
+/// are left out of the fax (by policy, without refusing the message): the
+/// intake records them with the job, and the delivery report lists each
+/// with the reason, so a sender who meant one of them to be faxed notices.
+#[tokio::test]
+async fn parts_left_out_of_a_mail_message_are_listed_in_its_report() {
+    use faxbridge::intake::Intake;
+    use faxbridge::mail::intake::{MailHandler, ReceivedMessage, SessionInfo};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let spool = tmp.path().join("spool");
+    let config = faxbridge::config::Config::parse(&format!(
+        r#"
+[general]
+spool_dir = "{}"
+[outgoing]
+uri = "sip:{{number}}@127.0.0.1:5999"
+[intake]
+fax_domains = ["fax.example.org"]
+[intake.senders]
+allowed = ["example.org"]
+trusted_relays = ["127.0.0.0/8"]
+"#,
+        spool.display()
+    ))
+    .unwrap();
+    faxbridge::daemon::prepare_spool(&spool).unwrap();
+    let s = open(&spool, RetryConfig::default()).await;
+    let intake = Intake::new(&config, s.jobs.clone(), None);
+
+    // A real one-page PDF to fax.
+    let tif = document(tmp.path(), "form", 1);
+    let pdf_path = tmp.path().join("form.pdf");
+    faxbridge::docs::convert_to_pdf(Path::new(&tif), &pdf_path).unwrap();
+    let pdf = std::fs::read(&pdf_path).unwrap();
+    let b64 = |d: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(d)
+    };
+    let part = |ct: &str, name: &str, disposition: &str, data: &[u8]| {
+        format!(
+            "--b0\r\nContent-Type: {ct}; name=\"{name}\"\r\nContent-Disposition: {disposition}; \
+             filename=\"{name}\"\r\nContent-ID: <{name}>\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            b64(data)
+        )
+    };
+    let message = format!(
+        "From: Alice <alice@example.org>\r\nTo: 02079460000@fax.example.org\r\n\
+         Subject: Signed form\r\nMessage-ID: <left-out-1@example.org>\r\n\
+         Date: Wed, 25 Nov 2026 13:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n\
+         --b0\r\nContent-Type: text/plain\r\n\r\nForm attached.\r\n{}{}{}{}--b0--\r\n",
+        part("application/pdf", "form.pdf", "attachment", &pdf),
+        part("image/png", "logo.png", "inline", &tiny_png()),
+        part(
+            "text/x-vcard",
+            "Alice Smith.vcf",
+            "attachment",
+            b"BEGIN:VCARD\r\nEND:VCARD\r\n"
+        ),
+        part(
+            "application/pkcs7-signature",
+            "smime.p7s",
+            "attachment",
+            b"\x30\x82\x01\x00"
+        ),
+    );
+    let session = SessionInfo {
+        peer: "127.0.0.1:40000".parse().unwrap(),
+        helo: "relay.example.org".into(),
+        tls: false,
+        authenticated: None,
+    };
+    let accepted = intake
+        .accept(
+            &session,
+            ReceivedMessage {
+                mail_from: "alice@example.org".into(),
+                recipients: vec!["02079460000@fax.example.org".into()],
+                data: message.into_bytes(),
+            },
+        )
+        .await
+        .unwrap();
+    let [id] = accepted.jobs.as_slice() else {
+        panic!("one job expected: {:?}", accepted.jobs)
+    };
+    let left: Vec<String> = s
+        .jobs
+        .job(id)
+        .await
+        .unwrap()
+        .left_out
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(left, ["logo.png", "Alice Smith.vcf", "smime.p7s"]);
+
+    let pages = s.jobs.job(id).await.unwrap().job.pages_total;
+    let state = call(&s, id, T0, pages, &fax_result(0, "success", pages)).await;
+    assert_eq!(state, JobState::Done);
+    let reporter = Reporter::new(s.jobs.clone(), s.outbox.clone());
+    assert_eq!(reporter.round(T0 + 700_000).await.unwrap().queued, 1);
+    assert_eq!(s.outbox.deliver_due().await.unwrap(), 1);
+    let mails = maildir(&spool);
+    let msg = MessageParser::default().parse(&mails[0]).unwrap();
+    let text = msg.body_text(0).unwrap();
+    for want in [
+        "Not faxed from your message:",
+        "- logo.png: small picture inside the message text",
+        "- Alice Smith.vcf: contact card, not a document",
+        "- smime.p7s: digital signature of the message, not a document",
+        "send it again as a PDF attachment",
+    ] {
+        assert!(has(&text, want), "{want:?} missing from:\n{text}");
+    }
+
+    // A job with nothing left out says nothing about it.
+    let doc = document(tmp.path(), "plain", 1);
+    let plain = s
+        .jobs
+        .enqueue(
+            &new_job("<plain@x>/1", doc, 1, Some("alice@example.org")),
+            T0,
+        )
+        .await
+        .unwrap()
+        .id;
+    call(&s, &plain, T0 + 800_000, 1, &fax_result(0, "success", 1)).await;
+    reporter.round(T0 + 900_000).await.unwrap();
+    s.outbox.deliver_due().await.unwrap();
+    let mails = maildir(&spool);
+    let last = MessageParser::default()
+        .parse(mails.last().unwrap())
+        .unwrap();
+    assert!(!last.body_text(0).unwrap().contains("Not faxed"));
+}
+
+/// A 4×4 PNG: far below the size of a document, as signature logos are.
+fn tiny_png() -> Vec<u8> {
+    let img = image::GrayImage::from_pixel(4, 4, image::Luma([0]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}

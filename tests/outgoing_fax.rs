@@ -21,8 +21,13 @@ use support::procs::{BIN, Proc, start_daemon};
 
 /// `faxbridge answer` on 127.0.0.1:`port`, storing into `out`.
 fn start_answerer(port: u16, out: &Path, t38: bool) -> Proc {
+    start_answerer_at("127.0.0.1", port, out, t38)
+}
+
+/// `faxbridge answer` on `ip`:`port`, storing into `out`.
+fn start_answerer_at(ip: &str, port: u16, out: &Path, t38: bool) -> Proc {
     let mut cmd = Command::new(BIN);
-    cmd.args(["answer", "--listen", &format!("127.0.0.1:{port}"), "--out"])
+    cmd.args(["answer", "--listen", &format!("{ip}:{port}"), "--out"])
         .arg(out)
         .args(["--ident", "+44 1632 960999"])
         .env("RUST_LOG", "warn");
@@ -44,6 +49,11 @@ struct Setup {
 /// A daemon configuration whose trunk is `trunk_uri` (`{port}` stands for
 /// the answerer's port), and a three-page document.
 fn setup(trunk_uri: &str) -> Setup {
+    setup_with(trunk_uri, "")
+}
+
+/// [`setup`] with `extra` appended to the configuration.
+fn setup_with(trunk_uri: &str, extra: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let sip_port = free_sip_port();
@@ -77,6 +87,7 @@ from_user = "01632960000"
 
 [queue.retry]
 network_initial_delay_secs = 600
+{extra}
 "#,
             spool = root.join("spool").display(),
             uri = trunk_uri.replace("{port}", &answer_port.to_string()),
@@ -114,8 +125,12 @@ fn faxbridge(setup: &Setup, args: &[&str]) -> String {
 }
 
 fn send(setup: &Setup) -> String {
+    send_to(setup, "100")
+}
+
+fn send_to(setup: &Setup, number: &str) -> String {
     let out = Command::new(BIN)
-        .args(["send", "--to", "100", "--from", "lab"])
+        .args(["send", "--to", number, "--from", "lab"])
         .arg(&setup.document)
         .arg("--config")
         .arg(&setup.config)
@@ -422,5 +437,61 @@ fn sigkill_mid_send_resumes_after_the_pages_confirmed_so_far() {
     files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
     let last = read_tiff(files.last().unwrap()).unwrap();
     assert_same_pages(&setup.sent[confirmed as usize..], &last);
+    assert!(daemon.sigterm().success());
+}
+
+/// A fax to the number of one of our own ATA ports is dialled straight at
+/// the port (the unit's address, `[bridge] ata_sip_port`), not through the
+/// trunk: a `faxbridge answer` posing as the port receives every page
+/// pixel for pixel while the trunk's answerer never sees a call.
+#[test]
+fn a_fax_to_an_ata_ports_number_goes_straight_to_the_port() {
+    let ata_port = free_sip_port();
+    let setup = setup_with(
+        "sip:{number}@127.0.0.1:{port}",
+        &format!(
+            r#"
+[[ata.buildings]]
+name = "Lab"
+subnets = ["127.0.0.0/24"]
+emergency_cli = "+441632960001"
+
+[[ata.units]]
+name = "lab-ata"
+address = "127.0.0.2"
+building = "Lab"
+
+[[ata.ports]]
+unit = "lab-ata"
+number = 2
+sip_user = "2002"
+role = "fax"
+
+[bridge]
+ata_sip_port = {ata_port}
+
+[[bridge.lines]]
+unit = "lab-ata"
+port = 2
+number = "+441632960202"
+"#
+        ),
+    );
+    let trunk_out = setup.root.join("trunk");
+    let port_out = setup.root.join("port");
+    let _trunk = start_answerer(setup.answer_port, &trunk_out, true);
+    let _port = start_answerer_at("127.0.0.2", ata_port, &port_out, false);
+    let daemon = start_daemon(&setup.config);
+
+    // Written the national way; the port's number is configured in E.164.
+    let id = send_to(&setup, "01632 960202");
+    let show = wait_for_state(&setup, &id, "done", Duration::from_secs(180));
+    assert_eq!(field(&show, "pages").as_deref(), Some("3 of 3 confirmed"));
+    assert!(show.contains("via ata:lab-ata:2"), "{show}");
+    assert_same_pages(&setup.sent, &received(&port_out));
+    let trunk_files = std::fs::read_dir(&trunk_out)
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(trunk_files, 0, "the trunk received a call");
     assert!(daemon.sigterm().success());
 }

@@ -218,6 +218,7 @@ pub fn run(work: &Path, runs: usize) -> Result<DocsBenchReport, DocsBenchError> 
         max_pages: 10_000,
         max_pixels: 100_000_000,
         max_input_bytes: 1 << 30,
+        render_timeout: None,
     };
 
     // (1) TIFF → PDF on 20 fine G4 pages rendered from a real document.

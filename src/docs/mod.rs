@@ -8,6 +8,7 @@ pub mod render;
 pub mod tiff;
 
 pub use pdf::{convert_to_pdf, thumbnail_png};
+pub use render::pdf_text::pdf_text;
 pub use render::{ConvertReport, Paper, RenderOptions, convert_to_fax};
 
 use std::io::Write;
@@ -105,6 +106,19 @@ pub enum DocError {
     /// No input files were given.
     #[error("no input documents were given; name at least one file to fax")]
     NoInputs,
+    /// Rendering took longer than `[documents] render_timeout_secs`: the
+    /// document is pathological (e.g. hundreds of thousands of tiny paths)
+    /// and was given up rather than hold a worker.
+    #[error(
+        "{what} took longer than {secs} s to render; simplify it or print it to a new PDF \
+         (\"Print to PDF\" flattens most drawings) and send that"
+    )]
+    RenderTimeout {
+        /// The file concerned.
+        what: String,
+        /// The limit, in seconds.
+        secs: u64,
+    },
     /// The renderer or an encoder failed on otherwise acceptable input.
     #[error("could not render {what}: {reason}; try re-saving the document as PDF")]
     Render {

@@ -5,7 +5,9 @@
 //! name: a mail attachment's name and MIME type are the sender's claims.
 //! Limits (file size, page count, pixel budget) are checked before the
 //! expensive work, from headers and page trees, so an oversized or hostile
-//! document is refused quickly with a reason the sender can act on.
+//! document is refused quickly with a reason the sender can act on. What
+//! headers cannot show (a page of a million tiny paths) is caught by the
+//! per-document time limit, [`RenderOptions::render_timeout`].
 //!
 //! Pipeline: source → grey page on the fax grid (`geometry`, `pdf_in`,
 //! `image_in`, `text`) → bilevel (`halftone`) → T.6 TIFF-F
@@ -15,6 +17,7 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::tiff::{Compression, write_tiff};
 use super::{DocError, Page, Resolution};
@@ -23,6 +26,7 @@ pub(crate) mod geometry;
 pub(crate) mod halftone;
 pub(crate) mod image_in;
 pub(crate) mod pdf_in;
+pub mod pdf_text;
 pub(crate) mod text;
 
 use geometry::Target;
@@ -39,6 +43,11 @@ pub enum Paper {
     Letter,
 }
 
+/// The default of `[documents] render_timeout_secs`: a page of text takes
+/// 25–60 ms here and the worst real scans a second or two, so a document
+/// still rendering after a minute is pathological.
+pub const DEFAULT_RENDER_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Options for [`convert_to_fax`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
@@ -52,6 +61,11 @@ pub struct RenderOptions {
     pub max_pixels: u64,
     /// Refuse input files larger than this many bytes.
     pub max_input_bytes: u64,
+    /// Give up on a PDF or text document (refusing it with
+    /// [`DocError::RenderTimeout`]) when rendering it takes longer than
+    /// this wall-clock time, counted per document; `None` for no limit.
+    /// Images need no clock: their cost is bounded by `max_pixels`.
+    pub render_timeout: Option<Duration>,
 }
 
 impl Default for RenderOptions {
@@ -62,6 +76,7 @@ impl Default for RenderOptions {
             max_pages: 50,
             max_pixels: 100_000_000,
             max_input_bytes: 25 * 1024 * 1024,
+            render_timeout: Some(DEFAULT_RENDER_TIMEOUT),
         }
     }
 }
@@ -177,14 +192,29 @@ pub(crate) fn render_bytes(
         return Err(DocError::NoPages { what: what.into() });
     }
     let kind = detect(&data).ok_or_else(|| DocError::UnknownType { what: what.into() })?;
+    // The time budget is per document, from the moment its bytes are in.
+    let limit = opts
+        .render_timeout
+        .map(|t| pdf_in::Deadline::new(Instant::now() + t, t));
+    let pdf_pages = |data, room| {
+        render_pdf(
+            data,
+            what,
+            &target,
+            room,
+            pages_so_far,
+            opts.max_pages,
+            limit,
+        )
+    };
     match kind {
-        InputKind::Pdf => render_pdf(data, what, &target, room, pages_so_far, opts.max_pages),
+        InputKind::Pdf => pdf_pages(data, room),
         InputKind::Text => {
             let (pdf, n) = text::text_to_pdf(&text::decode(&data), opts.paper);
             if n > room {
                 return Err(too_many(n));
             }
-            render_pdf(pdf, what, &target, room, pages_so_far, opts.max_pages)
+            pdf_pages(pdf, room)
         }
         InputKind::Png | InputKind::Jpeg | InputKind::Gif | InputKind::Tiff => {
             let pages = image_in::render(&data, opts.max_pixels, room, &target, what)?;
@@ -203,6 +233,7 @@ fn render_pdf(
     room: usize,
     pages_so_far: usize,
     max: usize,
+    deadline: Option<pdf_in::Deadline>,
 ) -> Result<Vec<Page>, DocError> {
     let pdf = pdf_in::OpenPdf::open(data, what)?;
     let n = pdf.page_count();
@@ -216,7 +247,7 @@ fn render_pdf(
             max,
         });
     }
-    pdf.render(target)
+    pdf.render(target, deadline)
 }
 
 /// Render documents into bilevel fax pages (in memory).

@@ -210,8 +210,8 @@ impl MessagePlan {
 impl MessagePlan {
     /// The texts the card-number guard must read, each with a name for the
     /// report: the subject, the body, and every plain-text attachment that is
-    /// faxed. Text inside PDFs and images must be extracted by the renderer
-    /// and scanned as well.
+    /// faxed. The intake adds the text shown in faxed PDFs; images are not
+    /// read (no OCR, see [`super::pan`]).
     pub fn texts<'a>(&self, msg: &InboundMessage<'a>) -> Vec<(String, Cow<'a, str>)> {
         let mut out = Vec::new();
         if let Some(s) = msg.subject {

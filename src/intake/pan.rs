@@ -26,6 +26,16 @@
 //!
 //! A card number split across a line break is not found.
 //!
+//! What is read: the subject, the message text, plain-text attachments and
+//! the text shown in PDF attachments (their fonts' glyphs mapped back to
+//! characters, [`crate::docs::pdf_text`]), within the document's render time
+//! limit. What is **not** read: images (PNG, JPEG, GIF, TIFF attachments,
+//! scanned pages inside PDFs, text a PDF draws as outlines). Finding a
+//! number there needs optical character recognition, which faxbridge does
+//! not have; such a card number is faxed. Senders must be told that the
+//! guard is a safety net for typed text, not a control that covers
+//! photographs or scans of cards.
+//!
 //! Findings never hold the number: only the issuer, the length, the position
 //! and the last four digits (PCI DSS 3.4.1 allows showing at most the last
 //! four). The scan is one pass over the bytes with bounded work per digit

@@ -12,13 +12,18 @@
 //! 3. the MIME structure is intact (mail-parser; a part whose transfer
 //!    encoding is damaged or a multipart whose boundary never appears is
 //!    named), and the message says what to fax ([`message::plan`]);
-//! 4. no payment card number is in the text ([`pan::scan`], [`check_pan`]);
+//! 4. no payment card number is in the text: subject, body, plain-text
+//!    attachments and the text shown in PDF attachments ([`pan::scan`],
+//!    [`check_pan`]; images are not read, see [`pan`]);
 //! 5. the sender is within the hourly message and daily page allowance
 //!    ([`check_quota`], counted from the `fax_job` table);
 //! 6. every document and cover page renders (CPU-bound, on the blocking
 //!    pool); an unreadable attachment is named with the reason;
 //! 7. every TIFF-F is written, fsynced and renamed into `<spool>/outgoing`,
-//!    and only then one job per recipient is queued.
+//!    and only then one job per recipient is queued, on the trunk or, for
+//!    the number of one of our own ATA ports, straight to that port
+//!    ([`crate::queue::routes`]), with the parts left out of the fax
+//!    recorded for the delivery report.
 //!
 //! Each job's idempotency key is built from the sender, the message
 //! (its `Message-ID`, or a hash of its content when it has none) and the
@@ -51,7 +56,7 @@ use crate::docs::tiff::{Compression, write_tiff};
 use crate::docs::{DocError, Page, RenderOptions, Resolution};
 use crate::mail::intake::{Accepted, MailHandler, ReceivedMessage, SessionInfo};
 use crate::queue::worker::now_ms;
-use crate::queue::{JobStore, Millis, NewJob, Route};
+use crate::queue::{JobStore, LeftOut, Millis, NewJob, Routes};
 
 /// One hour in milliseconds: the window of the message allowance.
 const HOUR_MS: Millis = 3_600_000;
@@ -70,7 +75,8 @@ struct Inner {
     intake: IntakeConfig,
     render: RenderOptions,
     outgoing_enabled: bool,
-    route: Route,
+    /// Trunk or ATA port, by destination number.
+    routes: Routes,
     jobs: JobStore,
     outgoing_dir: PathBuf,
     wake: Option<Arc<Notify>>,
@@ -441,7 +447,37 @@ fn analyse(
 }
 
 impl Analysed {
-    /// The texts the card-number guard reads, each with its place.
+    /// The texts the card-number guard reads, each with its place: the
+    /// subject, the body, plain-text attachments and the text shown in PDF
+    /// attachments ([`crate::docs::pdf_text`], within the document's render
+    /// time limit). Images are not read: that needs OCR, which faxbridge
+    /// does not have. A PDF whose text cannot be read is left to the
+    /// renderer, which refuses it by name; one that takes longer than the
+    /// limit is refused here.
+    fn scan_texts(
+        &self,
+        limit: Option<std::time::Duration>,
+    ) -> Result<Vec<(String, String)>, Refusal> {
+        let mut out = self.texts();
+        for d in &self.plan.documents {
+            if let Document::Attachment {
+                index,
+                name,
+                kind: crate::docs::render::InputKind::Pdf,
+            } = d
+                && let Some(part) = self.parts.get(*index)
+            {
+                match crate::docs::pdf_text(&part.data, name, limit) {
+                    Ok(text) => out.push((name.clone(), text)),
+                    Err(e @ DocError::RenderTimeout { .. }) => return Err(doc_refusal(&e)),
+                    Err(e) => warn!(part = %name, "cannot read the text of a PDF: {e}"),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The texts of the message itself and its plain-text attachments.
     fn texts(&self) -> Vec<(String, String)> {
         let borrowed: Vec<Part<'_>> = self
             .parts
@@ -606,9 +642,10 @@ impl Intake {
                     max_pages: config.documents.max_pages,
                     max_pixels: config.documents.max_pixels,
                     max_input_bytes: config.documents.max_input_bytes,
+                    render_timeout: config.documents.render_timeout(),
                 },
                 outgoing_enabled: config.outgoing.enabled(),
-                route: config.outgoing.route(),
+                routes: Routes::from_config(config),
                 jobs,
                 outgoing_dir: spool.join("outgoing"),
                 wake,
@@ -774,9 +811,24 @@ impl Intake {
             });
         }
 
-        // Card numbers in the text (PCI DSS): refused unless the sender is listed.
-        let findings: Vec<(String, pan::PanFinding)> = analysed
-            .texts()
+        // Card numbers in the text (PCI DSS): refused unless the sender is
+        // listed. Reading PDFs is CPU work: off the async threads.
+        let limit = self.inner.render.render_timeout;
+        let pci = &self.cfg().pci;
+        // PDFs are only read when a finding would refuse the message.
+        let guarded =
+            pci.enabled && !super::policy::matches_any(&pci.allowed_senders, &sender_addr);
+        let (analysed, texts) = tokio::task::spawn_blocking(move || {
+            let texts = if guarded {
+                analysed.scan_texts(limit)
+            } else {
+                Ok(analysed.texts())
+            };
+            (analysed, texts)
+        })
+        .await
+        .map_err(|e| local_failure(format!("the card-number check stopped ({e})")))?;
+        let findings: Vec<(String, pan::PanFinding)> = texts?
             .into_iter()
             .flat_map(|(place, text)| {
                 pan::scan(&text)
@@ -822,12 +874,22 @@ impl Intake {
             })
             .collect();
         let mut unused: Vec<&Path> = Vec::new();
+        // Parts not faxed, for the delivery report of every job.
+        let left_out: Vec<LeftOut> = analysed
+            .plan
+            .skipped
+            .iter()
+            .map(|s| LeftOut {
+                name: s.name.clone(),
+                reason: s.reason.clone(),
+            })
+            .collect();
         for (n, w) in written.iter().enumerate() {
             let r = &list[w.recipient];
             let job = NewJob {
                 idempotency_key: w.key.clone(),
                 destination: r.normalised.dial.clone(),
-                route: self.inner.route.clone(),
+                route: self.inner.routes.route_for(&r.normalised.dial),
                 document: w.path.to_string_lossy().into_owned(),
                 pages_total: w.pages,
                 submitter: sender_addr.to_ascii_lowercase(),
@@ -835,7 +897,7 @@ impl Intake {
                 subject: analysed.subject.clone(),
                 not_before: None,
             };
-            match self.inner.jobs.enqueue(&job, now).await {
+            match self.inner.jobs.enqueue_noting(&job, &left_out, now).await {
                 Ok(q) => {
                     if !q.created {
                         // Queued meanwhile by a concurrent submission, with its own document.

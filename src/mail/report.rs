@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! multipart/mixed
-//! ├── text/plain          outcome, pages, attempts, far end, advice
+//! ├── text/plain          outcome, pages, attempts, far end, advice,
+//! │                       parts of the mail message that were not faxed
 //! └── application/pdf     exactly the pages the far end confirmed
 //! ```
 //!
@@ -566,6 +567,28 @@ fn plain_body(
         }
         Outcome::Delivered => {}
     }
+    if !detail.left_out.is_empty() {
+        let _ = writeln!(s, "\nNot faxed from your message:");
+        for part in &detail.left_out {
+            let _ = writeln!(
+                s,
+                "{}",
+                hanging(
+                    &format!("  - {}: ", clean(&part.name)),
+                    &clean(&part.reason),
+                    4
+                )
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n{}",
+            wrap_at(
+                "If one of these was meant to be faxed, send it again as a PDF attachment.",
+                0
+            )
+        );
+    }
     let _ = writeln!(s, "\n{}", wrap_at(pdf_note, 0));
     s
 }
@@ -814,6 +837,7 @@ mod tests {
                 to: state.name().into(),
                 detail: "cancelled by bob".into(),
             }],
+            left_out: Vec::new(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod fallback;
 pub mod job;
 pub mod reporter;
 pub mod retry;
+pub mod routes;
 pub mod store;
 pub mod worker;
 
@@ -40,9 +41,10 @@ use serde::Deserialize;
 pub use fallback::{DestinationProfile, FallbackConfig, Settings, Transport};
 pub use job::{Attempt, IllegalTransition, JobState};
 pub use retry::{Cause, Decision, RetryConfig};
+pub use routes::Routes;
 pub use store::{
     CallOutcome, CallResult, Claim, DueReport, Enqueued, JobDetail, JobEvent, JobStore, JobSummary,
-    ListFilter, NewJob, QueueError, RecoveryReport,
+    LeftOut, ListFilter, NewJob, QueueError, RecoveryReport,
 };
 
 /// A point in time as Unix epoch milliseconds, the unit stored in the

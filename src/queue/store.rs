@@ -243,6 +243,16 @@ pub struct JobSummary {
     pub finished: Option<Millis>,
 }
 
+/// A part of the submitted message that was not faxed, told to the sender
+/// in the delivery report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeftOut {
+    /// The part's name as the sender knows it (its file name).
+    pub name: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
 /// One history row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobEvent {
@@ -267,6 +277,8 @@ pub struct JobDetail {
     pub attempts: Vec<Attempt>,
     /// Every transition, oldest first.
     pub events: Vec<JobEvent>,
+    /// Parts of the submitted message that were not faxed.
+    pub left_out: Vec<LeftOut>,
 }
 
 /// Which jobs [`JobStore::list`] returns.
@@ -334,6 +346,25 @@ impl JobStore {
     /// Queue a fax, or find the job already queued under the same
     /// idempotency key.
     pub async fn enqueue(&self, job: &NewJob, now: Millis) -> Result<Enqueued> {
+        self.enqueue_noting(job, &[], now).await
+    }
+
+    /// [`JobStore::enqueue`], recording in the same transaction the parts
+    /// of the submitted message that were not faxed (for the delivery
+    /// report). A job that exists already keeps what it recorded.
+    pub async fn enqueue_noting(
+        &self,
+        job: &NewJob,
+        left_out: &[LeftOut],
+        now: Millis,
+    ) -> Result<Enqueued> {
+        let left_out = if left_out.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(left_out).map_err(|e| {
+                QueueError::Invalid(format!("the parts left out cannot be recorded: {e}"))
+            })?)
+        };
         let destination = normalise_number(&job.destination)?;
         if job.idempotency_key.trim().is_empty() {
             return Err(QueueError::Invalid(
@@ -360,8 +391,8 @@ impl JobStore {
             "INSERT INTO fax_job (id, idempotency_key, destination, route, document_path, \
              pages_total, pages_confirmed, submitter, state, next_attempt_ms, attempts, \
              budget_attempts_base, budget_since_ms, created_at_ms, updated_at_ms, \
-             report_to, subject) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, 0, 0, $9, $9, $9, $10, $11) \
+             report_to, subject, left_out) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 'queued', $8, 0, 0, $9, $9, $9, $10, $11, $12) \
              ON CONFLICT DO NOTHING",
         )
         .bind(id.as_str())
@@ -375,6 +406,7 @@ impl JobStore {
         .bind(now)
         .bind(job.report_to.as_deref())
         .bind(job.subject.as_str())
+        .bind(left_out)
         .execute(&mut *tx)
         .await
         .map_err(QueueError::db("queueing a fax"))?
@@ -916,10 +948,22 @@ impl JobStore {
         })
         .collect::<std::result::Result<_, sqlx::Error>>()
         .map_err(QueueError::db("reading a fax job's history"))?;
+        let left_out: Option<String> = sqlx::query("SELECT left_out FROM fax_job WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|r| r.try_get("left_out"))
+            .map_err(QueueError::db("reading a fax job"))?;
+        // Only words for the report: an unreadable list loses the list, not
+        // the job.
+        let left_out = left_out
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
         Ok(JobDetail {
             job: job.summary,
             attempts,
             events,
+            left_out,
         })
     }
 
@@ -1534,6 +1578,47 @@ mod tests {
         assert!(normalise_number("1+2").is_err());
         assert!(normalise_number("--").is_err());
         assert!(normalise_number("mailto:x").is_err());
+    }
+
+    /// A port dialled directly is not held back by a full trunk, and takes
+    /// one call at a time itself.
+    #[tokio::test]
+    async fn ata_routes_have_their_own_limit_of_one_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_spool(dir.path()).await.unwrap();
+        let jobs = JobStore::new(
+            store,
+            QueueConfig {
+                max_calls_per_trunk: 1,
+                ..QueueConfig::default()
+            },
+        );
+        let port = Route::Ata("lab-ata:2".into());
+        let routes = [
+            Route::Trunk("main".into()),
+            Route::Trunk("main".into()),
+            port.clone(),
+            port.clone(),
+        ];
+        for (i, route) in routes.into_iter().enumerate() {
+            let job = NewJob {
+                idempotency_key: format!("k{i}"),
+                destination: "+441632960202".into(),
+                route,
+                document: "/spool/outgoing/x.tif".into(),
+                pages_total: 1,
+                submitter: "test".into(),
+                report_to: None,
+                subject: String::new(),
+                not_before: None,
+            };
+            jobs.enqueue(&job, 1_000 + i as i64).await.unwrap();
+        }
+        let claims = jobs.claim_due(10_000, 8).await.unwrap();
+        let claimed: Vec<&Route> = claims.iter().map(|c| &c.route).collect();
+        assert_eq!(claimed, [&Route::Trunk("main".into()), &port]);
+        // Both routes full now.
+        assert!(jobs.claim_due(10_000, 8).await.unwrap().is_empty());
     }
 
     #[test]

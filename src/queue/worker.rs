@@ -2,14 +2,16 @@
 //!
 //! Every [`OutgoingConfig::poll_interval_ms`] (and whenever woken after an
 //! enqueue in this process) the worker claims due jobs up to the free call
-//! slots of the trunk ([`JobStore::claim_due`] commits each as `Dialling`
+//! slots of the trunk plus one per directly dialled ATA port (the store
+//! keeps each route within its own limit) ([`JobStore::claim_due`] commits each as `Dialling`
 //! before the INVITE goes out). Each claim gets its own task, which:
 //!
 //! 1. prepares the TIFF of the pages to send: the job's document, or a
 //!    TIFF of only the unconfirmed pages when an earlier attempt got some
 //!    pages through (the far end already printed those);
-//! 2. places the call through the trunk with the settings the fallback
-//!    ladder chose ([`call_config`]: T.38 offered or not, ECM, top modem);
+//! 2. places the call through the trunk, or straight to the ATA port for a
+//!    job on an ATA route ([`super::routes`]: no trunk account, the port's
+//!    own limit of one call), with the settings the fallback ladder chose ([`call_config`]: T.38 offered or not, ECM, top modem);
 //! 3. while the call runs, commits `Sending` as soon as it is answered and
 //!    each page the far end confirms (MCF) as it is confirmed
 //!    ([`crate::media::fax_call::FaxCallConfig::progress`]), then
@@ -44,7 +46,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use super::fallback::{Settings, Transport};
-use super::{CallOutcome, CallResult, Claim, JobStore, Millis, Route};
+use super::{CallOutcome, CallResult, Claim, JobStore, Millis, Route, Routes};
 use crate::docs::tiff::{Compression, read_tiff, write_tiff};
 use crate::fax::{FaxCompression, FaxJob, FaxStatus, Modem};
 use crate::media::fax_call::{
@@ -318,6 +320,7 @@ struct Shared {
     jobs: JobStore,
     endpoint: Arc<SipEndpoint>,
     outgoing: OutgoingConfig,
+    routes: Routes,
     base: FaxCallConfig,
     media_ip: IpAddr,
     tmp_dir: PathBuf,
@@ -334,7 +337,8 @@ pub struct Worker {
 impl Worker {
     /// A worker sending through `endpoint` with `[outgoing]`, media sockets
     /// on `media_ip` and the call settings `base` (from `[media]` and
-    /// `[fax]`); temporary page files go to `<spool>/tmp`.
+    /// `[fax]`); temporary page files go to `<spool>/tmp`. Jobs on ATA
+    /// routes are not dialled until [`Worker::with_routes`] names the ports.
     pub fn new(
         jobs: JobStore,
         endpoint: Arc<SipEndpoint>,
@@ -343,11 +347,18 @@ impl Worker {
         media_ip: IpAddr,
         spool: &Path,
     ) -> Worker {
+        let routes = Routes::new(
+            &outgoing,
+            &crate::bridge::BridgeConfig::default(),
+            &crate::ata::AtaConfig::default(),
+            &crate::intake::DialPlan::default(),
+        );
         Worker {
             shared: Arc::new(Shared {
                 jobs,
                 endpoint,
                 outgoing,
+                routes,
                 base,
                 media_ip,
                 tmp_dir: spool.join("tmp"),
@@ -355,6 +366,16 @@ impl Worker {
             }),
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Dial jobs on ATA routes at the ports `routes` knows (built from the
+    /// same configuration as the worker's `[outgoing]`). Call before
+    /// [`Worker::run`].
+    pub fn with_routes(mut self, routes: Routes) -> Worker {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.routes = routes;
+        }
+        self
     }
 
     /// Notify this to make the worker look at the queue at once (after an
@@ -374,11 +395,14 @@ impl Worker {
     /// Claim and send due jobs until `stop` turns `true` (or its sender is
     /// dropped), then wait for the calls in progress to end.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        // The trunk's calls plus one per port dialled directly; the store
+        // keeps every route within its own limit when claiming.
         let limit = self
             .shared
             .jobs
             .config()
-            .max_calls(&self.shared.outgoing.route()) as usize;
+            .max_calls(&self.shared.outgoing.route()) as usize
+            + self.shared.routes.ata_lines();
         let mut tick = tokio::time::interval(Duration::from_millis(
             self.shared.outgoing.poll_interval_ms.max(100),
         ));
@@ -497,18 +521,37 @@ async fn attempt_call(
     progress: Arc<watch::Sender<CallProgress>>,
 ) -> CallOutcome {
     let job = &claim.job_id;
-    let Route::Trunk(trunk) = &claim.route else {
-        return network_error(format!(
-            "route {} is not served: faxbridge sends through [outgoing] trunk {:?} only",
-            claim.route, shared.outgoing.trunk
-        ));
+    let (target, account) = match &claim.route {
+        Route::Trunk(trunk) if *trunk == shared.outgoing.trunk => (
+            shared.outgoing.target(&claim.destination),
+            shared.outgoing.account.clone(),
+        ),
+        Route::Trunk(trunk) => {
+            return network_error(format!(
+                "trunk {trunk:?} is not configured; [outgoing] trunk is {:?}",
+                shared.outgoing.trunk
+            ));
+        }
+        // The port is ours: no trunk, no trunk credentials.
+        // A port that registered is reached at its contact, else at the
+        // unit's address (as the bridge reaches it).
+        Route::Ata(port) => match shared.routes.ata_line(port) {
+            Some(line) => (
+                shared
+                    .endpoint
+                    .registered_contact(&line.unit, &line.sip_user)
+                    .await
+                    .unwrap_or_else(|| line.target.clone()),
+                None,
+            ),
+            None => {
+                return network_error(format!(
+                    "ATA port {port:?} is no longer in [[bridge.lines]] / [[ata.ports]]; \
+                     put it back or cancel the job"
+                ));
+            }
+        },
     };
-    if *trunk != shared.outgoing.trunk {
-        return network_error(format!(
-            "trunk {trunk:?} is not configured; [outgoing] trunk is {:?}",
-            shared.outgoing.trunk
-        ));
-    }
     let (tiff, temporary) = match prepare_pages(claim, &shared.tmp_dir) {
         Ok(x) => x,
         Err(e) => {
@@ -516,7 +559,6 @@ async fn attempt_call(
             return document_error(e);
         }
     };
-    let target = shared.outgoing.target(&claim.destination);
     let mut cfg = call_config(&shared.base, &claim.settings);
     cfg.progress = Some(progress);
     info!(
@@ -530,7 +572,7 @@ async fn attempt_call(
             &shared.endpoint,
             &target,
             &shared.outgoing.from_user,
-            shared.outgoing.account.clone(),
+            account,
             FaxJob::Send(tiff.clone()),
             sockets,
             &cfg,

@@ -5,8 +5,9 @@
 //! is queued in the store under the configured spool. The command returns
 //! once the job is committed and prints its id; the running daemon's worker
 //! finds the job at its next look at the queue (within a second by default)
-//! and calls through the `[outgoing]` trunk, retrying as `[queue.retry]`
-//! says. `faxbridge jobs` follows it.
+//! and calls through the `[outgoing]` trunk (or straight to the ATA port
+//! when the number is one of `[[bridge.lines]]`), retrying as
+//! `[queue.retry]` says. `faxbridge jobs` follows it.
 //!
 //! A single TIFF whose pages already are fax pages is stored as it is (not
 //! re-rendered), so what the far end prints is exactly that file.
@@ -124,12 +125,14 @@ pub async fn send(config: &Config, req: &SendRequest) -> Result<Queued, QueueToo
         max_pages: config.documents.max_pages,
         max_pixels: config.documents.max_pixels,
         max_input_bytes: config.documents.max_input_bytes,
+        render_timeout: config.documents.render_timeout(),
     };
     let pages = store_document(&req.files, &document, &render)?;
     let job = NewJob {
         idempotency_key: key,
         destination: req.to.clone(),
-        route: config.outgoing.route(),
+        // A port of our own ATAs is dialled directly, not through the trunk.
+        route: crate::queue::Routes::from_config(config).route_for(&req.to),
         document: document.to_string_lossy().into_owned(),
         pages_total: pages,
         submitter: req.submitter.clone(),
@@ -156,7 +159,9 @@ pub async fn send(config: &Config, req: &SendRequest) -> Result<Queued, QueueToo
 /// Command-line arguments of `faxbridge send`.
 #[derive(Debug, clap::Args)]
 pub struct SendArgs {
-    /// The fax number to send to.
+    /// The fax number to send to. The number of one of our own ATA ports
+    /// (`[[bridge.lines]]`) is dialled straight at the port, not through
+    /// the trunk.
     #[arg(long)]
     pub to: String,
     /// Documents to send: PDF, PNG, JPEG, GIF, TIFF or text.
@@ -165,7 +170,8 @@ pub struct SendArgs {
     /// Who is sending (shown by `faxbridge jobs`); default: the login name.
     #[arg(long = "from")]
     pub from: Option<String>,
-    /// Configuration file (TOML): spool, `[outgoing]` trunk, `[documents]` limits.
+    /// Configuration file (TOML): spool, `[outgoing]` trunk, `[bridge]`
+    /// lines, `[documents]` limits (pages, size, render_timeout_secs).
     #[arg(short, long)]
     pub config: Option<PathBuf>,
 }

@@ -5,10 +5,20 @@
 //! is landscape, so nothing is resampled twice. hayro runs inside
 //! `catch_unwind`: a malformed file must end as a refused document, never as a
 //! crashed daemon.
+//!
+//! Rendering runs on threads of its own with a [`Deadline`]: a pathological
+//! page (hundreds of thousands of tiny paths, a huge shading) can take
+//! minutes. Workers look at the deadline between pages; hayro offers no way
+//! to interrupt a page it is drawing, so when the deadline passes during a
+//! page the caller stops waiting at once and refuses the document, and the
+//! thread drawing that page finishes it, finds the document given up and
+//! exits, its result discarded. The caller (an SMTP session, a queue
+//! worker) is never held longer than the limit.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_interpret::util::TransformExt;
@@ -21,6 +31,48 @@ use hayro::{RenderCache, RenderSettings, render_into};
 use super::geometry::Target;
 use super::halftone::{RgbaSource, binarize_source};
 use crate::docs::{DocError, Page};
+
+/// When rendering of one document must be given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    at: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// Give up at `at`; `limit` is the configured budget, for the message.
+    pub(crate) fn new(at: Instant, limit: Duration) -> Deadline {
+        Deadline { at, limit }
+    }
+
+    fn error(&self, what: &str) -> DocError {
+        DocError::RenderTimeout {
+            what: what.to_string(),
+            secs: self.limit.as_secs_f64().ceil() as u64,
+        }
+    }
+}
+
+/// Render threads running now, in all documents: after a document is given
+/// up its threads run on until their page is drawn, and the log says how
+/// many are still busy.
+static RENDER_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one running render thread in [`RENDER_THREADS`] while it lives.
+struct Running;
+
+impl Running {
+    fn start() -> Running {
+        RENDER_THREADS.fetch_add(1, Ordering::Relaxed);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RENDER_THREADS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// An opened PDF, checked for encryption and page count.
 pub(crate) struct OpenPdf {
@@ -191,22 +243,28 @@ fn render_page<'a>(
 /// Render pages of `pdf`, each time taking the next page nobody has taken
 /// from `next`, so workers stay busy until the last page whatever each page
 /// costs (a page of images can take ten times a page of text).
+///
+/// Each page is sent to `out` as soon as it is drawn. The worker stops when
+/// `given_up` is set (the caller's deadline passed or a page failed) or the
+/// caller stopped listening.
 fn render_share(
     pdf: &Pdf,
     target: &Target,
     next: &AtomicUsize,
+    given_up: &AtomicBool,
     what: &str,
-) -> Vec<(usize, Result<Page, DocError>)> {
+    out: &mpsc::Sender<(usize, Result<Page, DocError>)>,
+) {
     let pages = match catch_unwind(AssertUnwindSafe(|| pdf.pages())) {
         Ok(p) => p,
         Err(p) => {
             let first = next.fetch_add(1, Ordering::Relaxed);
-            return vec![(first, Err(DocError::corrupt(what, panic_text(p.as_ref()))))];
+            let _ = out.send((first, Err(DocError::corrupt(what, panic_text(p.as_ref())))));
+            return;
         }
     };
     let mut worker = Worker::new(target);
-    let mut out = Vec::new();
-    loop {
+    while !given_up.load(Ordering::Relaxed) {
         let i = next.fetch_add(1, Ordering::Relaxed);
         if i >= pages.len() {
             break;
@@ -214,23 +272,25 @@ fn render_share(
         let result = catch_unwind(AssertUnwindSafe(|| {
             render_page(&mut worker, &pages[i], target)
         }));
-        match result {
-            Ok(p) => out.push((i, Ok(p))),
+        let sent = match result {
+            Ok(p) => out.send((i, Ok(p))),
             Err(p) => {
-                out.push((
+                // The worker's state may be inconsistent after a panic.
+                worker = Worker::new(target);
+                out.send((
                     i,
                     Err(DocError::Render {
                         what: format!("page {} of {what}", i + 1),
                         reason: panic_text(p.as_ref()),
                     }),
-                ));
-                // The worker's state may be inconsistent after a panic.
-                worker = Worker::new(target);
+                ))
             }
+        };
+        if sent.is_err() {
+            break;
         }
     }
     worker.finish();
-    out
 }
 
 impl OpenPdf {
@@ -261,65 +321,105 @@ impl OpenPdf {
         })
     }
 
+    /// The file's bytes, shared.
+    pub(crate) fn data(&self) -> Arc<Vec<u8>> {
+        self.data.clone()
+    }
+
     /// Number of pages.
     pub fn page_count(&self) -> usize {
         self.pages
     }
 
-    /// Render every page onto the fax grid as bilevel pages.
+    /// Render every page onto the fax grid as bilevel pages, giving up
+    /// with [`DocError::RenderTimeout`] at `deadline`.
     ///
-    /// Pages are shared between up to one worker per CPU (at most 4), each
-    /// taking the next unrendered page when it is free, and each with its own
-    /// parse of the file, since the parsed document is not shareable between
-    /// threads.
-    pub fn render(&self, target: &Target) -> Result<Vec<Page>, DocError> {
+    /// Pages are shared between up to one worker thread per CPU (at most
+    /// 4), each taking the next unrendered page when it is free, and each
+    /// with its own parse of the file, since the parsed document is not
+    /// shareable between threads. This thread only waits for the pages, so
+    /// it can stop waiting when the deadline passes even while a page is
+    /// being drawn.
+    pub fn render(
+        &self,
+        target: &Target,
+        deadline: Option<Deadline>,
+    ) -> Result<Vec<Page>, DocError> {
         let n = self.pages;
         let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
         let workers = cpus.min(4).min(n).max(1);
-        let mut results: Vec<(usize, Result<Page, DocError>)> = if workers == 1 {
-            let pdf = parse(&self.data, &self.what)?;
-            render_share(&pdf, target, &AtomicUsize::new(0), &self.what)
-        } else {
-            let next = AtomicUsize::new(0);
-            let next = &next;
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|t| {
-                        scope.spawn(move || match parse(&self.data, &self.what) {
-                            Ok(pdf) => render_share(&pdf, target, next, &self.what),
-                            Err(e) => vec![(t, Err(e))],
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .enumerate()
-                    .flat_map(|(t, h)| {
-                        h.join().unwrap_or_else(|p| {
-                            vec![(
-                                t,
-                                Err(DocError::Render {
-                                    what: self.what.clone(),
-                                    reason: panic_text(p.as_ref()),
-                                }),
-                            )]
-                        })
-                    })
-                    .collect()
-            })
+        let next = Arc::new(AtomicUsize::new(0));
+        let given_up = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        for t in 0..workers {
+            let (data, what, target) = (self.data.clone(), self.what.clone(), *target);
+            let (next, flag, tx) = (next.clone(), given_up.clone(), tx.clone());
+            let spawned = std::thread::Builder::new()
+                .name("pdf-render".into())
+                .spawn(move || {
+                    let _running = Running::start();
+                    match parse(&data, &what) {
+                        Ok(pdf) => render_share(&pdf, &target, &next, &flag, &what, &tx),
+                        Err(e) => {
+                            let _ = tx.send((t, Err(e)));
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                given_up.store(true, Ordering::Relaxed);
+                return Err(DocError::Render {
+                    what: self.what.clone(),
+                    reason: format!("cannot start a render thread ({e})"),
+                });
+            }
+        }
+        drop(tx);
+        let mut pages: Vec<Option<Page>> = (0..n).map(|_| None).collect();
+        let mut got = 0;
+        let give_up = |e: DocError| {
+            given_up.store(true, Ordering::Relaxed);
+            Err(e)
         };
-        results.sort_by_key(|(i, _)| *i);
-        let pages: Vec<Page> = results
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect::<Result<_, _>>()?;
-        if pages.len() != n {
+        while got < n {
+            let received = match deadline {
+                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                Some(d) => rx.recv_timeout(d.at.saturating_duration_since(Instant::now())),
+            };
+            match received {
+                Ok((i, Ok(page))) => {
+                    if let Some(slot) = pages.get_mut(i)
+                        && slot.is_none()
+                    {
+                        *slot = Some(page);
+                        got += 1;
+                    }
+                }
+                Ok((_, Err(e))) => return give_up(e),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let busy = RENDER_THREADS.load(Ordering::Relaxed);
+                    tracing::warn!(
+                        document = %self.what, pages_done = got, pages = n, busy,
+                        "PDF rendering given up at its time limit; the page being drawn \
+                         finishes in the background and is discarded"
+                    );
+                    return give_up(deadline.map_or_else(
+                        || DocError::Render {
+                            what: self.what.clone(),
+                            reason: "the renderer stopped".into(),
+                        },
+                        |d| d.error(&self.what),
+                    ));
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        if got != n {
             return Err(DocError::Render {
                 what: self.what.clone(),
-                reason: format!("{} of {n} pages came out of the renderer", pages.len()),
+                reason: format!("{got} of {n} pages came out of the renderer"),
             });
         }
-        Ok(pages)
+        Ok(pages.into_iter().flatten().collect())
     }
 }
 

@@ -1,0 +1,13 @@
+-- Parts of a mail message that were not faxed, for the sender's report.
+--
+-- Portable SQL like 0001–0007: the same statement runs on SQLite and
+-- PostgreSQL.
+--
+-- An email-to-fax message may carry parts the intake leaves out by policy
+-- rather than refusing the message: S/MIME and PGP signatures, contact
+-- cards, small inline signature logos, calendar invitations. The sender is
+-- told which were left out and why in the delivery report, so that a
+-- missing document is noticed. left_out holds a JSON array of
+-- {"name": …, "reason": …} objects, in message order; NULL when nothing
+-- was left out (and for jobs queued by `faxbridge send`).
+ALTER TABLE fax_job ADD COLUMN left_out TEXT;
