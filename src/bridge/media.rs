@@ -20,11 +20,20 @@
 //! Codec lines, `T38Fax*` attributes, `ptime`, `telephone-event` and
 //! direction attributes pass unchanged, so a G.711 call and a T.38 call
 //! are both relayed without transcoding ([`relay_plan`]).
+//!
+//! The one exception is the G.711↔T.38 gateway: when one party asks for
+//! T.38 and the other refuses it, the bridge answers the T.38 offer itself
+//! ([`SdpLeg::answer_t38`]) and the relay translates between the T.38 leg
+//! and the G.711 leg ([`gateway_mode`]).
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::relay::MediaMode;
-use crate::sdp::{self, Attribute, Connection, Origin, SdpError, SessionDescription};
+use super::relay::{GatewayMode, Leg, MediaMode};
+use crate::fax::{G711Law, T38Options};
+use crate::sdp::{
+    self, Attribute, Connection, LocalMediaCaps, LocalSession, Negotiated, Origin, SdpError,
+    SessionDescription, T38Caps, T38Params, UdpEc,
+};
 
 /// What a party's chosen stream carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +80,12 @@ pub enum MediaError {
         "the session description has no active RTP audio or T.38 stream; the bridge relays G.711 audio and T.38 only"
     )]
     NoStream,
+    /// The audio leg agreed no G.711 codec, so the T.38 gateway cannot
+    /// hear it.
+    #[error(
+        "the audio leg uses no PCMA or PCMU codec, which the T.38 gateway needs; offer G.711 on the analogue side"
+    )]
+    NoG711,
 }
 
 impl MediaError {
@@ -79,7 +94,7 @@ impl MediaError {
     pub fn sip_status(&self) -> u16 {
         match self {
             MediaError::Sdp(e) => e.sip_status(),
-            MediaError::NoStream => 488,
+            MediaError::NoStream | MediaError::NoG711 => 488,
         }
     }
 }
@@ -126,10 +141,92 @@ pub fn party_media(sd: &SessionDescription) -> Result<PartyMedia, MediaError> {
 pub enum RelayPlan {
     /// Both legs agree: forward datagrams untouched in this mode.
     Relay(MediaMode),
-    /// One leg T.38, the other G.711: a T.38 gateway (SpanDSP
-    /// `t38_gateway`) must translate; until it is in place such a
-    /// re-INVITE is refused with 488 so the far end stays on G.711.
+    /// One leg T.38, the other G.711: the relay's T.38 gateway (SpanDSP
+    /// `t38_gateway`) translates ([`gateway_mode`] sets it up).
     Gateway,
+}
+
+/// The G.711 codec of a party's audio stream: the first PCMU or PCMA
+/// format of its first active audio m-line (in an answer, the codec the
+/// answerer sends), with its payload type.
+pub fn audio_codec(sd: &SessionDescription) -> Option<(G711Law, u8)> {
+    let m = sd.media.iter().find(|m| m.port != 0 && m.is_rtp_audio())?;
+    m.formats.iter().find_map(|f| {
+        let pt: u8 = f.parse().ok()?;
+        let map = m.rtpmap(pt)?;
+        if map.clock_rate != 8000 {
+            return None;
+        }
+        if map.encoding.eq_ignore_ascii_case("PCMA") {
+            Some((G711Law::ALaw, pt))
+        } else if map.encoding.eq_ignore_ascii_case("PCMU") {
+            Some((G711Law::MuLaw, pt))
+        } else {
+            None
+        }
+    })
+}
+
+/// The T.38 session a description's first active T.38 stream announces:
+/// the options SpanDSP needs and the UDPTL error correction.
+pub fn t38_session(sd: &SessionDescription) -> Option<(T38Options, Option<UdpEc>)> {
+    let m = sd.media.iter().find(|m| m.port != 0 && m.is_udptl_t38())?;
+    let p = m.t38_params().ok()?;
+    Some(t38_options(&p))
+}
+
+fn t38_options(p: &T38Params) -> (T38Options, Option<UdpEc>) {
+    let options = T38Options {
+        version: p.version.min(3),
+        // T.38 §D.2.3.4: without T38FaxMaxDatagram assume a small peer.
+        max_datagram: p
+            .max_datagram
+            .map_or(T38Options::default().max_datagram, |d| {
+                d.clamp(100, u32::from(u16::MAX)) as u16
+            }),
+        fill_bit_removal: p.fill_bit_removal,
+    };
+    (options, p.udp_ec)
+}
+
+/// The gateway for an offer/answer exchange whose two sides chose
+/// different streams (one T.38, the other G.711); `offerer` is the leg
+/// whose party sent `offer`. Each side's own description gives its
+/// parameters.
+pub fn gateway_for_exchange(
+    offerer: Leg,
+    offer: &str,
+    answer: &str,
+) -> Result<GatewayMode, MediaError> {
+    let offer = sdp::parse(offer)?;
+    let answer = sdp::parse(answer)?;
+    let answerer = match offerer {
+        Leg::Caller => Leg::Callee,
+        Leg::Callee => Leg::Caller,
+    };
+    if party_media(&offer)?.kind == StreamKind::T38 {
+        gateway_mode(offerer, &offer, &answer)
+    } else {
+        gateway_mode(answerer, &answer, &offer)
+    }
+}
+
+/// The gateway joining a T.38 leg (whose agreed session is `t38_side`) to
+/// an audio leg (whose agreed session is `audio_side`).
+pub fn gateway_mode(
+    t38_leg: Leg,
+    t38_side: &SessionDescription,
+    audio_side: &SessionDescription,
+) -> Result<GatewayMode, MediaError> {
+    let (t38, udp_ec) = t38_session(t38_side).ok_or(MediaError::NoStream)?;
+    let (law, payload_type) = audio_codec(audio_side).ok_or(MediaError::NoG711)?;
+    Ok(GatewayMode {
+        t38_leg,
+        law,
+        payload_type,
+        t38,
+        udp_ec,
+    })
 }
 
 /// The relay plan for the streams the two legs use.
@@ -169,6 +266,87 @@ impl SdpLeg {
             version: session_id,
             last: None,
         }
+    }
+
+    /// The description last sent on this leg (the session in force once
+    /// the other side has answered it).
+    pub fn last(&self) -> Option<&SessionDescription> {
+        self.last.as_ref()
+    }
+
+    /// The bridge's own answer, sent on this leg, to this leg's party's
+    /// T.38 `offer` when the other party refused T.38: the relay's gateway
+    /// terminates the T.38 stream at `relay`. T.38 parameters follow
+    /// T.38 §D.2.3 (the lower version, the offered error correction if we
+    /// support it, our 400-octet datagrams). Returns the answer and the
+    /// agreed session.
+    pub fn answer_t38(
+        &mut self,
+        offer: &str,
+        relay: RelayAddress,
+    ) -> Result<(String, T38Options, Option<UdpEc>), MediaError> {
+        let sd = sdp::parse(offer)?;
+        let caps = LocalMediaCaps {
+            address: relay.ip,
+            audio: None,
+            t38: Some(T38Caps {
+                port: relay.rtp_port,
+                params: T38Params::default(),
+            }),
+            prefer_t38: true,
+        };
+        // The origin is replaced below by this leg's own, so the answer
+        // continues the leg's o= line (RFC 3264 §8).
+        let mut scratch = LocalSession::new(0, relay.ip);
+        let answer = sdp::answer(&sd, &caps, &mut scratch)?;
+        let Negotiated::T38(t) = answer.media else {
+            return Err(MediaError::NoStream);
+        };
+        let (mut options, udp_ec) = t38_options(&t.agreed);
+        // Our datagrams must fit what the far end receives.
+        options.max_datagram = t38_options(&t.remote).0.max_datagram;
+        let (text, _) = self.rewrite(&answer.sdp.to_string(), relay)?;
+        Ok((text, options, udp_ec))
+    }
+
+    /// The G.711 offer the bridge sends on this leg in place of the other
+    /// party's T.38-only offer: PCMA and PCMU at `relay`, so that a G.711
+    /// party can answer and the relay gateways (a T.38-capable party can
+    /// still re-INVITE to T.38 afterwards).
+    pub fn offer_g711(&mut self, relay: RelayAddress) -> Result<String, MediaError> {
+        let text = format!(
+            "v=0\r\no=- 0 0 IN IP4 {ip}\r\ns=faxbridge\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+             m=audio {port} RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n\
+             a=ptime:20\r\na=sendrecv\r\n",
+            ip = relay.ip,
+            port = relay.rtp_port,
+        );
+        Ok(self.rewrite(&text, relay)?.0)
+    }
+
+    /// The bridge's answer, sent on this leg (the caller's), to the
+    /// caller's T.38 `offer` after the callee answered the bridge's G.711
+    /// offer ([`Self::offer_g711`]) with `callee_answer`; and the gateway
+    /// that joins them.
+    pub fn gateway_answer(
+        &mut self,
+        offer: &str,
+        callee_answer: &str,
+        relay: RelayAddress,
+    ) -> Result<(String, GatewayMode), MediaError> {
+        let (law, payload_type) =
+            audio_codec(&sdp::parse(callee_answer)?).ok_or(MediaError::NoG711)?;
+        let (answer, t38, udp_ec) = self.answer_t38(offer, relay)?;
+        Ok((
+            answer,
+            GatewayMode {
+                t38_leg: Leg::Caller,
+                law,
+                payload_type,
+                t38,
+                udp_ec,
+            },
+        ))
     }
 
     /// The description to send on this leg for `received` (the other
@@ -357,6 +535,90 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("a=sendrecv"));
+    }
+
+    #[test]
+    fn gateway_parameters_come_from_each_side() {
+        let audio = sdp::parse(&samples::crlf(MEDIATRIX_AUDIO)).unwrap();
+        // Mediatrix lists PCMU first.
+        assert_eq!(audio_codec(&audio), Some((G711Law::MuLaw, 0)));
+        let pcma = "v=0\r\no=- 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18 97 101\r\na=rtpmap:97 pcma/8000\r\n";
+        assert_eq!(
+            audio_codec(&sdp::parse(pcma).unwrap()),
+            Some((G711Law::ALaw, 97)),
+            "dynamic payload type, G.729 skipped"
+        );
+        let t38 = samples::crlf(MEDIATRIX_T38_REINVITE);
+        let (opts, ec) = t38_session(&sdp::parse(&t38).unwrap()).unwrap();
+        assert_eq!((opts.version, opts.max_datagram), (0, 180));
+        assert_eq!(ec, Some(UdpEc::Redundancy));
+        // The callee offered T.38 and the caller answered with audio.
+        let g = gateway_for_exchange(Leg::Callee, &t38, &samples::crlf(MEDIATRIX_AUDIO)).unwrap();
+        assert_eq!(
+            (g.t38_leg, g.law, g.payload_type),
+            (Leg::Callee, G711Law::MuLaw, 0)
+        );
+        let g = gateway_for_exchange(Leg::Callee, &samples::crlf(MEDIATRIX_AUDIO), &t38).unwrap();
+        assert_eq!(g.t38_leg, Leg::Caller);
+        let g729 = "v=0\r\no=- 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n";
+        let e = gateway_for_exchange(Leg::Caller, &t38, g729).unwrap_err();
+        assert_eq!((e.clone(), e.sip_status()), (MediaError::NoG711, 488));
+    }
+
+    #[test]
+    fn the_bridge_answers_a_refused_t38_offer_itself() {
+        let mut leg = SdpLeg::new(900);
+        let audio = leg
+            .rewrite(&samples::crlf(MEDIATRIX_AUDIO), relay())
+            .unwrap()
+            .0;
+        assert_eq!(sdp::parse(&audio).unwrap().origin.session_version, 900);
+        let (answer, opts, ec) = leg
+            .answer_t38(&samples::crlf(MEDIATRIX_T38_REINVITE), relay())
+            .unwrap();
+        let sd = sdp::parse(&answer).unwrap();
+        assert_eq!(sd.origin.session_id, "900", "the leg's own o= line");
+        assert_eq!(
+            sd.origin.session_version, 901,
+            "raised: the session changed"
+        );
+        let p = party_media(&sd).unwrap();
+        assert_eq!(p.kind, StreamKind::T38);
+        assert_eq!(p.rtp, Some("198.51.100.1:30000".parse().unwrap()));
+        let params = sd.media[p.index].t38_params().unwrap();
+        assert_eq!(params.udp_ec, Some(UdpEc::Redundancy));
+        assert_eq!((opts.version, ec), (0, Some(UdpEc::Redundancy)));
+        assert_eq!(opts.max_datagram, 180, "the far end's receive limit");
+        assert!(
+            leg.answer_t38(&samples::crlf(MEDIATRIX_AUDIO), relay())
+                .is_err(),
+            "an audio offer is not the gateway's to answer"
+        );
+    }
+
+    #[test]
+    fn a_t38_only_offer_becomes_g711_and_is_answered_by_the_bridge() {
+        let mut callee = SdpLeg::new(10);
+        let offer = callee.offer_g711(relay()).unwrap();
+        let sd = sdp::parse(&offer).unwrap();
+        let p = party_media(&sd).unwrap();
+        assert_eq!(p.kind, StreamKind::Audio);
+        assert_eq!(p.rtp, Some("198.51.100.1:30000".parse().unwrap()));
+        assert_eq!(audio_codec(&sd), Some((G711Law::ALaw, 8)));
+        assert_eq!(sd.origin.session_id, "10");
+        let mut caller = SdpLeg::new(20);
+        let t38 = samples::crlf(MEDIATRIX_T38_REINVITE);
+        let (answer, g) = caller
+            .gateway_answer(&t38, &samples::crlf(MEDIATRIX_AUDIO), relay())
+            .unwrap();
+        assert_eq!(
+            party_media(&sdp::parse(&answer).unwrap()).unwrap().kind,
+            StreamKind::T38
+        );
+        assert_eq!(
+            (g.t38_leg, g.law, g.t38.max_datagram),
+            (Leg::Caller, G711Law::MuLaw, 180)
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The media relay of a bridged call: RTP (voice, G.711 fax, modems) or
-//! UDPTL (T.38 on both legs) forwarded between the two legs untouched.
+//! UDPTL (T.38 on both legs) forwarded between the two legs untouched, or,
+//! when one leg uses T.38 and the other only G.711, translated by a T.38
+//! gateway (see [Gateway mode](#gateway-mode)).
 //!
 //! Each leg has two UDP sockets facing its party: RTP on an even port and
 //! RTCP on the next (RFC 3550 §11); in T.38 mode the RTP socket carries
@@ -27,6 +29,32 @@
 //! (gaps in sequence numbers) are fed as missing time, late ones are not
 //! fed. Nothing is stored: the classifier keeps band energies, not audio.
 //!
+//! # Gateway mode
+//!
+//! With [`MediaMode::Gateway`] the relay terminates both media streams and
+//! runs a SpanDSP T.38 gateway ([`T38Gateway`]) between them: the audio
+//! leg's fax modem signal becomes T.38 IFP packets for the T.38 leg and the
+//! other way round. Fax timing is sample-exact, so the gateway is clocked
+//! like faxbridge's own fax calls (`media::fax_call`):
+//!
+//! * a 20 ms tick with missed ticks run back to back, each taking exactly
+//!   160 samples from a fixed-delay playout buffer of the audio leg's RTP
+//!   (a slot whose packet is missing, including everything before the
+//!   first packet, is handed to the gateway as missing samples, never
+//!   stretched or squeezed) and sending exactly one 160-sample RTP packet
+//!   (PCMA or PCMU, as that leg agreed) with our own SSRC, sequence and
+//!   timestamps;
+//! * UDPTL datagrams of the T.38 leg go through [`UdptlDecoder`]
+//!   (redundancy and FEC repair) to the gateway as they arrive, and the IFP
+//!   packets the gateway produces leave through [`UdptlEncoder`] with
+//!   redundancy (or repeated as SpanDSP asks when no error correction was
+//!   agreed).
+//!
+//! RTCP is not forwarded in this mode: the streams on the two legs are
+//! different streams. The classifier still hears the call: the audio leg's
+//! received audio in its direction, and the gateway's modulated audio in
+//! the T.38 leg's direction.
+//!
 //! # Driving it
 //!
 //! [`Relay::start`] spawns the task. [`Relay::set_mode`] and
@@ -43,9 +71,16 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use tokio::time::{Interval, MissedTickBehavior};
+
 use crate::fax::g711::G711Law;
+use crate::fax::{GatewaySettings, GatewayStats, SAMPLES_PER_20MS, T38Gateway, T38Options};
 use crate::media::classifier::{CallClassifier, Classification, Direction};
-use crate::media::rtp;
+use crate::media::rtp::{self, RtpSender};
+use crate::media::rtp_stream::{Chunk, PlayoutBuffer, SourceLock, SourceVerdict};
+use crate::media::t38_stream::trim_fec_padding;
+use crate::media::udptl::{ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder};
+use crate::sdp::UdpEc;
 
 /// Valid packets in a row from a new address before the relay sends to it.
 pub const SWITCH_AFTER: u32 = 5;
@@ -56,6 +91,20 @@ const MAX_DATAGRAM: usize = 2048;
 
 /// A sequence jump larger than this is a restarted stream, not loss.
 const MAX_GAP: u16 = 100;
+
+/// One 20 ms frame of 8 kHz audio: the gateway's step.
+const FRAME: usize = SAMPLES_PER_20MS;
+
+/// Fixed playout delay of the gateway's audio input: 60 ms, as faxbridge's
+/// own fax calls use. Packets later than that count as lost.
+const GATEWAY_PLAYOUT_SAMPLES: u32 = 480;
+
+/// Silent ticks before the gateway follows another RTP source (100 ms).
+const GATEWAY_SOURCE_SWITCH_TICKS: u32 = 5;
+
+/// UDPTL redundancy depth of the gateway's datagrams (earlier IFPs carried
+/// again in each one), as Mediatrix gateways use.
+const GATEWAY_REDUNDANCY: u8 = 3;
 
 /// One side of the bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +139,39 @@ pub enum MediaMode {
     Rtp,
     /// UDPTL: both legs negotiated T.38, so IFPs pass through unchanged.
     Udptl,
+    /// One leg T.38, the other G.711: translated by a T.38 gateway.
+    Gateway(GatewayMode),
+}
+
+/// How the gateway joins the legs: which one speaks T.38, and what each
+/// agreed in SDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayMode {
+    /// The leg that uses T.38 (UDPTL); the other uses G.711 RTP.
+    pub t38_leg: Leg,
+    /// The G.711 law (PCMA or PCMU) the audio leg agreed.
+    pub law: G711Law,
+    /// The audio leg's payload type for it (8 for PCMA, 0 for PCMU).
+    pub payload_type: u8,
+    /// The T.38 session the T.38 leg agreed.
+    pub t38: T38Options,
+    /// The agreed `T38FaxUdpEC` (none, redundancy or FEC).
+    pub udp_ec: Option<UdpEc>,
+}
+
+impl GatewayMode {
+    fn audio_index(&self) -> usize {
+        1 - self.t38_leg.index()
+    }
+}
+
+/// What one leg's socket carries in `mode`.
+fn wire(mode: MediaMode, leg: usize) -> MediaMode {
+    match mode {
+        MediaMode::Gateway(g) if g.t38_leg.index() == leg => MediaMode::Udptl,
+        MediaMode::Gateway(_) => MediaMode::Rtp,
+        m => m,
+    }
 }
 
 /// A leg's sockets and the party's media addresses from its SDP.
@@ -320,6 +402,9 @@ pub struct RelayReport {
     pub from_callee: DirectionStats,
     /// The classifier's verdict; `None` when it could not be started.
     pub classification: Option<Classification>,
+    /// What the T.38 gateway relayed, if the call used one (the last one,
+    /// if the call went through gateway mode more than once).
+    pub gateway: Option<GatewayStats>,
 }
 
 /// Why the relay could not start.
@@ -367,7 +452,7 @@ impl Relay {
                 None
             }
         };
-        let task = Task {
+        let mut task = Task {
             latches: [&caller, &callee].map(|l| {
                 [
                     AddressLatch::new(l.remote_rtp),
@@ -379,7 +464,12 @@ impl Relay {
             taps: Default::default(),
             classifier,
             counters: counters.clone(),
+            gateway: None,
+            gateway_stats: None,
         };
+        if let MediaMode::Gateway(g) = mode {
+            task.start_gateway(g);
+        }
         let task = tokio::spawn(task.run(control_rx, stop_rx, shutdown));
         Relay {
             control,
@@ -390,6 +480,8 @@ impl Relay {
     }
 
     /// Switch both legs to `mode` (after a re-INVITE answered on both).
+    /// Setting the gateway mode already running keeps the gateway (a
+    /// session refresh must not restart a fax in progress).
     pub fn set_mode(&self, mode: MediaMode) {
         let _ = self.control.send(Control::Mode(mode));
     }
@@ -426,11 +518,69 @@ struct Task {
     taps: [AudioTap; 2],
     classifier: Option<CallClassifier>,
     counters: Arc<RelayCounters>,
+    gateway: Option<Gateway>,
+    gateway_stats: Option<GatewayStats>,
+}
+
+/// The running T.38 gateway and the media state around it.
+struct Gateway {
+    mode: GatewayMode,
+    engine: T38Gateway,
+    ticker: Interval,
+    playout: PlayoutBuffer,
+    source: SourceLock,
+    sender: RtpSender,
+    encoder: UdptlEncoder,
+    decoder: UdptlDecoder,
+    /// With no UDPTL error correction, SpanDSP's repeat counts apply.
+    repeat: bool,
+}
+
+impl Gateway {
+    fn new(mode: GatewayMode) -> Result<Gateway, String> {
+        let settings = GatewaySettings {
+            t38: mode.t38,
+            ..GatewaySettings::default()
+        };
+        let engine = T38Gateway::new(mode.law, &settings).map_err(|e| e.to_string())?;
+        let ec = ErrorCorrection::for_negotiated(mode.udp_ec, GATEWAY_REDUNDANCY);
+        let encoder = UdptlEncoder::new(ec, usize::from(mode.t38.max_datagram.max(100)))
+            .map_err(|e| e.to_string())?;
+        let mut ticker = tokio::time::interval(std::time::Duration::from_millis(20));
+        // Missed ticks run back to back: exactly 160 samples per 20 ms.
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        Ok(Gateway {
+            mode,
+            engine,
+            ticker,
+            playout: PlayoutBuffer::new(GATEWAY_PLAYOUT_SAMPLES),
+            source: SourceLock::new(GATEWAY_SOURCE_SWITCH_TICKS),
+            sender: RtpSender::new(
+                rand::random(),
+                rand::random(),
+                rand::random(),
+                mode.payload_type,
+            ),
+            encoder,
+            decoder: UdptlDecoder::new(0),
+            repeat: ec == ErrorCorrection::None,
+        })
+    }
+}
+
+async fn gateway_tick(gateway: &mut Option<Gateway>) {
+    match gateway {
+        Some(g) => {
+            g.ticker.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 enum Event {
     Stop,
     Control(Control),
+    Tick,
     Datagram {
         leg: usize,
         stream: Stream,
@@ -453,6 +603,7 @@ fn valid(mode: MediaMode, stream: Stream, data: &[u8]) -> bool {
         // primary IFP (at least one octet).
         (MediaMode::Udptl, Stream::Rtp) => data.len() >= 4,
         (MediaMode::Udptl, Stream::Rtcp) => false,
+        (MediaMode::Gateway(_), _) => false,
     }
 }
 
@@ -482,6 +633,7 @@ impl Task {
             let event = {
                 let [b0, b1, b2, b3] = &mut bufs;
                 let [a, b] = &self.legs;
+                let gateway = &mut self.gateway;
                 let dg = |leg, stream, r: std::io::Result<(usize, SocketAddr)>| match r {
                     Ok((len, from)) => Event::Datagram {
                         leg,
@@ -499,6 +651,7 @@ impl Task {
                     _ = stopped(&mut shutdown) => Event::Stop,
                     // The owner dropped the handle without stopping: stop.
                     c = control.recv() => c.map_or(Event::Stop, Event::Control),
+                    _ = gateway_tick(gateway) => Event::Tick,
                     r = a.rtp.recv_from(b0) => dg(0, Stream::Rtp, r),
                     r = b.rtp.recv_from(b1) => dg(1, Stream::Rtp, r),
                     r = a.rtcp.recv_from(b2) => dg(0, Stream::Rtcp, r),
@@ -508,10 +661,8 @@ impl Task {
             match event {
                 Event::Stop => break,
                 Event::Idle => {}
-                Event::Control(Control::Mode(mode)) => {
-                    self.mode = mode;
-                    self.taps = Default::default();
-                }
+                Event::Tick => self.gateway_step(),
+                Event::Control(Control::Mode(mode)) => self.set_mode(mode),
                 Event::Control(Control::Remote { leg, rtp, rtcp }) => {
                     let l = &mut self.latches[leg.index()];
                     l[0].reset(rtp);
@@ -529,11 +680,189 @@ impl Task {
                 }
             }
         }
+        self.stop_gateway();
         RelayReport {
             from_caller: self.counters.dirs[0].snapshot(),
             from_callee: self.counters.dirs[1].snapshot(),
             classification: self.classifier.as_ref().map(|c| c.classification()),
+            gateway: self.gateway_stats,
         }
+    }
+
+    fn set_mode(&mut self, mode: MediaMode) {
+        if let (MediaMode::Gateway(new), Some(g)) = (mode, &self.gateway)
+            && g.mode == new
+        {
+            return;
+        }
+        self.stop_gateway();
+        self.mode = mode;
+        self.taps = Default::default();
+        if let MediaMode::Gateway(g) = mode {
+            self.start_gateway(g);
+        }
+    }
+
+    fn start_gateway(&mut self, mode: GatewayMode) {
+        match Gateway::new(mode) {
+            Ok(g) => {
+                tracing::info!(t38_leg = ?mode.t38_leg, law = ?mode.law, "T.38 gateway started");
+                self.mode = MediaMode::Gateway(mode);
+                self.gateway = Some(g);
+            }
+            Err(e) => {
+                // Without a gateway the legs cannot understand each other;
+                // relaying RTP at least keeps the audio leg's RTCP alive and
+                // the failure visible in the fax terminals' own reports.
+                tracing::error!(
+                    "the T.38 gateway could not be started ({e}); the call's fax will fail"
+                );
+                self.mode = MediaMode::Rtp;
+            }
+        }
+    }
+
+    fn stop_gateway(&mut self) {
+        if let Some(mut g) = self.gateway.take() {
+            let stats = g.engine.stats();
+            tracing::info!(?stats, "T.38 gateway stopped");
+            self.gateway_stats = Some(stats);
+        }
+    }
+
+    /// One 20 ms step of the gateway: 160 samples in from the playout
+    /// buffer, 160 samples out to the audio leg, IFPs out to the T.38 leg.
+    fn gateway_step(&mut self) {
+        let Some(g) = self.gateway.as_mut() else {
+            return;
+        };
+        let audio = g.mode.audio_index();
+        let t38 = g.mode.t38_leg.index();
+        let dirs = [Leg::Caller.direction(), Leg::Callee.direction()];
+        g.source.tick();
+        let mut pcm = [0i16; FRAME];
+        for chunk in g.playout.pull(FRAME) {
+            match chunk {
+                Chunk::Audio(bytes) => {
+                    g.engine.receive_payload(&bytes);
+                    if let Some(c) = self.classifier.as_mut() {
+                        let n = bytes.len().min(FRAME);
+                        g.mode.law.decode_into(&bytes[..n], &mut pcm[..n]);
+                        c.feed(dirs[audio], &pcm[..n]);
+                    }
+                }
+                Chunk::Missing(n) => {
+                    g.engine.receive_missing(n);
+                    if let Some(c) = self.classifier.as_mut() {
+                        c.feed_missing(dirs[audio], n);
+                    }
+                }
+            }
+        }
+        let mut out = [0u8; FRAME];
+        g.engine.transmit_payload(&mut out);
+        if let Some(c) = self.classifier.as_mut() {
+            g.mode.law.decode_into(&out, &mut pcm);
+            c.feed(dirs[t38], &pcm);
+        }
+        let counters = &self.counters.dirs[t38];
+        match self.latches[audio][0].remote() {
+            Some(to) => {
+                let packet = g.sender.audio_frame(&out);
+                match self.legs[audio].rtp.try_send_to(&packet, to) {
+                    Ok(n) => {
+                        bump(&counters.forwarded, 1);
+                        bump(&counters.forwarded_bytes, n as u64);
+                    }
+                    Err(_) => bump(&counters.send_errors, 1),
+                }
+            }
+            None => g.sender.skip(FRAME as u32),
+        }
+        self.send_ifps();
+    }
+
+    /// Frame and send the IFP packets the gateway produced to the T.38 leg.
+    fn send_ifps(&mut self) {
+        let Some(g) = self.gateway.as_mut() else {
+            return;
+        };
+        let t38 = g.mode.t38_leg.index();
+        let counters = &self.counters.dirs[g.mode.audio_index()];
+        let to = self.latches[t38][0].remote();
+        for p in g.engine.take_ifp_packets() {
+            let datagram = match g.encoder.encode(&p.data) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot frame an IFP for the T.38 leg");
+                    continue;
+                }
+            };
+            let Some(to) = to else {
+                bump(&counters.dropped_no_remote, 1);
+                continue;
+            };
+            let times = if g.repeat { p.transmissions.max(1) } else { 1 };
+            for _ in 0..times {
+                match self.legs[t38].rtp.try_send_to(&datagram, to) {
+                    Ok(n) => {
+                        bump(&counters.forwarded, 1);
+                        bump(&counters.forwarded_bytes, n as u64);
+                    }
+                    Err(_) => bump(&counters.send_errors, 1),
+                }
+            }
+        }
+    }
+
+    /// A datagram for the gateway (already judged by the latch).
+    fn gateway_datagram(&mut self, leg: usize, stream: Stream, data: &[u8]) {
+        let Some(g) = self.gateway.as_mut() else {
+            return;
+        };
+        if stream == Stream::Rtcp {
+            return;
+        }
+        if leg == g.mode.audio_index() {
+            let Ok(packet) = rtp::parse(data) else {
+                return;
+            };
+            if packet.header.payload_type != g.mode.payload_type {
+                // Comfort noise, telephone events: not fax modem audio.
+                return;
+            }
+            match g.source.packet(packet.header.ssrc) {
+                SourceVerdict::Ignore => {}
+                verdict => {
+                    if verdict == SourceVerdict::Switch {
+                        g.playout.reset();
+                    }
+                    g.playout.push(packet.header.timestamp, packet.payload);
+                    bump(&self.counters.dirs[leg].tapped, 1);
+                }
+            }
+            return;
+        }
+        let events = match g.decoder.receive(data) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::debug!(error = %e, "dropping a datagram on the T.38 leg");
+                return;
+            }
+        };
+        for event in events {
+            if let RxEvent::Ifp { seq, data, source } = event {
+                let ifp = if source == IfpSource::Fec {
+                    trim_fec_padding(&data, g.mode.t38.version)
+                } else {
+                    &data[..]
+                };
+                if let Err(e) = g.engine.receive_ifp(seq, ifp) {
+                    tracing::debug!(error = %e, "IFP rejected by the gateway");
+                }
+            }
+        }
+        self.send_ifps();
     }
 
     async fn datagram(&mut self, leg: usize, stream: Stream, data: &[u8], from: SocketAddr) {
@@ -542,9 +871,13 @@ impl Task {
         if stream == Stream::Rtp {
             bump(&counters.received, 1);
         }
-        let ok = valid(self.mode, stream, data);
+        let ok = valid(wire(self.mode, leg), stream, data);
         if self.latches[leg][s].packet(from, ok) == LatchVerdict::Drop {
             bump(&counters.dropped_foreign, 1);
+            return;
+        }
+        if self.gateway.is_some() {
+            self.gateway_datagram(leg, stream, data);
             return;
         }
         if self.mode == MediaMode::Udptl && stream == Stream::Rtcp {
@@ -687,5 +1020,104 @@ mod tests {
         assert!(valid(MediaMode::Udptl, Stream::Rtp, &[0, 1, 1, 0xff]));
         assert!(!valid(MediaMode::Udptl, Stream::Rtp, &[0, 1]));
         assert!(!valid(MediaMode::Udptl, Stream::Rtcp, &rr));
+    }
+
+    /// The relay in gateway mode over loopback for 1.2 s of real time: the
+    /// T.38 party hears the gateway's no-signal indicator, its CED
+    /// indicator comes back as 2100 Hz audio, the audio party gets exactly
+    /// one 160-sample packet per 20 ms with contiguous sequence numbers and
+    /// timestamps, and the classifier hears the audio party's CNG.
+    /// (Demodulation of real fax audio into IFPs is covered by the full
+    /// fax calls of `fax::gateway` and `tests/bridge_gateway.rs`.)
+    #[tokio::test]
+    async fn gateway_mode_translates_indicators_and_paces_audio() {
+        use crate::fax::{ConnectToneTx, GeneratedTone};
+        use crate::media::udptl::{ErrorCorrection, RxEvent, UdptlDecoder, UdptlEncoder};
+
+        let bind = || async { UdpSocket::bind("127.0.0.1:0").await.unwrap() };
+        let (audio_party, t38_party) = (bind().await, bind().await);
+        let leg = |remote: &UdpSocket| {
+            let remote = remote.local_addr().unwrap();
+            async move {
+                LegSockets {
+                    rtp: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+                    rtcp: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+                    remote_rtp: Some(remote),
+                    remote_rtcp: None,
+                }
+            }
+        };
+        let (caller, callee) = (leg(&audio_party).await, leg(&t38_party).await);
+        let (to_audio_leg, to_t38_leg) = (
+            caller.rtp.local_addr().unwrap(),
+            callee.rtp.local_addr().unwrap(),
+        );
+        let mode = MediaMode::Gateway(GatewayMode {
+            t38_leg: Leg::Callee,
+            law: G711Law::ALaw,
+            payload_type: 8,
+            t38: T38Options::default(),
+            udp_ec: Some(UdpEc::Redundancy),
+        });
+        let relay = Relay::start(caller, callee, mode, None);
+        let mut cng = ConnectToneTx::new(GeneratedTone::FaxCng).unwrap();
+        let mut sender = RtpSender::new(7, 100, 1000, 8);
+        let mut encoder = UdptlEncoder::new(ErrorCorrection::Redundancy { depth: 3 }, 400).unwrap();
+        let mut decoder = UdptlDecoder::new(0);
+        let mut ifps = Vec::new();
+        let mut received: Vec<(u16, u32, Vec<u8>)> = Vec::new();
+        let mut ticker = tokio::time::interval(std::time::Duration::from_millis(20));
+        let mut buf = [0u8; 2048];
+        for step in 0..60 {
+            ticker.tick().await;
+            let mut pcm = [0i16; FRAME];
+            cng.tx(&mut pcm);
+            let mut frame = [0u8; FRAME];
+            G711Law::ALaw.encode_into(&pcm, &mut frame);
+            audio_party
+                .send_to(&sender.audio_frame(&frame), to_audio_leg)
+                .await
+                .unwrap();
+            if step >= 30 {
+                // CED indicator (T.38 §A: t30-indicator 2), repeated.
+                let d = encoder.encode(&[0x04]).unwrap();
+                t38_party.send_to(&d, to_t38_leg).await.unwrap();
+            }
+            while let Ok((n, _)) = t38_party.try_recv_from(&mut buf) {
+                for e in decoder.receive(&buf[..n]).unwrap() {
+                    if let RxEvent::Ifp { data, .. } = e {
+                        ifps.push(data);
+                    }
+                }
+            }
+            while let Ok((n, _)) = audio_party.try_recv_from(&mut buf) {
+                let p = rtp::parse(&buf[..n]).unwrap();
+                received.push((p.header.sequence, p.header.timestamp, p.payload.to_vec()));
+            }
+        }
+        let report = relay.stop().await.unwrap();
+        // T.38 §A: t30-indicator 0 (no-signal), version 0 encoding.
+        assert_eq!(ifps.first(), Some(&vec![0x00]), "{ifps:?}");
+        assert!(received.len() >= 50, "{} packets", received.len());
+        for w in received.windows(2) {
+            assert_eq!(w[1].0, w[0].0.wrapping_add(1), "contiguous sequence");
+            assert_eq!(w[1].1, w[0].1.wrapping_add(160), "contiguous timestamps");
+        }
+        assert!(received.iter().all(|r| r.2.len() == FRAME));
+        // Silence before the CED indicator, 2100 Hz after it.
+        let energy = |r: &[(u16, u32, Vec<u8>)]| {
+            r.iter()
+                .flat_map(|p| p.2.iter())
+                .map(|&o| f64::from(G711Law::ALaw.decode(o)).powi(2))
+                .sum::<f64>()
+        };
+        assert!(energy(&received[..10]) < 1e6, "silence at first");
+        assert!(energy(&received[received.len() - 10..]) > 1e8, "CED heard");
+        assert!(report.from_caller.tapped >= 50, "{:?}", report.from_caller);
+        let c = report.classification.unwrap();
+        assert!(c.analysed_ms >= 1000, "{c:?}");
+        assert_eq!(c.label, crate::media::classifier::Label::Fax, "{c:?}");
+        let g = report.gateway.unwrap();
+        assert!(g.samples >= 50 * FRAME as u64, "{g:?}");
     }
 }

@@ -25,6 +25,7 @@
 //! module and `session` are safe Rust.
 
 pub mod g711;
+pub mod gateway;
 pub mod session;
 mod spandsp;
 
@@ -37,6 +38,7 @@ use serde::Deserialize;
 use crate::docs::Resolution;
 
 pub use g711::G711Law;
+pub use gateway::{GatewaySettings, GatewayStats, T38Gateway};
 pub use session::{FaxJob, FaxSession, T38Options, Transport};
 pub use spandsp::IfpPacket;
 pub(crate) use spandsp::{ConnectToneRx, connect_tone};

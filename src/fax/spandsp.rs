@@ -8,7 +8,12 @@
 //!   (`t38_core_rx_ifp_packet` in, the tx packet handler out), clocked by
 //!   `t38_terminal_send_timeout`.
 //!
-//! Ownership of callback context: each terminal allocates one [`Events`]
+//! and one translator without a T.30 engine of its own:
+//!
+//! * [`GatewayEngine`] — `t38_gateway_state_t`: fax modem audio on one side,
+//!   T.38 IFP packets on the other, clocked by the audio it receives.
+//!
+//! Ownership of callback context: each terminal (and the gateway) allocates one [`Events`]
 //! value with `Box::into_raw` and hands that stable pointer to SpanDSP as the
 //! `user_data` of every callback (phase B/D/E, document, real-time frame,
 //! T.38 tx packet). SpanDSP only calls back synchronously, from inside a call
@@ -583,6 +588,183 @@ impl Drop for T38Terminal {
         // SAFETY: the state came from t38_terminal_init and is freed exactly
         // once, here (releasing T.30 and closing the TIFF first).
         unsafe { sys::t38_terminal_free(self.t38.as_ptr()) };
+        // SAFETY: no SpanDSP state refers to `ev` any more; it came from
+        // Box::leak in `new` and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// T.38 gateway.
+
+/// Settings of a T.38 gateway, already converted to SpanDSP's values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GatewayConfig {
+    /// Let ECM (T.30 Annex A) pass through: the gateway then relays HDLC
+    /// image frames instead of non-ECM image data.
+    pub ecm: bool,
+    /// `T30_SUPPORT_*` bits of the image modems the gateway may let the
+    /// terminals choose (it edits DIS so no other modem is picked).
+    pub modems: c_int,
+    /// T.38 transport options agreed with the T.38 side.
+    pub t38: T38Config,
+}
+
+/// Transfer statistics of a gateway (a copy of `t38_stats_t`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct GatewayStats {
+    /// Bit rate of the current image modem.
+    pub bit_rate: i32,
+    /// ECM is in use.
+    pub ecm: bool,
+    /// Pages relayed so far.
+    pub pages: i32,
+}
+
+/// A G.711↔T.38 gateway (SpanDSP `t38_gateway_state_t`): demodulates the
+/// fax modem audio of one side into T.38 IFP packets and remodulates the
+/// IFP packets of the other side into audio. It runs no T.30 engine of its
+/// own; it only watches the T.30 frames going through (to follow modem and
+/// ECM choices).
+///
+/// Its clock is the audio: every call of [`Self::rx`] (or
+/// [`Self::rx_missing`]) advances the gateway's timers by that many
+/// samples, so it must be fed exactly one sample per 125 µs of call time.
+pub(crate) struct GatewayEngine {
+    state: NonNull<sys::t38_gateway_state_t>,
+    ev: NonNull<Events>,
+    /// `t38_gateway_rx` conditions its input in place; samples are copied here.
+    scratch: Vec<i16>,
+}
+
+// SAFETY: as for T38Terminal: the gateway exclusively owns its SpanDSP state
+// and its Events box; SpanDSP keeps no global per-gateway state. It is !Sync
+// through the raw pointers and every method that reaches SpanDSP takes
+// &mut self.
+unsafe impl Send for GatewayEngine {}
+
+impl GatewayEngine {
+    /// Create a gateway for one call.
+    pub fn new(cfg: GatewayConfig) -> Result<GatewayEngine, FaxError> {
+        let ev = NonNull::from(Box::leak(Box::new(Events::default())));
+        // SAFETY: NULL asks SpanDSP to allocate (NULL on failure);
+        // on_t38_packet matches t38_tx_packet_handler_t and `ev` stays valid
+        // until after the state is freed (Drop).
+        let state = unsafe {
+            sys::t38_gateway_init(
+                ptr::null_mut(),
+                Some(on_t38_packet),
+                ev.as_ptr() as *mut c_void,
+            )
+        };
+        let Some(state) = NonNull::new(state) else {
+            // SAFETY: `ev` came from Box::leak above and was never registered.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("T.38 gateway"));
+        };
+        let gw = GatewayEngine {
+            state,
+            ev,
+            scratch: Vec::with_capacity(super::SAMPLES_PER_20MS),
+        };
+        // SAFETY: `state` is live and idle; the core state is part of it;
+        // on_frame matches t38_gateway_real_time_frame_handler_t and `ev`
+        // outlives the state.
+        unsafe {
+            let s = state.as_ptr();
+            let core = sys::t38_gateway_get_t38_core_state(s);
+            sys::t38_set_t38_version(core, c_int::from(cfg.t38.version));
+            sys::t38_set_max_datagram_size(core, c_int::from(cfg.t38.max_datagram));
+            sys::t38_gateway_set_fill_bit_removal(s, cfg.t38.fill_bit_removal);
+            sys::t38_gateway_set_ecm_capability(s, cfg.ecm);
+            sys::t38_gateway_set_supported_modems(s, cfg.modems);
+            // Continuous audio: every 20 ms packet is full, silence when idle.
+            sys::t38_gateway_set_transmit_on_idle(s, true);
+            sys::t38_gateway_set_tep_mode(s, false);
+            sys::t38_gateway_set_real_time_frame_handler(s, Some(on_frame), ev.as_ptr().cast());
+            route_log(sys::t38_gateway_get_logging_state(s));
+            route_log(sys::t38_core_get_logging_state(core));
+        }
+        Ok(gw)
+    }
+
+    /// Process received modem audio (the audio side's signal); advances the
+    /// gateway's clock by `samples.len()`. IFP packets due are produced
+    /// through the tx callback.
+    pub fn rx(&mut self, samples: &[i16]) {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(samples);
+        // SAFETY: the state is live; the buffer holds `len` samples SpanDSP
+        // may modify in place; callbacks reach `ev` while we hold no
+        // reference to it.
+        unsafe {
+            sys::t38_gateway_rx(
+                self.state.as_ptr(),
+                self.scratch.as_mut_ptr(),
+                self.scratch.len() as c_int,
+            );
+        }
+    }
+
+    /// Account for `samples` of lost audio; advances the clock like [`Self::rx`].
+    pub fn rx_missing(&mut self, samples: usize) {
+        // SAFETY: the state is live; fill-in takes only a count; callbacks
+        // as in rx.
+        unsafe { sys::t38_gateway_rx_fillin(self.state.as_ptr(), samples as c_int) };
+    }
+
+    /// Generate audio for the audio side; fills the whole buffer (silence
+    /// when idle).
+    pub fn tx(&mut self, out: &mut [i16]) {
+        // SAFETY: the state is live; `out` has room for `len` samples and
+        // SpanDSP writes at most that many.
+        let n = unsafe {
+            sys::t38_gateway_tx(self.state.as_ptr(), out.as_mut_ptr(), out.len() as c_int)
+        };
+        let n = (n.max(0) as usize).min(out.len());
+        out[n..].fill(0);
+    }
+
+    /// Feed one IFP packet received from the T.38 side. Returns false if
+    /// SpanDSP rejected it.
+    pub fn rx_ifp(&mut self, data: &[u8], seq: u16) -> bool {
+        // SAFETY: the state is live; `data` is valid for `len` octets during
+        // the call; callbacks reach `ev` while we hold no reference to it.
+        let r = unsafe {
+            let core = sys::t38_gateway_get_t38_core_state(self.state.as_ptr());
+            sys::t38_core_rx_ifp_packet(core, data.as_ptr(), data.len() as c_int, seq)
+        };
+        r >= 0
+    }
+
+    /// Callback results so far (IFP packets to send, T.30 frames seen).
+    pub fn events(&mut self) -> &mut Events {
+        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
+        // our &mut self calls, none of which is running now.
+        unsafe { self.ev.as_mut() }
+    }
+
+    /// Transfer statistics.
+    pub fn stats(&self) -> GatewayStats {
+        let mut st = sys::t38_stats_t::default();
+        // SAFETY: the state is live and `st` is a valid out-parameter.
+        unsafe { sys::t38_gateway_get_transfer_statistics(self.state.as_ptr(), &mut st) };
+        GatewayStats {
+            bit_rate: st.bit_rate,
+            ecm: st.error_correcting_mode,
+            pages: st.pages_transferred,
+        }
+    }
+}
+
+impl Drop for GatewayEngine {
+    fn drop(&mut self) {
+        // SAFETY: the state came from t38_gateway_init and is released and
+        // freed exactly once, here.
+        unsafe {
+            sys::t38_gateway_release(self.state.as_ptr());
+            sys::t38_gateway_free(self.state.as_ptr());
+        }
         // SAFETY: no SpanDSP state refers to `ev` any more; it came from
         // Box::leak in `new` and is reclaimed exactly once.
         drop(unsafe { Box::from_raw(self.ev.as_ptr()) });

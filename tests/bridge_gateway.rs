@@ -1,0 +1,344 @@
+//! The G.711↔T.38 gateway of the analogue bridge in the real daemon.
+//!
+//! A fax machine on an ATA port only speaks G.711 (played by `faxbridge
+//! dial --g711` or a plain `faxbridge answer`, which refuse T.38 with 488);
+//! the trunk side is a T.38 fax (`faxbridge answer --t38-reinvite` or
+//! `faxbridge dial --t38-reinvite`), which re-INVITEs to T.38 as soon as it
+//! hears the other fax. `faxbridge run` bridges the call: the port refuses
+//! the forwarded re-INVITE, so the bridge answers the T.38 offer itself and
+//! its relay gateways between the port's G.711 and the trunk's T.38. The
+//! pages must arrive pixel for pixel, and the T.38 side must report that it
+//! really ran over T.38.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
+
+mod support;
+use support::fax::{assert_same_pages, free_sip_port, pages};
+use support::procs::{BIN, start_daemon};
+
+/// Where the ATA (port side) and the trunk live in one test.
+struct Layout {
+    /// Address of the ATA unit (its `faxbridge` process binds or dials from here).
+    ata: &'static str,
+    /// Address the trunk peer is admitted from.
+    trunk: &'static str,
+    /// `[bridge] ata_sip_port`.
+    ata_sip_port: u16,
+    /// Port of the trunk's SIP listener.
+    trunk_port: u16,
+}
+
+fn config(root: &Path, port: u16, l: &Layout) -> PathBuf {
+    let path = root.join("faxbridge.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[general]
+spool_dir = "{spool}"
+
+[sip]
+listen = "127.0.0.1:{port}"
+[[sip.peers]]
+name = "ata"
+addresses = ["{ata}/32"]
+[[sip.peers]]
+name = "trunk"
+addresses = ["{trunk}/32"]
+[sip.routing]
+routes = [{{ did = "100", route = "lab" }}]
+
+[routes.lab]
+mailboxes = ["lab@example.org"]
+
+[outgoing]
+uri = "sip:{{number}}@{trunk}:{trunk_port}"
+
+[bridge]
+ata_sip_port = {ata_sip_port}
+
+[[ata.buildings]]
+name = "Lab"
+subnets = ["127.0.0.0/24"]
+emergency_cli = "+441632960999"
+
+[[ata.units]]
+name = "lab-ata"
+address = "{ata}"
+model = "Mediatrix 4102"
+building = "Lab"
+
+[[ata.ports]]
+unit = "lab-ata"
+number = 1
+sip_user = "2001"
+role = "fax"
+owner = "Physics"
+
+[[bridge.lines]]
+unit = "lab-ata"
+port = 1
+number = "+441632960201"
+"#,
+            spool = root.join("spool").display(),
+            ata = l.ata,
+            trunk = l.trunk,
+            trunk_port = l.trunk_port,
+            ata_sip_port = l.ata_sip_port,
+        ),
+    )
+    .unwrap();
+    let check = Command::new(BIN)
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    path
+}
+
+/// `faxbridge answer --once` whose stdout lines are collected.
+struct Answerer {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Answerer {
+    fn start(listen: &str, out: &Path, extra: &[&str]) -> Answerer {
+        let mut child = Command::new(BIN)
+            .args(["answer", "--once", "--listen", listen, "--out"])
+            .arg(out)
+            .args(["--ident", "+44 1632 960300"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("answer: {line}");
+                let _ = tx.send(line);
+            }
+        });
+        let first = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert!(first.contains("listening on sip:"), "{first}");
+        Answerer { child, lines }
+    }
+
+    /// The report line of the call.
+    fn report(&mut self) -> String {
+        let line = self.lines.recv_timeout(Duration::from_secs(60)).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "answer failed: {line}");
+        line
+    }
+}
+
+impl Drop for Answerer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dial(port: u16, number: &str, mode: &str, from: &str, doc: &Path) -> String {
+    let out = Command::new(BIN)
+        .args([
+            "dial",
+            &format!("sip:{number}@127.0.0.1:{port}"),
+            mode,
+            "--from",
+            from,
+        ])
+        .arg(doc)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dial failed: {text}");
+    text
+}
+
+fn received_tiff(dir: &Path) -> PathBuf {
+    let received: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .collect();
+    assert_eq!(received.len(), 1, "{received:?}");
+    received[0].clone()
+}
+
+#[test]
+fn g711_port_faxes_a_t38_trunk_through_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let port = free_sip_port();
+    let layout = Layout {
+        ata: "127.0.0.1",
+        trunk: "127.0.0.3",
+        ata_sip_port: 5060,
+        trunk_port: free_sip_port(),
+    };
+    let config = config(root, port, &layout);
+    let out = root.join("trunk");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut trunk = Answerer::start(
+        &format!("127.0.0.3:{}", layout.trunk_port),
+        &out,
+        &["--t38-reinvite"],
+    );
+    let daemon = start_daemon(&config);
+
+    let sent = pages(200);
+    let doc = root.join("doc.tif");
+    write_tiff(&doc, &sent, Compression::Group4).unwrap();
+
+    let result = dial(port, "01632960300", "--g711", "2001", &doc);
+    assert!(result.contains("sent 3/3 pages"), "{result}");
+    assert!(
+        result.contains("over G.711"),
+        "the port stays on G.711: {result}"
+    );
+    let report = trunk.report();
+    assert!(report.contains("received 3"), "{report}");
+    assert!(
+        report.contains("over T.38"),
+        "the trunk side ran over T.38: {report}"
+    );
+    assert_same_pages(&sent, &read_tiff(&received_tiff(&out)).unwrap());
+    assert!(daemon.sigterm().success());
+}
+
+#[test]
+fn t38_trunk_faxes_a_g711_port_through_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let port = free_sip_port();
+    // Here the trunk dials from 127.0.0.1 and the ATA port answers on
+    // 127.0.0.3.
+    let layout = Layout {
+        ata: "127.0.0.3",
+        trunk: "127.0.0.1",
+        ata_sip_port: free_sip_port(),
+        trunk_port: 5060,
+    };
+    let config = config(root, port, &layout);
+    let out = root.join("port");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut ata = Answerer::start(&format!("127.0.0.3:{}", layout.ata_sip_port), &out, &[]);
+    let daemon = start_daemon(&config);
+
+    let sent = pages(200);
+    let doc = root.join("doc.tif");
+    write_tiff(&doc, &sent, Compression::Group4).unwrap();
+
+    let result = dial(
+        port,
+        "+441632960201",
+        "--t38-reinvite",
+        "+441632960777",
+        &doc,
+    );
+    assert!(result.contains("sent 3/3 pages"), "{result}");
+    assert!(
+        result.contains("over T.38"),
+        "the trunk side ran over T.38: {result}"
+    );
+    let report = ata.report();
+    assert!(report.contains("received 3"), "{report}");
+    assert!(
+        report.contains("over G.711"),
+        "the port stays on G.711: {report}"
+    );
+    assert_same_pages(&sent, &read_tiff(&received_tiff(&out)).unwrap());
+    assert!(daemon.sigterm().success());
+}
+
+/// A trunk whose INVITE offers T.38 only (no audio stream at all): the
+/// bridge offers the G.711 port audio instead, answers the T.38 offer
+/// itself and gateways from the start of the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_t38_only_invite_reaches_a_g711_port_through_the_gateway() {
+    use faxbridge::fax::FaxJob;
+    use faxbridge::media::fax_call::{FaxCallConfig, MediaPath, MediaSockets, place_call};
+    use faxbridge::sdp::OfferKind;
+    use faxbridge::sip::{SipConfig, SipEndpoint};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let port = free_sip_port();
+    let layout = Layout {
+        ata: "127.0.0.3",
+        trunk: "127.0.0.1",
+        ata_sip_port: free_sip_port(),
+        trunk_port: 5060,
+    };
+    let config = config(root, port, &layout);
+    let out = root.join("port");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut ata = Answerer::start(&format!("127.0.0.3:{}", layout.ata_sip_port), &out, &[]);
+    let daemon = start_daemon(&config);
+
+    let sent = pages(200);
+    let doc = root.join("doc.tif");
+    write_tiff(&doc, &sent, Compression::Group4).unwrap();
+
+    let sip: SipConfig = toml::from_str(
+        "listen = \"127.0.0.1:0\"\ntransports = [\"udp\"]\n[[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n[routing]\ndefault_route = \"in\"\n",
+    )
+    .unwrap();
+    let (trunk, _calls) = SipEndpoint::start(&sip).await.unwrap();
+    let cfg = FaxCallConfig {
+        codecs: Vec::new(),
+        t38: true,
+        prefer_t38: true,
+        initial_offer: OfferKind::T38,
+        ..FaxCallConfig::default()
+    };
+    let sockets = MediaSockets::bind("127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let report = place_call(
+        &trunk,
+        &format!("sip:+441632960201@127.0.0.1:{port}"),
+        "+441632960777",
+        None,
+        FaxJob::Send(doc),
+        sockets,
+        &cfg,
+    )
+    .await
+    .unwrap();
+    assert!(report.outcome.is_success(), "{report}");
+    assert_eq!(report.outcome.pages_transferred, 3, "{report}");
+    assert_eq!(
+        (report.initial_media, report.media),
+        (MediaPath::T38, MediaPath::T38),
+        "{report}"
+    );
+    let line = tokio::task::spawn_blocking(move || ata.report())
+        .await
+        .unwrap();
+    assert!(line.contains("received 3"), "{line}");
+    assert!(line.contains("over G.711"), "the port is on G.711: {line}");
+    assert_same_pages(&sent, &read_tiff(&received_tiff(&out)).unwrap());
+    assert!(daemon.sigterm().success());
+}
