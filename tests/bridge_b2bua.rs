@@ -11,8 +11,9 @@ use faxbridge::bridge::media::party_media;
 use faxbridge::bridge::plan::Planner;
 use faxbridge::bridge::{BridgeConfig, LineConfig};
 use faxbridge::intake::dialplan::DialPlan;
+use faxbridge::sip::endpoint::BRIDGE_ROUTE;
 use faxbridge::sip::{
-    CallEvent, DialError, DialRequest, EndReason, IncomingCall, SipConfig, SipEndpoint,
+    CallEvent, DialError, DialOptions, DialRequest, EndReason, IncomingCall, SipConfig, SipEndpoint,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -38,16 +39,27 @@ async fn endpoint(listen: &str, peers: &str) -> (SipEndpoint, mpsc::Receiver<Inc
     SipEndpoint::start(&cfg).await.expect("endpoint starts")
 }
 
-/// faxbridge's endpoint bridging every call; outcomes are reported.
+/// faxbridge's endpoint, as the daemon sets it up: calls from the ATA and
+/// to the port's number take the bridge route and are bridged; a call to
+/// the fax number 5000 is held unanswered (it gets the endpoint's answer
+/// timeout). Outcomes of bridged calls are reported.
 async fn faxbridge(
     trunk: SocketAddr,
     ata_port: u16,
+    answer_timeout_secs: u64,
 ) -> (SocketAddr, mpsc::UnboundedReceiver<BridgeOutcome>) {
-    let (ep, mut calls) = endpoint(
-        "127.0.0.1:0",
-        "[[peers]]\nname = \"trunk\"\naddresses = [\"127.0.0.2\"]\n[[peers]]\nname = \"atas\"\naddresses = [\"127.0.0.3\"]\n",
-    )
-    .await;
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ntransports = [\"udp\"]\nanswer_timeout_secs = {answer_timeout_secs}\n\
+         [[peers]]\nname = \"trunk\"\naddresses = [\"127.0.0.2\"]\n\
+         [[peers]]\nname = \"atas\"\naddresses = [\"127.0.0.3\"]\n\
+         [routing]\nroutes = [{{ did = \"5000\", route = \"fax\" }}]\n"
+    );
+    let cfg: SipConfig = toml::from_str(&text).unwrap();
+    let (ep, mut calls) = SipEndpoint::start(&cfg).await.expect("endpoint starts");
+    ep.set_bridge(
+        vec!["127.0.0.3".parse().unwrap()],
+        vec!["+441632960201".into()],
+    );
     let addr = ep.udp_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -94,7 +106,12 @@ async fn faxbridge(
             media_ip: "127.0.0.1".parse().unwrap(),
             trunk_account: None,
         };
+        let mut held = Vec::new();
         while let Some(call) = calls.recv().await {
+            if call.route != BRIDGE_ROUTE {
+                held.push(call);
+                continue;
+            }
             let outcome = bridge_call(&ep, &planner, &settings, call).await;
             let _ = tx.send(outcome);
         }
@@ -112,10 +129,19 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(20).await
+}
+
+async fn world_with(answer_timeout_secs: u64) -> World {
     let loopback = "[[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n";
     let (trunk, trunk_calls) = endpoint("127.0.0.2:0", loopback).await;
     let (ata, ata_calls) = endpoint("127.0.0.3:0", loopback).await;
-    let (fb, outcomes) = faxbridge(trunk.udp_addr().unwrap(), ata.udp_addr().unwrap().port()).await;
+    let (fb, outcomes) = faxbridge(
+        trunk.udp_addr().unwrap(),
+        ata.udp_addr().unwrap().port(),
+        answer_timeout_secs,
+    )
+    .await;
     World {
         ata,
         ata_calls,
@@ -142,12 +168,19 @@ async fn a_port_calls_out_through_the_trunk_with_its_number_and_media_flows() {
     let trunk_media = UdpSocket::bind("127.0.0.2:0").await.unwrap();
     let mut dialing = w
         .ata
-        .dial(DialRequest {
-            target: format!("sip:01223123456@{}", w.fb),
-            from_user: "2001".into(),
-            offer: audio_sdp(ata_media.local_addr().unwrap()),
-            account: None,
-        })
+        .dial_with(
+            DialRequest {
+                target: format!("sip:01223123456@{}", w.fb),
+                from_user: "2001".into(),
+                offer: audio_sdp(ata_media.local_addr().unwrap()),
+                account: None,
+            },
+            DialOptions {
+                asserted_identity: Some("<sip:2001@127.0.0.3>".into()),
+                privacy: Some("id".into()),
+                ..DialOptions::default()
+            },
+        )
         .await
         .unwrap();
 
@@ -158,6 +191,14 @@ async fn a_port_calls_out_through_the_trunk_with_its_number_and_media_flows() {
         "+441632960201",
         "the port's number"
     );
+    // faxbridge asserts the number it presents, not the port's extension,
+    // and keeps the port's privacy request.
+    let pai = incoming
+        .asserted_identity
+        .clone()
+        .expect("P-Asserted-Identity");
+    assert!(pai.starts_with("<sip:+441632960201@127.0.0.1:"), "{pai}");
+    assert_eq!(incoming.privacy.as_deref(), Some("id"));
     let offered = media_of(&incoming.offer);
     assert_eq!(
         offered.ip().to_string(),
@@ -228,12 +269,18 @@ async fn emergency_calls_present_the_building_cli_and_busy_passes_back() {
     let mut w = world().await;
     let dialing = w
         .ata
-        .dial(DialRequest {
-            target: format!("sip:999@{}", w.fb),
-            from_user: "2001".into(),
-            offer: audio_sdp("127.0.0.3:40000".parse().unwrap()),
-            account: None,
-        })
+        .dial_with(
+            DialRequest {
+                target: format!("sip:999@{}", w.fb),
+                from_user: "2001".into(),
+                offer: audio_sdp("127.0.0.3:40000".parse().unwrap()),
+                account: None,
+            },
+            DialOptions {
+                privacy: Some("id".into()),
+                ..DialOptions::default()
+            },
+        )
         .await
         .unwrap();
     let incoming = timeout(WAIT, w.trunk_calls.recv()).await.unwrap().unwrap();
@@ -243,6 +290,15 @@ async fn emergency_calls_present_the_building_cli_and_busy_passes_back() {
         "+441632960001",
         "the building's emergency CLI"
     );
+    // The same number in P-Asserted-Identity, and never anonymous: the
+    // operator locates the caller by it.
+    let pai = incoming
+        .asserted_identity
+        .clone()
+        .expect("P-Asserted-Identity");
+    assert!(pai.starts_with("<sip:+441632960001@127.0.0.1:"), "{pai}");
+    assert!(pai.ends_with(";user=phone>"), "{pai}");
+    assert_eq!(incoming.privacy, None);
     incoming.reject(486);
     match timeout(WAIT, dialing.outcome()).await.unwrap() {
         Err(DialError::Rejected { status, .. }) => assert_eq!(status, 486),
@@ -316,12 +372,19 @@ async fn a_trunk_call_to_a_line_number_rings_its_port_with_the_caller_id() {
     let mut w = world().await;
     let dialing = w
         .trunk
-        .dial(DialRequest {
-            target: format!("sip:01632960201@{}", w.fb),
-            from_user: "+441223123456".into(),
-            offer: audio_sdp("127.0.0.2:40006".parse().unwrap()),
-            account: None,
-        })
+        .dial_with(
+            DialRequest {
+                target: format!("sip:01632960201@{}", w.fb),
+                from_user: "+441223123456".into(),
+                offer: audio_sdp("127.0.0.2:40006".parse().unwrap()),
+                account: None,
+            },
+            DialOptions {
+                asserted_identity: Some("<sip:+441223123456@carrier.example>".into()),
+                privacy: Some("none".into()),
+                ..DialOptions::default()
+            },
+        )
         .await
         .unwrap();
     let incoming = timeout(WAIT, w.ata_calls.recv()).await.unwrap().unwrap();
@@ -331,6 +394,12 @@ async fn a_trunk_call_to_a_line_number_rings_its_port_with_the_caller_id() {
         "+441223123456",
         "caller ID passes through"
     );
+    assert_eq!(
+        incoming.asserted_identity.as_deref(),
+        Some("<sip:+441223123456@carrier.example>"),
+        "the carrier's assertion passes through"
+    );
+    assert_eq!(incoming.privacy.as_deref(), Some("none"));
     incoming.reject(486);
     match timeout(WAIT, dialing.outcome()).await.unwrap() {
         Err(DialError::Rejected { status, .. }) => assert_eq!(status, 486),
@@ -441,4 +510,115 @@ async fn a_reinvite_to_t38_is_translated_and_udptl_flows_through_the_relay() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn progress_passes_through_as_the_callee_sent_it() {
+    let mut w = world().await;
+    let mut dialing = w
+        .ata
+        .dial(DialRequest {
+            target: format!("sip:01223123456@{}", w.fb),
+            from_user: "2001".into(),
+            offer: audio_sdp("127.0.0.3:40010".parse().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let incoming = timeout(WAIT, w.trunk_calls.recv()).await.unwrap().unwrap();
+    let early = audio_sdp("127.0.0.2:40012".parse().unwrap());
+    // Each form a trunk may send: 183 with and without SDP, 180 with and
+    // without. The caller must see the same status, with the relay's SDP
+    // exactly when the callee sent SDP.
+    for (status, sdp) in [(183, true), (180, false), (183, false), (180, true)] {
+        incoming.provisional(status, sdp.then(|| early.clone()));
+        let p = timeout(WAIT, dialing.next_progress())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.status, status, "{status} with SDP {sdp}");
+        match &p.sdp {
+            Some(s) if sdp => assert_eq!(
+                media_of(s).ip().to_string(),
+                "127.0.0.1",
+                "early media goes through the relay"
+            ),
+            None if !sdp => {}
+            other => panic!("{status}: SDP {other:?}, expected {sdp}"),
+        }
+    }
+    incoming.reject(486);
+    match timeout(WAIT, dialing.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status, .. }) => assert_eq!(status, 486),
+        other => panic!("expected 486, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bridged_calls_ring_longer_than_the_answer_timeout() {
+    // answer_timeout_secs = 1: an INVITE faxbridge does not answer in 1 s
+    // gets 480, but a bridged call rings as long as the callee lets it.
+    let mut w = world_with(1).await;
+    let fax = w
+        .trunk
+        .dial(DialRequest {
+            target: format!("sip:5000@{}", w.fb),
+            from_user: "+441223123456".into(),
+            offer: audio_sdp("127.0.0.2:40014".parse().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    match timeout(WAIT, fax.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status, .. }) => {
+            assert_eq!(
+                status, 480,
+                "the timeout applies to calls faxbridge answers"
+            )
+        }
+        other => panic!("expected 480, got {other:?}"),
+    }
+
+    let trunk_media = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    let ata_media = UdpSocket::bind("127.0.0.3:0").await.unwrap();
+    let mut dialing = w
+        .trunk
+        .dial(DialRequest {
+            target: format!("sip:01632960201@{}", w.fb),
+            from_user: "+441223123456".into(),
+            offer: audio_sdp(trunk_media.local_addr().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let incoming = timeout(WAIT, w.ata_calls.recv()).await.unwrap().unwrap();
+    incoming.ring();
+    let p = timeout(WAIT, dialing.next_progress())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.status, 180);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut ata_call = incoming
+        .accept(audio_sdp(ata_media.local_addr().unwrap()))
+        .unwrap();
+    let trunk_call = timeout(WAIT, dialing.outcome())
+        .await
+        .unwrap()
+        .expect("answered after ringing three times the answer timeout");
+    trunk_call.handle.hangup().await.unwrap();
+    loop {
+        match timeout(WAIT, ata_call.next_event()).await.unwrap() {
+            Some(CallEvent::Ended(r)) => {
+                assert_eq!(r, EndReason::RemoteHangup);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("no end event"),
+        }
+    }
+    assert!(matches!(
+        timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
+        BridgeOutcome::Ended(_)
+    ));
 }

@@ -9,21 +9,36 @@
 //! re-INVITEs across with their SDP rewritten for the [`Relay`], whose
 //! mode follows what both legs agreed (RTP, or UDPTL when both use T.38).
 //!
-//! A re-INVITE that would need the G.711↔T.38 gateway (one side T.38, the
-//! other refusing it) is refused with 488 on the side that asked, so it
-//! stays on G.711 (Mediatrix falls back to G.711 after a 488).
+//! When one side asks for T.38 in a re-INVITE and the other refuses it
+//! (488, 415 or 606), the bridge answers the T.38 offer itself and the
+//! relay switches to its G.711↔T.38 gateway ([`MediaMode::Gateway`]): the
+//! T.38 side gets T.38, the other side stays on G.711. An initial INVITE
+//! that offers T.38 only is passed on as a G.711 offer of the bridge's own,
+//! and the caller's T.38 offer is answered by the bridge, with the same
+//! gateway between them; should the callee later re-INVITE to T.38 and the
+//! caller accept, the relay goes back to plain UDPTL forwarding.
 //!
-//! # Limits of the present endpoint
+//! Progress passes through as the callee sent it: 180 as 180 and 183 as
+//! 183, with the early-media SDP (rewritten for the relay) when there was
+//! one. A bridged INVITE is not subject to `[sip] answer_timeout_secs`
+//! (a phone may ring for a minute): the callee's final response or the
+//! caller's CANCEL ends the ringing, and Timer C ([`TIMER_C`], RFC 3261
+//! §16.6) a callee that falls silent.
 //!
-//! * The endpoint answers 480 when an INVITE is not answered within
-//!   `[sip] answer_timeout_secs` (at most 30 s), which also ends a bridged
-//!   call that rings longer.
-//! * Early media is sent to the caller as 180 with SDP: the endpoint has
-//!   no way to send 183 itself.
-//! * Caller ID is the From user only (no P-Asserted-Identity, no
-//!   privacy), and ports are reached at `[bridge] ata_sip_port` of the
-//!   unit's address, since the endpoint keeps no registrations.
+//! A port that registered with faxbridge ([`crate::sip::registrar`]) is
+//! reached at its registered contact, otherwise at `[bridge]
+//! ata_sip_port` of its unit's address. The caller's identity travels in
+//! From and `P-Asserted-Identity` (RFC 3325): an emergency call asserts
+//! the building's emergency CLI (and drops any `Privacy`, as the operator
+//! must see it), a port's call to the trunk asserts the number it
+//! presents, and other calls pass the caller's `P-Asserted-Identity` and
+//! `Privacy` on.
+//!
+//! # Limits
+//!
 //! * While a re-INVITE is being forwarded, events of the other leg wait.
+//! * Reliable provisional responses (RFC 3262, 100rel/PRACK) are neither
+//!   offered nor forwarded: 18x travel unreliably on both legs.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,14 +47,21 @@ use tokio::net::UdpSocket;
 use tracing::{error, info, warn};
 
 use super::call::{Action, BridgeCall, Input};
-use super::media::{PartyMedia, RelayAddress, RelayPlan, SdpLeg, StreamKind, relay_plan};
+use super::media::{
+    PartyMedia, RelayAddress, RelayPlan, SdpLeg, StreamKind, audio_codec, gateway_for_exchange,
+    relay_plan,
+};
 use super::plan::{CallRequest, Decision, Origin, OwnFaxCall, Planner};
-use super::relay::{Leg, LegSockets, MediaMode, Relay, RelayReport};
+use super::relay::{GatewayMode, Leg, LegSockets, MediaMode, Relay, RelayReport};
 use crate::sip::acl::Account;
 use crate::sip::{
-    ActiveCall, CallEvent, DialError, DialRequest, IncomingCall, ReInvite, ReInviteOutcome,
-    SipEndpoint,
+    ActiveCall, CallEvent, DialError, DialOptions, DialRequest, IncomingCall, ReInvite,
+    ReInviteOutcome, SipEndpoint,
 };
+
+/// Timer C of a ringing second leg (RFC 3261 §16.6 step 11: "greater
+/// than 3 minutes"), restarted by every provisional response.
+const TIMER_C: std::time::Duration = std::time::Duration::from_secs(181);
 
 /// What the bridge needs besides the planner.
 #[derive(Debug, Clone)]
@@ -115,7 +137,17 @@ pub async fn bridge_call(
         from_user: &from_user,
         request_user: &request_user,
     });
-    let (target, cli) = match decision {
+    // Caller identity on the second leg (RFC 3325/3323): emergency calls
+    // assert the building's CLI and are never anonymous; a port's calls to
+    // the trunk assert the number presented in From (faxbridge is the
+    // network element that vouches for its ports), keeping the port's
+    // Privacy request; other calls carry the caller's PAI and Privacy on.
+    let passed_on = DialOptions {
+        asserted_user: None,
+        asserted_identity: incoming.asserted_identity.clone(),
+        privacy: incoming.privacy.clone(),
+    };
+    let (target, cli, identity) = match decision {
         Decision::Refuse(r) => {
             info!(call_id = %incoming.call_id, status = r.status, "bridge refused: {}", r.reason);
             incoming.reject(r.status);
@@ -138,16 +170,36 @@ pub async fn bridge_call(
                 incoming.reject(503);
                 return BridgeOutcome::Refused { status: 503 };
             };
-            (target, e.presented_cli)
+            let identity = DialOptions {
+                asserted_user: e.presented_cli.clone(),
+                ..DialOptions::default()
+            };
+            (target, e.presented_cli, identity)
         }
-        Decision::ToTrunk(t) => (t.target, t.presented_cli),
-        Decision::ToPort(p) => (p.target, p.caller),
+        Decision::ToTrunk(t) => {
+            // The port's own assertion names its extension at the unit,
+            // which means nothing on the trunk: never passed on.
+            let identity = DialOptions {
+                asserted_user: t.presented_cli.clone(),
+                asserted_identity: None,
+                privacy: passed_on.privacy,
+            };
+            (t.target, t.presented_cli, identity)
+        }
+        Decision::ToPort(p) => {
+            // A port that registered is reached at its contact (RFC 3261
+            // §10), else at `[bridge] ata_sip_port` of its unit.
+            let contact = endpoint
+                .registered_contact(&p.to.unit, &p.to.sip_user)
+                .await;
+            (p.reach(contact.as_deref()), p.caller, passed_on)
+        }
     };
     let account = match origin {
         Origin::Port => settings.trunk_account.clone(),
         Origin::Trunk => None,
     };
-    Bridge::run(endpoint, settings, incoming, target, cli, account).await
+    Bridge::run(endpoint, settings, incoming, target, cli, account, identity).await
 }
 
 struct Bridge {
@@ -168,6 +220,7 @@ impl Bridge {
         target: String,
         cli: Option<String>,
         account: Option<Account>,
+        identity: DialOptions,
     ) -> BridgeOutcome {
         let sockets = async {
             let a = leg_sockets(settings.media_ip).await?;
@@ -205,13 +258,19 @@ impl Bridge {
         };
         b.caller_kind = caller_media.kind;
         set_remote(&mut caller_socks, &caller_media);
+        // A T.38-only offer: the callee is offered G.711 instead and the
+        // relay gateways (a T.38 callee can still re-INVITE to T.38).
+        let offer = match caller_media.kind {
+            StreamKind::T38 => b.callee_sdp.offer_g711(callee_relay).unwrap_or(offer),
+            StreamKind::Audio => offer,
+        };
         let request = DialRequest {
             target,
             from_user: cli.unwrap_or_else(|| "anonymous".into()),
             offer: offer.into_bytes(),
             account,
         };
-        let mut dialing = match endpoint.dial(request).await {
+        let mut dialing = match endpoint.dial_with(request, identity).await {
             Ok(d) => d,
             Err(e) => {
                 warn!(call_id = %incoming.call_id, "second leg could not be placed: {e}");
@@ -220,29 +279,40 @@ impl Bridge {
             }
         };
         let callee_handle = dialing.handle().clone();
-        // Ringing: progress from the callee, CANCEL from the caller.
+        // Ringing: progress from the callee, CANCEL from the caller, and
+        // Timer C (RFC 3261 §16.6 step 11: more than 3 minutes without a
+        // provisional response ends the attempt as a proxy would, with
+        // CANCEL to the callee and 408 to the caller).
         let mut caller_gone = false;
+        let mut timed_out = false;
+        let mut timer_c = std::pin::pin!(tokio::time::sleep(TIMER_C));
         loop {
             tokio::select! {
                 p = dialing.next_progress() => match p {
                     Some(p) => {
+                        timer_c.as_mut().reset(tokio::time::Instant::now() + TIMER_C);
                         let input = Input::CalleeProgress { status: p.status, sdp: p.sdp.is_some() };
                         for action in b.call.handle(input) {
-                            if let Action::Provisional { sdp, .. } = action {
+                            if let Action::Provisional { status, sdp } = action {
                                 match p.sdp.as_ref().filter(|_| sdp).map(|s| {
                                     b.caller_sdp.rewrite(&String::from_utf8_lossy(s), b.caller_relay)
                                 }) {
                                     Some(Ok((text, media))) => {
                                         set_remote(&mut callee_socks, &media);
-                                        incoming.session_progress(text.into_bytes());
+                                        incoming.provisional(status, Some(text.into_bytes()));
                                     }
-                                    _ => incoming.ring(),
+                                    _ => incoming.provisional(status, None),
                                 }
                             }
                         }
                     }
                     None => break,
                 },
+                _ = &mut timer_c, if !caller_gone && !timed_out => {
+                    warn!(call_id = %incoming.call_id, "callee silent for {TIMER_C:?} while ringing; cancelled");
+                    timed_out = true;
+                    let _ = callee_handle.hangup().await;
+                }
                 ev = incoming.next_event(), if !caller_gone => {
                     if matches!(ev, None | Some(CallEvent::Ended(_))) {
                         caller_gone = true;
@@ -269,6 +339,10 @@ impl Bridge {
                     }
                 }
                 return match status {
+                    _ if timed_out && !caller_gone => {
+                        incoming.reject(408);
+                        BridgeOutcome::Refused { status: 408 }
+                    }
                     Some(s) if !caller_gone => {
                         incoming.reject(s);
                         BridgeOutcome::Refused { status: s }
@@ -298,9 +372,22 @@ impl Bridge {
         };
         b.callee_kind = callee_media.kind;
         set_remote(&mut callee_socks, &callee_media);
-        let mode = match relay_plan(b.caller_kind, b.callee_kind) {
-            RelayPlan::Relay(m) => m,
-            RelayPlan::Gateway => MediaMode::Rtp,
+        let (answer, mode) = match relay_plan(b.caller_kind, b.callee_kind) {
+            RelayPlan::Relay(m) => (answer, m),
+            // The caller's T.38 offer, answered by the bridge itself.
+            RelayPlan::Gateway => match b.caller_sdp.gateway_answer(
+                &String::from_utf8_lossy(&incoming.offer),
+                &String::from_utf8_lossy(&callee.remote_sdp),
+                b.caller_relay,
+            ) {
+                Ok((a, g)) => (a, MediaMode::Gateway(g)),
+                Err(e) => {
+                    warn!(call_id = %incoming.call_id, "no gateway for the call: {e}");
+                    let _ = callee.handle.hangup().await;
+                    incoming.reject(488);
+                    return BridgeOutcome::Refused { status: 488 };
+                }
+            },
         };
         let caller = match incoming.accept(answer.into_bytes()) {
             Ok(c) => c,
@@ -361,6 +448,12 @@ impl Bridge {
         callee: &ActiveCall,
         relay: &Relay,
     ) -> u16 {
+        // The G.711 codec in force, for the gateway should the other party
+        // refuse a T.38 offer: the one the caller was answered with, which
+        // both parties send (RFC 3264 §6.1), or, when the caller is on T.38
+        // already, the one offered to the callee.
+        let other_codec = (self.caller_sdp.last().and_then(audio_codec))
+            .or_else(|| self.callee_sdp.last().and_then(audio_codec));
         let (to_sdp, to_relay, back_sdp, back_relay, to_call) = match from {
             Leg::Caller => (
                 &mut self.callee_sdp,
@@ -392,14 +485,45 @@ impl Bridge {
                 };
                 let mode = match relay_plan(offerer.kind, answerer.kind) {
                     RelayPlan::Relay(m) => m,
-                    RelayPlan::Gateway => {
-                        r.reject(488);
-                        return 488;
-                    }
+                    RelayPlan::Gateway => match gateway_for_exchange(
+                        from,
+                        &String::from_utf8_lossy(&r.offer),
+                        &answer,
+                    ) {
+                        Ok(g) => MediaMode::Gateway(g),
+                        Err(_) => {
+                            r.reject(488);
+                            return 488;
+                        }
+                    },
                 };
                 relay.set_mode(mode);
                 relay.set_remote(from, offerer.rtp, offerer.rtcp);
                 relay.set_remote(other(from), answerer.rtp, answerer.rtcp);
+                r.accept(answer.into_bytes());
+                200
+            }
+            // The other party cannot do T.38: answer it ourselves and
+            // gateway to the G.711 the other party keeps.
+            Ok(ReInviteOutcome::Rejected(status @ (488 | 415 | 606)))
+                if offerer.kind == StreamKind::T38 && other_codec.is_some() =>
+            {
+                let offer = String::from_utf8_lossy(&r.offer);
+                let (Some((law, payload_type)), Ok((answer, t38, udp_ec))) =
+                    (other_codec, back_sdp.answer_t38(&offer, back_relay))
+                else {
+                    r.reject(status);
+                    return status;
+                };
+                info!(t38_leg = ?from, refused = status, "T.38 refused by the other side: gatewaying G.711 to T.38");
+                relay.set_mode(MediaMode::Gateway(GatewayMode {
+                    t38_leg: from,
+                    law,
+                    payload_type,
+                    t38,
+                    udp_ec,
+                }));
+                relay.set_remote(from, offerer.rtp, offerer.rtcp);
                 r.accept(answer.into_bytes());
                 200
             }

@@ -202,6 +202,20 @@ pub struct PortCall {
     pub kind: DialKind,
 }
 
+impl PortCall {
+    /// Where to send the INVITE: the contact the port registered, when it
+    /// holds a live registration (RFC 3261 §10: the registrar's location
+    /// service maps the port's address-of-record to it; §16.5 retargets
+    /// the request there), else [`PortCall::target`] (the port's SIP user
+    /// at `[bridge] ata_sip_port` of its unit's address).
+    pub fn reach(&self, registered: Option<&str>) -> String {
+        match registered.map(str::trim) {
+            Some(contact) if !contact.is_empty() => contact.to_string(),
+            _ => self.target.clone(),
+        }
+    }
+}
+
 /// A refused INVITE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -1026,6 +1040,22 @@ mod tests {
         assert_eq!(refusal(w.trunk_call("x", "")).status, 404);
         // A trunk call to 999 is not an emergency call from a port.
         assert_eq!(refusal(w.trunk_call("x", "999")).status, 404);
+    }
+
+    #[test]
+    fn a_registered_port_is_reached_at_its_contact() {
+        let w = world();
+        let p = to_port(w.trunk_call("+441223123456", "+441632960201"));
+        assert_eq!(
+            p.reach(None),
+            "sip:2001@10.1.2.3:5060",
+            "no binding: the fallback"
+        );
+        assert_eq!(p.reach(Some(" ")), "sip:2001@10.1.2.3:5060");
+        assert_eq!(
+            p.reach(Some("sip:2001@10.1.2.3:5062;transport=udp")),
+            "sip:2001@10.1.2.3:5062;transport=udp"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use rsipstack::dialog::invitation::InviteAsyncResult;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::{Header, Method, Request, StatusCode, StatusCodeKind, prelude::HeadersExt};
 use rsipstack::transaction::key::TransactionRole;
+use rsipstack::transaction::transaction::{TransactionEvent, TransactionEventSender};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -321,6 +322,15 @@ pub struct IncomingCall {
     pub summary: OfferSummary,
     /// The SDP offer.
     pub offer: Vec<u8>,
+    /// `P-Asserted-Identity` of the INVITE (RFC 3325): the identity the
+    /// sending network vouches for, e.g. `<sip:+441223123456@trunk>`.
+    pub asserted_identity: Option<String>,
+    /// `Privacy` of the INVITE (RFC 3323), e.g. `id` (do not show the
+    /// asserted identity beyond the trusted network).
+    pub privacy: Option<String>,
+    /// The INVITE server transaction, for provisional responses the dialog
+    /// layer cannot form (180 with SDP, 183 without).
+    pub(crate) responder: Option<TransactionEventSender>,
     pub(crate) handle: CallHandle,
     pub(crate) events: Option<mpsc::UnboundedReceiver<CallEvent>>,
     pub(crate) state: Arc<AtomicU8>,
@@ -351,14 +361,37 @@ impl IncomingCall {
     /// Sends `183 Session Progress` with early-media SDP `sdp` (e.g. to
     /// start fax tones before answering).
     pub fn session_progress(&self, sdp: Vec<u8>) {
-        if self.state.load(Ordering::SeqCst) == PENDING
-            && let Err(e) = self
-                .handle
-                .shared
-                .dialog
-                .ringing(Some(sdp_headers()), Some(sdp))
+        self.provisional(183, Some(sdp));
+    }
+
+    /// Sends the provisional response `status` (180–199; 100 is the
+    /// stack's own), with early-media SDP when `sdp` is given: a bridge
+    /// passes the callee's 180 as 180 and its 183 as 183, each with or
+    /// without SDP as the callee sent it (RFC 3261 §13.3.1.1, RFC 3960).
+    /// Ignored once the call is answered, refused or ended.
+    pub fn provisional(&self, status: u16, sdp: Option<Vec<u8>>) {
+        if self.state.load(Ordering::SeqCst) != PENDING
+            || self.handle.is_ended()
+            || !(180..=199).contains(&status)
         {
-            debug!(call_id = %self.call_id, error = %e, "could not send 183");
+            return;
+        }
+        let dialog = &self.handle.shared.dialog;
+        let headers = sdp.as_ref().map(|_| sdp_headers());
+        // The dialog layer sends 180 without a body and 183 with one.
+        let result = match (status, &self.responder) {
+            (180, _) if sdp.is_none() => dialog.ringing(None, None),
+            (183, _) if sdp.is_some() => dialog.ringing(headers, sdp),
+            (_, Some(responder)) => {
+                let resp = provisional_response(dialog, status, sdp);
+                responder
+                    .send(TransactionEvent::Respond(resp))
+                    .map_err(|e| rsipstack::Error::Error(e.to_string()))
+            }
+            (_, None) => dialog.ringing(headers, sdp),
+        };
+        if let Err(e) = result {
+            debug!(call_id = %self.call_id, status, error = %e, "could not send a provisional response");
         }
     }
 
@@ -749,4 +782,172 @@ pub(crate) fn session_expires_for(req: &Request) -> Option<String> {
         req.header_contains_token("Supported", "timer")
             || req.header_contains_token("Require", "timer"),
     )
+}
+
+/// A provisional response to the dialog's INVITE, formed as the dialog
+/// layer forms its own (RFC 3261 §8.2.6.2: Via, From, Call-ID and CSeq
+/// copied; To with our tag, so the caller sees the early dialog; our
+/// Contact, §12.1.1) but with any 1xx status and body.
+fn provisional_response(
+    dialog: &InviteDialog,
+    status: u16,
+    sdp: Option<Vec<u8>>,
+) -> rsipstack::sip::Response {
+    use rsipstack::sip::{Param, headers::untyped::ToTypedHeader as _};
+    let request = dialog.initial_request();
+    let local_tag = dialog.id().local_tag;
+    let mut headers = rsipstack::sip::Headers::default();
+    for h in request.headers.iter() {
+        match h {
+            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
+                headers.push(h.clone())
+            }
+            Header::RecordRoute(_) => headers.push(h.clone()),
+            Header::To(to) => match to.clone().typed() {
+                Ok(mut to) => {
+                    if !to.params.iter().any(|p| matches!(p, Param::Tag(_))) {
+                        to.params.push(Param::Tag(local_tag.clone().into()));
+                    }
+                    headers.push(Header::To(to.into()));
+                }
+                Err(_) => headers.push(h.clone()),
+            },
+            _ => {}
+        }
+    }
+    if let Some(contact) = dialog.snapshot().local_contact {
+        headers.push(Header::Contact(format!("<{contact}>").into()));
+    }
+    let body = sdp.unwrap_or_default();
+    if !body.is_empty() {
+        headers.push(Header::ContentType("application/sdp".to_string().into()));
+    }
+    headers.push(Header::ContentLength((body.len() as u32).into()));
+    rsipstack::sip::Response {
+        status_code: StatusCode::from(status),
+        wire_reason: None,
+        version: rsipstack::sip::Version::V2,
+        headers,
+        body,
+    }
+}
+
+/// The caller-identity headers of an INVITE: `P-Asserted-Identity`
+/// (RFC 3325) and `Privacy` (RFC 3323).
+/// Repeated headers are joined with commas (RFC 3261 §7.3.1); RFC 3325
+/// allows two identities, a SIP URI and a tel URI.
+pub(crate) fn identity_headers(req: &Request) -> (Option<String>, Option<String>) {
+    let get = |name: &str| {
+        let values: Vec<String> = req
+            .headers
+            .iter()
+            .filter(|h| h.name().eq_ignore_ascii_case(name))
+            .map(|h| h.value().trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    };
+    (get("P-Asserted-Identity"), get("Privacy"))
+}
+
+/// Extra headers of a call we place ([`super::SipEndpoint::dial_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DialOptions {
+    /// A number (or SIP user) to assert as the caller's identity: sent as
+    /// `P-Asserted-Identity: <sip:NUMBER@our-address;user=phone>`
+    /// (RFC 3325 §9.1). Trunks trust it from faxbridge as a network
+    /// element, and emergency operators locate a caller by it.
+    pub asserted_user: Option<String>,
+    /// A `P-Asserted-Identity` value to pass on as it is (from the
+    /// incoming leg); ignored when `asserted_user` is set.
+    pub asserted_identity: Option<String>,
+    /// A `Privacy` value to pass on (RFC 3323), e.g. `id`.
+    pub privacy: Option<String>,
+}
+
+impl DialOptions {
+    /// The headers, with `local` (our `host:port`) as the host of an
+    /// asserted number.
+    pub(crate) fn headers(&self, local: &str) -> Vec<Header> {
+        let mut out = Vec::new();
+        let pai = match &self.asserted_user {
+            Some(user) if !user.is_empty() => {
+                let phone = if user
+                    .trim_start_matches('+')
+                    .chars()
+                    .all(|c| c.is_ascii_digit())
+                {
+                    ";user=phone"
+                } else {
+                    ""
+                };
+                Some(format!("<sip:{user}@{local}{phone}>"))
+            }
+            _ => self.asserted_identity.clone(),
+        };
+        if let Some(pai) = pai.filter(|p| !p.contains(['\r', '\n'])) {
+            out.push(Header::PAssertedIdentity(pai.into()));
+        }
+        if let Some(privacy) = self.privacy.clone().filter(|p| !p.contains(['\r', '\n'])) {
+            out.push(Header::Privacy(privacy.into()));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(o: &DialOptions) -> Vec<String> {
+        o.headers("192.0.2.5:5060")
+            .iter()
+            .map(|h| format!("{}: {}", h.name(), h.value()))
+            .collect()
+    }
+
+    #[test]
+    fn an_asserted_number_is_a_sip_uri_at_our_address() {
+        let o = DialOptions {
+            asserted_user: Some("+441632960001".into()),
+            asserted_identity: Some("<sip:2001@10.1.2.3>".into()),
+            privacy: None,
+        };
+        assert_eq!(
+            rendered(&o),
+            ["P-Asserted-Identity: <sip:+441632960001@192.0.2.5:5060;user=phone>"],
+            "our assertion replaces the one passed on"
+        );
+        let o = DialOptions {
+            asserted_user: Some("reception".into()),
+            ..DialOptions::default()
+        };
+        assert_eq!(
+            rendered(&o),
+            ["P-Asserted-Identity: <sip:reception@192.0.2.5:5060>"]
+        );
+    }
+
+    #[test]
+    fn identities_pass_on_and_header_injection_is_dropped() {
+        let o = DialOptions {
+            asserted_user: None,
+            asserted_identity: Some("<sip:+441223123456@carrier.example>".into()),
+            privacy: Some("id".into()),
+        };
+        assert_eq!(
+            rendered(&o),
+            [
+                "P-Asserted-Identity: <sip:+441223123456@carrier.example>",
+                "Privacy: id"
+            ]
+        );
+        let o = DialOptions {
+            asserted_identity: Some("<sip:a@b>\r\nX-Evil: 1".into()),
+            privacy: Some("id\nX: y".into()),
+            ..DialOptions::default()
+        };
+        assert!(rendered(&o).is_empty());
+        assert!(rendered(&DialOptions::default()).is_empty());
+    }
 }
