@@ -26,7 +26,7 @@ use faxbridge::media::fax_call::{
     CallEnd, FaxCallConfig, FaxCallReport, MediaPath, MediaSockets, answer_call, place_call,
 };
 use faxbridge::sdp::{Codec, UdpEc};
-use faxbridge::sip::{CallEvent, EndReason, SipConfig, SipEndpoint};
+use faxbridge::sip::{CallEvent, EndReason, ReInviteOutcome, SipConfig, SipEndpoint};
 use faxbridge::tools::answer::{AnswerOptions, Answerer};
 use faxbridge::tools::dial::{DialMode, DialOptions, dial_one};
 use tokio::net::UdpSocket;
@@ -612,4 +612,180 @@ async fn watchdog_hangs_up_on_a_silent_far_end() {
     drop(sink);
     near.shutdown().await;
     far.shutdown().await;
+}
+
+/// The `m=` line of `kind` in an SDP body, with its port.
+fn m_line(sdp: &[u8], kind: &str) -> Option<(u16, String)> {
+    String::from_utf8_lossy(sdp)
+        .lines()
+        .find(|l| l.starts_with(&format!("m={kind} ")))
+        .map(|l| {
+            let port = l
+                .split(' ')
+                .nth(1)
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            (port, l.to_string())
+        })
+}
+
+/// Waits until `sock` receives a datagram from `from_port` that `accept`
+/// approves; fails after 5 s.
+async fn expect_media(
+    sock: &UdpSocket,
+    from_port: u16,
+    what: &str,
+    accept: impl Fn(&[u8]) -> bool,
+) {
+    let mut buf = [0u8; 2048];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, sock.recv_from(&mut buf)).await {
+            Ok(Ok((n, from))) if from.port() == from_port && accept(&buf[..n]) => return,
+            Ok(Ok(_)) => {}
+            _ => panic!("no {what} from port {from_port} within 5 s"),
+        }
+    }
+}
+
+/// Drains `sock` for `period` and counts the datagrams from `from_port`.
+async fn count_media(sock: &UdpSocket, from_port: u16, period: Duration) -> usize {
+    let mut buf = [0u8; 2048];
+    let deadline = Instant::now() + period;
+    let mut n = 0;
+    while let Ok(Ok((_, from))) = tokio::time::timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        sock.recv_from(&mut buf),
+    )
+    .await
+    {
+        if from.port() == from_port {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn is_rtp(d: &[u8]) -> bool {
+    d.len() > 12 && d[0] >> 6 == 2
+}
+
+/// The far end ends T.38 (RFC 3264 §8: a new offer replacing the image
+/// stream with audio, as a gateway does when it falls back to voice): the
+/// call starts on G.711, the far end re-INVITEs to T.38, refreshes the
+/// session twice keeping the image m-line (once repeating its SDP, once with
+/// a new version), then re-INVITEs back to audio. faxbridge answers every
+/// one 200, with an image m-line while T.38 lasts and an audio m-line at the
+/// end, and its media follows: RTP, then UDPTL only, then RTP again to the
+/// new audio address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn far_end_goes_to_t38_and_back_to_audio() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (rx_ep, mut calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let (far, _far_calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let mut cfg = t38_config();
+    cfg.t38_reinvite = false;
+    let receiving = {
+        let out = dir.path().join("received.tif");
+        tokio::spawn(async move {
+            let call = calls.recv().await.unwrap();
+            let sockets = MediaSockets::bind(LOCALHOST).await.unwrap();
+            answer_call(call, FaxJob::Receive(out), sockets, &cfg).await
+        })
+    };
+    let audio1 = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let image = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let audio2 = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let audio_sdp = |port: u16, version: u32| {
+        format!(
+            "v=0\r\no=- 77 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {port} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n"
+        )
+        .into_bytes()
+    };
+    let image_sdp = |port: u16, version: u32| {
+        format!(
+            "v=0\r\no=- 77 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=image {port} udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n\
+             a=T38FaxRateManagement:transferredTCF\r\na=T38FaxMaxDatagram:400\r\n\
+             a=T38FaxUdpEC:t38UDPRedundancy\r\n"
+        )
+        .into_bytes()
+    };
+
+    let dialing = far
+        .dial(faxbridge::sip::DialRequest {
+            target: format!("sip:2000@{}", rx_ep.udp_addr().unwrap()),
+            from_user: "1000".into(),
+            offer: audio_sdp(port(&audio1), 1),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let active = dialing.outcome().await.expect("answered");
+    let (rtp_port, _) = m_line(&active.remote_sdp, "audio").expect("audio answer");
+    expect_media(&audio1, rtp_port, "RTP (CED)", is_rtp).await;
+
+    let reinvite = |offer: Vec<u8>| {
+        let handle = active.handle.clone();
+        async move {
+            match handle.reinvite(offer).await.expect("re-INVITE answered") {
+                ReInviteOutcome::Accepted(answer) => answer,
+                ReInviteOutcome::Rejected(code) => panic!("re-INVITE refused with {code}"),
+            }
+        }
+    };
+    // To T.38.
+    let answer = reinvite(image_sdp(port(&image), 2)).await;
+    let (udptl_port, line) = m_line(&answer, "image").expect("image answer");
+    assert!(udptl_port != 0, "T.38 accepted: {line}");
+    expect_media(&image, udptl_port, "UDPTL", |d| d.len() >= 3).await;
+
+    // Session refreshes keep T.38: the same SDP again (RFC 4028), then the
+    // same image m-line under a new version.
+    for offer in [image_sdp(port(&image), 2), image_sdp(port(&image), 3)] {
+        let answer = reinvite(offer).await;
+        let (p, line) = m_line(&answer, "image").expect("still image");
+        assert_eq!(p, udptl_port, "same UDPTL port: {line}");
+        assert!(m_line(&answer, "audio").is_none_or(|(p, _)| p == 0));
+    }
+    expect_media(&image, udptl_port, "UDPTL after the refresh", |d| {
+        d.len() >= 3
+    })
+    .await;
+    assert_eq!(
+        count_media(&audio1, rtp_port, Duration::from_millis(500)).await,
+        0,
+        "no RTP while on T.38"
+    );
+
+    // Back to audio, at a new address.
+    let answer = reinvite(audio_sdp(port(&audio2), 4)).await;
+    let (p, line) = m_line(&answer, "audio").expect("audio m-line in the answer");
+    assert!(p != 0, "audio accepted: {line}");
+    assert!(m_line(&answer, "image").is_none_or(|(p, _)| p == 0));
+    expect_media(&audio2, p, "RTP after the switch back", is_rtp).await;
+    // UDPTL stops (anything in flight has arrived within a few frames).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        count_media(&image, udptl_port, Duration::from_millis(500)).await,
+        0,
+        "UDPTL stops after the switch back"
+    );
+
+    active.handle.hangup().await.unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(10), receiving)
+        .await
+        .expect("the receiver ends after the BYE")
+        .unwrap()
+        .unwrap();
+    println!("receiver: {report}\n          {:?}", report.stats);
+    assert_eq!(report.initial_media, MediaPath::Audio(Codec::Pcma));
+    assert_eq!(report.media, MediaPath::Audio(Codec::Pcma), "{report}");
+    assert_eq!(report.switches, 2, "audio → T.38 → audio: {report}");
+    far.shutdown().await;
+    rx_ep.shutdown().await;
 }

@@ -1094,3 +1094,107 @@ async fn t38_in_the_initial_invite_is_presented_as_t38() {
     wait_idle(&a).await;
     wait_idle(&b).await;
 }
+
+/// RFC 3261 §14.2: an INVITE inside a dialog whose previous INVITE's 2xx
+/// has not been acknowledged gets 500 with a Retry-After of 0–10 s, and the
+/// dialog survives: the late ACK confirms it, a later re-INVITE is
+/// answered and a BYE ends it.
+#[tokio::test]
+async fn invite_before_the_ack_gets_500_with_retry_after_and_the_dialog_stays() {
+    let (b, cb) = start(config(loopback_peer(), "")).await;
+    let mut b_events = auto_answer(cb);
+    let b_addr = b.udp_addr().unwrap();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let local = sock.local_addr().unwrap();
+    let sdp = String::from_utf8(audio_sdp(40000, 1)).unwrap();
+    let request = move |method: &str, branch: &str, cseq: u32, to: &str, body: &str| {
+        let ct = if body.is_empty() {
+            String::new()
+        } else {
+            "Content-Type: application/sdp\r\n".to_string()
+        };
+        format!(
+            "{method} sip:2000@{b_addr} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch=z9hG4bK{branch};rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:555@{local}>;tag=early1\r\n\
+             {to}\r\n\
+             Call-ID: early-invite@ata\r\n\
+             CSeq: {cseq} {method}\r\n\
+             Contact: <sip:555@{local}>\r\n\
+             {ct}Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let invite = request("INVITE", "e1", 1, &format!("To: <sip:2000@{b_addr}>"), &sdp);
+    let (sock, to_line, refused) = tokio::task::spawn_blocking({
+        let sdp = sdp.clone();
+        move || {
+            sock.send_to(invite.as_bytes(), b_addr).unwrap();
+            let ok = recv_matching(&sock, |m| {
+                m.starts_with("SIP/2.0 200") && m.contains("CSeq: 1 INVITE")
+            });
+            let to_line = header_lines(&ok, "To")[0].to_string();
+            // No ACK yet: a second INVITE in the same dialog.
+            let second = request("INVITE", "e2", 2, &to_line, &sdp);
+            sock.send_to(second.as_bytes(), b_addr).unwrap();
+            let refused = recv_matching(&sock, |m| {
+                m.starts_with("SIP/2.0 5") && m.contains("CSeq: 2 INVITE")
+            });
+            // The ACK for the 500 (same branch, RFC 3261 §17.1.1.3).
+            let ack500 = request("ACK", "e2", 2, header_lines(&refused, "To")[0], "");
+            sock.send_to(ack500.as_bytes(), b_addr).unwrap();
+            (sock, to_line, refused)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        refused.starts_with("SIP/2.0 500"),
+        "500 for an INVITE before the ACK: {refused}"
+    );
+    let retry = header_lines(&refused, "Retry-After");
+    let secs: u32 = retry
+        .first()
+        .and_then(|l| l.split_once(':'))
+        .and_then(|(_, v)| v.trim().split(';').next()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After in {refused}"));
+    assert!(secs <= 10, "Retry-After {secs} s");
+    expect(&mut b_events, "incoming").await;
+
+    // The dialog is intact: the late ACK confirms it.
+    let ack = request("ACK", "e1ack", 1, &to_line, "");
+    sock.send_to(ack.as_bytes(), b_addr).unwrap();
+    expect(&mut b_events, "established").await;
+
+    // The retried re-INVITE (same session) is answered 200, then BYE.
+    let (sock, reinvite_reply) = tokio::task::spawn_blocking({
+        let to_line = to_line.clone();
+        move || {
+            let again = request("INVITE", "e3", 3, &to_line, &sdp);
+            sock.send_to(again.as_bytes(), b_addr).unwrap();
+            let reply = recv_matching(&sock, |m| {
+                m.starts_with("SIP/2.0 2") && m.contains("CSeq: 3 INVITE")
+            });
+            let ack = request("ACK", "e3ack", 3, &to_line, "");
+            sock.send_to(ack.as_bytes(), b_addr).unwrap();
+            (sock, reply)
+        }
+    })
+    .await
+    .unwrap();
+    assert!(reinvite_reply.contains("m=audio 30000"), "{reinvite_reply}");
+    let bye_reply = tokio::task::spawn_blocking(move || {
+        let bye = request("BYE", "e4", 4, &to_line, "");
+        sock.send_to(bye.as_bytes(), b_addr).unwrap();
+        recv_matching(&sock, |m| {
+            m.starts_with("SIP/2.0") && m.contains("CSeq: 4 BYE")
+        })
+    })
+    .await
+    .unwrap();
+    assert!(bye_reply.starts_with("SIP/2.0 200"), "{bye_reply}");
+    expect(&mut b_events, "ended RemoteHangup").await;
+    wait_idle(&b).await;
+}

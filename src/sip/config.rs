@@ -14,6 +14,11 @@
 //! digest_algorithms = ["MD5"]        # or ["SHA-256", "MD5"]
 //! nonce_lifetime_secs = 300
 //! answer_timeout_secs = 20           # 1..=30; then 480 (INVITE) or 488 (re-INVITE)
+//! # SIP over TLS (RFC 3261 §26, RFC 5630), off unless tls_listen is set:
+//! # tls_listen = "0.0.0.0:5061"
+//! # tls_cert = "/etc/faxbridge/sip-cert.pem"   # PEM chain, leaf first
+//! # tls_key = "/etc/faxbridge/sip-key.pem"     # PEM private key (PKCS#8, PKCS#1 or SEC1)
+//! # tls_ca = "/etc/faxbridge/sip-ca.pem"       # trust anchors for outgoing sips: calls
 //!
 //! [[sip.peers]]                      # trusted by source address
 //! name = "trunk"
@@ -33,6 +38,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -48,6 +54,9 @@ pub enum TransportKind {
     Udp,
     /// SIP over TCP.
     Tcp,
+    /// SIP over TLS (RFC 3261 §26.2). Not a member of `sip.transports`: it
+    /// listens on its own address, `sip.tls_listen`.
+    Tls,
 }
 
 /// `[sip]`.
@@ -81,6 +90,19 @@ pub struct SipConfig {
     pub auth: AuthConfig,
     /// Called-number routing.
     pub routing: RoutingConfig,
+    /// Address of the SIP-over-TLS listener (`sips:` and `;transport=tls`),
+    /// conventionally port 5061. Unset: no TLS listener.
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain the TLS listener presents, leaf first. Peers
+    /// verify it against the address or name they dial, so it needs a
+    /// subjectAltName for it.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// PEM trust anchors for verifying the far end on outgoing TLS
+    /// connections. Unset: the system bundle
+    /// `/etc/ssl/certs/ca-certificates.crt` when present.
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Default for SipConfig {
@@ -97,6 +119,10 @@ impl Default for SipConfig {
             peers: Vec::new(),
             auth: AuthConfig::default(),
             routing: RoutingConfig::default(),
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
         }
     }
 }
@@ -159,9 +185,126 @@ pub enum SipConfigError {
     /// A route rule with an empty DID or route.
     #[error("sip.routing.routes has an empty `did` or `route`; fill both in")]
     EmptyRoute,
+    /// `"tls"` listed in `sip.transports`.
+    #[error(
+        "sip.transports lists \"tls\"; TLS has its own listener: remove it and set sip.tls_listen = \"0.0.0.0:5061\" with sip.tls_cert and sip.tls_key"
+    )]
+    TlsInTransports,
+    /// `sip.tls_listen` without a certificate or key.
+    #[error(
+        "sip.tls_listen is set but sip.{0} is not; give the path of its PEM file (tls_cert: the certificate chain, tls_key: its private key)"
+    )]
+    TlsMissing(&'static str),
+    /// A certificate or key without `sip.tls_listen`.
+    #[error(
+        "sip.{0} is set but sip.tls_listen is not; set tls_listen = \"0.0.0.0:5061\" to accept SIP over TLS, or remove sip.{0}"
+    )]
+    TlsUnused(&'static str),
+    /// A TLS file that cannot be used.
+    #[error("sip.{key} = \"{path}\": {problem}")]
+    TlsFile {
+        /// The key naming the file.
+        key: &'static str,
+        /// The path.
+        path: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+}
+
+/// The PEM material of a TLS listener and of outgoing TLS, read and checked.
+#[derive(Clone)]
+pub(crate) struct TlsMaterial {
+    /// The certificate chain (PEM) and key (PEM) for the listener.
+    pub(crate) identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// Trust anchors (PEM) for outgoing connections, if any were found.
+    pub(crate) ca: Option<Vec<u8>>,
+}
+
+/// The system trust bundle on Debian and its derivatives.
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, SipConfigError> {
+    std::fs::read(path).map_err(|e| SipConfigError::TlsFile {
+        key,
+        path: path.display().to_string(),
+        problem: format!("cannot read it ({e}); check the path and that faxbridge may read it"),
+    })
+}
+
+fn certificates(
+    key: &'static str,
+    path: &Path,
+    pem: &[u8],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, SipConfigError> {
+    use rustls::pki_types::pem::PemObject;
+    let bad = |problem: String| SipConfigError::TlsFile {
+        key,
+        path: path.display().to_string(),
+        problem,
+    };
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("unreadable PEM ({e}); give a PEM file")))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "holds no `BEGIN CERTIFICATE` block; give the PEM certificate file".into(),
+        ));
+    }
+    Ok(certs)
 }
 
 impl SipConfig {
+    /// Reads and checks the TLS files: the certificate chain must parse, the
+    /// key must parse and belong to the certificate, the CA file must hold
+    /// certificates.
+    pub(crate) fn tls_material(&self) -> Result<TlsMaterial, SipConfigError> {
+        use rustls::pki_types::PrivateKeyDer;
+        use rustls::pki_types::pem::PemObject;
+        let identity = match (&self.tls_listen, &self.tls_cert, &self.tls_key) {
+            (None, Some(_), _) => return Err(SipConfigError::TlsUnused("tls_cert")),
+            (None, None, Some(_)) => return Err(SipConfigError::TlsUnused("tls_key")),
+            (None, None, None) => None,
+            (Some(_), None, _) => return Err(SipConfigError::TlsMissing("tls_cert")),
+            (Some(_), Some(_), None) => return Err(SipConfigError::TlsMissing("tls_key")),
+            (Some(_), Some(cert_path), Some(key_path)) => {
+                let cert_pem = read_pem("tls_cert", cert_path)?;
+                let certs = certificates("tls_cert", cert_path, &cert_pem)?;
+                let key_pem = read_pem("tls_key", key_path)?;
+                let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+                    SipConfigError::TlsFile {
+                        key: "tls_key",
+                        path: key_path.display().to_string(),
+                        problem: format!(
+                            "holds no usable private key ({e}); give the PEM key (PKCS#8, PKCS#1 or SEC1) of sip.tls_cert"
+                        ),
+                    }
+                })?;
+                let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+                rustls::ServerConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+                    .map_err(|e| SipConfigError::TlsFile {
+                        key: "tls_key",
+                        path: key_path.display().to_string(),
+                        problem: format!(
+                            "does not fit sip.tls_cert ({e}); give the key the certificate was issued for"
+                        ),
+                    })?;
+                Some((cert_pem, key_pem))
+            }
+        };
+        let ca = match &self.tls_ca {
+            Some(path) => {
+                let pem = read_pem("tls_ca", path)?;
+                certificates("tls_ca", path, &pem)?;
+                Some(pem)
+            }
+            None => std::fs::read(SYSTEM_CA_BUNDLE).ok(),
+        };
+        Ok(TlsMaterial { identity, ca })
+    }
+
     /// Checks the values and compiles the ACL.
     pub fn acl(&self) -> Result<Acl, SipConfigError> {
         let mut peers = Vec::new();
@@ -197,6 +340,10 @@ impl SipConfig {
         if self.transports.is_empty() {
             return Err(SipConfigError::NoTransport);
         }
+        if self.transports.contains(&TransportKind::Tls) {
+            return Err(SipConfigError::TlsInTransports);
+        }
+        self.tls_material()?;
         let has_accounts =
             !self.auth.accounts.is_empty() || self.peers.iter().any(|p| p.account.is_some());
         if has_accounts && self.digest_algorithms.is_empty() {
@@ -284,5 +431,43 @@ mod tests {
         assert_eq!(c.validate(), Err(SipConfigError::NoAlgorithm));
         let c: SipConfig = toml::from_str("answer_timeout_secs = 60").unwrap();
         assert_eq!(c.validate(), Err(SipConfigError::AnswerTimeout(60)));
+    }
+
+    #[test]
+    fn tls_settings_are_checked_with_the_key_named() {
+        let c: SipConfig = toml::from_str("transports = [\"udp\", \"tls\"]").unwrap();
+        assert_eq!(c.validate(), Err(SipConfigError::TlsInTransports));
+        let c: SipConfig = toml::from_str("tls_listen = \"127.0.0.1:5061\"").unwrap();
+        let e = c.validate().unwrap_err();
+        assert_eq!(e, SipConfigError::TlsMissing("tls_cert"));
+        assert!(e.to_string().contains("sip.tls_cert"), "{e}");
+        let c: SipConfig =
+            toml::from_str("tls_listen = \"127.0.0.1:5061\"\ntls_cert = \"/x.pem\"").unwrap();
+        assert_eq!(c.validate(), Err(SipConfigError::TlsMissing("tls_key")));
+        let c: SipConfig = toml::from_str("tls_key = \"/x.pem\"").unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("sip.tls_listen"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("cert.pem");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let c: SipConfig = toml::from_str(&format!(
+            "tls_listen = \"127.0.0.1:5061\"\ntls_cert = \"{}\"\ntls_key = \"{}\"",
+            junk.display(),
+            dir.path().join("missing.pem").display()
+        ))
+        .unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(
+            matches!(&e, SipConfigError::TlsFile { key: "tls_cert", problem, .. }
+                if problem.contains("BEGIN CERTIFICATE")),
+            "{e}"
+        );
+        let c: SipConfig = toml::from_str(&format!(
+            "tls_ca = \"{}\"",
+            dir.path().join("nope.pem").display()
+        ))
+        .unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().starts_with("sip.tls_ca = "), "{e}");
     }
 }

@@ -38,10 +38,14 @@ use super::call::{
 };
 use super::config::{SipConfig, SipConfigError, TransportKind};
 use super::digest::{Challenge, Credentials, DigestAlgorithm, NonceIssuer};
-use super::listener::{RequestScreen, ScreenedUdpSocket, stack_socket};
+use super::listener::{
+    RequestScreen, ScreenedUdpSocket, add_tls, connect_tls, stack_socket, tls_client_config,
+    wait_tls_listening,
+};
 use super::offer::inspect_offer;
 use super::policy::{ACCEPT, ALLOW, Refusal, SUPPORTED};
 use super::routing::{RoutingTable, called_number};
+use super::wire::{invite_must_wait, retry_after_secs};
 
 /// Errors starting or using the endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +77,16 @@ pub enum SipError {
     /// The request got no final response.
     #[error("no final response from {0}")]
     NoResponse(String),
+    /// A TLS connection to the far end could not be set up.
+    #[error(
+        "cannot call {target} over TLS: {reason}; check the address, and that sip.tls_ca holds the CA that issued its certificate"
+    )]
+    Tls {
+        /// Host and port.
+        target: String,
+        /// What failed (connection, handshake, certificate verification).
+        reason: String,
+    },
 }
 
 impl From<rsipstack::Error> for SipError {
@@ -126,6 +140,9 @@ struct Shared {
     /// to these numbers (their lines). They get the route
     /// [`BRIDGE_ROUTE`] when no DID route claims them.
     bridge: std::sync::RwLock<BridgeFilter>,
+    /// The ATAs' registrar ([`SipEndpoint::set_registrar`]); `None`:
+    /// REGISTER gets 405.
+    registrar: std::sync::RwLock<Option<Arc<super::registrar::Registrar>>>,
     nonces: NonceIssuer,
     realm: String,
     algorithms: Vec<DigestAlgorithm>,
@@ -133,6 +150,9 @@ struct Shared {
     /// Bound addresses.
     udp: Option<SocketAddr>,
     tcp: Option<SocketAddr>,
+    tls: Option<SocketAddr>,
+    /// Verifies the far end of outgoing TLS calls.
+    tls_client: Arc<rustls::ClientConfig>,
     /// The address peers reach us at (Via, Contact, From).
     advertised_ip: IpAddr,
     calls_tx: mpsc::Sender<IncomingCall>,
@@ -144,6 +164,7 @@ impl Shared {
         let bound = match kind {
             TransportKind::Udp => self.udp,
             TransportKind::Tcp => self.tcp,
+            TransportKind::Tls => self.tls,
         }?;
         Some(SocketAddr::new(self.advertised_ip, bound.port()))
     }
@@ -180,7 +201,8 @@ fn now_secs() -> u64 {
 
 fn transport_kind(t: Transport) -> TransportKind {
     match t {
-        Transport::Tcp | Transport::Tls | Transport::Ws | Transport::Wss => TransportKind::Tcp,
+        Transport::Tls => TransportKind::Tls,
+        Transport::Tcp | Transport::Ws | Transport::Wss => TransportKind::Tcp,
         _ => TransportKind::Udp,
     }
 }
@@ -304,6 +326,18 @@ impl SipEndpoint {
             transport_layer.add_transport(conn.into());
             tcp = Some(addr);
         }
+        let tls_material = config.tls_material()?;
+        let tls_client = tls_client_config(tls_material.ca.as_deref());
+        let tls = add_tls(
+            &transport_layer,
+            config.tls_listen,
+            config
+                .tls_listen
+                .filter(|l| l.ip() != advertised_ip)
+                .map(|_| advertised_ip),
+            tls_material,
+        )
+        .await?;
 
         let option = EndpointOption {
             callid_suffix: Some("faxbridge".into()),
@@ -337,12 +371,15 @@ impl SipEndpoint {
             acl: config.acl()?,
             routing: std::sync::RwLock::new(config.routing_table()),
             bridge: std::sync::RwLock::new(BridgeFilter::default()),
+            registrar: std::sync::RwLock::new(None),
             nonces: NonceIssuer::new(rand::random(), config.nonce_lifetime_secs),
             realm: config.realm.clone(),
             algorithms: config.digest_algorithms.clone(),
             answer_timeout: Duration::from_secs(config.answer_timeout_secs.max(1)),
             udp,
             tcp,
+            tls,
+            tls_client,
             advertised_ip,
             calls_tx,
         });
@@ -351,13 +388,17 @@ impl SipEndpoint {
         if let Some(addr) = tcp {
             wait_listening(addr).await?;
         }
-        info!(?udp, ?tcp, %advertised_ip, "SIP endpoint listening");
+        if let Some(addr) = tls {
+            wait_tls_listening(addr).await?;
+        }
+        info!(?udp, ?tcp, ?tls, %advertised_ip, "SIP endpoint listening");
         Ok((SipEndpoint { shared, cancel }, calls_rx))
     }
 
     /// Hand calls from `sources` (ATAs) or to `numbers` (their lines, digits
     /// only) to the analogue bridge: such INVITEs get the route
-    /// [`BRIDGE_ROUTE`] instead of 404 when no DID route claims them.
+    /// [`BRIDGE_ROUTE`] instead of 404 when no DID route claims them, and
+    /// are exempt from `answer_timeout_secs` (the far end rings them).
     pub fn set_bridge(&self, sources: Vec<std::net::IpAddr>, numbers: Vec<String>) {
         *self
             .shared
@@ -367,6 +408,33 @@ impl SipEndpoint {
             sources,
             numbers: numbers.iter().map(|n| digits(n)).collect(),
         };
+    }
+
+    /// Make the endpoint the registrar of the ATAs (REGISTER is served by
+    /// `registrar`; see [`super::registrar`]) and purge lapsed bindings
+    /// every minute while the endpoint runs.
+    pub fn set_registrar(&self, registrar: Arc<super::registrar::Registrar>) {
+        tokio::spawn(
+            registrar
+                .clone()
+                .purge_every(Duration::from_secs(60), self.cancel.child_token()),
+        );
+        *self
+            .shared
+            .registrar
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(registrar);
+    }
+
+    /// The live contact port `user` of unit `unit` registered, if any.
+    pub async fn registered_contact(&self, unit: &str, user: &str) -> Option<String> {
+        let registrar = self
+            .shared
+            .registrar
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        registrar.contact_for(unit, user).await
     }
 
     /// Replace the DID routing table with `config`'s (`[sip.routing]`);
@@ -390,6 +458,11 @@ impl SipEndpoint {
         self.shared.tcp
     }
 
+    /// The bound SIP-over-TLS address, if `sip.tls_listen` is set.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.shared.tls
+    }
+
     /// Number of calls in progress.
     pub fn active_calls(&self) -> usize {
         self.shared.registry.handles().len()
@@ -397,8 +470,19 @@ impl SipEndpoint {
 
     /// Our advertised address for `kind`.
     fn local_addr(&self, kind: TransportKind) -> Result<SocketAddr, SipError> {
+        // Without a TLS listener an outgoing TLS call still works: the far
+        // end answers and sends in-dialog requests on the connection we
+        // opened (RFC 5923), so any listener's address serves as Contact.
+        let fallback = (kind == TransportKind::Tls)
+            .then(|| {
+                self.shared
+                    .advertised(TransportKind::Tcp)
+                    .or(self.shared.advertised(TransportKind::Udp))
+            })
+            .flatten();
         self.shared
             .advertised(kind)
+            .or(fallback)
             .ok_or(SipError::NoListener(kind))
     }
 
@@ -411,20 +495,51 @@ impl SipEndpoint {
                 Param::Transport(t) => Some(transport_kind(*t)),
                 _ => None,
             })
-            .unwrap_or(TransportKind::Udp);
+            .unwrap_or(if uri.scheme == Some(Scheme::Sips) {
+                // RFC 3261 §26.2.2: a sips: URI is reached over TLS.
+                TransportKind::Tls
+            } else {
+                TransportKind::Udp
+            });
         let local = self.local_addr(kind)?;
         Ok((uri, kind, local))
     }
 
     /// Places a call. Returns at once; [`Dialing::outcome`] waits for the answer.
     pub async fn dial(&self, req: DialRequest) -> Result<Dialing, SipError> {
+        self.dial_with(req, super::call::DialOptions::default())
+            .await
+    }
+
+    /// Places a call with extra headers (P-Asserted-Identity, Privacy…, see
+    /// [`super::call::DialOptions`]).
+    pub async fn dial_with(
+        &self,
+        req: DialRequest,
+        options: super::call::DialOptions,
+    ) -> Result<Dialing, SipError> {
         let (callee, kind, local) = self.parse_target(&req.target)?;
         let call_id = format!("{}@{}", make_uuid_v4(), local.ip());
         let mut me = Uri::try_from(format!("sip:{}@{}", req.from_user, local).as_str())
             .map_err(|_| SipError::Target(req.from_user.clone()))?;
-        let contact = me.clone();
+        let mut contact = me.clone();
         if kind == TransportKind::Tcp {
             me.params.clear();
+        }
+        if kind == TransportKind::Tls {
+            contact.params.push(Param::Transport(Transport::Tls));
+        }
+        // A sips: target without `;transport=tls` still goes over TLS, to
+        // port 5061 unless it names one (RFC 3261 §26.2.2).
+        let destination = (kind == TransportKind::Tls)
+            .then(|| SipAddr::new(Transport::Tls, callee.host_with_port.clone()));
+        if kind == TransportKind::Tls {
+            connect_tls(
+                &self.shared.stack.transport_layer,
+                self.shared.tls_client.clone(),
+                &callee.host_with_port,
+            )
+            .await?;
         }
         let option = InviteOption {
             caller: me,
@@ -439,10 +554,16 @@ impl SipEndpoint {
                 auth_username: None,
             }),
             call_id: Some(call_id.clone()),
-            headers: Some(vec![
-                Header::Allow(ALLOW.to_string().into()),
-                Header::Supported(SUPPORTED.to_string().into()),
-            ]),
+            destination,
+            headers: Some(
+                [
+                    Header::Allow(ALLOW.to_string().into()),
+                    Header::Supported(SUPPORTED.to_string().into()),
+                ]
+                .into_iter()
+                .chain(options.headers(&local.to_string()))
+                .collect(),
+            ),
             ..Default::default()
         };
         let registry = &self.shared.registry;
@@ -493,6 +614,7 @@ impl SipEndpoint {
         let transport = match kind {
             TransportKind::Udp => Transport::Udp,
             TransportKind::Tcp => Transport::Tcp,
+            TransportKind::Tls => Transport::Tls,
         };
         let stack = &self.shared.stack;
         let via = stack.get_via(Some(SipAddr::new(transport, local.into())), None)?;
@@ -574,6 +696,16 @@ async fn serve_requests(shared: Arc<Shared>, mut incoming: TransactionReceiver) 
             .is_some();
         if in_dialog {
             match shared.registry.dialogs.match_dialog(&tx) {
+                Some(dialog)
+                    if tx.original.method == Method::Invite
+                        && invite_must_wait(
+                            &dialog.state(),
+                            matches!(&dialog, rsipstack::dialog::dialog::Dialog::Invite(d)
+                                if d.role() == TransactionRole::Server),
+                        ) =>
+                {
+                    tokio::spawn(refuse_early_invite(tx));
+                }
                 Some(mut dialog) => {
                     tokio::spawn(async move {
                         if let Err(e) = dialog.handle(&mut tx).await {
@@ -591,6 +723,31 @@ async fn serve_requests(shared: Arc<Shared>, mut incoming: TransactionReceiver) 
         let shared = shared.clone();
         tokio::spawn(async move { out_of_dialog(shared, tx).await });
     }
+}
+
+/// RFC 3261 §14.2: an INVITE in a dialog whose previous INVITE is not yet
+/// answered or acknowledged gets `500` with a random `Retry-After` of 0–10
+/// s; the dialog carries on untouched. The transaction is then kept until
+/// the ACK for the 500 arrives (or Timer H, 64*T1, runs out) so that the
+/// 500 is retransmitted over UDP until acknowledged.
+async fn refuse_early_invite(mut tx: Transaction) {
+    let secs = retry_after_secs(rand::random());
+    info!(
+        retry_after = secs,
+        "INVITE before the previous one completed: 500"
+    );
+    let retry = Header::RetryAfter(secs.to_string().into());
+    if let Err(e) = tx
+        .reply_with(StatusCode::ServerInternalError, vec![retry], None)
+        .await
+    {
+        debug!(error = %e, "could not send 500");
+        return;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(32), async {
+        while tx.receive().await.is_some() {}
+    })
+    .await;
 }
 
 async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
@@ -649,6 +806,22 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
     };
     match method {
         Method::Invite => on_invite(shared, tx, admitted, source).await,
+        Method::Register => {
+            let registrar = shared
+                .registrar
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            match registrar {
+                Some(r) => r.serve(&mut tx, source).await,
+                None => {
+                    let allow = Header::Allow(ALLOW.to_string().into());
+                    let _ = tx
+                        .reply_with(StatusCode::MethodNotAllowed, vec![allow], None)
+                        .await;
+                }
+            }
+        }
         Method::Options => {
             let headers = vec![
                 Header::Allow(ALLOW.to_string().into()),
@@ -770,8 +943,14 @@ async fn on_invite(
             host_with_port: l.into(),
             ..Default::default()
         };
-        if transport == TransportKind::Tcp {
-            uri.params.push(Param::Transport(Transport::Tcp));
+        match transport {
+            TransportKind::Tcp => uri.params.push(Param::Transport(Transport::Tcp)),
+            // RFC 3261 §8.1.1.8: a sips: Request-URI asks for a sips: Contact.
+            TransportKind::Tls if req.uri.scheme == Some(Scheme::Sips) => {
+                uri.scheme = Some(Scheme::Sips)
+            }
+            TransportKind::Tls => uri.params.push(Param::Transport(Transport::Tls)),
+            TransportKind::Udp => {}
         }
         uri
     });
@@ -788,6 +967,10 @@ async fn on_invite(
     let to = to_uri.map(|u| u.to_string()).unwrap_or_default();
     let offer = req.body.clone();
     let session_expires = session_expires_for(req);
+    let identity = super::call::identity_headers(req);
+    // Provisional responses other than the stack's 180/183 forms go
+    // straight to the INVITE server transaction.
+    let responder = tx.tu_sender.clone();
 
     let registry = &shared.registry;
     let (state_tx, state_rx) = registry.dialogs.new_dialog_state_channel();
@@ -841,7 +1024,11 @@ async fn on_invite(
     });
 
     let state = Arc::new(AtomicU8::new(0));
+    let call_route_is_bridge = route == BRIDGE_ROUTE;
     let call = IncomingCall {
+        asserted_identity: identity.0,
+        privacy: identity.1,
+        responder: Some(responder),
         call_id: call_id.clone(),
         from,
         to,
@@ -865,6 +1052,12 @@ async fn on_invite(
         return;
     }
     // RFC 3261 §13.3.1.1: a UAS must answer; give the handler a bounded time.
+    // Not for bridged calls: a phone may ring for a minute; the callee's
+    // final response or the caller's CANCEL ends them (and the bridge's
+    // own Timer C, RFC 3261 §16.6 step 11).
+    if call_route_is_bridge {
+        return;
+    }
     tokio::time::sleep(shared.answer_timeout).await;
     reject_pending(&handle, &state, Refusal::NotAnswered.status().0);
 }

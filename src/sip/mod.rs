@@ -1,4 +1,4 @@
-//! SIP endpoint: receives and places fax calls over UDP and TCP.
+//! SIP endpoint: receives and places fax calls over UDP, TCP and TLS.
 //!
 //! Built on rsipstack (transactions with RFC 3261 retransmission timers,
 //! dialogs). The endpoint admits requests by peer address and digest
@@ -6,7 +6,8 @@
 //! refuses offers no fax path can use ([`offer`]) and malformed requests
 //! ([`wire`]), and hands calls to the fax/media layer as [`IncomingCall`]s
 //! with a stream of [`CallEvent`]s. Calls are placed with
-//! [`SipEndpoint::dial`]. Protocol decisions live in the pure modules; the
+//! [`SipEndpoint::dial`]. The endpoint is also the ATAs' registrar
+//! ([`registrar`]: REGISTER from their ports). Protocol decisions live in the pure modules; the
 //! tokio driver is [`endpoint`].
 //!
 //! ```no_run
@@ -35,12 +36,13 @@ pub mod endpoint;
 mod listener;
 pub mod offer;
 pub mod policy;
+pub mod registrar;
 pub mod routing;
 pub mod wire;
 
 pub use call::{
-    ActiveCall, CallError, CallEvent, CallHandle, DialError, Dialing, EndReason, IncomingCall,
-    Progress, ReInvite, ReInviteOutcome,
+    ActiveCall, CallError, CallEvent, CallHandle, DialError, DialOptions, Dialing, EndReason,
+    IncomingCall, Progress, ReInvite, ReInviteOutcome,
 };
 pub use config::{SipConfig, TransportKind};
 pub use endpoint::{DialRequest, SipEndpoint, SipError};

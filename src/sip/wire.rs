@@ -7,7 +7,13 @@
 //! module reads the raw bytes, decides, and when a response can be routed
 //! (the request carried a `Via`) writes the 400 itself. Responses and
 //! anything without a `Via` are dropped: there is nobody to tell.
+//!
+//! It also decides when an INVITE inside a dialog comes too early
+//! ([`invite_must_wait`]): RFC 3261 §14.2 answers such an INVITE `500` with
+//! a random `Retry-After` of 0–10 s ([`retry_after_secs`]) and leaves the
+//! dialog as it was.
 
+use rsipstack::dialog::dialog::DialogState;
 use rsipstack::sip::{
     Method, Request, SipMessage,
     prelude::{HeadersExt, ToTypedHeader},
@@ -164,9 +170,83 @@ pub fn screen_datagram(raw: &[u8], to_tag: &str) -> Screening {
     }
 }
 
+/// Whether an INVITE arriving in a dialog in `state` must be refused with
+/// `500` and `Retry-After` (RFC 3261 §14.2): the previous INVITE of the far
+/// end has no final response yet, or its 2xx has not been acknowledged
+/// (the ACK completes the offer/answer exchange and may carry the answer,
+/// so a new offer would overlap it). `server` is whether we answered the
+/// dialog's initial INVITE; only then can that INVITE still be pending.
+///
+/// An INVITE that collides with a re-INVITE *we* sent is glare, answered
+/// `491` by the call task, and not decided here: sending does not change
+/// the dialog's state.
+pub fn invite_must_wait(state: &DialogState, server: bool) -> bool {
+    match state {
+        // Our 2xx to their INVITE or re-INVITE awaits its ACK, or their
+        // re-INVITE (or UPDATE) is still being answered.
+        DialogState::WaitAck(..) | DialogState::Updated(..) => true,
+        // Their initial INVITE has no final response yet.
+        DialogState::Calling(_) | DialogState::Trying(_) | DialogState::Early(..) => server,
+        _ => false,
+    }
+}
+
+/// The `Retry-After` seconds for a `500` to an INVITE that came too early:
+/// uniformly 0–10 from `random` (RFC 3261 §14.2 asks for a random value in
+/// that range so that both ends do not retry in step).
+pub fn retry_after_secs(random: u32) -> u32 {
+    random % 11
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dialog_id() -> rsipstack::dialog::DialogId {
+        rsipstack::dialog::DialogId {
+            call_id: "c@faxbridge".into(),
+            local_tag: "a".into(),
+            remote_tag: "b".into(),
+        }
+    }
+
+    #[test]
+    fn invite_before_the_ack_must_wait() {
+        let id = dialog_id();
+        let response = rsipstack::sip::Response::default();
+        let waiting = DialogState::WaitAck(id.clone(), response.clone());
+        assert!(invite_must_wait(&waiting, true));
+        assert!(invite_must_wait(&waiting, false));
+        let (handle, _rx) = rsipstack::dialog::dialog::TransactionHandle::new();
+        let request = Request::try_from(
+            "INVITE sip:2000@127.0.0.1 SIP/2.0\r\nCSeq: 2 INVITE\r\nContent-Length: 0\r\n\r\n",
+        )
+        .expect("a request");
+        let reinvite = DialogState::Updated(id.clone(), request, handle);
+        assert!(invite_must_wait(&reinvite, true));
+        assert!(invite_must_wait(&reinvite, false));
+        for early in [
+            DialogState::Calling(id.clone()),
+            DialogState::Trying(id.clone()),
+            DialogState::Early(id.clone(), response.clone()),
+        ] {
+            assert!(invite_must_wait(&early, true), "{early}");
+            assert!(!invite_must_wait(&early, false), "{early}");
+        }
+        let confirmed = DialogState::Confirmed(id.clone(), response);
+        assert!(!invite_must_wait(&confirmed, true));
+        assert!(!invite_must_wait(&confirmed, false));
+        let ended =
+            DialogState::Terminated(id, rsipstack::dialog::dialog::TerminatedReason::UacBye);
+        assert!(!invite_must_wait(&ended, true));
+    }
+
+    #[test]
+    fn retry_after_spans_zero_to_ten_seconds() {
+        let seen: std::collections::BTreeSet<u32> = (0..1000).map(retry_after_secs).collect();
+        assert_eq!(seen, (0..=10).collect());
+        assert_eq!(retry_after_secs(u32::MAX), u32::MAX % 11);
+    }
 
     const GOOD: &str = "OPTIONS sip:fax@127.0.0.1 SIP/2.0\r\n\
         Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1;rport\r\n\

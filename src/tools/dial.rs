@@ -5,7 +5,9 @@
 //! starts on G.711 by default and accepts the far end's switch to T.38;
 //! `--t38` offers T.38 beside G.711 in the INVITE (the answerer picks),
 //! `--g711` refuses T.38 altogether, and `--t38-reinvite` switches to T.38
-//! ourselves once the call is up.
+//! ourselves once the call is up. A `sips:` target, or one with
+//! `;transport=tls`, is called over TLS; `--tls-ca` names the PEM trust
+//! anchors that verify the far end's certificate.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -146,11 +148,40 @@ async fn target_ip(target: &str) -> Result<IpAddr, ToolError> {
         .ok_or_else(|| ToolError::Target(target.to_string()))
 }
 
+/// Our SIP endpoint for placing calls from `ip`; `tls_ca` (PEM) verifies
+/// the far end of `sips:` and `;transport=tls` calls (`None`: the system
+/// trust bundle).
+async fn start_endpoint(
+    ip: IpAddr,
+    tls_ca: Option<PathBuf>,
+) -> Result<
+    (
+        SipEndpoint,
+        tokio::sync::mpsc::Receiver<crate::sip::IncomingCall>,
+    ),
+    ToolError,
+> {
+    let mut config = open_sip_config(SocketAddr::new(ip, 0));
+    config.tls_ca = tls_ca;
+    Ok(SipEndpoint::start(&config).await?)
+}
+
 /// Render the documents, call, send, hang up.
 pub async fn dial_one(opts: DialOptions) -> Result<FaxCallReport, ToolError> {
+    dial_one_verifying(opts, None).await
+}
+
+/// [`dial_one`], verifying the far end of a `sips:` or `;transport=tls`
+/// call against the PEM trust anchors in `tls_ca` (`None`: the system
+/// trust bundle). A far end whose certificate does not chain to them is
+/// refused before any SIP is sent.
+pub async fn dial_one_verifying(
+    opts: DialOptions,
+    tls_ca: Option<PathBuf>,
+) -> Result<FaxCallReport, ToolError> {
     let ip = local_ip_towards(target_ip(&opts.target).await?);
     let doc = prepare_document(&opts.files, &opts.render)?;
-    let (endpoint, _calls) = SipEndpoint::start(&open_sip_config(SocketAddr::new(ip, 0))).await?;
+    let (endpoint, _calls) = start_endpoint(ip, tls_ca).await?;
     let result = async {
         let sockets = MediaSockets::bind(ip).await?;
         place_call(
@@ -239,11 +270,22 @@ pub async fn dial_load(
     concurrency: u32,
     spacing: Duration,
 ) -> Result<LoadReport, ToolError> {
+    dial_load_verifying(opts, calls, concurrency, spacing, None).await
+}
+
+/// [`dial_load`] with the trust anchors of [`dial_one_verifying`].
+pub async fn dial_load_verifying(
+    opts: DialOptions,
+    calls: u32,
+    concurrency: u32,
+    spacing: Duration,
+    tls_ca: Option<PathBuf>,
+) -> Result<LoadReport, ToolError> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
     let ip = local_ip_towards(target_ip(&opts.target).await?);
     let doc = prepare_document(&opts.files, &opts.render)?;
-    let (endpoint, _calls) = SipEndpoint::start(&open_sip_config(SocketAddr::new(ip, 0))).await?;
+    let (endpoint, _calls) = start_endpoint(ip, tls_ca).await?;
     let endpoint = Arc::new(endpoint);
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1) as usize));
     let active = Arc::new(AtomicU32::new(0));
@@ -366,6 +408,10 @@ pub struct DialArgs {
     /// Load mode: milliseconds between two call starts.
     #[arg(long, default_value_t = 20)]
     pub spacing_ms: u64,
+    /// PEM trust anchors for a `sips:` or `;transport=tls` target (default:
+    /// the system bundle /etc/ssl/certs/ca-certificates.crt).
+    #[arg(long, value_name = "PEM")]
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// A G.711 law on the command line.
@@ -430,11 +476,12 @@ pub fn run_cli(args: DialArgs) -> Result<ExitCode, ToolError> {
         .map_err(|e| ToolError::Call(crate::media::fax_call::FaxCallError::Fax(e)))?;
     let runtime = tokio::runtime::Runtime::new().map_err(ToolError::Runtime)?;
     if args.calls > 1 {
-        let report = runtime.block_on(dial_load(
+        let report = runtime.block_on(dial_load_verifying(
             opts,
             args.calls,
             args.concurrency.unwrap_or(args.calls),
             Duration::from_millis(args.spacing_ms),
+            args.tls_ca.clone(),
         ))?;
         println!("{report}");
         return Ok(if report.succeeded == report.calls {
@@ -443,7 +490,7 @@ pub fn run_cli(args: DialArgs) -> Result<ExitCode, ToolError> {
             ExitCode::FAILURE
         });
     }
-    let report = runtime.block_on(dial_one(opts))?;
+    let report = runtime.block_on(dial_one_verifying(opts, args.tls_ca.clone()))?;
     println!("{report}");
     Ok(if report.outcome.is_success() {
         ExitCode::SUCCESS

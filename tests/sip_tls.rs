@@ -1,0 +1,390 @@
+//! SIP over TLS end to end: the real `faxbridge run` daemon with a TLS
+//! listener (`sip.tls_listen`) receives a three-page fax that `faxbridge
+//! dial` sends to a `sips:` URI — SIP over TLS, media over RTP/UDPTL — and
+//! mails it as PDF to a real SMTP server; the PDF's page images must match
+//! the sent pages pixel for pixel.
+//!
+//! The certificates are made at test time with the `openssl` command (Debian
+//! package `openssl`): a test CA, a server certificate it signs for
+//! `IP:127.0.0.1`, and an unrelated self-signed CA. A caller that trusts
+//! only the unrelated CA must refuse the daemon (no call, no mail), and
+//! `check-config` must name the key of a TLS setting that cannot work.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use faxbridge::docs::Page;
+use faxbridge::docs::tiff::{Compression, write_tiff};
+use mail_parser::{MessageParser, MimeHeaders};
+
+mod support;
+use support::fax::{free_sip_port, pages};
+use support::procs::{BIN, start_daemon};
+use support::smtp::{Sink, free_port};
+
+/// Runs `openssl` with `args` in `dir`; fails the test on error.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (Debian package openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`<name>-ca.pem`, `<name>-ca.key`) in `dir`.
+fn make_ca(dir: &Path, name: &str) -> PathBuf {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=faxbridge test CA {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &format!("{name}-ca.key"),
+            "-out",
+            &format!("{name}-ca.pem"),
+        ],
+    );
+    dir.join(format!("{name}-ca.pem"))
+}
+
+/// A certificate for IP 127.0.0.1 signed by CA `ca`: (`cert`, `key`).
+fn make_server_cert(dir: &Path, ca: &str, name: &str) -> (PathBuf, PathBuf) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    // rustls checks the subjectAltName, never the CN.
+    std::fs::write(
+        dir.join(format!("{name}.ext")),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}-ca.pem"),
+            "-CAkey",
+            &format!("{ca}-ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    );
+    (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    )
+}
+
+struct Setup {
+    // Dropped first: the sink stops before its directory goes.
+    sink: Sink,
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+    tls_port: u16,
+    /// The CA that signed the daemon's certificate.
+    ca: PathBuf,
+    /// A CA that has nothing to do with the daemon.
+    stranger_ca: PathBuf,
+}
+
+fn daemon_config(root: &Path, sip_port: u16, smtp_port: u16, tls: &str) -> String {
+    format!(
+        r#"
+[general]
+spool_dir = "{spool}"
+
+[fax]
+ident = "+44 1632 960000"
+
+[sip]
+listen = "127.0.0.1:{sip_port}"
+{tls}
+[[sip.peers]]
+name = "loopback"
+addresses = ["127.0.0.0/8"]
+[sip.routing]
+routes = [{{ did = "100", route = "lab" }}]
+
+[routes.lab]
+mailboxes = ["Physics Lab <lab@example.org>"]
+
+[mail]
+from = "Fax Service <fax@example.org>"
+retry_initial_secs = 1
+retry_max_secs = 2
+
+[mail.relay]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+"#,
+        spool = root.join("spool").display(),
+    )
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let pki = root.join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    let ca = make_ca(&pki, "lab");
+    let stranger_ca = make_ca(&pki, "stranger");
+    let (cert, key) = make_server_cert(&pki, "lab", "daemon");
+    let sip_port = free_sip_port();
+    let tls_port = loop {
+        let p = free_port();
+        if p != sip_port {
+            break p;
+        }
+    };
+    let sink_dir = root.join("sink");
+    std::fs::create_dir_all(&sink_dir).unwrap();
+    let (sink, smtp_port) = (0..5)
+        .find_map(|_| {
+            let port = free_port();
+            Sink::try_start(port, &sink_dir, &[]).map(|s| (s, port))
+        })
+        .expect("the SMTP sink did not start");
+    let tls = format!(
+        "tls_listen = \"127.0.0.1:{tls_port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca = \"{}\"\n",
+        cert.display(),
+        key.display(),
+        ca.display()
+    );
+    let config = root.join("faxbridge.toml");
+    std::fs::write(&config, daemon_config(&root, sip_port, smtp_port, &tls)).unwrap();
+    Setup {
+        sink,
+        _dir: dir,
+        root,
+        config,
+        tls_port,
+        ca,
+        stranger_ca,
+    }
+}
+
+fn dial(target: &str, tiff: &Path, ca: &Path) -> Output {
+    Command::new(BIN)
+        .arg("dial")
+        .arg(target)
+        .arg(tiff)
+        .args(["--g711", "--from", "01632960123"])
+        .arg("--tls-ca")
+        .arg(ca)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run faxbridge dial")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Wait for `n` messages in the sink.
+fn wait_for_mail(sink: &Sink, n: usize, limit: Duration) -> Vec<Vec<u8>> {
+    let start = Instant::now();
+    loop {
+        let msgs = sink.messages();
+        if msgs.len() >= n {
+            return msgs.into_iter().map(|(m, _)| m).collect();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "expected {n} message(s), got {} after {limit:?}",
+            msgs.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The PDF attachment's page images at native resolution (poppler's
+/// `pdfimages`).
+fn pdf_pages(message: &[u8], work: &Path) -> Vec<image::GrayImage> {
+    let msg = MessageParser::default().parse(message).expect("parse mail");
+    let pdf = msg
+        .attachments()
+        .find(|a| a.content_type().is_some_and(|c| c.subtype() == Some("pdf")))
+        .expect("a PDF attachment");
+    let pdf_path = work.join("fax.pdf");
+    std::fs::write(&pdf_path, pdf.contents()).unwrap();
+    let status = Command::new("pdfimages")
+        .arg("-png")
+        .arg(&pdf_path)
+        .arg(work.join("img"))
+        .status()
+        .expect("pdfimages (poppler-utils)");
+    assert!(status.success());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("img-"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| image::open(f).unwrap().to_luma8())
+        .collect()
+}
+
+fn assert_same_pixels(sent: &Page, got: &image::GrayImage, page: usize) {
+    assert_eq!(
+        (got.width(), got.height()),
+        (sent.width, sent.height),
+        "page {page} size"
+    );
+    let differ = (0..sent.height)
+        .flat_map(|y| (0..sent.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| (got.get_pixel(x, y).0[0] < 128) != sent.get(x, y))
+        .count();
+    assert_eq!(differ, 0, "page {page}: {differ} pixels differ");
+}
+
+#[test]
+fn fax_to_a_sips_uri_travels_over_tls_and_untrusted_servers_are_refused() {
+    let s = setup();
+    let daemon = start_daemon(&s.config);
+    let sent = pages(300);
+    let tiff = s.root.join("send.tif");
+    write_tiff(&tiff, &sent, Compression::Group4).unwrap();
+    let target = format!("sips:100@127.0.0.1:{}", s.tls_port);
+
+    // A caller that does not trust the daemon's CA refuses the handshake:
+    // no INVITE is delivered, so nothing is received or mailed.
+    let refused = dial(&target, &tiff, &s.stranger_ca);
+    assert!(
+        !refused.status.success(),
+        "a server certificate from an unknown CA must be refused: {}",
+        text(&refused)
+    );
+    let why = text(&refused);
+    assert!(
+        why.contains("over TLS") && why.contains("UnknownIssuer"),
+        "the refusal says why: {why}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        s.sink.messages().is_empty(),
+        "no fax through an untrusted link"
+    );
+
+    // The same call with the right CA goes through, over TLS signalling.
+    let out = dial(&target, &tiff, &s.ca);
+    assert!(out.status.success(), "dial over TLS failed: {}", text(&out));
+    let mail = wait_for_mail(&s.sink, 1, Duration::from_secs(30));
+    let work = s.root.join("pdf");
+    std::fs::create_dir_all(&work).unwrap();
+    let got = pdf_pages(&mail[0], &work);
+    assert_eq!(got.len(), 3, "pages in the PDF");
+    for (i, (p, g)) in sent.iter().zip(&got).enumerate() {
+        assert_same_pixels(p, g, i + 1);
+    }
+
+    // `;transport=tls` on a sip: URI is TLS too.
+    let out = dial(
+        &format!("sip:100@127.0.0.1:{};transport=tls", s.tls_port),
+        &tiff,
+        &s.ca,
+    );
+    assert!(
+        out.status.success(),
+        "dial with transport=tls: {}",
+        text(&out)
+    );
+    wait_for_mail(&s.sink, 2, Duration::from_secs(30));
+    assert!(daemon.sigterm().success(), "daemon exits cleanly");
+}
+
+#[test]
+fn check_config_names_the_tls_key_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    make_ca(&pki, "lab");
+    let (cert, _key) = make_server_cert(&pki, "lab", "daemon");
+    let (_other_cert, other_key) = make_server_cert(&pki, "lab", "other");
+    let check = |tls: String| {
+        let config = dir.path().join("faxbridge.toml");
+        std::fs::write(&config, daemon_config(dir.path(), 5060, 2525, &tls)).unwrap();
+        let out = Command::new(BIN)
+            .arg("check-config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        (out.status.success(), text(&out))
+    };
+    let listen = "tls_listen = \"127.0.0.1:5061\"\n";
+    let (ok, msg) = check(format!("{listen}tls_cert = \"{}\"\n", cert.display()));
+    assert!(!ok && msg.contains("sip.tls_key"), "missing key: {msg}");
+    let (ok, msg) = check(format!(
+        "{listen}tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        cert.display(),
+        other_key.display()
+    ));
+    assert!(
+        !ok && msg.contains("sip.tls_key") && msg.contains("does not fit"),
+        "a key of another certificate: {msg}"
+    );
+    let (ok, msg) = check(format!(
+        "{listen}tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+        pki.join("nowhere.pem").display(),
+        other_key.display()
+    ));
+    assert!(
+        !ok && msg.contains("sip.tls_cert") && msg.contains("cannot read"),
+        "missing file: {msg}"
+    );
+    let (ok, msg) = check(format!("tls_cert = \"{}\"\n", cert.display()));
+    assert!(
+        !ok && msg.contains("sip.tls_listen"),
+        "cert without listener: {msg}"
+    );
+}
