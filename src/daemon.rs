@@ -18,6 +18,9 @@
 //! the units of `[ata]` over SNMP; old faxes are purged per `[retention]`;
 //! the web interface and `/metrics` run when `[web] listen` is set;
 //! systemd is told about readiness and pinged ([`crate::systemd`]).
+//! Every bridged call that ends is checked by the PCI-DSS guard: its flags,
+//! evidence and classifier verdict are recorded, and a new finding is
+//! alerted at once ([`crate::compliance::alert`]).
 //!
 //! Signals: SIGTERM or SIGINT stop taking calls and claiming queued faxes,
 //! let calls in progress (both directions) finish
@@ -141,6 +144,32 @@ pub async fn run_with(
             lines = config.bridge.lines.len(),
             "analogue bridge on"
         );
+        // faxbridge is the ATAs' registrar: each port registers its SIP
+        // user, and the bridge reaches it at the contact it registered.
+        let units = config
+            .ata
+            .units
+            .iter()
+            .map(|u| crate::sip::registrar::RegistrarUnit {
+                name: u.name.clone(),
+                address: u.address,
+                users: config
+                    .ata
+                    .ports
+                    .iter()
+                    .filter(|p| p.unit == u.name)
+                    .map(|p| p.sip_user.clone())
+                    .collect(),
+            })
+            .collect();
+        let registrar = crate::sip::registrar::Registrar::open(
+            units,
+            crate::sip::registrar::ExpiryPolicy::default(),
+            Some(health_store.clone()),
+        )
+        .await
+        .context("restoring the ATAs' SIP registrations")?;
+        endpoint.set_registrar(Arc::new(registrar));
     }
     let media_ip = config.media.address.unwrap_or(config.sip.listen.ip());
     let (send_stop_tx, send_stop_rx) = watch::channel(false);
@@ -159,7 +188,8 @@ pub async fn run_with(
             config.media.call_config(&config.fax),
             media_ip,
             &spool,
-        );
+        )
+        .with_routes(crate::queue::Routes::from_config(&config));
         worker.wake_on_final(report_waker);
         queue_waker = Some(worker.waker());
         Some(tokio::spawn(worker.run(send_stop_rx.clone())))
@@ -215,6 +245,7 @@ pub async fn run_with(
         outbox.clone(),
         stop_rx.clone(),
     ));
+    let pci = crate::compliance::ComplianceStore::new(health_store.clone());
     let retention = tokio::spawn(purge_periodically(
         health_store.clone(),
         spool.clone(),
@@ -235,6 +266,7 @@ pub async fn run_with(
         routes: routes.clone(),
         media_ip,
         call: config.media.call_config(&config.fax),
+        pci,
     });
     let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
@@ -340,6 +372,8 @@ struct CallContext {
     routes: Arc<RwLock<BTreeMap<String, RouteConfig>>>,
     media_ip: std::net::IpAddr,
     call: FaxCallConfig,
+    /// PCI-DSS flags of bridged calls ([`crate::compliance::alert`]).
+    pci: crate::compliance::ComplianceStore,
 }
 
 /// Carry one call through the analogue bridge; a call the plan gives to
@@ -363,6 +397,14 @@ async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
         trunk_account: config.outgoing.account.clone(),
     };
     let call_id = call.call_id.clone();
+    // PCI-DSS: the ports this call involves, for its evidence when it ends.
+    let started_at_ms = worker::now_ms();
+    let ports = crate::compliance::alert::ports_of_invite(
+        &inventory,
+        &planner,
+        &settings.trunk_peer,
+        &call,
+    );
     match crate::bridge::b2bua::bridge_call(&ctx.endpoint, &planner, &settings, call).await {
         crate::bridge::b2bua::BridgeOutcome::OwnFax(mut call, own) => {
             call.route = own.route.clone();
@@ -370,6 +412,16 @@ async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
         }
         crate::bridge::b2bua::BridgeOutcome::Ended(report) => {
             info!(%call_id, classification = ?report.classification, "bridged call ended");
+            crate::compliance::alert::observe_bridged_call(
+                &ctx.pci,
+                &config.compliance,
+                Some(&ctx.outbox),
+                &call_id,
+                &ports,
+                (started_at_ms, worker::now_ms()),
+                report.classification.as_ref(),
+            )
+            .await;
         }
         other => info!(%call_id, outcome = ?other, "bridged call not connected"),
     }

@@ -4,6 +4,15 @@
 //! `faxbridge run` bridges the two legs over G.711 and the pages arrive at
 //! the trunk side pixel for pixel. A call from the port to one of
 //! faxbridge's own fax numbers is received and mailed instead.
+//!
+//! The PCI-DSS guard on live calls: a card terminal on a `pdq` port (an
+//! in-process SIP endpoint at the ATA's address) dials its acquirer's
+//! number on the trunk (another in-process endpoint) and the two SpanDSP
+//! V.22bis modems train over the bridge. When the call ends the line is
+//! flagged with its evidence in `faxbridge pci report --format json`, and
+//! finance gets one alert mail; a voice call on a phone port raises none
+//! (and is in `faxbridge pci calls` as voice); a Bell 212A answer tone on
+//! a line nobody listed flags that line by the handshake alone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -149,5 +158,606 @@ fn fax_from_an_ata_port_is_bridged_to_the_trunk_and_own_numbers_are_received() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    assert!(daemon.sigterm().success());
+}
+
+// ---------------------------------------------------------------------------
+// PCI-DSS flags from live bridged calls.
+
+use faxbridge::bridge::media::party_media;
+use faxbridge::fax::{ConnectToneTx, G711Law, GeneratedTone, V22bisModem, sig_status};
+use faxbridge::media::rtp::RtpSender;
+use faxbridge::sip::{ActiveCall, CallEvent, DialRequest, IncomingCall, SipConfig, SipEndpoint};
+use std::net::SocketAddr;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+const BLOCK: usize = 160;
+const WAIT: Duration = Duration::from_secs(15);
+
+fn pci_config(root: &Path, port: u16, trunk_port: u16) -> PathBuf {
+    let path = root.join("pci.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[general]
+spool_dir = "{spool}"
+
+[sip]
+listen = "127.0.0.1:{port}"
+[[sip.peers]]
+name = "shop-atas"
+addresses = ["127.0.0.4/32"]
+[[sip.peers]]
+name = "trunk"
+addresses = ["127.0.0.3/32"]
+
+[outgoing]
+uri = "sip:{{number}}@127.0.0.3:{trunk_port}"
+
+[[ata.buildings]]
+name = "Shop 1"
+subnets = ["127.0.0.0/24"]
+emergency_cli = "+441632960999"
+
+[[ata.units]]
+name = "shop-ata"
+address = "127.0.0.4"
+model = "Mediatrix 4102"
+building = "Shop 1"
+
+[[ata.ports]]
+unit = "shop-ata"
+number = 1
+sip_user = "3001"
+role = "pdq"
+owner = "Tills"
+takes_payments = true
+
+[[ata.ports]]
+unit = "shop-ata"
+number = 2
+sip_user = "3002"
+role = "phone"
+owner = "Shop floor"
+
+[[ata.ports]]
+unit = "shop-ata"
+number = 3
+sip_user = "3003"
+role = "other"
+owner = "Back office"
+
+[[bridge.lines]]
+unit = "shop-ata"
+port = 1
+number = "+441632960401"
+[[bridge.lines]]
+unit = "shop-ata"
+port = 2
+number = "+441632960402"
+
+[compliance]
+acquirer_prefixes = ["08009"]
+[compliance.finance_digest]
+to = ["finance@example.org"]
+"#,
+            spool = root.join("spool").display(),
+        ),
+    )
+    .unwrap();
+    let check = Command::new(BIN)
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    path
+}
+
+async fn endpoint(listen: &str) -> (SipEndpoint, mpsc::Receiver<IncomingCall>) {
+    let text = format!(
+        "listen = \"{listen}\"\ntransports = [\"udp\"]\n\
+         [[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n\
+         [routing]\ndefault_route = \"in\"\n"
+    );
+    let cfg: SipConfig = toml::from_str(&text).unwrap();
+    SipEndpoint::start(&cfg).await.expect("endpoint starts")
+}
+
+fn audio_sdp(addr: SocketAddr) -> Vec<u8> {
+    format!(
+        "v=0\r\no=- 77 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n",
+        ip = addr.ip(),
+        port = addr.port()
+    )
+    .into_bytes()
+}
+
+fn media_of(sdp: &[u8]) -> SocketAddr {
+    let sd = faxbridge::sdp::parse(std::str::from_utf8(sdp).unwrap()).unwrap();
+    party_media(&sd).unwrap().rtp.unwrap()
+}
+
+/// A card-terminal call as SpanDSP plays it: ringing silence, the
+/// acquirer's V.25 answer tone, then a V.22bis answerer and caller trained
+/// on each other for `secs`. Returns (terminal→acquirer, acquirer→terminal).
+fn v22bis_call(secs: f64) -> (Vec<i16>, Vec<i16>) {
+    let mut callee = vec![0i16; 3200];
+    let mut ans = ConnectToneTx::new(GeneratedTone::Ans).unwrap();
+    let mut b = [0i16; BLOCK];
+    for _ in 0..160 {
+        ans.tx(&mut b);
+        callee.extend_from_slice(&b);
+    }
+    let mut caller = vec![0i16; callee.len()];
+    let mut answerer = V22bisModem::new(2400, false).unwrap();
+    let mut calling = V22bisModem::new(2400, true).unwrap();
+    let (mut a, mut c) = ([0i16; BLOCK], [0i16; BLOCK]);
+    let mut trained = false;
+    for _ in 0..(secs * 50.0) as usize {
+        answerer.tx(&mut a);
+        calling.tx(&mut c);
+        answerer.rx(&c);
+        calling.rx(&a);
+        trained |= calling
+            .take_statuses()
+            .contains(&sig_status::TRAINING_SUCCEEDED);
+        callee.extend_from_slice(&a);
+        caller.extend_from_slice(&c);
+    }
+    assert!(trained, "the reference modems did not train");
+    (caller, callee)
+}
+
+/// Speech-like audio: voiced and unvoiced segments through three vowel
+/// formants, with pauses (the classifier's own test signal).
+fn speech(secs: f64, seed: u64, level: f64) -> Vec<i16> {
+    use std::f64::consts::TAU;
+    const VOWELS: [(f64, f64, f64); 6] = [
+        (730.0, 1090.0, 2440.0),
+        (270.0, 2290.0, 3010.0),
+        (300.0, 870.0, 2240.0),
+        (530.0, 1840.0, 2480.0),
+        (570.0, 840.0, 2410.0),
+        (660.0, 1720.0, 2410.0),
+    ];
+    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let n = (secs * 8000.0) as usize;
+    let mut out = Vec::with_capacity(n);
+    let mut res = [[0.0f64; 2]; 3];
+    let (mut phase, mut left, mut vowel, mut voiced, mut gain) =
+        (0.0, 0usize, VOWELS[0], true, 1.0);
+    for i in 0..n {
+        if left == 0 {
+            left = ((0.08 + 0.25 * next()) * 8000.0) as usize;
+            vowel = VOWELS[(next() * 6.0) as usize % 6];
+            let r = next();
+            voiced = r > 0.3;
+            gain = if r < 0.15 { 0.0 } else { 0.4 + next() };
+        }
+        left -= 1;
+        let t = i as f64 / 8000.0;
+        let f0 = 160.0 + 70.0 * (TAU * 0.4 * t).sin() + 20.0 * (TAU * 2.3 * t).sin();
+        phase += f0 / 8000.0;
+        let pulse = if phase >= 1.0 {
+            phase -= 1.0;
+            1.0
+        } else {
+            0.0
+        };
+        let noise = next() - 0.5;
+        let mut y = if voiced { pulse * 8.0 } else { 0.3 * noise };
+        for (k, (f, bw)) in [(vowel.0, 80.0), (vowel.1, 110.0), (vowel.2, 160.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let r = (-std::f64::consts::PI * bw / 8000.0).exp();
+            let c = 2.0 * r * (TAU * f / 8000.0).cos();
+            let v = y + c * res[k][0] - r * r * res[k][1];
+            res[k][1] = res[k][0];
+            res[k][0] = v;
+            y = v * (1.0 - r);
+        }
+        out.push(y * gain + 0.002 * noise);
+    }
+    let rms = (out.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+    out.iter()
+        .map(|v| (v * level / rms).clamp(-32000.0, 32000.0) as i16)
+        .collect()
+}
+
+/// One bridged call from an ATA port to the trunk: the port dials
+/// `number` as `sip_user`, the trunk answers, each side sends its audio
+/// (PCMA, 20 ms packets) through faxbridge's relay, then the port hangs up.
+async fn bridged_call(
+    ata: &SipEndpoint,
+    trunk_calls: &mut mpsc::Receiver<IncomingCall>,
+    faxbridge: SocketAddr,
+    sip_user: &str,
+    number: &str,
+    (up, down): (&[i16], &[i16]),
+) {
+    let ata_media = UdpSocket::bind("127.0.0.4:0").await.unwrap();
+    let trunk_media = UdpSocket::bind("127.0.0.3:0").await.unwrap();
+    let dialing = ata
+        .dial(DialRequest {
+            target: format!("sip:{number}@{faxbridge}"),
+            from_user: sip_user.into(),
+            offer: audio_sdp(ata_media.local_addr().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let incoming = tokio::time::timeout(WAIT, trunk_calls.recv())
+        .await
+        .expect("the trunk leg within 15 s")
+        .unwrap();
+    let to_trunk_relay = media_of(&incoming.offer);
+    let mut trunk_call: ActiveCall = incoming
+        .accept(audio_sdp(trunk_media.local_addr().unwrap()))
+        .unwrap();
+    let ata_call: ActiveCall = tokio::time::timeout(WAIT, dialing.outcome())
+        .await
+        .unwrap()
+        .unwrap();
+    let to_ata_relay = media_of(&ata_call.remote_sdp);
+
+    let mut tx_up = RtpSender::new(0x5eed_0001, 1, 0, 8);
+    let mut tx_down = RtpSender::new(0x5eed_0002, 1, 0, 8);
+    let mut frame = [0u8; BLOCK];
+    let blocks = up.len().max(down.len()).div_ceil(BLOCK);
+    let mut sink = [0u8; 2048];
+    for i in 0..blocks {
+        for (audio, tx, sock, to) in [
+            (up, &mut tx_up, &ata_media, to_ata_relay),
+            (down, &mut tx_down, &trunk_media, to_trunk_relay),
+        ] {
+            let mut block = [0i16; BLOCK];
+            let have = audio.len().saturating_sub(i * BLOCK).min(BLOCK);
+            block[..have].copy_from_slice(&audio[i * BLOCK..i * BLOCK + have]);
+            G711Law::ALaw.encode_into(&block, &mut frame);
+            sock.send_to(&tx.audio_frame(&frame), to).await.unwrap();
+        }
+        // Keep the receive buffers empty and the pace near real time
+        // (the relay forwards every packet to the other party).
+        tokio::time::sleep(Duration::from_millis(4)).await;
+        for sock in [&ata_media, &trunk_media] {
+            while let Ok(Ok(_)) =
+                tokio::time::timeout(Duration::ZERO, sock.recv_from(&mut sink)).await
+            {}
+        }
+    }
+    ata_call.handle.hangup().await.unwrap();
+    loop {
+        match tokio::time::timeout(WAIT, trunk_call.next_event()).await {
+            Ok(Some(CallEvent::Ended(_))) | Ok(None) => break,
+            Ok(Some(_)) => {}
+            Err(_) => panic!("the trunk leg was not hung up"),
+        }
+    }
+}
+
+fn pci_report(config: &Path) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .args(["pci", "report", "--format", "json", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn alert_mails(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(root.join("spool/maildir").join(dir)) else {
+            continue;
+        };
+        for e in entries {
+            let raw = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+            // Unfold headers and undo quoted-printable soft breaks.
+            let text = raw
+                .replace("\r\n", "\n")
+                .replace("\n ", " ")
+                .replace("=\n", "")
+                .replace("=3D", "=");
+            if text.contains("Subject: PCI-DSS alert") {
+                found.push(text);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let port = free_sip_port();
+    let trunk_port = free_sip_port();
+    let config = pci_config(&root, port, trunk_port);
+    let (trunk, mut trunk_calls) = endpoint(&format!("127.0.0.3:{trunk_port}")).await;
+    let (ata, _ata_calls) = endpoint("127.0.0.4:0").await;
+    let daemon = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || start_daemon(&config))
+            .await
+            .unwrap()
+    };
+    let fb: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+
+    // A voice call on the phone port to an ordinary number: no flag.
+    let (a, b) = (speech(15.0, 3, 3000.0), speech(15.0, 53, 2100.0));
+    bridged_call(&ata, &mut trunk_calls, fb, "3002", "01632960300", (&a, &b)).await;
+
+    // The card terminal dials its acquirer and the modems train.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let (up, down) = v22bis_call(6.0);
+    bridged_call(
+        &ata,
+        &mut trunk_calls,
+        fb,
+        "3001",
+        "08009123456",
+        (&up, &down),
+    )
+    .await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        let r = pci_report(&config);
+        if r["flags"].as_array().is_some_and(|f| f.len() >= 4) {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no flags after the call: {r:#}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let flags = report["flags"].as_array().unwrap();
+    let mut reasons: Vec<&str> = flags
+        .iter()
+        .map(|f| f["reason"].as_str().unwrap())
+        .collect();
+    reasons.sort_unstable();
+    assert_eq!(
+        reasons,
+        [
+            "acquirer_number",
+            "modem_handshake",
+            "role_pdq",
+            "unencrypted_payments"
+        ],
+        "{report:#}"
+    );
+    for f in flags {
+        assert_eq!(f["ata"], "shop-ata", "{f:#}");
+        assert_eq!(f["port"], "Port1", "only the pdq port is flagged: {f:#}");
+        assert_eq!(f["building"], "Shop 1");
+        assert_eq!(f["calls"], 1);
+        let first = f["first_seen_ms"].as_i64().unwrap();
+        assert!(first >= started - 1000, "{f:#}");
+        assert_eq!(f["last_seen_ms"], f["first_seen_ms"]);
+        let ev = &f["evidence"][0];
+        let (s, e) = (
+            ev["call_started_ms"].as_i64().unwrap(),
+            ev["call_ended_ms"].as_i64().unwrap(),
+        );
+        assert!(started - 1000 <= s && s < e, "{ev:#}");
+        assert!(!f["requirements"].as_array().unwrap().is_empty());
+    }
+    let by = |reason: &str| {
+        flags
+            .iter()
+            .find(|f| f["reason"] == reason)
+            .unwrap()
+            .clone()
+    };
+    let number = by("acquirer_number");
+    assert_eq!(number["evidence"][0]["number"], "08009123456");
+    let ids: Vec<&str> = number["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["4.2.1", "12.5.2"]);
+    assert_eq!(
+        by("role_pdq")["evidence"][0]["number"],
+        serde_json::Value::Null
+    );
+    let modem = by("modem_handshake");
+    let signals = modem["evidence"][0]["signals"].as_array().unwrap();
+    let heard = |signal: &str, direction: &str| {
+        signals
+            .iter()
+            .any(|s| s["signal"] == signal && s["direction"] == direction)
+    };
+    assert!(heard("AnswerTone2100", "callee_to_caller"), "{modem:#}");
+    assert!(heard("V22Carrier2400", "callee_to_caller"), "{modem:#}");
+    assert!(heard("V22Carrier1200", "caller_to_callee"), "{modem:#}");
+    assert!(
+        modem["evidence"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("V.22"),
+        "{modem:#}"
+    );
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(
+        !text.contains("Port2") && !text.contains("01632960300"),
+        "the voice call left no trace"
+    );
+
+    // One alert mail to finance, naming the line and its findings.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mails = loop {
+        let m = alert_mails(&root);
+        if !m.is_empty() {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no alert mail");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let mail = &mails[0];
+    assert!(mail.contains("To: finance@example.org"), "{mail}");
+    for id in flags.iter().map(|f| f["id"].as_str().unwrap()) {
+        assert!(
+            mail.contains(&format!("Finding {id}:")),
+            "{id} missing:\n{mail}"
+        );
+    }
+    for want in [
+        "shop-ata port Port1 (Shop 1)",
+        "08009123456",
+        "4.2.1",
+        "answering modem carrier",
+    ] {
+        assert!(mail.contains(want), "{want:?} missing:\n{mail}");
+    }
+
+    // A second card payment adds evidence, not a second alert.
+    bridged_call(
+        &ata,
+        &mut trunk_calls,
+        fb,
+        "3001",
+        "08009123456",
+        (&up, &down),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = pci_report(&config);
+        let calls: Vec<i64> = r["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["calls"].as_i64().unwrap())
+            .collect();
+        if calls == [2, 2, 2, 2] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "second call not recorded: {r:#}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(alert_mails(&root).len(), 1, "alerted only once");
+
+    // The call history has all three calls with the classifier's verdict,
+    // the voice call included, and no number.
+    let out = Command::new(BIN)
+        .args(["pci", "calls", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let calls = history["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 3, "{history:#}");
+    let voice = &calls[2];
+    assert_eq!(voice["port"], "Port2", "{history:#}");
+    assert_eq!(voice["label"], "voice", "{history:#}");
+    assert_eq!(voice["flags"].as_array().unwrap().len(), 0);
+    assert!(voice["speech_ms"].as_i64().unwrap() > 0);
+    for card in &calls[..2] {
+        assert_eq!(card["port"], "Port1");
+        assert_eq!(card["label"], "data modem (V.22/V.22bis)", "{card:#}");
+        assert_eq!(card["confidence"], "high");
+        assert_eq!(card["flags"].as_array().unwrap().len(), 4);
+    }
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("08009123456"),
+        "no numbers in the call history"
+    );
+
+    // A line nobody listed as taking payments, calling an ordinary number,
+    // is answered by a Bell 212A modem (2225 Hz): the handshake alone
+    // flags it, and finance gets a second alert.
+    let mut bell = vec![0i16; 2400];
+    let mut tone = ConnectToneTx::new(GeneratedTone::BellAns).unwrap();
+    let mut b = [0i16; BLOCK];
+    for _ in 0..150 {
+        tone.tx(&mut b);
+        bell.extend_from_slice(&b);
+    }
+    let quiet = vec![0i16; bell.len()];
+    bridged_call(
+        &ata,
+        &mut trunk_calls,
+        fb,
+        "3003",
+        "01632960500",
+        (&quiet, &bell),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let flag = loop {
+        let r = pci_report(&config);
+        if let Some(f) = r["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["port"] == "Port3")
+        {
+            assert_eq!(r["flags"].as_array().unwrap().len(), 5, "{r:#}");
+            break f.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Bell 212A call raised nothing: {r:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(flag["reason"], "modem_handshake", "{flag:#}");
+    let ev = &flag["evidence"][0];
+    assert_eq!(
+        ev["number"],
+        serde_json::Value::Null,
+        "not an acquirer number"
+    );
+    assert!(
+        ev["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["signal"] == "Bell2225" && s["direction"] == "callee_to_caller"),
+        "{flag:#}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alert_mails(&root).len() < 2 {
+        assert!(Instant::now() < deadline, "no alert for the new line");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mails = alert_mails(&root);
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("port Port3") && m.contains("Bell 212A modem answer tone")),
+        "{mails:#?}"
+    );
+    drop(trunk);
+    drop(ata);
     assert!(daemon.sigterm().success());
 }

@@ -455,6 +455,9 @@ async fn prometheus_metrics() {
         "faxbridge_ata_reachable{unit=\"ata-shop\"} 1",
         "faxbridge_pci_flags{status=\"open\"} 1",
         "faxbridge_pci_flags{status=\"acknowledged\"} 0",
+        "# TYPE faxbridge_pci_new_findings_total counter",
+        "faxbridge_pci_new_findings_total{reason=\"acquirer_number\"} 1",
+        "faxbridge_pci_new_findings_total{reason=\"modem_handshake\"} 0",
         "faxbridge_calls_in_progress{direction=\"out\"} 0",
     ] {
         assert!(
@@ -484,6 +487,10 @@ async fn prometheus_metrics() {
     let text = request(a, "GET", "/metrics", &[], None).await.text();
     assert!(text.contains("faxbridge_fax_failures_total{direction=\"in\",result=\"Timed out waiting for initial communication\"} 1"), "{text}");
     assert!(text.contains("faxbridge_pci_flags{status=\"acknowledged\"} 1"));
+    assert!(
+        text.contains("faxbridge_pci_new_findings_total{reason=\"acquirer_number\"} 1"),
+        "acknowledging does not take a finding back"
+    );
 
     // Outside [web] metrics_from: refused, unless an admin is signed in.
     let other = Some("127.0.0.3".parse().unwrap());
@@ -524,4 +531,195 @@ async fn no_listen_address_means_no_web_interface() {
             .unwrap()
             .is_none()
     );
+}
+
+async fn login_from(
+    from: &str,
+    a: std::net::SocketAddr,
+    (user, password): (&str, &str),
+    headers: &[(&str, &str)],
+) -> seed::Reply {
+    let form = format!("username={user}&password={password}");
+    request_from(
+        Some(from.parse().unwrap()),
+        a,
+        "POST",
+        "/login",
+        headers,
+        Some(("application/x-www-form-urlencoded", form.as_bytes())),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookie_is_secure_behind_the_https_proxy_only() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let https = [("X-Forwarded-Proto", "https")];
+    // Straight to faxbridge over plain HTTP: a Secure cookie would never
+    // come back, so `auto` leaves it out.
+    let r = login_from("127.0.0.1", a, ADMIN, &[]).await;
+    assert_eq!(r.status, 303);
+    let set = r.header("set-cookie").unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(set.contains(attr), "{attr} missing: {set}");
+    }
+    assert!(!set.contains("Secure"), "{set}");
+    // Anyone can send X-Forwarded-Proto; only the trusted proxy (127.0.0.2)
+    // is believed.
+    let r = login_from("127.0.0.3", a, ADMIN, &https).await;
+    assert_eq!(r.status, 303);
+    assert!(!r.header("set-cookie").unwrap().contains("Secure"));
+    // Through the proxy that terminated HTTPS: Secure.
+    let r = login_from("127.0.0.2", a, FINANCE, &https).await;
+    assert_eq!(r.status, 303);
+    let set = r.header("set-cookie").unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("; Secure"),
+        "{set}"
+    );
+    let r = login_from("127.0.0.2", a, FINANCE, &[("X-Forwarded-Proto", "http")]).await;
+    assert!(!r.header("set-cookie").unwrap().contains("Secure"));
+    // Signing out through the proxy removes the cookie with the same
+    // attributes.
+    let cookie = set.split(';').next().unwrap().to_string();
+    let token = request_from(
+        Some("127.0.0.2".parse().unwrap()),
+        a,
+        "GET",
+        "/api/session",
+        &cookie_header(&cookie),
+        None,
+    )
+    .await
+    .json()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let form = format!("csrf={token}");
+    let r = request_from(
+        Some("127.0.0.2".parse().unwrap()),
+        a,
+        "POST",
+        "/logout",
+        &[("Cookie", &cookie), ("X-Forwarded-Proto", "https")],
+        Some(("application/x-www-form-urlencoded", form.as_bytes())),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let set = r.header("set-cookie").unwrap();
+    assert!(
+        set.contains("Max-Age=0") && set.contains("; Secure"),
+        "{set}"
+    );
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_limited_per_address_and_per_account() {
+    let web = seed::start().await;
+    let a = web.addr;
+    fn wrong(user: &str) -> (&str, &str) {
+        (user, "wrong")
+    }
+
+    // Five wrong passwords for `fin` from one address: each is 401.
+    for _ in 0..5 {
+        let r = login_from("127.0.0.1", a, wrong("fin"), &[]).await;
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    // The sixth attempt is refused before the password is checked, even
+    // with the right password, and says when to come back.
+    let r = login_from("127.0.0.1", a, FINANCE, &[]).await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.session_cookie().is_none());
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((250..=300).contains(&retry), "Retry-After {retry}");
+    assert!(
+        r.text().contains("Too many failed sign-ins"),
+        "{}",
+        r.text()
+    );
+    // The account is blocked from other addresses too…
+    let r = login_from("127.0.0.3", a, FINANCE, &[]).await;
+    assert_eq!(r.status, 429, "guessing from many addresses");
+    // …while another account still signs in from there.
+    assert_eq!(login_from("127.0.0.3", a, ADMIN, &[]).await.status, 303);
+
+    // One address guessing five different names is blocked for all names.
+    for n in 0..5 {
+        let name = format!("nobody{n}");
+        let r = login_from("127.0.0.4", a, wrong(&name), &[]).await;
+        assert_eq!(r.status, 401);
+    }
+    assert_eq!(login_from("127.0.0.4", a, ADMIN, &[]).await.status, 429);
+    assert_eq!(login_from("127.0.0.5", a, ADMIN, &[]).await.status, 303);
+
+    // Behind the trusted proxy the client is the address it forwards for.
+    let from = |ip| [("X-Forwarded-For", ip)];
+    for n in 0..5 {
+        let name = format!("guess{n}");
+        let r = login_from("127.0.0.2", a, wrong(&name), &from("192.0.2.50")).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = login_from("127.0.0.2", a, ADMIN, &from("192.0.2.50")).await;
+    assert_eq!(r.status, 429, "the guessing client");
+    let r = login_from("127.0.0.2", a, ADMIN, &from("192.0.2.51")).await;
+    assert_eq!(r.status, 303, "another client of the same proxy");
+    web.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_history_for_finance_only() {
+    let web = seed::start().await;
+    let a = web.addr;
+    let pci = faxbridge::compliance::ComplianceStore::new(web.store.clone());
+    for (id, ended, label) in [
+        ("c1", 1_795_000_000_000, "voice"),
+        ("c2", 1_795_000_100_000, "fax"),
+    ] {
+        pci.record_call(&faxbridge::compliance::CallEvidence {
+            call_id: id.into(),
+            ata: "ata-shop".into(),
+            port: "Port1".into(),
+            building: "Shop".into(),
+            started_ms: ended - 60_000,
+            ended_ms: ended,
+            label: label.into(),
+            confidence: "high".into(),
+            speech_ms: 0,
+            analysed_ms: 60_000,
+            signals: Vec::new(),
+            flags: Vec::new(),
+        })
+        .await
+        .unwrap();
+    }
+    let fin = login(a, FINANCE).await;
+    let r = request(a, "GET", "/api/pci/calls", &cookie_header(&fin), None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let labels: Vec<String> = r.json()["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, ["fax", "voice"], "newest first");
+    let r = request(
+        a,
+        "GET",
+        "/api/pci/calls?limit=1",
+        &cookie_header(&fin),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["calls"].as_array().unwrap().len(), 1);
+    let user = login(a, USER).await;
+    let r = request(a, "GET", "/api/pci/calls", &cookie_header(&user), None).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        request(a, "GET", "/api/pci/calls", &[], None).await.status,
+        401
+    );
+    web.shutdown().await;
 }

@@ -26,8 +26,10 @@
 //!
 //! [`evaluate_call`] and [`evaluate_inventory`] are pure; [`store`] keeps
 //! flags in the database; [`report`] renders CSV, JSON, HTML and the
-//! finance digest.
+//! finance digest; [`alert`] records the flags of each finished bridged
+//! call and alerts at once on a new one.
 
+pub mod alert;
 pub mod digest;
 pub mod report;
 pub mod store;
@@ -37,7 +39,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::Problem;
 use crate::media::classifier::{Classification, Evidence};
 
-pub use store::{Acknowledgement, ComplianceStore, ComplianceStoreError, Flag, FlagEvidenceRecord};
+pub use store::{
+    Acknowledgement, CallEvidence, ComplianceStore, ComplianceStoreError, Flag, FlagEvidenceRecord,
+    Recorded,
+};
 
 /// `[compliance]`: the PCI-DSS guard.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

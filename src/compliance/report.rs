@@ -132,6 +132,17 @@ pub fn json(flags: &[Flag], now_ms: i64) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
+/// The call history as a JSON document: `{"generated_at": …, "calls":
+/// [...]}`, newest first, each call with its label, signals and the flags
+/// it raised.
+pub fn calls_json(calls: &[super::CallEvidence], now_ms: i64) -> String {
+    let doc = serde_json::json!({
+        "generated_at": format_utc(now_ms),
+        "calls": calls,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -6,6 +6,10 @@
 //! calls; every observation adds an evidence row. Acknowledging appends to
 //! the flag's acknowledgement history (the latest is shown as current).
 //! There is deliberately no way to delete a flag or its evidence.
+//!
+//! The call history (table `pci_call`, migration 0008) keeps the
+//! classifier's verdict on every bridged call of a port, voice and fax
+//! included ([`ComplianceStore::record_call`]), for 13 months.
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -99,6 +103,51 @@ impl Flag {
     }
 }
 
+/// How long the call history is kept: 13 months (PCI-DSS 10.5.1 asks
+/// for 12 months of audit history).
+pub const CALL_HISTORY_MS: i64 = 396 * 24 * 3_600_000;
+
+/// One bridged call of an ATA port with the classifier's verdict: the call
+/// history (table `pci_call`, migration 0008). No number, no audio.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CallEvidence {
+    /// SIP Call-ID of the call's first leg.
+    pub call_id: String,
+    /// ATA.
+    pub ata: String,
+    /// Port.
+    pub port: String,
+    /// Building.
+    pub building: String,
+    /// Start, ms since the Unix epoch.
+    pub started_ms: i64,
+    /// End, ms since the Unix epoch.
+    pub ended_ms: i64,
+    /// What the call carried (`voice`, `fax`, `data modem (…)`,
+    /// `unknown`), or `not analysed` when the classifier did not run.
+    pub label: String,
+    /// How sure: `low`, `medium`, `high` (empty when not analysed).
+    pub confidence: String,
+    /// Speech-like audio heard, ms.
+    pub speech_ms: i64,
+    /// Audio analysed, ms.
+    pub analysed_ms: i64,
+    /// Signals heard (times relative to the call start).
+    pub signals: Vec<Evidence>,
+    /// Ids of the flags the call raised (new or not).
+    pub flags: Vec<String>,
+}
+
+/// What [`ComplianceStore::record_observations`] did with one observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The flag's id.
+    pub id: String,
+    /// The observation created the flag: the first time this (ATA, port,
+    /// reason) was seen.
+    pub new: bool,
+}
+
 /// The id of the flag for (ATA, port, reason): 12 hex digits of SHA-256,
 /// stable across restarts so repeated observations find their flag.
 pub fn flag_id(ata: &str, port: &str, reason: Reason) -> String {
@@ -166,6 +215,21 @@ impl ComplianceStore {
         &self,
         items: &[FlagEvidence],
     ) -> Result<Vec<String>, ComplianceStoreError> {
+        Ok(self
+            .record_observations(items)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect())
+    }
+
+    /// [`ComplianceStore::record`], also saying which flags the
+    /// observations created (first time their id is seen), so that only
+    /// those are alerted on.
+    pub async fn record_observations(
+        &self,
+        items: &[FlagEvidence],
+    ) -> Result<Vec<Recorded>, ComplianceStoreError> {
         for e in items {
             guard(&e.detail, "evidence detail")?;
         }
@@ -174,44 +238,44 @@ impl ComplianceStore {
         for e in items {
             let id = flag_id(&e.ata, &e.port, e.reason);
             let calls = i64::from(e.call.is_some());
-            let existing =
-                sqlx::query("SELECT first_seen_ms, last_seen_ms FROM pci_flag WHERE id = $1")
-                    .bind(&id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(row) = existing {
-                let first: i64 = row.try_get(0)?;
-                let last: i64 = row.try_get(1)?;
-                sqlx::query(
-                    "UPDATE pci_flag SET building = $1, first_seen_ms = $2, last_seen_ms = $3, \
-                     calls = calls + $4 WHERE id = $5",
-                )
-                .bind(&e.building)
-                .bind(first.min(e.at_ms))
-                .bind(last.max(e.at_ms))
-                .bind(calls)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+            // Insert-or-nothing first: of two calls on the same line ending
+            // together, exactly one creates the flag (and alerts on it).
+            let inserted = sqlx::query(
+                "INSERT INTO pci_flag (id, ata, port, building, reason, first_seen_ms, \
+                 last_seen_ms, calls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(&e.ata)
+            .bind(&e.port)
+            .bind(&e.building)
+            .bind(e.reason.as_str())
+            .bind(e.at_ms)
+            .bind(e.at_ms)
+            .bind(calls)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let new = inserted == 1;
+            if new {
+                // The caller alerts (see `alert`); this is the store's record.
+                tracing::info!(
+                    flag = %id, ata = %e.ata, port = %e.port, building = %e.building,
+                    reason = %e.reason, "PCI-DSS: flag created: {}", e.reason.description()
+                );
             } else {
                 sqlx::query(
-                    "INSERT INTO pci_flag (id, ata, port, building, reason, first_seen_ms, \
-                     last_seen_ms, calls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "UPDATE pci_flag SET building = $1, \
+                     first_seen_ms = CASE WHEN first_seen_ms < $2 THEN first_seen_ms ELSE $2 END, \
+                     last_seen_ms = CASE WHEN last_seen_ms > $2 THEN last_seen_ms ELSE $2 END, \
+                     calls = calls + $3 WHERE id = $4",
                 )
-                .bind(&id)
-                .bind(&e.ata)
-                .bind(&e.port)
                 .bind(&e.building)
-                .bind(e.reason.as_str())
-                .bind(e.at_ms)
                 .bind(e.at_ms)
                 .bind(calls)
+                .bind(&id)
                 .execute(&mut *tx)
                 .await?;
-                tracing::warn!(
-                    flag = %id, ata = %e.ata, port = %e.port, building = %e.building,
-                    reason = %e.reason, "PCI-DSS: line flagged: {}", e.reason.description()
-                );
             }
             let seq: i64 = sqlx::query(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM pci_evidence WHERE flag_id = $1",
@@ -234,10 +298,74 @@ impl ComplianceStore {
             .bind(&e.detail)
             .execute(&mut *tx)
             .await?;
-            ids.push(id);
+            ids.push(Recorded { id, new });
         }
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// Add one call to the call history (again for the same call and port
+    /// changes nothing), and drop calls older than [`CALL_HISTORY_MS`].
+    pub async fn record_call(&self, c: &CallEvidence) -> Result<(), ComplianceStoreError> {
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO pci_call (call_id, ata, port, building, started_ms, ended_ms, label, \
+             confidence, speech_ms, analysed_ms, signals, flags) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (call_id, ata, port) DO NOTHING",
+        )
+        .bind(&c.call_id)
+        .bind(&c.ata)
+        .bind(&c.port)
+        .bind(&c.building)
+        .bind(c.started_ms)
+        .bind(c.ended_ms)
+        .bind(&c.label)
+        .bind(&c.confidence)
+        .bind(c.speech_ms)
+        .bind(c.analysed_ms)
+        .bind(encode_signals(&c.signals))
+        .bind(c.flags.join(" "))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM pci_call WHERE ended_ms < $1")
+            .bind(c.ended_ms - CALL_HISTORY_MS)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The latest `limit` calls of the call history, newest first.
+    pub async fn calls(&self, limit: u32) -> Result<Vec<CallEvidence>, ComplianceStoreError> {
+        let rows = sqlx::query(
+            "SELECT call_id, ata, port, building, started_ms, ended_ms, label, confidence, \
+             speech_ms, analysed_ms, signals, flags FROM pci_call \
+             ORDER BY ended_ms DESC, call_id, ata, port LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.store.pool())
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let signals: String = r.try_get(10)?;
+                let flags: String = r.try_get(11)?;
+                Ok(CallEvidence {
+                    call_id: r.try_get(0)?,
+                    ata: r.try_get(1)?,
+                    port: r.try_get(2)?,
+                    building: r.try_get(3)?,
+                    started_ms: r.try_get(4)?,
+                    ended_ms: r.try_get(5)?,
+                    label: r.try_get(6)?,
+                    confidence: r.try_get(7)?,
+                    speech_ms: r.try_get(8)?,
+                    analysed_ms: r.try_get(9)?,
+                    signals: decode_signals(&signals)?,
+                    flags: flags.split_whitespace().map(str::to_string).collect(),
+                })
+            })
+            .collect()
     }
 
     /// Acknowledge a flag: appends to its history (earlier ones are kept).
@@ -383,6 +511,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn call_history_keeps_13_months_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ComplianceStore::new(Store::open_in_spool(dir.path()).await.unwrap());
+        let call = |id: &str, ended_ms| CallEvidence {
+            call_id: id.into(),
+            ata: "ata1".into(),
+            port: "Port1".into(),
+            building: "HQ".into(),
+            started_ms: ended_ms - 30_000,
+            ended_ms,
+            label: "voice".into(),
+            confidence: "high".into(),
+            speech_ms: 20_000,
+            analysed_ms: 30_000,
+            signals: vec![Evidence {
+                signal: Signal::Cng,
+                direction: Direction::CallerToCallee,
+                at_ms: 500,
+                duration_ms: 500,
+            }],
+            flags: vec!["pci-1".into(), "pci-2".into()],
+        };
+        let now = 2 * CALL_HISTORY_MS;
+        store.record_call(&call("old", 1_000)).await.unwrap();
+        store.record_call(&call("a", now - 1_000)).await.unwrap();
+        store.record_call(&call("a", now - 1_000)).await.unwrap();
+        store.record_call(&call("b", now)).await.unwrap();
+        let calls = store.calls(10).await.unwrap();
+        let ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["b", "a"],
+            "older than 13 months dropped, no duplicate"
+        );
+        assert_eq!(calls[0], call("b", now));
+        assert_eq!(store.calls(1).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
     async fn record_upserts_and_acks_append() {
         let dir = tempfile::tempdir().unwrap();
         let store = ComplianceStore::new(Store::open_in_spool(dir.path()).await.unwrap());
@@ -397,8 +564,11 @@ mod tests {
             signals: Vec::new(),
             detail: "dialled".into(),
         };
-        let ids = store.record(&[e(2000), e(1000)]).await.unwrap();
-        assert_eq!(ids[0], ids[1]);
+        let first = store.record_observations(&[e(2000)]).await.unwrap();
+        assert!(first[0].new, "the first observation creates the flag");
+        let again = store.record_observations(&[e(1000)]).await.unwrap();
+        assert_eq!(again[0].id, first[0].id);
+        assert!(!again[0].new, "a flag is new once");
         let flags = store.list().await.unwrap();
         assert_eq!(flags.len(), 1);
         let f = &flags[0];

@@ -2,7 +2,8 @@
 //! and finance.
 //!
 //! `report [--format csv|json|html]` prints every flagged line with its
-//! requirements and evidence; `ack FLAG_ID --by NAME --note TEXT` records an
+//! requirements and evidence; `calls [--limit N]` prints the latest bridged
+//! calls of the ATA ports with the classifier's verdict (JSON); `ack FLAG_ID --by NAME --note TEXT` records an
 //! acknowledgement. Acknowledging appends to the flag's history and never
 //! removes anything; there is no command to delete a flag. Both work on the
 //! store directly, beside a running daemon.
@@ -34,6 +35,12 @@ pub enum PciCommand {
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
+    },
+    /// Print the latest bridged calls with what the classifier heard (JSON).
+    Calls {
+        /// How many calls, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
     /// Acknowledge a flag (kept in its history; flags are never deleted).
     Ack {
@@ -99,6 +106,10 @@ pub fn run_cli(args: PciArgs, config: &Config) -> Result<ExitCode, PciToolError>
                     ReportFormat::Html => report::html(&flags, now),
                 };
                 print!("{text}");
+                ExitCode::SUCCESS
+            }
+            PciCommand::Calls { limit } => {
+                print!("{}", report::calls_json(&pci.calls(limit).await?, now_ms()));
                 ExitCode::SUCCESS
             }
             PciCommand::Ack { flag_id, by, note } => {

@@ -208,6 +208,41 @@ pub(crate) async fn pci(State(st): State<Arc<AppState>>, s: Signed) -> Response 
     }
 }
 
+/// `GET /api/pci/calls?limit=N` (admin, finance): the latest bridged calls
+/// of the ATA ports with the classifier's verdict, as
+/// [`crate::compliance::report::calls_json`] writes them (100 by default,
+/// at most 1000).
+pub(crate) async fn pci_calls(
+    State(st): State<Arc<AppState>>,
+    s: Signed,
+    axum::extract::Query(q): axum::extract::Query<CallsQuery>,
+) -> Response {
+    if let Err(r) = s.require(&[Role::Admin, Role::Finance], true) {
+        return *r;
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    match crate::compliance::ComplianceStore::new(st.store.clone())
+        .calls(limit)
+        .await
+    {
+        Ok(calls) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            crate::compliance::report::calls_json(&calls, now_ms()),
+        )
+            .into_response(),
+        Err(e) => failed(e.into()),
+    }
+}
+
+/// Query of `GET /api/pci/calls`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct CallsQuery {
+    limit: Option<u32>,
+}
+
 /// `GET /api/config` (admin).
 pub(crate) async fn config_summary(State(st): State<Arc<AppState>>, s: Signed) -> Response {
     if let Err(r) = s.require(&[Role::Admin], true) {

@@ -13,6 +13,13 @@
 //! proxy addresses; anyone else sending it is treated as not signed in. A
 //! proxy user's CSRF token is an HMAC of their name under a key made at
 //! start, so it needs no session.
+//!
+//! The cookie is also `Secure` (never sent over plain HTTP) per
+//! `[web] secure_cookies`: always, never, or (`auto`) when the trusted
+//! proxy says with `X-Forwarded-Proto: https` that the browser used HTTPS.
+//! Failed sign-ins are limited per client address and per account
+//! (`web::limit`); the client address of a request through the trusted
+//! proxy is the last one its `X-Forwarded-For` names.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -27,7 +34,8 @@ use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
 use super::AppState;
-use super::config::{Role, TrustedProxy, WebConfig};
+use super::config::{Role, SecureCookies, TrustedProxy, WebConfig};
+use super::limit::{Blocked, LoginLimiter};
 use crate::mail::intake::auth::PasswordHash;
 use crate::sip::acl::Cidr;
 
@@ -60,6 +68,8 @@ pub(crate) struct Auth {
     sessions: Mutex<HashMap<String, Session>>,
     lifetime: Duration,
     key: [u8; 32],
+    secure: SecureCookies,
+    limiter: Mutex<LoginLimiter>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -103,6 +113,11 @@ impl Auth {
             sessions: Mutex::new(HashMap::new()),
             lifetime: Duration::from_secs(u64::from(cfg.session_minutes) * 60),
             key: rand::random(),
+            secure: cfg.secure_cookies,
+            limiter: Mutex::new(LoginLimiter::new(
+                cfg.login_max_failures,
+                Duration::from_secs(u64::from(cfg.login_window_minutes) * 60),
+            )),
         }
     }
 
@@ -151,17 +166,86 @@ impl Auth {
         sessions.remove(id);
     }
 
-    /// The session cookie for a new session.
-    pub(crate) fn cookie(&self, id: &str) -> String {
+    /// The session cookie for a new session; `https` from
+    /// [`Auth::cookie_secure`].
+    pub(crate) fn cookie(&self, id: &str, https: bool) -> String {
         format!(
-            "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-            self.lifetime.as_secs()
+            "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            self.lifetime.as_secs(),
+            if https { "; Secure" } else { "" }
         )
     }
 
-    /// The cookie that removes the session cookie.
-    pub(crate) fn expired_cookie() -> String {
-        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    /// The cookie that removes the session cookie (with the same
+    /// attributes, so the browser replaces it).
+    pub(crate) fn expired_cookie(https: bool) -> String {
+        format!(
+            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+            if https { "; Secure" } else { "" }
+        )
+    }
+
+    fn is_proxy(&self, peer: IpAddr) -> bool {
+        self.proxy
+            .as_ref()
+            .is_some_and(|(nets, ..)| nets.iter().any(|n| n.contains(peer)))
+    }
+
+    /// Whether the session cookie of a request from `peer` is `Secure`
+    /// (`[web] secure_cookies`).
+    pub(crate) fn cookie_secure(&self, headers: &HeaderMap, peer: IpAddr) -> bool {
+        match self.secure {
+            SecureCookies::Always => true,
+            SecureCookies::Never => false,
+            // Only the trusted proxy's word counts: a browser talking to
+            // faxbridge directly could send the header over plain HTTP.
+            SecureCookies::Auto => {
+                self.is_proxy(peer)
+                    && headers
+                        .get("x-forwarded-proto")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.split(',').next())
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+            }
+        }
+    }
+
+    /// The client's address: `peer`, or for a request through the trusted
+    /// proxy the last address of `X-Forwarded-For` (the one the proxy
+    /// itself added; earlier ones are the client's to invent).
+    pub(crate) fn client_address(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        if !self.is_proxy(peer) {
+            return peer;
+        }
+        // Only the very last entry: if the proxy wrote something that is
+        // not an address, an earlier (client-written) one must not count.
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse::<IpAddr>().ok())
+            .unwrap_or(peer)
+    }
+
+    /// May `client` try a password for `username` now? (Checked before the
+    /// password, so a blocked guess costs no PBKDF2 either.)
+    pub(crate) fn login_allowed(&self, client: IpAddr, username: &str) -> Result<(), Blocked> {
+        let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        l.check(client, username, Instant::now())
+    }
+
+    /// Count a failed sign-in.
+    pub(crate) fn login_failed(&self, client: IpAddr, username: &str) {
+        let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        l.failed(client, username, Instant::now());
+    }
+
+    /// A successful sign-in clears the account's failures.
+    pub(crate) fn login_succeeded(&self, username: &str) {
+        let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        l.succeeded(username);
     }
 
     fn proxy_csrf(&self, name: &str) -> String {
@@ -369,7 +453,51 @@ mod tests {
         assert_eq!(csrf.len(), 64);
         auth.close_session(&id);
         assert!(auth.identify(&h, "127.0.0.1".parse().unwrap()).is_none());
-        assert!(auth.cookie(&id).contains("HttpOnly; SameSite=Strict"));
+        assert!(
+            auth.cookie(&id, false)
+                .contains("HttpOnly; SameSite=Strict")
+        );
+        assert!(!auth.cookie(&id, false).contains("Secure"));
+        assert!(auth.cookie(&id, true).ends_with("; Secure"));
+        assert!(Auth::expired_cookie(true).contains("Max-Age=0; Secure"));
+    }
+
+    #[test]
+    fn secure_cookie_follows_the_trusted_proxy_in_auto_mode() {
+        let auth = Auth::new(&cfg());
+        let proxy: IpAddr = "10.9.0.1".parse().unwrap();
+        let other: IpAddr = "10.9.0.2".parse().unwrap();
+        let https = headers(&[("x-forwarded-proto", "https")]);
+        let http = headers(&[("x-forwarded-proto", "http")]);
+        assert!(auth.cookie_secure(&https, proxy));
+        assert!(!auth.cookie_secure(&http, proxy));
+        assert!(!auth.cookie_secure(&HeaderMap::new(), proxy));
+        assert!(
+            !auth.cookie_secure(&https, other),
+            "the header counts only from the proxy"
+        );
+        let mut always = cfg();
+        always.secure_cookies = SecureCookies::Always;
+        assert!(Auth::new(&always).cookie_secure(&HeaderMap::new(), other));
+        let mut never = cfg();
+        never.secure_cookies = SecureCookies::Never;
+        assert!(!Auth::new(&never).cookie_secure(&https, proxy));
+    }
+
+    #[test]
+    fn client_address_comes_from_the_proxy_only() {
+        let auth = Auth::new(&cfg());
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 192.0.2.7")]);
+        let proxy: IpAddr = "10.9.0.1".parse().unwrap();
+        assert_eq!(
+            auth.client_address(&h, proxy),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+        let direct: IpAddr = "10.9.0.2".parse().unwrap();
+        assert_eq!(auth.client_address(&h, direct), direct);
+        assert_eq!(auth.client_address(&HeaderMap::new(), proxy), proxy);
+        let h = headers(&[("x-forwarded-for", "192.0.2.7, unknown")]);
+        assert_eq!(auth.client_address(&h, proxy), proxy);
     }
 
     #[test]

@@ -101,6 +101,52 @@ pub struct WebConfig {
     pub accounts: Vec<WebAccount>,
     /// Single sign-on through a reverse proxy.
     pub trusted_proxy: Option<TrustedProxy>,
+    /// When the session cookie carries `Secure` (sent over HTTPS only).
+    pub secure_cookies: SecureCookies,
+    /// Failed sign-ins allowed per client address and per account within
+    /// `login_window_minutes`; more are answered 429 until the oldest
+    /// failure leaves the window.
+    pub login_max_failures: u32,
+    /// The window of `login_max_failures`, in minutes.
+    pub login_window_minutes: u32,
+}
+
+/// `[web] secure_cookies`: `"auto"`, `true` or `false`.
+///
+/// faxbridge serves plain HTTP; HTTPS is a reverse proxy's job. A `Secure`
+/// cookie is never sent over plain HTTP, so it keeps the session id off an
+/// unencrypted hop, but it would also break sign-in on a plain-HTTP
+/// deployment. `auto` marks the cookie `Secure` when the request reached
+/// the proxy over HTTPS: it came from a `[web.trusted_proxy] addresses`
+/// address with `X-Forwarded-Proto: https`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecureCookies {
+    /// `Secure` when the trusted proxy says the browser used HTTPS.
+    #[default]
+    Auto,
+    /// Always `Secure` (HTTPS in front, whatever the proxy says).
+    Always,
+    /// Never `Secure` (plain HTTP on a trusted network).
+    Never,
+}
+
+impl<'de> Deserialize<'de> for SecureCookies {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(SecureCookies::Always),
+            Raw::Bool(false) => Ok(SecureCookies::Never),
+            Raw::Text(t) if t == "auto" => Ok(SecureCookies::Auto),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "secure_cookies = {t:?} is not \"auto\", true or false; write                  secure_cookies = \"auto\" (Secure behind an HTTPS proxy), true or false"
+            ))),
+        }
+    }
 }
 
 impl Default for WebConfig {
@@ -111,6 +157,9 @@ impl Default for WebConfig {
             metrics_from: vec!["127.0.0.0/8".to_string(), "::1".to_string()],
             accounts: Vec::new(),
             trusted_proxy: None,
+            secure_cookies: SecureCookies::Auto,
+            login_max_failures: 5,
+            login_window_minutes: 5,
         }
     }
 }
@@ -131,6 +180,20 @@ impl WebConfig {
                 "web.session_minutes".into(),
                 format!("is {}", self.session_minutes),
                 "use 5 to 10080 minutes (a week); 480 covers a working day",
+            );
+        }
+        if !(1..=100).contains(&self.login_max_failures) {
+            bad(
+                "web.login_max_failures".into(),
+                format!("is {}", self.login_max_failures),
+                "use 1 to 100; 5 slows password guessing without locking out typists",
+            );
+        }
+        if !(1..=24 * 60).contains(&self.login_window_minutes) {
+            bad(
+                "web.login_window_minutes".into(),
+                format!("is {}", self.login_window_minutes),
+                "use 1 to 1440 minutes, e.g. 5",
             );
         }
         for (i, a) in self.metrics_from.iter().enumerate() {
@@ -286,6 +349,27 @@ mod tests {
         let err = toml::from_str::<WebConfig>("[[accounts]]\nusername = \"a\"\npassword = \"x\"\n")
             .unwrap_err();
         assert!(err.to_string().contains("password"), "{err}");
+    }
+
+    #[test]
+    fn secure_cookies_and_login_limit_parse() {
+        let c = WebConfig::default();
+        assert_eq!(c.secure_cookies, SecureCookies::Auto);
+        assert_eq!((c.login_max_failures, c.login_window_minutes), (5, 5));
+        for (text, want) in [
+            ("\"auto\"", SecureCookies::Auto),
+            ("true", SecureCookies::Always),
+            ("false", SecureCookies::Never),
+        ] {
+            let c: WebConfig = toml::from_str(&format!("secure_cookies = {text}\n")).unwrap();
+            assert_eq!(c.secure_cookies, want);
+        }
+        let err = toml::from_str::<WebConfig>("secure_cookies = \"yes\"\n").unwrap_err();
+        assert!(err.to_string().contains("\"auto\", true or false"), "{err}");
+        let c: WebConfig =
+            toml::from_str("login_max_failures = 0\nlogin_window_minutes = 0\n").unwrap();
+        let keys: Vec<String> = c.problems().into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["web.login_max_failures", "web.login_window_minutes"]);
     }
 
     #[test]

@@ -270,6 +270,21 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
         flags.len() as i64 - acked,
     );
     e.sample("faxbridge_pci_flags", &[("status", "acknowledged")], acked);
+    // Flags are never deleted, so their number per reason only grows: each
+    // increment is one new finding (alert on `increase(...[5m]) > 0`).
+    e.family(
+        "faxbridge_pci_new_findings_total",
+        "counter",
+        "PCI-DSS findings raised (a new ATA port and reason), by reason.",
+    );
+    for reason in crate::compliance::Reason::ALL {
+        let n = flags.iter().filter(|f| f.reason == reason).count() as i64;
+        e.sample(
+            "faxbridge_pci_new_findings_total",
+            &[("reason", reason.as_str())],
+            n,
+        );
+    }
     Ok(e.out)
 }
 

@@ -21,6 +21,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod data;
+mod limit;
 pub mod metrics;
 pub mod pages;
 
@@ -33,7 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use auth::Principal;
-pub use config::{Role, TrustedProxy, WebAccount, WebConfig};
+pub use config::{Role, SecureCookies, TrustedProxy, WebAccount, WebConfig};
 
 use crate::config::Config;
 use crate::queue::JobStore;
@@ -133,6 +134,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/faxes/out/{id}/retry", post(api::retry))
         .route("/api/lines", get(api::lines))
         .route("/api/pci", get(api::pci))
+        .route("/api/pci/calls", get(api::pci_calls))
         .route("/api/config", get(api::config_summary))
         .route("/metrics", get(metrics::metrics))
         .with_state(state)

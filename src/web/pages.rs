@@ -234,8 +234,11 @@ pub(crate) struct LoginForm {
 }
 
 /// `POST /login`: check the password, open a session, set the cookie.
+/// Too many failures from one client address or for one account are
+/// answered 429 with `Retry-After`, before the password is checked.
 pub(crate) async fn login(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
@@ -248,6 +251,26 @@ pub(crate) async fn login(
             "Sign in from this site's own form.",
         );
     }
+    let client = st.auth.client_address(&headers, peer.ip());
+    if let Err(blocked) = st.auth.login_allowed(client, &f.username) {
+        let secs =
+            blocked.retry_after.as_secs() + u64::from(blocked.retry_after.subsec_nanos() > 0);
+        tracing::warn!(
+            user = %f.username, %client, retry_after_secs = secs,
+            by = if blocked.account { "account" } else { "address" },
+            "web sign-in rate limited: too many failed attempts"
+        );
+        let mut r = login_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&format!(
+                "Too many failed sign-ins. Try again in {} minute(s).",
+                secs.div_ceil(60)
+            )),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return r;
+    }
     let state = st.clone();
     let username = f.username.clone();
     // PBKDF2 is slow on purpose: keep it off the async workers.
@@ -257,16 +280,19 @@ pub(crate) async fn login(
         .flatten();
     match who {
         Some(who) => {
-            tracing::info!(user = %who.name, role = who.role.as_str(), "web sign-in");
+            tracing::info!(user = %who.name, role = who.role.as_str(), %client, "web sign-in");
+            st.auth.login_succeeded(&who.name);
             let id = st.auth.open_session(who);
             let mut r = Redirect::to("/").into_response();
-            if let Ok(v) = HeaderValue::from_str(&st.auth.cookie(&id)) {
+            let secure = st.auth.cookie_secure(&headers, peer.ip());
+            if let Ok(v) = HeaderValue::from_str(&st.auth.cookie(&id, secure)) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
             r
         }
         None => {
-            tracing::warn!(user = %f.username, "web sign-in refused");
+            st.auth.login_failed(client, &f.username);
+            tracing::warn!(user = %f.username, %client, "web sign-in refused");
             login_page(
                 StatusCode::UNAUTHORIZED,
                 Some("Wrong user name or password."),
@@ -285,6 +311,7 @@ pub(crate) struct CsrfForm {
 /// `POST /logout`.
 pub(crate) async fn logout(
     State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     s: Signed,
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
@@ -296,7 +323,8 @@ pub(crate) async fn logout(
         st.auth.close_session(id);
     }
     let mut r = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&Auth::expired_cookie()) {
+    let secure = st.auth.cookie_secure(&headers, peer.ip());
+    if let Ok(v) = HeaderValue::from_str(&Auth::expired_cookie(secure)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
