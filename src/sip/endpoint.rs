@@ -210,18 +210,7 @@ fn transport_kind(t: Transport) -> TransportKind {
 /// The stack binds its TCP listener in a background task; wait until it
 /// accepts so that `start` returning means the endpoint is reachable.
 async fn wait_listening(addr: SocketAddr) -> Result<(), SipError> {
-    let probe = if addr.ip().is_unspecified() {
-        SocketAddr::new(
-            if addr.is_ipv4() {
-                std::net::Ipv4Addr::LOCALHOST.into()
-            } else {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            },
-            addr.port(),
-        )
-    } else {
-        addr
-    };
+    let probe = super::listener::probe_address(addr);
     let mut last = None;
     for _ in 0..200 {
         match tokio::net::TcpStream::connect(probe).await {

@@ -240,22 +240,26 @@ impl rustls::client::danger::ServerCertVerifier for OwnListener {
     }
 }
 
+/// Where to reach our own listener bound at `addr`: loopback of the same
+/// family when it is bound to the unspecified address.
+pub(crate) fn probe_address(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        let ip: std::net::IpAddr = if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        SocketAddr::new(ip, addr.port())
+    } else {
+        addr
+    }
+}
+
 /// Waits until our TLS listener at `addr` completes a handshake. The stack
 /// binds it in the background; a whole handshake (not a bare TCP connect,
 /// which the stack would log as a failed handshake) proves it serves.
 pub(crate) async fn wait_tls_listening(addr: SocketAddr) -> Result<(), SipError> {
-    let probe = if addr.ip().is_unspecified() {
-        SocketAddr::new(
-            if addr.is_ipv4() {
-                std::net::Ipv4Addr::LOCALHOST.into()
-            } else {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            },
-            addr.port(),
-        )
-    } else {
-        addr
-    };
+    let probe = probe_address(addr);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod audio;
 pub mod fax;
 pub mod procs;
 pub mod smtp;
