@@ -645,8 +645,9 @@ impl Task {
                     // platforms: the party is not listening yet.
                     Err(_) => Event::Idle,
                 };
+                // Unbiased: branches are polled from a random start, so
+                // under overload no leg's socket is starved by the other's.
                 tokio::select! {
-                    biased;
                     _ = stopped(&mut stop) => Event::Stop,
                     _ = stopped(&mut shutdown) => Event::Stop,
                     // The owner dropped the handle without stopping: stop.
