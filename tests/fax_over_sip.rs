@@ -7,8 +7,10 @@
 //! re-INVITE to T.38 from the sender and from the receiver, a refused T.38
 //! re-INVITE (the call stays on G.711), T.38 through a relay dropping 5 % of
 //! the datagrams both ways (recovered by UDPTL redundancy), garbage
-//! datagrams sprayed at the media ports during a call, and the no-progress
-//! watchdog hanging up on a silent far end.
+//! datagrams sprayed at the media ports during a call, the no-progress
+//! watchdog hanging up on a silent far end, and a far end that goes back
+//! from T.38 to audio after the fax (in process and through the daemon,
+//! whose mail must carry the pages) or in the middle of it.
 //!
 //! Pages are standard resolution, 1728 × 300 rows, so each call takes
 //! about 15–25 s of real time.
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use faxbridge::docs::tiff::{self, Compression};
 use faxbridge::docs::{Page, RenderOptions, Resolution};
-use faxbridge::fax::{FaxJob, FaxSettings};
+use faxbridge::fax::{FaxJob, FaxSession, FaxSettings};
 use faxbridge::media::fax_call::{
     CallEnd, FaxCallConfig, FaxCallReport, MediaPath, MediaSockets, answer_call, place_call,
 };
@@ -30,6 +32,8 @@ use faxbridge::sip::{CallEvent, EndReason, ReInviteOutcome, SipConfig, SipEndpoi
 use faxbridge::tools::answer::{AnswerOptions, Answerer};
 use faxbridge::tools::dial::{DialMode, DialOptions, dial_one};
 use tokio::net::UdpSocket;
+
+mod support;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Longest a test call may take.
@@ -786,6 +790,344 @@ async fn far_end_goes_to_t38_and_back_to_audio() {
     assert_eq!(report.initial_media, MediaPath::Audio(Codec::Pcma));
     assert_eq!(report.media, MediaPath::Audio(Codec::Pcma), "{report}");
     assert_eq!(report.switches, 2, "audio → T.38 → audio: {report}");
+    far.shutdown().await;
+    rx_ep.shutdown().await;
+}
+
+/// The far end of a gateway that goes back to voice after the fax
+/// (Mediatrix re-INVITEs from T.38 to G.711 once the fax is over, then
+/// hangs up), on `far`: a T.38 fax sender driven directly over UDPTL. It
+/// calls `target` with T.38 in the initial INVITE, sends the pages of
+/// `tiff`, re-INVITEs to audio when `switch_when` says so of its T.30
+/// session (normally once it has finished), and
+/// requires 200 with an audio m-line and G.711 A-law silence (0xD5) at
+/// 20 ms pacing on the new leg; then it hangs up.
+async fn t38_fax_then_back_to_audio(
+    far: &SipEndpoint,
+    target: &str,
+    tiff: &Path,
+    switch_when: fn(&faxbridge::fax::FaxSession) -> bool,
+) {
+    use faxbridge::fax::{T38Options, Transport};
+    use faxbridge::media::udptl::{ErrorCorrection, RxEvent, UdptlDecoder, UdptlEncoder};
+
+    let image = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let audio = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let image_port = image.local_addr().unwrap().port();
+    let audio_port = audio.local_addr().unwrap().port();
+    let offer = format!(
+        "v=0\r\no=- 78 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=image {image_port} udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n\
+         a=T38FaxRateManagement:transferredTCF\r\na=T38FaxMaxDatagram:400\r\n\
+         a=T38FaxUdpEC:t38UDPRedundancy\r\n"
+    );
+    let dialing = far
+        .dial(faxbridge::sip::DialRequest {
+            target: target.to_string(),
+            from_user: "1000".into(),
+            offer: offer.into_bytes(),
+            account: None,
+        })
+        .await
+        .unwrap();
+    let active = dialing.outcome().await.expect("answered");
+    let (udptl_port, line) = m_line(&active.remote_sdp, "image").expect("image answer");
+    assert!(udptl_port != 0, "T.38 accepted: {line}");
+    let to = SocketAddr::new(LOCALHOST, udptl_port);
+
+    // The far end's fax sender over T.38.
+    let mut session = FaxSession::new(
+        FaxJob::Send(tiff.to_path_buf()),
+        Transport::T38(T38Options::default()),
+        &fax_settings(),
+    )
+    .unwrap();
+    let mut encoder = UdptlEncoder::new(ErrorCorrection::Redundancy { depth: 3 }, 400).unwrap();
+    let mut decoder = UdptlDecoder::new(0);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut buf = [0u8; 2048];
+    let started = Instant::now();
+    while !switch_when(&session) {
+        assert!(started.elapsed() < CALL_LIMIT, "the fax takes too long");
+        tokio::select! {
+            _ = tick.tick() => session.advance(160).unwrap(),
+            r = image.recv_from(&mut buf) => {
+                let (n, _) = r.unwrap();
+                if let Ok(events) = decoder.receive(&buf[..n]) {
+                    for e in events {
+                        if let RxEvent::Ifp { seq, data, .. } = e {
+                            let _ = session.receive_ifp(seq, &data);
+                        }
+                    }
+                }
+            }
+        }
+        for p in session.take_ifp_packets() {
+            let d = encoder.encode(&p.data).unwrap();
+            image.send_to(&d, to).await.unwrap();
+        }
+    }
+    if let Some(sent) = session.outcome() {
+        println!("far end sent: {}", sent.summary());
+        assert!(sent.is_success(), "{}", sent.summary());
+        assert_eq!(sent.pages_transferred, 3);
+    }
+
+    // Back to voice, as the gateway does after the fax.
+    let audio_offer = format!(
+        "v=0\r\no=- 78 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {audio_port} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n"
+    );
+    let answer = match active
+        .handle
+        .reinvite(audio_offer.into_bytes())
+        .await
+        .expect("re-INVITE answered")
+    {
+        ReInviteOutcome::Accepted(answer) => answer,
+        ReInviteOutcome::Rejected(code) => panic!("re-INVITE to audio refused with {code}"),
+    };
+    let (rtp_port, line) = m_line(&answer, "audio").expect("audio m-line in the answer");
+    assert!(rtp_port != 0, "audio accepted: {line}");
+    assert!(m_line(&answer, "image").is_none_or(|(p, _)| p == 0));
+
+    // A-law silence, one 160-octet frame per 20 ms.
+    let mut rtp = [0u8; 2048];
+    let mut silent = 0;
+    let first = Instant::now();
+    while silent < 25 {
+        let (n, from) = tokio::time::timeout(Duration::from_secs(5), audio.recv_from(&mut rtp))
+            .await
+            .expect("RTP after the switch to audio")
+            .unwrap();
+        if from.port() != rtp_port || !is_rtp(&rtp[..n]) {
+            continue;
+        }
+        assert_eq!(rtp[1] & 0x7f, 8, "PCMA");
+        let payload = &rtp[12..n];
+        assert_eq!(payload.len(), 160, "20 ms frames");
+        assert!(payload.iter().all(|&b| b == 0xD5), "A-law silence");
+        silent += 1;
+    }
+    let took = first.elapsed();
+    println!("25 silent frames in {took:?}");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_millis(900),
+        "20 ms pacing: {took:?}"
+    );
+
+    active.handle.hangup().await.unwrap();
+}
+
+/// A far end that goes back to audio after a T.38 fax
+/// ([`t38_fax_then_back_to_audio`]) gets 200 and silence; after its BYE the
+/// receiving call reports the fax's success with its three pages, and the
+/// received pages match the source pixel for pixel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn far_end_returns_to_audio_after_the_fax() {
+    init_logs();
+    let doc = document();
+    let rx_path = doc.dir.path().join("received.tif");
+    let (rx_ep, mut calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let (far, _far_calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let mut cfg = t38_config();
+    cfg.t38_reinvite = false;
+    let receiving = {
+        let out = rx_path.clone();
+        tokio::spawn(async move {
+            let call = calls.recv().await.unwrap();
+            let sockets = MediaSockets::bind(LOCALHOST).await.unwrap();
+            answer_call(call, FaxJob::Receive(out), sockets, &cfg).await
+        })
+    };
+    t38_fax_then_back_to_audio(
+        &far,
+        &format!("sip:2000@{}", rx_ep.udp_addr().unwrap()),
+        &doc.tiff,
+        FaxSession::is_finished,
+    )
+    .await;
+    let report = tokio::time::timeout(Duration::from_secs(10), receiving)
+        .await
+        .expect("the receiver ends after the BYE")
+        .unwrap()
+        .unwrap();
+    println!("receiver: {report}\n          {:?}", report.stats);
+    assert!(report.outcome.is_success(), "{report}");
+    assert_eq!(report.outcome.pages_transferred, 3);
+    assert_eq!(report.outcome.pages_stored, 3);
+    assert_eq!(report.ended_by, CallEnd::Completed);
+    assert_eq!(report.initial_media, MediaPath::T38);
+    assert_eq!(report.media, MediaPath::Audio(Codec::Pcma), "{report}");
+    assert_eq!(report.switches, 1);
+    assert_pages_match(&report.outcome.tiff, &doc.pages);
+    far.shutdown().await;
+    rx_ep.shutdown().await;
+}
+
+/// The same far end against the real daemon: the fax received over T.38,
+/// followed by the far end's switch back to audio and its BYE, is still
+/// the fax's success, and is mailed (local Maildir, no relay) as a PDF
+/// whose page images match the three source pages pixel for pixel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_mails_a_fax_whose_far_end_went_back_to_audio() {
+    use mail_parser::{MessageParser, MimeHeaders};
+
+    init_logs();
+    let doc = document();
+    let root = doc.dir.path().to_path_buf();
+    let spool = root.join("spool");
+    let sip_port = support::fax::free_sip_port();
+    let config = root.join("faxbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[general]
+spool_dir = "{spool}"
+
+[fax]
+ident = "+44 1632 960000"
+
+[sip]
+listen = "127.0.0.1:{sip_port}"
+[[sip.peers]]
+name = "gateway"
+addresses = ["127.0.0.0/8"]
+[sip.routing]
+routes = [{{ did = "2000", route = "lab" }}]
+
+[routes.lab]
+mailboxes = ["Physics Lab <lab@example.org>"]
+"#,
+            spool = spool.display(),
+        ),
+    )
+    .unwrap();
+    let daemon = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || support::procs::start_daemon(&config))
+            .await
+            .unwrap()
+    };
+    let (far, _far_calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    t38_fax_then_back_to_audio(
+        &far,
+        &format!("sip:2000@127.0.0.1:{sip_port}"),
+        &doc.tiff,
+        FaxSession::is_finished,
+    )
+    .await;
+    far.shutdown().await;
+
+    // The mail with the PDF.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        let found = ["new", "cur"].iter().find_map(|d| {
+            std::fs::read_dir(spool.join("maildir").join(d))
+                .ok()?
+                .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+                .find(|m| String::from_utf8_lossy(m).contains("lab@example.org"))
+        });
+        if let Some(m) = found {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no mail for the fax");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    drop(daemon);
+    let msg = MessageParser::default()
+        .parse(&message)
+        .expect("parse mail");
+    let subject = msg.subject().unwrap_or_default();
+    assert!(
+        subject.starts_with("Fax from ") && subject.contains("3 pages"),
+        "mailed as the fax's success: {subject}"
+    );
+    let pdf = msg
+        .attachments()
+        .find(|a| a.content_type().is_some_and(|c| c.subtype() == Some("pdf")))
+        .expect("a PDF attachment");
+    let work = root.join("pdf");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("fax.pdf"), pdf.contents()).unwrap();
+    let status = std::process::Command::new("pdfimages")
+        .arg("-png")
+        .arg(work.join("fax.pdf"))
+        .arg(work.join("img"))
+        .status()
+        .expect("pdfimages (poppler-utils)");
+    assert!(status.success());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("img-"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "three pages mailed");
+    for (n, (file, sent)) in files.iter().zip(&doc.pages).enumerate() {
+        let got = image::open(file).unwrap().to_luma8();
+        assert_eq!(
+            (got.width(), got.height()),
+            (sent.width, sent.height),
+            "page {n} size"
+        );
+        let differ = (0..sent.height)
+            .flat_map(|y| (0..sent.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| (got.get_pixel(x, y).0[0] < 128) != sent.get(x, y))
+            .count();
+        assert_eq!(differ, 0, "page {n}: {differ} pixels differ");
+    }
+}
+
+/// A far end that goes back to audio in the middle of the document (after
+/// the first of three pages) is also answered 200: the fax session cannot
+/// go on over the new leg, so it ends there and the call reports what it
+/// really got — a failed fax with the first page kept — instead of a 488
+/// that would leave the far end on T.38 it has given up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn far_end_returns_to_audio_mid_fax_keeps_the_pages_so_far() {
+    init_logs();
+    let doc = document();
+    let rx_path = doc.dir.path().join("received.tif");
+    let (rx_ep, mut calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let (far, _far_calls) = SipEndpoint::start(&open_config()).await.unwrap();
+    let mut cfg = t38_config();
+    cfg.t38_reinvite = false;
+    let receiving = {
+        let out = rx_path.clone();
+        tokio::spawn(async move {
+            let call = calls.recv().await.unwrap();
+            let sockets = MediaSockets::bind(LOCALHOST).await.unwrap();
+            answer_call(call, FaxJob::Receive(out), sockets, &cfg).await
+        })
+    };
+    t38_fax_then_back_to_audio(
+        &far,
+        &format!("sip:2000@{}", rx_ep.udp_addr().unwrap()),
+        &doc.tiff,
+        |s| s.pages_transferred() >= 1,
+    )
+    .await;
+    let report = tokio::time::timeout(Duration::from_secs(10), receiving)
+        .await
+        .expect("the receiver ends after the BYE")
+        .unwrap()
+        .unwrap();
+    println!("receiver: {report}\n          {:?}", report.stats);
+    assert!(!report.outcome.is_success(), "{report}");
+    assert!(
+        (1..3).contains(&report.outcome.pages_transferred),
+        "{report}"
+    );
+    assert_eq!(report.media, MediaPath::Audio(Codec::Pcma), "{report}");
+    let got = tiff::read_tiff(&report.outcome.tiff).unwrap();
+    assert!(!got.is_empty());
+    assert!(
+        got[0].bits == doc.pages[0].bits,
+        "the first page is kept intact"
+    );
     far.shutdown().await;
     rx_ep.shutdown().await;
 }

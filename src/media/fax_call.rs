@@ -26,7 +26,8 @@
 //!   CED or the first V.21 preamble) before any page: both T.30 engines
 //!   simply start again (the caller waits for DIS, the answerer repeats it
 //!   after T4). Once a page has been transferred a change of media is
-//!   refused with 488 and the call carries on as it is.
+//!   refused with 488 and the call carries on as it is, except a return
+//!   from T.38 to audio (below).
 //!   The far end's re-INVITE is answered at once. Our own re-INVITE
 //!   ([`FaxCallConfig::t38_reinvite`]; T.38 §D.2.3.2 lets either side
 //!   switch) is sent when the far end's fax signal is heard in the received
@@ -35,6 +36,23 @@
 //!   none within [`FAX_SIGNAL_TIMEOUT`] of establishment is left on G.711
 //!   (the fax still works there); a 488 (or any refusal) also keeps the call
 //!   on G.711, and a 408/491 is retried.
+//! * **Back to audio after the fax.** A gateway that returns to voice once
+//!   the fax is over (Mediatrix re-INVITEs from T.38 to G.711 before it
+//!   hangs up) is answered 200 even though pages were transferred: only the
+//!   media leg changes, the fax session and its result stay. A session
+//!   still running at that point is ended at once — its T.30 messages can
+//!   no longer reach the far end — and SpanDSP keeps it a success when the
+//!   end of the procedure (EOP and its MCF) was already seen, as it is when
+//!   a gateway goes back to voice on DCN; earlier in the document it ends
+//!   as a failed fax keeping the pages received (refusing instead would
+//!   hold the far end on a T.38 stream it has given up). The new audio
+//!   leg then carries G.711 silence (0xD5 A-law, 0xFF μ-law) at the usual
+//!   20 ms pacing, and the call lingers from the switch so the far end can
+//!   hang up first.
+//!   Changes the other way (audio to T.38) after a page still get 488: a
+//!   G.711 T.30 session cannot be carried on over T.38 mid-document. So
+//!   does a change of G.711 law in the middle of a G.711 fax, which can
+//!   carry on over the codec it started with.
 //! * **Watchdog.** The call is ended (BYE) when the session shows no
 //!   progress — no T.30 frame, phase change or page — for
 //!   [`FaxCallConfig::watchdog`] of wall time, and shortly after the session
@@ -369,6 +387,15 @@ fn law_of(codec: Codec) -> G711Law {
     }
 }
 
+/// The G.711 code of a zero sample: what a leg sends when the fax session
+/// has nothing (more) to say on it.
+fn silence_of(codec: Codec) -> u8 {
+    match law_of(codec) {
+        G711Law::ALaw => 0xD5,
+        G711Law::MuLaw => 0xFF,
+    }
+}
+
 fn transport_for(neg: &Negotiated) -> Transport {
     match neg {
         Negotiated::Audio(a) => Transport::Audio(law_of(a.codec)),
@@ -595,6 +622,10 @@ struct CallTask {
     job: FaxJob,
     cfg: FaxCallConfig,
     session: FaxSession,
+    /// The transport the fax session was made for; after the far end went
+    /// back to audio once the fax was over it differs from the leg's, and
+    /// the leg then carries silence.
+    session_transport: Transport,
     leg: Leg,
     initial: MediaPath,
     switches: u32,
@@ -623,6 +654,10 @@ impl CallTask {
     ) -> CallTask {
         let handle = call.handle.clone();
         let initial = leg.path();
+        let session_transport = match &leg {
+            Leg::Audio(a) => Transport::Audio(law_of(a.codec)),
+            Leg::T38(_) => Transport::T38(T38Options::default()),
+        };
         let detector = if cfg.t38_reinvite && cfg.t38 && matches!(leg, Leg::Audio(_)) {
             // Our session's T.30 role says which signals the far end sends.
             let far_end = match session.direction() {
@@ -649,6 +684,7 @@ impl CallTask {
             job,
             cfg: cfg.clone(),
             session,
+            session_transport,
             leg,
             initial,
             switches: 0,
@@ -709,7 +745,14 @@ impl CallTask {
                             }
                         }
                     }
-                    Some(CallEvent::ReInvite(r)) => self.their_reinvite(r).await,
+                    Some(CallEvent::ReInvite(r)) => {
+                        if self.their_reinvite(r).await {
+                            // Back to voice after the fax: the linger
+                            // counts from the switch, so the far end that
+                            // asked for it normally hangs up first.
+                            finished_at = None;
+                        }
+                    }
                     Some(CallEvent::Ended(reason)) => {
                         signalling_ended = true;
                         if !self.session.is_finished() {
@@ -913,13 +956,15 @@ impl CallTask {
         false
     }
 
-    /// Answer the far end's re-INVITE (or UPDATE with SDP).
-    async fn their_reinvite(&mut self, r: ReInvite) {
+    /// Answer the far end's re-INVITE (or UPDATE with SDP). Returns true
+    /// when the far end went back to audio after the fax and the fax
+    /// session was kept (see the module docs).
+    async fn their_reinvite(&mut self, r: ReInvite) -> bool {
         let offer = match sdp::parse(&String::from_utf8_lossy(&r.offer)) {
             Ok(o) => o,
             Err(e) => {
                 r.reject(e.sip_status());
-                return;
+                return false;
             }
         };
         let mut caps = self.caps.clone();
@@ -930,17 +975,54 @@ impl CallTask {
             Err(e) => {
                 info!(call_id = %self.call_id, error = %e, "refusing re-INVITE");
                 r.reject(e.sip_status());
-                return;
+                return false;
             }
         };
-        if self.needs_new_session(&answer.media)
-            && (self.session.pages_transferred() > 0 || self.session.is_finished())
-        {
-            info!(call_id = %self.call_id, "refusing a change of media after pages were transferred");
-            r.reject(488);
-            return;
-        }
         let body = answer.sdp.to_string().into_bytes();
+        let fax_moved = self.session.pages_transferred() > 0 || self.session.is_finished();
+        if self.needs_new_session(&answer.media) && fax_moved {
+            if !matches!(answer.media, Negotiated::Audio(_)) {
+                info!(call_id = %self.call_id, "refusing a change to T.38 after pages were transferred");
+                r.reject(488);
+                return false;
+            }
+            if matches!(self.session_transport, Transport::Audio(_)) && !self.session.is_finished()
+            {
+                // The other G.711 law in the middle of a G.711 fax: refused,
+                // the fax carries on over the codec it started with.
+                info!(call_id = %self.call_id, "refusing a codec change in the middle of a G.711 fax");
+                r.reject(488);
+                return false;
+            }
+            // Back to voice after the fax: keep the session and its result,
+            // change only the leg.
+            let leg = match Leg::new(&answer.media, &self.cfg).await {
+                Ok(l) => l,
+                Err(e) => {
+                    warn!(call_id = %self.call_id, error = %e, "cannot switch media; refusing re-INVITE");
+                    r.reject(500);
+                    return false;
+                }
+            };
+            r.accept(body);
+            if !self.session.is_finished() {
+                // Its T.30 messages cannot reach the far end any more.
+                self.session.hang_up();
+            }
+            info!(
+                call_id = %self.call_id,
+                from = %self.leg.path(),
+                to = %leg.path(),
+                pages = self.session.pages_transferred(),
+                success = self.session.outcome().is_some_and(FaxOutcome::is_success),
+                "the far end went back to audio after the fax; keeping the fax result"
+            );
+            self.retire_leg();
+            self.leg = leg;
+            self.switches += 1;
+            self.detector = None;
+            return true;
+        }
         match self.prepare(&answer.media).await {
             Ok(prepared) => {
                 r.accept(body);
@@ -951,13 +1033,26 @@ impl CallTask {
                 r.reject(500);
             }
         }
+        false
     }
 
+    /// Whether the fax session cannot run over `neg` (a different
+    /// transport, or the other G.711 law).
     fn needs_new_session(&self, neg: &Negotiated) -> bool {
-        match (&self.leg, neg) {
-            (Leg::Audio(a), Negotiated::Audio(n)) => a.codec != n.codec,
-            (Leg::T38(_), Negotiated::T38(_)) => false,
+        match (self.session_transport, neg) {
+            (Transport::Audio(law), Negotiated::Audio(n)) => law != law_of(n.codec),
+            (Transport::T38(_), Negotiated::T38(_)) => false,
             _ => true,
+        }
+    }
+
+    /// The session can drive the current leg (false once the far end went
+    /// back to audio after a T.38 fax, or changed the G.711 law after it).
+    fn session_drives_leg(&self) -> bool {
+        match (self.session_transport, &self.leg) {
+            (Transport::Audio(law), Leg::Audio(a)) => law == law_of(a.codec),
+            (Transport::T38(_), Leg::T38(_)) => true,
+            _ => false,
         }
     }
 
@@ -994,6 +1089,7 @@ impl CallTask {
                 );
                 self.retire_leg();
                 self.session = s;
+                self.session_transport = transport_for(neg);
                 self.leg = leg;
                 self.switches += 1;
                 // The media changed (normally to T.38 at the far end's
@@ -1116,7 +1212,30 @@ impl CallTask {
     /// the detector heard it in this step's received audio.
     fn on_tick(&mut self) -> Option<FaxSignal> {
         let mut heard = None;
+        let drives = self.session_drives_leg();
         match &mut self.leg {
+            Leg::Audio(a) if !drives => {
+                // Voice after the fax: the finished session has nothing to
+                // say on this leg. Received audio is drained and dropped;
+                // silence keeps the far end's jitter buffer fed.
+                a.source.tick();
+                for chunk in a.playout.pull(FRAME) {
+                    if let Chunk::Missing(n) = chunk {
+                        self.stats.audio_missing_samples += n as u64;
+                    }
+                }
+                let out = [silence_of(a.codec); FRAME];
+                match a.remote.filter(|_| a.sends) {
+                    Some(to) => {
+                        let packet = a.sender.audio_frame(&out);
+                        match self.sockets.rtp.try_send_to(&packet, to) {
+                            Ok(_) => self.stats.rtp_sent += 1,
+                            Err(_) => self.stats.send_errors += 1,
+                        }
+                    }
+                    None => a.sender.skip(FRAME as u32),
+                }
+            }
             Leg::Audio(a) => {
                 a.source.tick();
                 for chunk in a.playout.pull(FRAME) {
