@@ -20,7 +20,8 @@
 //! systemd is told about readiness and pinged ([`crate::systemd`]).
 //! Every bridged call that ends is checked by the PCI-DSS guard: its flags,
 //! evidence and classifier verdict are recorded, and a new finding is
-//! alerted at once ([`crate::compliance::alert`]).
+//! alerted at once ([`crate::compliance::alert`]); ports the inventory
+//! lists with role `pdq` are flagged at start.
 //!
 //! Signals: SIGTERM or SIGINT stop taking calls and claiming queued faxes,
 //! let calls in progress (both directions) finish
@@ -164,7 +165,7 @@ pub async fn run_with(
             .collect();
         let registrar = crate::sip::registrar::Registrar::open(
             units,
-            crate::sip::registrar::ExpiryPolicy::default(),
+            config.sip.register_expiry(),
             Some(health_store.clone()),
         )
         .await
@@ -246,6 +247,19 @@ pub async fn run_with(
         stop_rx.clone(),
     ));
     let pci = crate::compliance::ComplianceStore::new(health_store.clone());
+    // PCI-DSS: ports listed with role `pdq` are flagged from the start
+    // (created once; restarts add nothing). [ata] is not reloaded on SIGHUP.
+    if let Err(e) = crate::compliance::alert::observe_inventory(
+        &pci,
+        &config.compliance,
+        Some(&outbox),
+        &config.ata.inventory(),
+        worker::now_ms(),
+    )
+    .await
+    {
+        error!("PCI-DSS: inventory flags not recorded: {e}");
+    }
     let retention = tokio::spawn(purge_periodically(
         health_store.clone(),
         spool.clone(),

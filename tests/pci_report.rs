@@ -284,3 +284,122 @@ fn flags_are_reported_acknowledged_and_never_deleted() {
     let (_, csv, _) = pci(&config, &["report"]);
     assert_eq!(csv.lines().count(), 5, "{csv}");
 }
+
+/// Finance alert mails in the daemon's local maildir (no relay configured).
+fn alert_mails(spool: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(spool.join("maildir").join(dir)) else {
+            continue;
+        };
+        for e in entries {
+            let raw = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+            let text = raw.replace("\r\n", "\n").replace("\n ", " ");
+            if text.contains("Subject: PCI-DSS alert") {
+                found.push(text);
+            }
+        }
+    }
+    found
+}
+
+/// The daemon flags the inventory's `pdq` ports when it starts, before
+/// they carry any call, and alerts finance once; a restart finds the flag
+/// and adds neither evidence nor a second alert. Other roles raise nothing.
+#[test]
+fn pdq_ports_are_flagged_at_start_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let config = dir.path().join("faxbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[general]
+spool_dir = {spool:?}
+
+[sip]
+listen = "127.0.0.1:{port}"
+
+[[ata.buildings]]
+name = "Leeds Shop"
+subnets = ["10.20.0.0/24"]
+emergency_cli = "+441632960999"
+
+[[ata.units]]
+name = "till-ata"
+address = "10.20.0.5"
+building = "Leeds Shop"
+
+[[ata.ports]]
+unit = "till-ata"
+number = 1
+sip_user = "3001"
+role = "pdq"
+takes_payments = true
+
+[[ata.ports]]
+unit = "till-ata"
+number = 2
+sip_user = "3002"
+role = "phone"
+
+[compliance.finance_digest]
+to = ["finance@example.org"]
+"#,
+            spool = spool.to_str().unwrap(),
+            port = support::fax::free_sip_port(),
+        ),
+    )
+    .unwrap();
+    let report = || {
+        let (ok, out, err) = pci(&config, &["report", "--format", "json"]);
+        assert!(ok, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+
+    let daemon = support::procs::start_daemon(&config);
+    wait_for("no alert mail after the first start", &|| {
+        !alert_mails(&spool).is_empty()
+    });
+    let first = report();
+    let flags = first["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "only the pdq port: {first:#}");
+    let f = &flags[0];
+    assert_eq!(f["reason"], "role_pdq");
+    assert_eq!(f["ata"], "till-ata");
+    assert_eq!(f["port"], "Port1");
+    assert_eq!(f["building"], "Leeds Shop");
+    assert_eq!(f["calls"], 0, "no call yet: {f:#}");
+    assert_eq!(f["evidence"].as_array().unwrap().len(), 1, "{f:#}");
+    assert!(
+        f["evidence"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("role pdq")
+    );
+    let mails = alert_mails(&spool);
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert!(
+        mails[0].contains("till-ata port Port1 (Leeds Shop)"),
+        "{}",
+        mails[0]
+    );
+    assert!(mails[0].contains("To: finance@example.org"));
+    assert!(daemon.sigterm().success());
+
+    // Restart: the flag is found, nothing is added or mailed again.
+    let daemon = support::procs::start_daemon(&config);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let second = report();
+    assert!(daemon.sigterm().success());
+    assert_eq!(second["flags"], first["flags"], "a restart changes nothing");
+    assert_eq!(alert_mails(&spool).len(), 1, "alerted only once");
+}

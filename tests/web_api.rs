@@ -723,3 +723,97 @@ async fn call_history_for_finance_only() {
     );
     web.shutdown().await;
 }
+
+/// `/pci/calls`: the call history as a page, linked from the PCI report,
+/// for finance and admin only. Each call shows when, where, what it
+/// carried, the signals heard and the flags it raised (by reason).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_history_page_for_finance_only() {
+    use faxbridge::media::classifier::{Direction, Evidence, Signal};
+    let web = seed::start().await;
+    let a = web.addr;
+    let fin = login(a, FINANCE).await;
+    let h = cookie_header(&fin);
+    let report = request(a, "GET", "/pci", &h, None).await;
+    assert!(
+        report.text().contains("href=\"/pci/calls\""),
+        "linked from the report"
+    );
+    let flag = request(a, "GET", "/api/pci", &h, None).await.json()["flags"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pci = faxbridge::compliance::ComplianceStore::new(web.store.clone());
+    for (id, port, ended, label, signals, flags) in [
+        (
+            "c1",
+            "Port2",
+            1_795_000_000_000,
+            "voice",
+            Vec::new(),
+            Vec::new(),
+        ),
+        (
+            "c2",
+            "Port1",
+            1_795_000_100_000,
+            "data modem (V.22)",
+            vec![Evidence {
+                signal: Signal::V22Carrier2400,
+                direction: Direction::CalleeToCaller,
+                at_ms: 2_300,
+                duration_ms: 4_100,
+            }],
+            vec![flag.clone()],
+        ),
+    ] {
+        pci.record_call(&faxbridge::compliance::CallEvidence {
+            call_id: id.into(),
+            ata: "ata-shop".into(),
+            port: port.into(),
+            building: "Shop".into(),
+            started_ms: ended - 60_000,
+            ended_ms: ended,
+            label: label.into(),
+            confidence: "high".into(),
+            speech_ms: 0,
+            analysed_ms: 60_000,
+            signals,
+            flags,
+        })
+        .await
+        .unwrap();
+    }
+    let r = request(a, "GET", "/pci/calls", &h, None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let html = r.text();
+    for want in [
+        "PCI-DSS call history",
+        "2026-11-18 11:07:20Z", // c2 started at 1_795_000_040_000 ms
+        "ata-shop",
+        "data modem (V.22) (high confidence)",
+        "+2.3 s: V.22/V.22bis answering modem carrier (2400 Hz), from the called side, for 4.1 s",
+        "the line dialled a card acquirer / authorisation number",
+        "60.0 s",
+    ] {
+        assert!(html.contains(want), "{want:?} missing:\n{html}");
+    }
+    assert!(html.contains(&flag));
+    // Newest first: the modem call before the voice call.
+    let modem = html.find("data modem").unwrap();
+    let voice = html.find(">voice").unwrap();
+    assert!(modem < voice, "newest first:\n{html}");
+
+    let admin = login(a, ADMIN).await;
+    let r = request(a, "GET", "/pci/calls", &cookie_header(&admin), None).await;
+    assert_eq!(r.status, 200);
+    let user = login(a, USER).await;
+    let r = request(a, "GET", "/pci/calls", &cookie_header(&user), None).await;
+    assert_eq!(r.status, 403);
+    assert!(!r.text().contains("ata-shop"));
+    let r = request(a, "GET", "/pci/calls", &[], None).await;
+    assert_eq!(r.status, 303, "not signed in: to the sign-in form");
+    assert_eq!(r.header("location"), Some("/login"));
+    web.shutdown().await;
+}

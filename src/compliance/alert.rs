@@ -259,6 +259,63 @@ pub async fn observe_bridged_call(
     }
 }
 
+/// The facts of every port in the inventory, for
+/// [`super::evaluate_inventory`]. `encrypted` is false, as for bridged
+/// calls (the bridge relays plain RTP).
+pub fn inventory_ports(inventory: &Inventory) -> Vec<PortFacts> {
+    inventory
+        .units()
+        .iter()
+        .flat_map(|u| {
+            inventory.ports_of(&u.name).into_iter().map(|p| PortFacts {
+                ata: u.name.clone(),
+                port: p.line_id(),
+                building: u.building.clone(),
+                role: p.role.as_str().to_string(),
+                takes_payments: p.takes_payments,
+                encrypted: false,
+            })
+        })
+        .collect()
+}
+
+/// At start: flag every port the inventory lists with role `pdq`
+/// ([`super::Reason::RolePdq`]), without waiting for it to carry a call.
+/// Flags are created only where absent
+/// ([`ComplianceStore::record_if_absent`]), so a restart adds no evidence
+/// and alerts on nothing it alerted on before; a newly listed `pdq` port
+/// is alerted at once, one message per port.
+pub async fn observe_inventory(
+    store: &ComplianceStore,
+    cfg: &ComplianceConfig,
+    outbox: Option<&Outbox>,
+    inventory: &Inventory,
+    now_ms: i64,
+) -> Result<Observed, AlertError> {
+    let evidence = super::evaluate_inventory(&inventory_ports(inventory), now_ms);
+    if evidence.is_empty() {
+        return Ok(Observed::default());
+    }
+    let recorded = store.record_if_absent(&evidence).await?;
+    let mut alerts_queued = 0;
+    for (r, e) in recorded.iter().zip(&evidence).filter(|(r, _)| r.new) {
+        error!(
+            flag = %r.id, ata = %e.ata, port = %e.port, building = %e.building,
+            reason = %e.reason,
+            requirements = %e.reason.requirements().iter().map(|q| q.id).collect::<Vec<_>>().join(" "),
+            "PCI-DSS ALERT: new finding: {}", e.reason.description()
+        );
+        if let Some(outbox) = outbox {
+            alerts_queued +=
+                queue_alert(&cfg.finance_digest, outbox, &[(r.id.as_str(), e)]).await?;
+        }
+    }
+    Ok(Observed {
+        flags: recorded,
+        alerts_queued,
+    })
+}
+
 /// Queue the alert for the new flags of one call (`(flag id, evidence)`,
 /// at least one) to every finance recipient. Returns how many messages
 /// were newly queued (0 when no recipient is configured or they were

@@ -304,6 +304,60 @@ impl ComplianceStore {
         Ok(ids)
     }
 
+    /// Record standing observations (the inventory's `pdq` ports) only
+    /// where their flag does not exist yet: a new flag gets the observation
+    /// as its first evidence, an existing one is left as it is. Run at
+    /// every start, so restarts neither add evidence nor alert again.
+    pub async fn record_if_absent(
+        &self,
+        items: &[FlagEvidence],
+    ) -> Result<Vec<Recorded>, ComplianceStoreError> {
+        for e in items {
+            guard(&e.detail, "evidence detail")?;
+        }
+        let mut tx = self.store.pool().begin().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for e in items {
+            let id = flag_id(&e.ata, &e.port, e.reason);
+            let new = sqlx::query(
+                "INSERT INTO pci_flag (id, ata, port, building, reason, first_seen_ms, \
+                 last_seen_ms, calls) VALUES ($1, $2, $3, $4, $5, $6, $7, 0) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(&e.ata)
+            .bind(&e.port)
+            .bind(&e.building)
+            .bind(e.reason.as_str())
+            .bind(e.at_ms)
+            .bind(e.at_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if new {
+                tracing::info!(
+                    flag = %id, ata = %e.ata, port = %e.port, building = %e.building,
+                    reason = %e.reason, "PCI-DSS: flag created: {}", e.reason.description()
+                );
+                sqlx::query(
+                    "INSERT INTO pci_evidence (flag_id, seq, at_ms, call_started_ms, \
+                     call_ended_ms, number, signals, detail) \
+                     VALUES ($1, 1, $2, NULL, NULL, NULL, $3, $4)",
+                )
+                .bind(&id)
+                .bind(e.at_ms)
+                .bind(encode_signals(&e.signals))
+                .bind(&e.detail)
+                .execute(&mut *tx)
+                .await?;
+            }
+            out.push(Recorded { id, new });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// Add one call to the call history (again for the same call and port
     /// changes nothing), and drop calls older than [`CALL_HISTORY_MS`].
     pub async fn record_call(&self, c: &CallEvidence) -> Result<(), ComplianceStoreError> {

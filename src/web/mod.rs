@@ -124,6 +124,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/lines", get(pages::lines))
         .route("/pci", get(pages::pci))
         .route("/pci.csv", get(pages::pci_csv))
+        .route("/pci/calls", get(pages::pci_calls))
         .route("/config", get(pages::config_summary))
         .route("/api/session", get(api::session))
         .route("/api/dashboard", get(api::dashboard))

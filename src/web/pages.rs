@@ -18,6 +18,7 @@ use super::config::Role;
 use super::data::{self, LIST_LIMIT};
 use super::{AppState, WebError, now_ms};
 use crate::compliance::report::{self, format_utc};
+use crate::media::classifier::Direction;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:0;color:#222}\
 header{background:#234;color:#fff;padding:.5em 1em;display:flex;gap:1em;align-items:center}\
@@ -524,6 +525,8 @@ pub(crate) async fn pci(State(st): State<Arc<AppState>>, s: Signed) -> Response 
             "Analogue card terminals (PDQ) over VoIP are outside PCI-DSS: each line below carries, or is registered for, card payments. "
             (flags.len()) " flagged lines, " (open) " not acknowledged. "
             a href="/pci.csv" { "Download CSV" }
+            " · "
+            a href="/pci/calls" { "Call history" }
         }
         @if !flags.is_empty() {
             table {
@@ -549,6 +552,76 @@ pub(crate) async fn pci(State(st): State<Arc<AppState>>, s: Signed) -> Response 
         }
     };
     respond(StatusCode::OK, page("PCI-DSS report", Some(&s), body))
+}
+
+/// Calls listed on `/pci/calls`.
+const PCI_CALLS_LIMIT: u32 = 200;
+
+/// `GET /pci/calls` (admin, finance): the latest bridged calls of the ATA
+/// ports with what the classifier heard and the flags each raised — the
+/// evidence behind the report, calls that raised nothing included. No
+/// number, no audio: the history stores neither.
+pub(crate) async fn pci_calls(State(st): State<Arc<AppState>>, s: Signed) -> Response {
+    if let Err(r) = s.require(&[Role::Admin, Role::Finance], false) {
+        return *r;
+    }
+    let pci = crate::compliance::ComplianceStore::new(st.store.clone());
+    let calls = match pci.calls(PCI_CALLS_LIMIT).await {
+        Ok(c) => c,
+        Err(e) => return failed(e.into()),
+    };
+    let flags = match data::flags(&st.store).await {
+        Ok(f) => f,
+        Err(e) => return failed(e),
+    };
+    // A flag id names its reason for the reader.
+    let reason_of = |id: &str| {
+        flags
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.reason.description())
+    };
+    let secs = |ms: i64| format!("{}.{}", ms / 1000, ms % 1000 / 100);
+    let body = html! {
+        p {
+            "The latest " (calls.len()) " bridged calls of the ATA ports, newest first, with what they carried. "
+            a href="/pci" { "Back to the PCI-DSS report" }
+        }
+        @if calls.is_empty() {
+            p { "No bridged call recorded yet." }
+        } @else {
+            table {
+                tr { th { "Time" } th { "Duration" } th { "Building" } th { "ATA" } th { "Port" } th { "Carried" } th { "Signals heard" } th { "Flags raised" } }
+                @for c in &calls {
+                    tr {
+                        td { (when(c.started_ms)) }
+                        td { (secs((c.ended_ms - c.started_ms).max(0))) " s" }
+                        td { (c.building) } td { (c.ata) } td { (c.port) }
+                        td {
+                            (c.label)
+                            @if !c.confidence.is_empty() { " (" (c.confidence) " confidence)" }
+                            @if c.speech_ms > 0 { br; "speech " (secs(c.speech_ms)) " s of " (secs(c.analysed_ms)) " s" }
+                        }
+                        td { @for e in &c.signals {
+                            "+" (secs(i64::try_from(e.at_ms).unwrap_or(i64::MAX))) " s: "
+                            (e.signal.description()) ", "
+                            (match e.direction {
+                                Direction::CallerToCallee => "from the calling side",
+                                Direction::CalleeToCaller => "from the called side",
+                            })
+                            ", for " (secs(i64::try_from(e.duration_ms).unwrap_or(i64::MAX))) " s"
+                            br;
+                        } }
+                        td.bad { @for id in &c.flags {
+                            (id) @if let Some(r) = reason_of(id) { ": " (r) }
+                            br;
+                        } }
+                    }
+                }
+            }
+        }
+    };
+    respond(StatusCode::OK, page("PCI-DSS call history", Some(&s), body))
 }
 
 /// `GET /pci.csv` (admin, finance).
