@@ -13,7 +13,10 @@
 //! realm = "faxbridge"
 //! digest_algorithms = ["MD5"]        # or ["SHA-256", "MD5"]
 //! nonce_lifetime_secs = 300
-//! answer_timeout_secs = 20           # 1..=30; then 480 (INVITE) or 488 (re-INVITE)
+//! answer_timeout_secs = 20           # 1..=30; then 480 (INVITE) or 488 (re-INVITE); bridged calls exempt
+//! register_min_expires = 60          # ATA REGISTER lifetimes (s): shorter gets 423 Interval Too Brief,
+//! register_max_expires = 3600        # longer is shortened, none asked for gets the default;
+//! register_default_expires = 3600    # 1 <= min <= default <= max <= 86400
 //! # SIP over TLS (RFC 3261 §26, RFC 5630), off unless tls_listen is set:
 //! # tls_listen = "0.0.0.0:5061"
 //! # tls_cert = "/etc/faxbridge/sip-cert.pem"   # PEM chain, leaf first
@@ -44,6 +47,7 @@ use serde::Deserialize;
 
 use super::acl::{Account, Acl, Cidr, Peer};
 use super::digest::DigestAlgorithm;
+use super::registrar::ExpiryPolicy;
 use super::routing::{RouteRule, RoutingTable};
 
 /// A transport the endpoint listens on.
@@ -82,7 +86,20 @@ pub struct SipConfig {
     pub nonce_lifetime_secs: u64,
     /// How long the call handler may take to answer an INVITE or re-INVITE,
     /// in seconds, before the endpoint answers 480 (or 488 for re-INVITEs).
+    /// INVITEs routed to the bridge (calls to and from ATA ports) are
+    /// exempt: their answer waits for a person to pick up the phone at the
+    /// far end, which rings as long as that side lets it.
     pub answer_timeout_secs: u64,
+    /// Shortest registration lifetime the registrar grants ATA ports, in
+    /// seconds; a REGISTER asking less (other than 0) gets 423 Interval Too
+    /// Brief with this as `Min-Expires` (RFC 3261 §10.3 step 7).
+    pub register_min_expires: u32,
+    /// Longest lifetime granted, in seconds; longer requests are shortened
+    /// to it, so a port that went away is forgotten within this time.
+    pub register_max_expires: u32,
+    /// Lifetime granted to a REGISTER that names none (no `expires`
+    /// parameter nor `Expires` header), in seconds.
+    pub register_default_expires: u32,
     /// Known peers.
     pub peers: Vec<PeerConfig>,
     /// Digest accounts accepted from sources no peer covers. Without any,
@@ -116,6 +133,9 @@ impl Default for SipConfig {
             digest_algorithms: vec![DigestAlgorithm::Md5],
             nonce_lifetime_secs: 300,
             answer_timeout_secs: 20,
+            register_min_expires: ExpiryPolicy::default().min_secs,
+            register_max_expires: ExpiryPolicy::default().max_secs,
+            register_default_expires: ExpiryPolicy::default().default_secs,
             peers: Vec::new(),
             auth: AuthConfig::default(),
             routing: RoutingConfig::default(),
@@ -126,6 +146,10 @@ impl Default for SipConfig {
         }
     }
 }
+
+/// Upper bound for `sip.register_max_expires`: a day. A longer binding
+/// would keep sending calls to a port that was moved or unplugged.
+pub const MAX_REGISTER_EXPIRES: u32 = 86_400;
 
 /// `[[sip.peers]]`: a trunk, PBX or ATA.
 #[derive(Debug, Clone, Deserialize)]
@@ -182,6 +206,34 @@ pub enum SipConfigError {
         "sip.answer_timeout_secs = {0} is outside 1..=30; a UAS must answer within 32 s (64*T1) or the stack gives up"
     )]
     AnswerTimeout(u64),
+    /// A registration lifetime of 0, or one longer than a day.
+    #[error(
+        "sip.{key} = {value} is outside 1..=86400; give a lifetime in seconds (the defaults are register_min_expires = 60, register_default_expires = 3600, register_max_expires = 3600)"
+    )]
+    RegisterExpiresRange {
+        /// The key.
+        key: &'static str,
+        /// Its value.
+        value: u32,
+    },
+    /// The registration lifetimes are not ordered min ≤ default ≤ max.
+    #[error(
+        "sip.{key} = {value} is {relation} sip.{other} = {other_value}; they must satisfy register_min_expires <= register_default_expires <= register_max_expires: {fix}"
+    )]
+    RegisterExpiresOrder {
+        /// The key at fault.
+        key: &'static str,
+        /// Its value.
+        value: u32,
+        /// `below` or `above`.
+        relation: &'static str,
+        /// The key it conflicts with.
+        other: &'static str,
+        /// That key's value.
+        other_value: u32,
+        /// What to change.
+        fix: &'static str,
+    },
     /// A route rule with an empty DID or route.
     #[error("sip.routing.routes has an empty `did` or `route`; fill both in")]
     EmptyRoute,
@@ -335,6 +387,65 @@ impl SipConfig {
         RoutingTable::new(&self.routing.routes, self.routing.default_route.clone())
     }
 
+    /// The registrar's lifetimes (`register_*_expires`), as validated by
+    /// [`SipConfig::validate`].
+    pub fn register_expiry(&self) -> ExpiryPolicy {
+        ExpiryPolicy {
+            min_secs: self.register_min_expires,
+            max_secs: self.register_max_expires,
+            default_secs: self.register_default_expires,
+        }
+    }
+
+    /// `1 <= min <= default <= max <= 86400` for the registrar's lifetimes.
+    fn validate_register_expiry(&self) -> Result<(), SipConfigError> {
+        let (min, default, max) = (
+            self.register_min_expires,
+            self.register_default_expires,
+            self.register_max_expires,
+        );
+        for (key, value) in [
+            ("register_min_expires", min),
+            ("register_default_expires", default),
+            ("register_max_expires", max),
+        ] {
+            if !(1..=MAX_REGISTER_EXPIRES).contains(&value) {
+                return Err(SipConfigError::RegisterExpiresRange { key, value });
+            }
+        }
+        if min > max {
+            return Err(SipConfigError::RegisterExpiresOrder {
+                key: "register_min_expires",
+                value: min,
+                relation: "above",
+                other: "register_max_expires",
+                other_value: max,
+                fix: "lower register_min_expires or raise register_max_expires",
+            });
+        }
+        if default < min {
+            return Err(SipConfigError::RegisterExpiresOrder {
+                key: "register_default_expires",
+                value: default,
+                relation: "below",
+                other: "register_min_expires",
+                other_value: min,
+                fix: "raise register_default_expires to at least register_min_expires",
+            });
+        }
+        if default > max {
+            return Err(SipConfigError::RegisterExpiresOrder {
+                key: "register_default_expires",
+                value: default,
+                relation: "above",
+                other: "register_max_expires",
+                other_value: max,
+                fix: "lower register_default_expires to at most register_max_expires",
+            });
+        }
+        Ok(())
+    }
+
     /// Validates the whole section.
     pub fn validate(&self) -> Result<(), SipConfigError> {
         if self.transports.is_empty() {
@@ -352,6 +463,7 @@ impl SipConfig {
         if !(1..=30).contains(&self.answer_timeout_secs) {
             return Err(SipConfigError::AnswerTimeout(self.answer_timeout_secs));
         }
+        self.validate_register_expiry()?;
         if self
             .routing
             .routes
@@ -469,5 +581,85 @@ mod tests {
         .unwrap();
         let e = c.validate().unwrap_err();
         assert!(e.to_string().starts_with("sip.tls_ca = "), "{e}");
+    }
+
+    #[test]
+    fn register_expiry_defaults_and_keys() {
+        let c: SipConfig = toml::from_str("").unwrap();
+        assert_eq!(c.register_expiry(), ExpiryPolicy::default());
+        assert_eq!(
+            (
+                c.register_min_expires,
+                c.register_default_expires,
+                c.register_max_expires
+            ),
+            (60, 3600, 3600)
+        );
+        let c: SipConfig = toml::from_str(
+            "register_min_expires = 120\nregister_default_expires = 600\nregister_max_expires = 7200",
+        )
+        .unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!(
+            c.register_expiry(),
+            ExpiryPolicy {
+                min_secs: 120,
+                max_secs: 7200,
+                default_secs: 600,
+            }
+        );
+        // Equal bounds are allowed: one fixed lifetime.
+        let c: SipConfig = toml::from_str(
+            "register_min_expires = 300\nregister_default_expires = 300\nregister_max_expires = 300",
+        )
+        .unwrap();
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn register_expiry_must_be_ordered_and_in_range() {
+        let err = |text: &str| {
+            toml::from_str::<SipConfig>(text)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("register_min_expires = 0");
+        assert!(
+            e.starts_with("sip.register_min_expires = 0 is outside 1..=86400"),
+            "{e}"
+        );
+        let e = err("register_max_expires = 86401");
+        assert!(
+            e.starts_with("sip.register_max_expires = 86401 is outside"),
+            "{e}"
+        );
+        let e = err("register_min_expires = 4000");
+        assert!(
+            e.starts_with(
+                "sip.register_min_expires = 4000 is above sip.register_max_expires = 3600"
+            ) && e.contains("lower register_min_expires or raise register_max_expires"),
+            "{e}"
+        );
+        let e = err("register_min_expires = 120\nregister_default_expires = 90");
+        assert!(
+            e.starts_with(
+                "sip.register_default_expires = 90 is below sip.register_min_expires = 120"
+            ) && e.contains("raise register_default_expires"),
+            "{e}"
+        );
+        let e = err("register_max_expires = 1800");
+        assert!(
+            e.starts_with(
+                "sip.register_default_expires = 3600 is above sip.register_max_expires = 1800"
+            ) && e.contains("lower register_default_expires"),
+            "{e}"
+        );
+        // Unknown spellings are refused by name.
+        let e = toml::from_str::<SipConfig>("register_expires = 60")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("register_expires"), "{e}");
     }
 }

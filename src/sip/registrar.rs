@@ -47,7 +47,9 @@ use crate::store::Store;
 /// Most contacts one address-of-record may hold; an FXS port registers one.
 pub const MAX_CONTACTS_PER_AOR: usize = 4;
 
-/// Lifetimes the registrar grants (RFC 3261 §10.2.1.1, §10.3 step 7).
+/// Lifetimes the registrar grants (RFC 3261 §10.2.1.1, §10.3 step 7),
+/// from `[sip] register_min_expires`, `register_max_expires` and
+/// `register_default_expires` ([`crate::sip::config::SipConfig::register_expiry`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExpiryPolicy {
     /// Shorter requests get `423 Interval Too Brief` with this `Min-Expires`.
@@ -58,6 +60,8 @@ pub struct ExpiryPolicy {
     pub default_secs: u32,
 }
 
+/// RFC 3261's suggested hour as default and ceiling, and a minute as the
+/// floor (Mediatrix firmware asks for no less by default).
 impl Default for ExpiryPolicy {
     fn default() -> Self {
         ExpiryPolicy {
@@ -903,6 +907,50 @@ mod tests {
         assert!(t.expire(T0 + 3_599_999).is_empty());
         assert_eq!(t.expire(T0 + 3_600_000).len(), 1);
         assert_eq!(t.all().count(), 0);
+    }
+
+    /// `[sip] register_*_expires` reach the plan: the configured floor is
+    /// the 423's `Min-Expires`, the ceiling shortens, the default fills in.
+    #[test]
+    fn configured_lifetimes_apply() {
+        let cfg: crate::sip::config::SipConfig = toml::from_str(
+            "register_min_expires = 300\nregister_default_expires = 900\nregister_max_expires = 1800",
+        )
+        .unwrap();
+        cfg.validate().unwrap();
+        let policy = cfg.register_expiry();
+        let mut t = BindingTable::default();
+        let plan = |t: &BindingTable, r: &RegisterRequest| t.plan(r, &policy, T0).unwrap();
+        assert_eq!(
+            plan(&t, &req(one(C, Some(299)), None, "a", 1)),
+            RegisterPlan::IntervalTooBrief { min_secs: 300 }
+        );
+        let granted = |t: &mut BindingTable, r: &RegisterRequest| match plan(t, r) {
+            RegisterPlan::Update {
+                upserts,
+                removals,
+                contacts,
+            } => {
+                t.apply(&upserts, &removals);
+                contacts
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            granted(&mut t, &req(one(C, None), None, "a", 2)),
+            vec![(C.to_string(), 900)],
+            "default"
+        );
+        assert_eq!(
+            granted(&mut t, &req(one(C, None), Some(7200), "a", 3)),
+            vec![(C.to_string(), 1800)],
+            "shortened to the maximum"
+        );
+        assert_eq!(
+            granted(&mut t, &req(one(C, Some(300)), None, "a", 4)),
+            vec![(C.to_string(), 300)],
+            "exactly the minimum"
+        );
     }
 
     #[test]
