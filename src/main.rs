@@ -116,6 +116,9 @@ enum Bench {
     Channels(faxbridge::bench::channels::ChannelsArgs),
     /// Email-to-fax intake over SMTP: messages/s and intake-to-queued latency.
     Intake(faxbridge::bench::intake::IntakeArgs),
+    /// Concurrent bridged G.711 calls through the analogue bridge with the
+    /// classifier listening: CPU and memory per call, packet loss.
+    Bridge(faxbridge::bench::bridge::BridgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -154,7 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
             thumbnail,
         }) => {
-            let report = docs::convert_to_pdf(&input, &output)
+            let report = docs::convert_to_pdf_with(&input, &output, docs::Durability::Atomic)
                 .with_context(|| format!("converting {}", input.display()))?;
             if let Some(thumb) = thumbnail {
                 docs::thumbnail_png(&input, &thumb)
@@ -190,6 +193,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(Bench::Intake(args)) => {
             init_logging("warn");
             faxbridge::bench::intake::run_cli(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(Bench::Bridge(args)) => {
+            init_logging("warn");
+            faxbridge::bench::bridge::run_cli(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(Bench::Channels(args)) => {

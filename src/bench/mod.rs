@@ -1,6 +1,7 @@
 //! Built-in benchmarks behind `faxbridge bench …`: each measures one part of
 //! the daemon on this machine and prints a table for BENCHMARKS.md.
 
+pub mod bridge;
 pub mod channels;
 pub mod docs;
 pub mod engine;
