@@ -337,19 +337,34 @@ pub fn run(work: &Path, runs: usize) -> Result<DocsBenchReport, DocsBenchError> 
         ];
         let t = best_of(runs, || run_tool("gs", &args, "ghostscript"))?;
         report.rows.push(Row {
-            task,
+            task: task.clone(),
             tool: "Ghostscript tiffg3 (process)".into(),
             command: format!("gs {}", args.join(" ")),
             pages: n,
             best: t,
             bytes: file_len(&gs_tif),
         });
+        // Ghostscript draws one page at a time; with rendering threads it
+        // bands each page across cores. A second reference row, since ours
+        // shares pages between cores.
+        let mut threaded = args.clone();
+        threaded.insert(3, "-dNumRenderingThreads=2".into());
+        let t2 = best_of(runs, || run_tool("gs", &threaded, "ghostscript"))?;
+        report.rows.push(Row {
+            task,
+            tool: "Ghostscript tiffg3, 2 rendering threads (process)".into(),
+            command: format!("gs {}", threaded.join(" ")),
+            pages: n,
+            best: t2,
+            bytes: file_len(&gs_tif),
+        });
+        let t = t.min(t2);
         let process = ours_proc
             .map(|p| format!(", as a process {:.2}×", t.as_secs_f64() / p.as_secs_f64()))
             .unwrap_or_default();
         report.notes.push(format!(
-            "{name}: {n} pages; ours (library) is {:.2}× Ghostscript's speed{process} \
-             (target ≥ 2)",
+            "{name}: {n} pages; ours (library) is {:.2}× the faster Ghostscript's \
+             speed{process} (target ≥ 2)",
             t.as_secs_f64() / ours_lib.as_secs_f64()
         ));
     }

@@ -7,7 +7,7 @@ pub mod pdf;
 pub mod render;
 pub mod tiff;
 
-pub use pdf::{convert_to_pdf, thumbnail_png};
+pub use pdf::{convert_to_pdf, convert_to_pdf_with, thumbnail_png};
 pub use render::pdf_text::pdf_text;
 pub use render::{ConvertReport, Paper, RenderOptions, convert_to_fax};
 
@@ -156,6 +156,21 @@ impl DocError {
     }
 }
 
+/// How carefully an output file is put on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Temporary file, fsync of the file, rename, fsync of the directory:
+    /// the spool's "durable before visible" rule. A crash at any point
+    /// leaves the old file or the complete new one. The daemon's path.
+    #[default]
+    Durable,
+    /// Temporary file and rename only, like `cp` or `tiff2pdf`: a reader
+    /// never sees a partial file, but after a power cut the new file may be
+    /// missing. Enough for a command-line conversion whose user can run it
+    /// again; each fsync waits for the disk (0.3 ms to several ms).
+    Atomic,
+}
+
 /// Write `bytes` to `path` durably: a temporary file in the same directory is
 /// written, fsynced and renamed over `path`, then the directory is fsynced.
 ///
@@ -163,6 +178,18 @@ impl DocError {
 /// never a torn file (the spool's "durable before visible" rule). On error the
 /// temporary file is removed and `path` is untouched.
 pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), DocError> {
+    write_file(path, bytes, Durability::Durable)
+}
+
+/// Write `bytes` to `path` through a temporary file renamed into place,
+/// with the fsyncs `durability` asks for. On error the temporary file is
+/// removed and `path` is untouched.
+pub(crate) fn write_file(
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> Result<(), DocError> {
+    let durable = durability == Durability::Durable;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -176,11 +203,13 @@ pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), DocError> {
         let mut f = std::fs::File::create(&tmp).map_err(|e| DocError::io("create", &tmp, e))?;
         f.write_all(bytes)
             .map_err(|e| DocError::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| DocError::io("fsync", &tmp, e))?;
+        if durable {
+            f.sync_all().map_err(|e| DocError::io("fsync", &tmp, e))?;
+        }
         drop(f);
         std::fs::rename(&tmp, path).map_err(|e| DocError::io("rename into place", path, e))?;
         // The rename is only durable once the directory entry is on disk.
-        if let Ok(d) = std::fs::File::open(&dir) {
+        if durable && let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
         Ok(())
@@ -333,6 +362,28 @@ impl Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_durabilities_replace_the_file_whole_and_leave_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.pdf");
+        for (d, bytes) in [
+            (Durability::Durable, &b"first"[..]),
+            (Durability::Atomic, &b"second, longer"[..]),
+            (Durability::Atomic, &b"3"[..]),
+        ] {
+            write_file(&path, bytes, d).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{d:?}");
+            let names: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, vec![std::ffi::OsString::from("out.pdf")], "{d:?}");
+        }
+        let missing = dir.path().join("no-such-dir").join("x.pdf");
+        assert!(write_file(&missing, b"x", Durability::Atomic).is_err());
+        assert!(!missing.exists());
+    }
 
     #[test]
     fn a4_fine_page_is_a4_sized() {

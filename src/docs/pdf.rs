@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::tiff::{RawPage, StripCoding, encode_g4, read_tiff_strips};
-use super::{ConvertReport, DocError, Page, Resolution, write_durable};
+use super::{ConvertReport, DocError, Durability, Page, Resolution, write_durable, write_file};
 
 /// One image page ready for the PDF: G4 strips, MSB first, top to bottom.
 struct PdfPage {
@@ -237,9 +237,21 @@ pub fn pages_to_pdf_bytes(pages: &[Page]) -> Vec<u8> {
 /// G4 pages are embedded without re-encoding; the output is written durably
 /// (temporary file, fsync, rename) and nothing is written when any page fails.
 pub fn convert_to_pdf(input: &Path, output: &Path) -> Result<ConvertReport, DocError> {
+    convert_to_pdf_with(input, output, Durability::Durable)
+}
+
+/// [`convert_to_pdf`] with a choice of how carefully the output is written:
+/// the daemon's spool and mail use [`Durability::Durable`]; `faxbridge
+/// convert to-pdf`, writing a file its user can make again, uses
+/// [`Durability::Atomic`] like other command-line converters.
+pub fn convert_to_pdf_with(
+    input: &Path,
+    output: &Path,
+    durability: Durability,
+) -> Result<ConvertReport, DocError> {
     let raw = read_tiff_strips(input)?;
     let (bytes, passthrough_pages) = tiff_to_pdf_bytes(&raw)?;
-    write_durable(output, &bytes)?;
+    write_file(output, &bytes, durability)?;
     Ok(ConvertReport {
         pages: raw.len(),
         bytes: bytes.len() as u64,
