@@ -459,6 +459,7 @@ async fn prometheus_metrics() {
         "faxbridge_pci_new_findings_total{reason=\"acquirer_number\"} 1",
         "faxbridge_pci_new_findings_total{reason=\"modem_handshake\"} 0",
         "faxbridge_calls_in_progress{direction=\"out\"} 0",
+        "faxbridge_calls_in_progress{direction=\"bridged\"} 0",
     ] {
         assert!(
             text.lines().any(|l| l == line),

@@ -124,6 +124,8 @@ pub async fn bridge_call(
     settings: &BridgeSettings,
     incoming: IncomingCall,
 ) -> BridgeOutcome {
+    // Counted on the dashboard and in /metrics until both legs ended.
+    let _active = super::ActiveCall::start();
     let origin = if incoming.peer == settings.trunk_peer {
         Origin::Trunk
     } else {

@@ -28,6 +28,8 @@ pub mod media;
 pub mod plan;
 pub mod relay;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde::Deserialize;
 
 use crate::config::Problem;
@@ -77,6 +79,33 @@ impl Default for BridgeConfig {
             ata_sip_port: 5060,
             lines: Vec::new(),
         }
+    }
+}
+
+/// Bridged calls in this process, from the INVITE until both legs ended.
+static ACTIVE_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Bridged calls in progress in this process (ringing or connected): the
+/// dashboard and `/metrics` show them beside the fax calls.
+pub fn active_calls() -> usize {
+    ACTIVE_CALLS.load(Ordering::Relaxed)
+}
+
+/// Counts one bridged call in [`active_calls`] for as long as it lives.
+#[derive(Debug)]
+pub struct ActiveCall(());
+
+impl ActiveCall {
+    /// Count a call that has just arrived.
+    pub fn start() -> ActiveCall {
+        ACTIVE_CALLS.fetch_add(1, Ordering::Relaxed);
+        ActiveCall(())
+    }
+}
+
+impl Drop for ActiveCall {
+    fn drop(&mut self) {
+        ACTIVE_CALLS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -210,6 +239,19 @@ impl BridgeConfig {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn active_calls_count_while_their_guard_lives() {
+        // No unit test bridges calls, so the count starts at zero here.
+        let before = super::active_calls();
+        let a = super::ActiveCall::start();
+        let b = super::ActiveCall::start();
+        assert_eq!(super::active_calls(), before + 2);
+        drop(a);
+        assert_eq!(super::active_calls(), before + 1);
+        drop(b);
+        assert_eq!(super::active_calls(), before);
+    }
+
     use super::*;
     use crate::ata::{AtaConfig, PortConfig, PortRole};
 

@@ -175,6 +175,8 @@ pub struct UnitView {
 pub struct Dashboard {
     /// Incoming fax calls in progress (call records in the spool).
     pub incoming_calls: usize,
+    /// Calls through the analogue bridge in progress (ringing or connected).
+    pub bridged_calls: usize,
     /// Outgoing fax calls in progress (jobs dialling or sending).
     pub outgoing_calls: usize,
     /// Jobs by state.
@@ -473,6 +475,7 @@ pub(crate) async fn dashboard(
     };
     Ok(Dashboard {
         incoming_calls: incoming_calls(config),
+        bridged_calls: crate::bridge::active_calls(),
         outgoing_calls: ["dialling", "sending"]
             .iter()
             .map(|s| queue.get(*s).copied().unwrap_or(0) as usize)

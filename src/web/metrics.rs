@@ -188,7 +188,7 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
     e.family(
         "faxbridge_calls_in_progress",
         "gauge",
-        "Fax calls in progress (incoming: call records in the spool; outgoing: jobs dialling or sending).",
+        "Calls in progress (fax in: call records in the spool; fax out: jobs dialling or sending; bridged: calls through the analogue bridge).",
     );
     let queue = data::counts_by_state(store, "fax_job").await?;
     e.sample(
@@ -202,6 +202,11 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
         "faxbridge_calls_in_progress",
         &[("direction", "out")],
         out_active,
+    );
+    e.sample(
+        "faxbridge_calls_in_progress",
+        &[("direction", "bridged")],
+        crate::bridge::active_calls() as i64,
     );
 
     e.family(

@@ -113,7 +113,7 @@ pub(crate) async fn dashboard(State(st): State<Arc<AppState>>, s: Signed) -> Res
     };
     let body = html! {
         div.cards {
-            div.card { h3 { "Calls in progress" } p { (d.incoming_calls) " in, " (d.outgoing_calls) " out" } }
+            div.card { h3 { "Calls in progress" } p { (d.incoming_calls) " fax in, " (d.outgoing_calls) " fax out, " (d.bridged_calls) " bridged" } }
             div.card {
                 h3 { "Queue" }
                 @if d.queue.is_empty() { p { "empty" } }
