@@ -1,10 +1,17 @@
 //! The B2BUA over loopback: a fake ATA (127.0.0.3) and a fake trunk
 //! (127.0.0.2), both real SIP endpoints, call through faxbridge's endpoint
 //! (127.0.0.1), which bridges every INVITE with `bridge_call`.
+//!
+//! The inventory has three units: `ho` (127.0.0.3, building HO,
+//! 127.0.0.0/24) with a plain port, a hot-dial port, a warm-dial port and a
+//! port with neither; `annex` (127.0.1.3, building Annex, 127.0.1.0/24);
+//! and `shed` (127.0.2.3), whose subnet is in no building. The whole of
+//! 127.0.0.0/8 is local on Linux, so each unit has its own source address.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use faxbridge::ata::inventory::WarmDial;
 use faxbridge::ata::{BuildingConfig, Inventory, PortConfig, PortRole, SnmpOverride, UnitConfig};
 use faxbridge::bridge::b2bua::{BridgeOutcome, BridgeSettings, bridge_call};
 use faxbridge::bridge::media::party_media;
@@ -43,6 +50,9 @@ async fn endpoint(listen: &str, peers: &str) -> (SipEndpoint, mpsc::Receiver<Inc
 /// to the port's number take the bridge route and are bridged; a call to
 /// the fax number 5000 is held unanswered (it gets the endpoint's answer
 /// timeout). Outcomes of bridged calls are reported.
+///
+/// Port 2 of `ho` (SIP user 2002) has hot dial to 01223000001, port 3
+/// (2003) warm dial to 01223000002, port 4 (2004) neither.
 async fn faxbridge(
     trunk: SocketAddr,
     ata_port: u16,
@@ -51,51 +61,99 @@ async fn faxbridge(
     let text = format!(
         "listen = \"127.0.0.1:0\"\ntransports = [\"udp\"]\nanswer_timeout_secs = {answer_timeout_secs}\n\
          [[peers]]\nname = \"trunk\"\naddresses = [\"127.0.0.2\"]\n\
-         [[peers]]\nname = \"atas\"\naddresses = [\"127.0.0.3\"]\n\
+         [[peers]]\nname = \"atas\"\naddresses = [\"127.0.0.3\", \"127.0.1.3\", \"127.0.2.3\"]\n\
          [routing]\nroutes = [{{ did = \"5000\", route = \"fax\" }}]\n"
     );
     let cfg: SipConfig = toml::from_str(&text).unwrap();
     let (ep, mut calls) = SipEndpoint::start(&cfg).await.expect("endpoint starts");
     ep.set_bridge(
-        vec!["127.0.0.3".parse().unwrap()],
-        vec!["+441632960201".into()],
+        vec![
+            "127.0.0.3".parse().unwrap(),
+            "127.0.1.3".parse().unwrap(),
+            "127.0.2.3".parse().unwrap(),
+        ],
+        vec![
+            "+441632960201".into(),
+            "+441632960202".into(),
+            "+441632960203".into(),
+            "+441632960204".into(),
+            "+441632960301".into(),
+            "+441632960401".into(),
+        ],
     );
     let addr = ep.udp_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let units = [UnitConfig {
-            name: "ho".into(),
-            address: "127.0.0.3".parse().unwrap(),
+        let unit = |name: &str, address: &str, building: &str| UnitConfig {
+            name: name.into(),
+            address: address.parse().unwrap(),
             model: "Mediatrix 4102".into(),
-            building: "HO".into(),
+            building: building.into(),
             firmware: None,
             snmp: SnmpOverride::default(),
-        }];
-        let ports = [PortConfig {
-            unit: "ho".into(),
-            number: 1,
+        };
+        let units = [
+            unit("ho", "127.0.0.3", "HO"),
+            unit("annex", "127.0.1.3", "Annex"),
+            unit("shed", "127.0.2.3", ""),
+        ];
+        let port = |unit: &str, number: u32, sip_user: &str| PortConfig {
+            unit: unit.into(),
+            number,
             line: None,
-            sip_user: "2001".into(),
+            sip_user: sip_user.into(),
             role: PortRole::Pdq,
             owner: String::new(),
             takes_payments: true,
             hot_dial: None,
             warm_dial: None,
-        }];
-        let buildings = [BuildingConfig {
-            name: "HO".into(),
-            subnets: vec!["127.0.0.0/24".into()],
-            emergency_cli: "+441632960001".into(),
-        }];
+        };
+        let ports = [
+            port("ho", 1, "2001"),
+            PortConfig {
+                hot_dial: Some("01223000001".into()),
+                ..port("ho", 2, "2002")
+            },
+            PortConfig {
+                warm_dial: Some(WarmDial {
+                    number: "01223000002".into(),
+                    after_seconds: 5,
+                }),
+                ..port("ho", 3, "2003")
+            },
+            port("ho", 4, "2004"),
+            port("annex", 1, "3001"),
+            port("shed", 1, "4001"),
+        ];
+        let buildings = [
+            BuildingConfig {
+                name: "HO".into(),
+                subnets: vec!["127.0.0.0/24".into()],
+                emergency_cli: "+441632960001".into(),
+            },
+            BuildingConfig {
+                name: "Annex".into(),
+                subnets: vec!["127.0.1.0/24".into()],
+                emergency_cli: "+441632960002".into(),
+            },
+        ];
         let inventory = Inventory::new(&units, &ports, &buildings);
         let dialplan = DialPlan::default();
+        let line = |unit: &str, port: u32, number: &str| LineConfig {
+            unit: unit.into(),
+            port,
+            number: number.into(),
+            cli: None,
+        };
         let bridge = BridgeConfig {
-            lines: vec![LineConfig {
-                unit: "ho".into(),
-                port: 1,
-                number: "+441632960201".into(),
-                cli: None,
-            }],
+            lines: vec![
+                line("ho", 1, "+441632960201"),
+                line("ho", 2, "+441632960202"),
+                line("ho", 3, "+441632960203"),
+                line("ho", 4, "+441632960204"),
+                line("annex", 1, "+441632960301"),
+                line("shed", 1, "+441632960401"),
+            ],
             ata_sip_port: ata_port,
             ..BridgeConfig::default()
         };
@@ -621,4 +679,213 @@ async fn bridged_calls_ring_longer_than_the_answer_timeout() {
         timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
         BridgeOutcome::Ended(_)
     ));
+}
+
+/// The world's ATA apart from the rest, so that it and other ATAs can be
+/// used beside the trunk and faxbridge.
+struct Far {
+    _trunk: SipEndpoint,
+    _ata_calls: mpsc::Receiver<IncomingCall>,
+    trunk_calls: mpsc::Receiver<IncomingCall>,
+    fb: SocketAddr,
+    outcomes: mpsc::UnboundedReceiver<BridgeOutcome>,
+}
+
+fn split(w: World) -> (SipEndpoint, Far) {
+    let far = Far {
+        _trunk: w.trunk,
+        _ata_calls: w.ata_calls,
+        trunk_calls: w.trunk_calls,
+        fb: w.fb,
+        outcomes: w.outcomes,
+    };
+    (w.ata, far)
+}
+
+/// An ATA endpoint bound on `ip` (another unit than the world's ATA).
+async fn ata_at(ip: &str) -> SipEndpoint {
+    let loopback = "[[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n";
+    endpoint(&format!("{ip}:0"), loopback).await.0
+}
+
+/// `ata` calls `request_user` as port `port_user` through faxbridge, with
+/// privacy asked for as a port may; returns the call as the trunk sees it
+/// and the caller's side of it.
+async fn call_from(
+    w: &mut Far,
+    ata: &SipEndpoint,
+    port_user: &str,
+    request_user: &str,
+) -> (IncomingCall, faxbridge::sip::Dialing) {
+    let media = ata.udp_addr().unwrap().ip();
+    let dialing = ata
+        .dial_with(
+            DialRequest {
+                target: format!("sip:{request_user}@{}", w.fb),
+                from_user: port_user.into(),
+                offer: audio_sdp(SocketAddr::new(media, 40100)),
+                account: None,
+            },
+            DialOptions {
+                privacy: Some("id".into()),
+                ..DialOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let incoming = timeout(WAIT, w.trunk_calls.recv())
+        .await
+        .unwrap_or_else(|_| panic!("{port_user} calling {request_user:?} never reached the trunk"))
+        .unwrap();
+    (incoming, dialing)
+}
+
+/// The trunk turns the call down with 486; the caller and the bridge's
+/// outcome both say so.
+async fn busy(w: &mut Far, incoming: IncomingCall, dialing: faxbridge::sip::Dialing) {
+    incoming.reject(486);
+    match timeout(WAIT, dialing.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status, .. }) => assert_eq!(status, 486),
+        other => panic!("expected 486, got {other:?}"),
+    }
+    assert!(matches!(
+        timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
+        BridgeOutcome::Refused { status: 486 }
+    ));
+}
+
+/// A port call `ata` places is refused by faxbridge itself with `status`,
+/// and the trunk never sees it.
+async fn refused(w: &mut Far, ata: &SipEndpoint, port_user: &str, request_user: &str, status: u16) {
+    let dialing = ata
+        .dial(DialRequest {
+            target: format!("sip:{request_user}@{}", w.fb),
+            from_user: port_user.into(),
+            offer: audio_sdp("127.0.0.3:40102".parse().unwrap()),
+            account: None,
+        })
+        .await
+        .unwrap();
+    match timeout(WAIT, dialing.outcome()).await.unwrap() {
+        Err(DialError::Rejected { status: got, .. }) => {
+            assert_eq!(got, status, "{port_user} calling {request_user:?}")
+        }
+        other => panic!("{port_user} calling {request_user:?}: expected {status}, got {other:?}"),
+    }
+    match timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap() {
+        BridgeOutcome::Refused { status: got } => assert_eq!(got, status),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        w.trunk_calls.try_recv().is_err(),
+        "a refused call must not reach the trunk"
+    );
+}
+
+#[tokio::test]
+async fn hot_dial_ports_reach_their_number_whatever_the_unit_sends() {
+    let (ata, mut w) = split(world().await);
+    // Mediatrix Automatic Call: the INVITE's Request-URI user is `s` (no
+    // digits were dialled), or stale digits from an older unit setting.
+    for sent in ["s", "01223999999"] {
+        let (incoming, dialing) = call_from(&mut w, &ata, "2002", sent).await;
+        assert_eq!(
+            incoming.did.as_deref(),
+            Some("+441223000001"),
+            "hot dial with {sent:?} reaches hot_dial"
+        );
+        assert_eq!(
+            user_of(&incoming.from),
+            "+441632960202",
+            "the port's number"
+        );
+        busy(&mut w, incoming, dialing).await;
+    }
+}
+
+#[tokio::test]
+async fn warm_dial_ports_reach_their_number_on_the_delayed_hotline_marker() {
+    let (ata, mut w) = split(world().await);
+    // Mediatrix Delayed Hotline fires with the marker (any case) as target,
+    // or an Automatic-Call-style INVITE without a number.
+    for sent in ["warm", "WARM", "s"] {
+        let (incoming, dialing) = call_from(&mut w, &ata, "2003", sent).await;
+        assert_eq!(
+            incoming.did.as_deref(),
+            Some("+441223000002"),
+            "warm dial with {sent:?} reaches warm_dial"
+        );
+        assert_eq!(
+            user_of(&incoming.from),
+            "+441632960203",
+            "the port's number"
+        );
+        busy(&mut w, incoming, dialing).await;
+    }
+    // Digits dialled before the timer are the user's own call.
+    let (incoming, dialing) = call_from(&mut w, &ata, "2003", "01223123456").await;
+    assert_eq!(incoming.did.as_deref(), Some("+441223123456"));
+    busy(&mut w, incoming, dialing).await;
+}
+
+#[tokio::test]
+async fn a_port_without_hot_or_warm_dial_sending_the_marker_is_refused_484() {
+    let (ata, mut w) = split(world().await);
+    // 484 Address Incomplete (RFC 3261 §21.4.22): the unit's Delayed
+    // Hotline fired but faxbridge has no number for the port, or the unit
+    // sent no number at all.
+    refused(&mut w, &ata, "2004", "warm", 484).await;
+    refused(&mut w, &ata, "2004", "s", 484).await;
+    // The same port dialling a number still gets through.
+    let (incoming, dialing) = call_from(&mut w, &ata, "2004", "01223123456").await;
+    assert_eq!(incoming.did.as_deref(), Some("+441223123456"));
+    busy(&mut w, incoming, dialing).await;
+}
+
+/// Asserts the trunk sees an emergency call presenting `cli` in From and
+/// in P-Asserted-Identity, without privacy, then turns it down busy.
+async fn emergency_presents(
+    w: &mut Far,
+    ata: &SipEndpoint,
+    port_user: &str,
+    number: &str,
+    cli: &str,
+) {
+    let (incoming, dialing) = call_from(w, ata, port_user, number).await;
+    let who = format!("{number} from {port_user} at {}", ata.udp_addr().unwrap());
+    assert_eq!(incoming.did.as_deref(), Some(number), "{who}");
+    assert_eq!(user_of(&incoming.from), cli, "{who}: From");
+    let pai = incoming
+        .asserted_identity
+        .clone()
+        .unwrap_or_else(|| panic!("{who}: no P-Asserted-Identity"));
+    assert!(
+        pai.starts_with(&format!("<sip:{cli}@127.0.0.1:")),
+        "{who}: P-Asserted-Identity {pai}"
+    );
+    assert_eq!(incoming.privacy, None, "{who}: never anonymous");
+    busy(w, incoming, dialing).await;
+}
+
+#[tokio::test]
+async fn emergency_calls_from_two_buildings_present_each_buildings_cli() {
+    let (ho, mut w) = split(world().await);
+    let annex = ata_at("127.0.1.3").await;
+    for number in ["999", "112"] {
+        emergency_presents(&mut w, &ho, "2001", number, "+441632960001").await;
+        emergency_presents(&mut w, &annex, "3001", number, "+441632960002").await;
+    }
+    // A hot-dial port in HO still reaches 999 when it is dialled.
+    emergency_presents(&mut w, &ho, "2002", "999", "+441632960001").await;
+}
+
+#[tokio::test]
+async fn emergency_calls_from_a_subnet_without_a_building_still_get_through() {
+    let (_ho, mut w) = split(world().await);
+    let shed = ata_at("127.0.2.3").await;
+    // No building holds 127.0.2.3: the plan presents the port's own number
+    // so that the operator at least has a number to call back.
+    for number in ["999", "112"] {
+        emergency_presents(&mut w, &shed, "4001", number, "+441632960401").await;
+    }
 }

@@ -342,3 +342,63 @@ async fn a_t38_only_invite_reaches_a_g711_port_through_the_gateway() {
     assert_same_pages(&sent, &read_tiff(&received_tiff(&out)).unwrap());
     assert!(daemon.sigterm().success());
 }
+
+/// Both legs speak T.38 (T.38/T.38 relay, no gateway). The call starts on
+/// G.711, because the bridge relays one stream per call and refuses the
+/// T.38 m-line of an initial audio-and-T.38 offer (see
+/// `faxbridge::bridge::media`); then one fax re-INVITEs to T.38
+/// (`reinviter` on the port side, `acceptor` on the trunk side, or the
+/// other way round), the bridge forwards the re-INVITE, the other fax
+/// accepts it, and the relay forwards UDPTL between the legs. Both ends
+/// finishing over T.38 tells a relay from the gateway, which keeps one leg
+/// on G.711.
+fn t38_relay_fax(port_mode: &str, trunk_mode: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let port = free_sip_port();
+    let layout = Layout {
+        ata: "127.0.0.1",
+        trunk: "127.0.0.3",
+        ata_sip_port: 5060,
+        trunk_port: free_sip_port(),
+    };
+    let config = config(root, port, &layout);
+    let out = root.join("trunk");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut trunk = Answerer::start(
+        &format!("127.0.0.3:{}", layout.trunk_port),
+        &out,
+        &[trunk_mode],
+    );
+    let daemon = start_daemon(&config);
+
+    let sent = pages(200);
+    let doc = root.join("doc.tif");
+    write_tiff(&doc, &sent, Compression::Group4).unwrap();
+
+    let result = dial(port, "01632960300", port_mode, "2001", &doc);
+    assert!(result.contains("sent 3/3 pages"), "{result}");
+    assert!(
+        result.contains("over T.38 (switched from G.711"),
+        "the port side ran the fax over T.38: {result}"
+    );
+    let report = trunk.report();
+    assert!(report.contains("received 3"), "{report}");
+    assert!(
+        report.contains("over T.38 (switched from G.711"),
+        "the trunk side ran the fax over T.38 too, so the bridge relayed \
+         T.38 and did not gateway: {report}"
+    );
+    assert_same_pages(&sent, &read_tiff(&received_tiff(&out)).unwrap());
+    assert!(daemon.sigterm().success());
+}
+
+#[test]
+fn t38_port_faxes_a_t38_trunk_through_the_t38_relay() {
+    t38_relay_fax("--t38-reinvite", "--t38");
+}
+
+#[test]
+fn t38_port_faxes_a_t38_trunk_that_reinvites_through_the_t38_relay() {
+    t38_relay_fax("--t38", "--t38-reinvite");
+}
