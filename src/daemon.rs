@@ -9,13 +9,13 @@
 //! record removed. A daemon killed at any point leaves a state that the next
 //! start finishes.
 //!
-//! When `[outgoing] uri` is set, the queue's sending worker
-//! ([`crate::queue::worker`]) runs beside them on the same endpoint, after
-//! the queue's own recovery. The delivery reporter
-//! ([`crate::queue::reporter`]) mails a report for every job that reached a
-//! final state; with `[intake.smtp] listen` set, the SMTP listener takes
-//! email-to-fax messages ([`crate::intake::Intake`]); the ATA monitor polls
-//! the units of `[ata]` over SNMP; old faxes are purged per `[retention]`;
+//! When `[outgoing] uri` is set or a `[[bridge.lines]]` port can be dialled
+//! directly, the queue's sending worker ([`crate::queue::worker`]) runs
+//! beside them on the same endpoint, after the queue's own recovery. The
+//! delivery reporter ([`crate::queue::reporter`]) mails a report for every
+//! job that reached a final state; with `[intake.smtp] listen` set, the SMTP
+//! listener takes email-to-fax messages ([`crate::intake::Intake`]); the ATA
+//! monitor polls the units of `[ata]` over SNMP; old faxes are purged per `[retention]`;
 //! the web interface and `/metrics` run when `[web] listen` is set;
 //! systemd is told about readiness and pinged ([`crate::systemd`]).
 //! Every bridged call that ends is checked by the PCI-DSS guard: its flags,
@@ -181,7 +181,10 @@ pub async fn run_with(
     let (report_stop_tx, report_stop_rx) = watch::channel(false);
     let reporter = tokio::spawn(reporter.run(report_stop_rx));
     let mut queue_waker = None;
-    let sender = if config.outgoing.enabled() {
+    // Jobs to our own ATA ports need no trunk: the worker runs when either
+    // can carry a fax.
+    let send_routes = crate::queue::Routes::from_config(&config);
+    let sender = if send_routes.can_send() {
         let worker = Worker::new(
             jobs.clone(),
             endpoint.clone(),
@@ -190,16 +193,17 @@ pub async fn run_with(
             media_ip,
             &spool,
         )
-        .with_routes(crate::queue::Routes::from_config(&config));
+        .with_routes(send_routes);
         worker.wake_on_final(report_waker);
         queue_waker = Some(worker.waker());
         Some(tokio::spawn(worker.run(send_stop_rx.clone())))
     } else {
-        info!("no [outgoing] uri configured: queued faxes are not sent");
+        info!("no [outgoing] uri and no [[bridge.lines]] port: queued faxes are not sent");
         None
     };
     // Email-to-fax over SMTP: refused at SMTP time when outgoing faxes are
-    // not configured, so nothing is accepted that would never be sent.
+    // not configured (or, without a trunk, for numbers that are not a
+    // port's), so nothing is accepted that would never be sent.
     let smtp = match config.intake.smtp.listen {
         Some(_) => {
             let listener = SmtpListener::bind(&config.intake.smtp)

@@ -440,17 +440,11 @@ fn sigkill_mid_send_resumes_after_the_pages_confirmed_so_far() {
     assert!(daemon.sigterm().success());
 }
 
-/// A fax to the number of one of our own ATA ports is dialled straight at
-/// the port (the unit's address, `[bridge] ata_sip_port`), not through the
-/// trunk: a `faxbridge answer` posing as the port receives every page
-/// pixel for pixel while the trunk's answerer never sees a call.
-#[test]
-fn a_fax_to_an_ata_ports_number_goes_straight_to_the_port() {
-    let ata_port = free_sip_port();
-    let setup = setup_with(
-        "sip:{number}@127.0.0.1:{port}",
-        &format!(
-            r#"
+/// Configuration of one bridged ATA port, `lab-ata:2` at 127.0.0.2 with
+/// SIP on `ata_port`, whose number is +441632960202.
+fn ata_lines(ata_port: u16) -> String {
+    format!(
+        r#"
 [[ata.buildings]]
 name = "Lab"
 subnets = ["127.0.0.0/24"]
@@ -475,8 +469,17 @@ unit = "lab-ata"
 port = 2
 number = "+441632960202"
 "#
-        ),
-    );
+    )
+}
+
+/// A fax to the number of one of our own ATA ports is dialled straight at
+/// the port (the unit's address, `[bridge] ata_sip_port`), not through the
+/// trunk: a `faxbridge answer` posing as the port receives every page
+/// pixel for pixel while the trunk's answerer never sees a call.
+#[test]
+fn a_fax_to_an_ata_ports_number_goes_straight_to_the_port() {
+    let ata_port = free_sip_port();
+    let setup = setup_with("sip:{number}@127.0.0.1:{port}", &ata_lines(ata_port));
     let trunk_out = setup.root.join("trunk");
     let port_out = setup.root.join("port");
     let _trunk = start_answerer(setup.answer_port, &trunk_out, true);
@@ -493,5 +496,87 @@ number = "+441632960202"
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(trunk_files, 0, "the trunk received a call");
+    assert!(daemon.sigterm().success());
+}
+
+/// A site whose fax machines are all on its ATAs has no trunk (`[outgoing]
+/// uri` unset): the daemon still runs the sending worker, a job to a port's
+/// number is faxed to the port, and a number that is not a port's is
+/// refused when submitted, with the reason, instead of waiting for ever. A
+/// trunk job already in the queue (queued while a trunk was configured)
+/// fails at once with the same reason rather than staying queued.
+#[test]
+fn without_a_trunk_ports_are_sent_to_and_other_numbers_refused() {
+    use faxbridge::queue::{JobStore, NewJob, QueueConfig, Route};
+
+    let ata_port = free_sip_port();
+    let setup = setup_with("", &ata_lines(ata_port));
+    let port_out = setup.root.join("port");
+    let _port = start_answerer_at("127.0.0.2", ata_port, &port_out, false);
+
+    // Refused at submission: nothing is queued.
+    let refused = Command::new(BIN)
+        .args(["send", "--to", "01632 960201", "--from", "lab"])
+        .arg(&setup.document)
+        .arg("--config")
+        .arg(&setup.config)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no trunk configured: set [outgoing] uri"),
+        "{stderr}"
+    );
+    assert_eq!(
+        faxbridge(&setup, &["jobs", "list"]).lines().count(),
+        1,
+        "a refused fax was queued"
+    );
+
+    // A trunk job from the past, queued directly in the store.
+    let spool = setup.root.join("spool");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stale = runtime.block_on(async {
+        let store = faxbridge::store::Store::open_in_spool(&spool)
+            .await
+            .unwrap();
+        let jobs = JobStore::new(store, QueueConfig::default());
+        let job = jobs
+            .enqueue(
+                &NewJob {
+                    idempotency_key: "before-the-trunk-went".into(),
+                    destination: "01632960201".into(),
+                    route: Route::Trunk("main".into()),
+                    document: setup.document.to_string_lossy().into_owned(),
+                    pages_total: 3,
+                    submitter: "test".into(),
+                    report_to: None,
+                    subject: String::new(),
+                    not_before: None,
+                },
+                faxbridge::queue::worker::now_ms(),
+            )
+            .await
+            .unwrap();
+        jobs.store().close().await;
+        job.id
+    });
+
+    let daemon = start_daemon(&setup.config);
+    let id = send_to(&setup, "+44 1632 960202");
+    let show = wait_for_state(&setup, &id, "done", Duration::from_secs(180));
+    assert_eq!(field(&show, "pages").as_deref(), Some("3 of 3 confirmed"));
+    assert!(show.contains("via ata:lab-ata:2"), "{show}");
+    assert_same_pages(&setup.sent, &received(&port_out));
+
+    let show = wait_for_state(&setup, &stale, "failed", Duration::from_secs(30));
+    assert_eq!(
+        field(&show, "last cause").as_deref(),
+        Some("no trunk configured: set [outgoing] uri"),
+        "{show}"
+    );
+    assert_eq!(field(&show, "pages").as_deref(), Some("0 of 3 confirmed"));
     assert!(daemon.sigterm().success());
 }

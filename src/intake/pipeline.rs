@@ -6,9 +6,12 @@
 //! message goes through these steps, and the first that fails refuses the
 //! whole message with a [`Refusal`] saying what is wrong and what to do:
 //!
-//! 1. the gateway can send at all (`[outgoing] uri` is set);
+//! 1. the gateway can send at all (`[outgoing] uri` is set, or a
+//!    `[[bridge.lines]]` port can be dialled directly);
 //! 2. the sender may send ([`authorise_sender`]) and each recipient is a fax
-//!    number this sender may dial ([`parse_recipient`], [`check_destination`]);
+//!    number this sender may dial ([`parse_recipient`], [`check_destination`])
+//!    and that can be reached: without a trunk, only a port's number
+//!    ([`crate::queue::Routes::sendable`]);
 //! 3. the MIME structure is intact (mail-parser; a part whose transfer
 //!    encoding is damaged or a multipart whose boundary never appears is
 //!    named), and the message says what to fax ([`message::plan`]);
@@ -74,8 +77,8 @@ pub struct Intake {
 struct Inner {
     intake: IntakeConfig,
     render: RenderOptions,
-    outgoing_enabled: bool,
-    /// Trunk or ATA port, by destination number.
+    /// Trunk or ATA port, by destination number; also whether a trunk is
+    /// configured at all.
     routes: Routes,
     jobs: JobStore,
     outgoing_dir: PathBuf,
@@ -644,7 +647,6 @@ impl Intake {
                     max_input_bytes: config.documents.max_input_bytes,
                     render_timeout: config.documents.render_timeout(),
                 },
-                outgoing_enabled: config.outgoing.enabled(),
                 routes: Routes::from_config(config),
                 jobs,
                 outgoing_dir: spool.join("outgoing"),
@@ -663,7 +665,8 @@ impl Intake {
     }
 
     fn outgoing_check(&self) -> Result<(), Refusal> {
-        if self.inner.outgoing_enabled {
+        // A site without a trunk still sends to its own ATA ports.
+        if self.inner.routes.can_send() {
             return Ok(());
         }
         Err(Refusal::new(
@@ -685,6 +688,19 @@ impl Intake {
             bare_address(sender),
             &address.number,
         )?;
+        // Without a trunk only our own ports can be reached. Permanent: the
+        // number cannot be sent from this gateway as configured.
+        if let Err(no_trunk) = self.inner.routes.sendable(&normalised.dial) {
+            return Err(Refusal::new(
+                550,
+                "5.3.5",
+                format!(
+                    "This gateway cannot send faxes to {}: {no_trunk}.",
+                    normalised.dial
+                ),
+                "Only the fax numbers of this site's own lines can be reached. Tell the fax administrator if other numbers should be.",
+            ));
+        }
         let (resolution, cover) = recipient_settings(&address.options, cfg);
         Ok(Recipient {
             written: address.number,
@@ -1176,5 +1192,79 @@ mod tests {
                 "Please call me.\r\n".to_string()
             )
         );
+    }
+}
+
+#[cfg(test)]
+mod no_trunk_tests {
+    use super::*;
+    use crate::ata::{PortConfig, PortRole, UnitConfig};
+    use crate::bridge::LineConfig;
+
+    /// An intake with no `[outgoing] uri` and, with `port`, one bridged
+    /// ATA port numbered +441632960202.
+    async fn intake(dir: &Path, port: bool) -> Intake {
+        let mut config = Config::default();
+        config.general.spool_dir = dir.join("spool");
+        config.intake.fax_domains = vec!["fax.example.org".into()];
+        if port {
+            config.ata.units = vec![UnitConfig {
+                name: "lab-ata".into(),
+                address: "192.0.2.10".parse().unwrap(),
+                model: String::new(),
+                building: String::new(),
+                firmware: None,
+                snmp: Default::default(),
+            }];
+            config.ata.ports = vec![PortConfig {
+                unit: "lab-ata".into(),
+                number: 2,
+                line: None,
+                sip_user: "2002".into(),
+                role: PortRole::Fax,
+                owner: String::new(),
+                takes_payments: false,
+                hot_dial: None,
+                warm_dial: None,
+            }];
+            config.bridge.lines = vec![LineConfig {
+                unit: "lab-ata".into(),
+                port: 2,
+                number: "+441632960202".into(),
+                cli: None,
+            }];
+        }
+        crate::daemon::prepare_spool(&config.general.spool_dir).unwrap();
+        let store = crate::store::Store::open_in_spool(&config.general.spool_dir)
+            .await
+            .unwrap();
+        Intake::new(&config, JobStore::new(store, config.queue.clone()), None)
+    }
+
+    #[tokio::test]
+    async fn without_a_trunk_only_a_ports_number_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let intake = intake(dir.path(), true).await;
+        assert!(intake.outgoing_check().is_ok());
+        let to_port = intake.recipient("a@example.org", "01632960202@fax.example.org");
+        assert!(to_port.is_ok(), "{to_port:?}");
+        let refused = intake
+            .recipient("a@example.org", "01632960201@fax.example.org")
+            .unwrap_err();
+        assert_eq!((refused.code, refused.enhanced), (550, "5.3.5"));
+        assert!(
+            refused
+                .reason
+                .contains("no trunk configured: set [outgoing] uri"),
+            "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_trunk_or_a_port_nothing_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let intake = intake(dir.path(), false).await;
+        let refused = intake.outgoing_check().unwrap_err();
+        assert_eq!(refused.code, 451);
     }
 }

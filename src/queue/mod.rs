@@ -41,7 +41,7 @@ use serde::Deserialize;
 pub use fallback::{DestinationProfile, FallbackConfig, Settings, Transport};
 pub use job::{Attempt, IllegalTransition, JobState};
 pub use retry::{Cause, Decision, RetryConfig};
-pub use routes::Routes;
+pub use routes::{NoTrunk, Routes};
 pub use store::{
     CallOutcome, CallResult, Claim, DueReport, Enqueued, JobDetail, JobEvent, JobStore, JobSummary,
     LeftOut, ListFilter, NewJob, QueueError, RecoveryReport,

@@ -19,6 +19,12 @@
 //! `01632 960201`, `+44 1632 960201` and `1632960201` all find the port
 //! whose number is `+441632960201`. [`Routes`] is a pure table built once
 //! from the configuration.
+//!
+//! The trunk is optional: a site whose only fax machines are on its ATAs
+//! sends to them without `[outgoing] uri`. A number that is not a port's
+//! then has nowhere to go, and [`Routes::sendable`] refuses it with
+//! [`NoTrunk`] when it is submitted, rather than queueing a job no call can
+//! carry.
 
 use std::net::SocketAddr;
 
@@ -45,10 +51,17 @@ pub struct AtaLine {
     pub target: String,
 }
 
+/// A number that is not an ATA port's, with no trunk to reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no trunk configured: set [outgoing] uri")]
+pub struct NoTrunk;
+
 /// The routing table of outgoing jobs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routes {
     trunk: Route,
+    /// Whether `[outgoing] uri` is set.
+    has_trunk: bool,
     lines: Vec<AtaLine>,
     dialplan: DialPlan,
 }
@@ -88,6 +101,7 @@ impl Routes {
             .collect();
         Routes {
             trunk: outgoing.route(),
+            has_trunk: outgoing.enabled(),
             lines,
             dialplan: dialplan.clone(),
         }
@@ -111,6 +125,21 @@ impl Routes {
             .iter()
             .find(|l| l.keys.first().is_some_and(|k| keys.contains(k)))
             .map_or_else(|| self.trunk.clone(), |l| Route::Ata(l.name.clone()))
+    }
+
+    /// The route a job to `number` is queued on, or [`NoTrunk`] when that
+    /// would be the trunk and `[outgoing] uri` is not set.
+    pub fn sendable(&self, number: &str) -> Result<Route, NoTrunk> {
+        match self.route_for(number) {
+            Route::Trunk(_) if !self.has_trunk => Err(NoTrunk),
+            route => Ok(route),
+        }
+    }
+
+    /// Whether any job can be sent: through the trunk, or to at least one
+    /// port dialled directly. Without either, outgoing faxes are off.
+    pub fn can_send(&self) -> bool {
+        self.has_trunk || !self.lines.is_empty()
     }
 
     /// The port of the ATA route named `name` (`unit:port`).
@@ -234,5 +263,42 @@ mod tests {
             assert_eq!(r.route_for(n), trunk, "{n}");
         }
         assert_eq!(r.ata_target("ghost:1"), None);
+    }
+
+    #[test]
+    fn without_a_trunk_only_ports_are_sendable() {
+        // `routes()` has no `[outgoing] uri`.
+        let r = routes();
+        assert!(r.can_send());
+        assert_eq!(
+            r.sendable("01632 960202"),
+            Ok(Route::Ata("ho-ata-1:2".into()))
+        );
+        assert_eq!(r.sendable("01632960201"), Err(NoTrunk));
+        assert_eq!(
+            NoTrunk.to_string(),
+            "no trunk configured: set [outgoing] uri"
+        );
+        let with_trunk = Routes::new(
+            &OutgoingConfig {
+                uri: "sip:{number}@192.0.2.1".into(),
+                ..OutgoingConfig::default()
+            },
+            &BridgeConfig::default(),
+            &AtaConfig::default(),
+            &DialPlan::default(),
+        );
+        assert!(with_trunk.can_send());
+        assert_eq!(
+            with_trunk.sendable("01632960201"),
+            Ok(Route::Trunk("main".into()))
+        );
+        let neither = Routes::new(
+            &OutgoingConfig::default(),
+            &BridgeConfig::default(),
+            &AtaConfig::default(),
+            &DialPlan::default(),
+        );
+        assert!(!neither.can_send());
     }
 }

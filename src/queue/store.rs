@@ -786,6 +786,46 @@ impl JobStore {
         Ok(next)
     }
 
+    /// End attempt `attempt` of `job_id` without placing a call, because the
+    /// job's route cannot be used (e.g. a trunk job with no `[outgoing]
+    /// uri`): the job fails at once with `reason`, which no retry can
+    /// change, and its delivery report becomes due. Returns the new state.
+    pub async fn fail_unroutable(
+        &self,
+        job_id: &str,
+        attempt: u32,
+        reason: &str,
+        now: Millis,
+    ) -> Result<JobState> {
+        const WHAT: &str = "failing a fax job that cannot be routed";
+        let mut tx = self
+            .store
+            .pool()
+            .begin()
+            .await
+            .map_err(QueueError::db(WHAT))?;
+        let job = self.locked_current(&mut tx, job_id, attempt, now).await?;
+        sqlx::query(
+            "UPDATE fax_job_attempt SET ended_at_ms = $3, success = 0 \
+             WHERE job_id = $1 AND number = $2",
+        )
+        .bind(job_id)
+        .bind(i64::from(attempt))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(QueueError::db(WHAT))?;
+        let next = job
+            .state
+            .clone()
+            .fail(reason)
+            .map_err(|e| illegal(job_id, e))?;
+        let detail = format!("attempt {attempt}: not dialled: {reason}");
+        write_state(&mut tx, job_id, &job.state, &next, now, &detail).await?;
+        tx.commit().await.map_err(QueueError::db(WHAT))?;
+        Ok(next)
+    }
+
     /// Finish what a stopped process left: jobs in `Dialling` or `Sending`
     /// whose last attempt recorded success become `Done`; the others have
     /// their attempt closed as `interrupted` and are deferred (or failed,

@@ -31,6 +31,12 @@
 //! Jobs may be queued by another process (`faxbridge send`) on the same
 //! database: polling finds them within one interval.
 //!
+//! The worker runs when there is a trunk or at least one ATA port to dial
+//! directly. Without `[outgoing] uri`, a job on the trunk route (queued
+//! before the trunk was removed, or by an older intake) is not dialled: it
+//! fails at once with [`NoTrunk`]'s reason ([`JobStore::fail_unroutable`])
+//! instead of waiting in the queue for a trunk that may never come.
+//!
 //! Shutdown is a value: when the stop signal turns `true` no new job is
 //! claimed, and calls in progress run to their end before [`Worker::run`]
 //! returns.
@@ -46,7 +52,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use super::fallback::{Settings, Transport};
-use super::{CallOutcome, CallResult, Claim, JobStore, Millis, Route, Routes};
+use super::{CallOutcome, CallResult, Claim, JobStore, Millis, NoTrunk, Route, Routes};
 use crate::docs::tiff::{Compression, read_tiff, write_tiff};
 use crate::fax::{FaxCompression, FaxJob, FaxStatus, Modem};
 use crate::media::fax_call::{
@@ -449,6 +455,23 @@ impl Worker {
 async fn send_job(shared: Arc<Shared>, claim: Claim) {
     let job = claim.job_id.clone();
     let attempt = claim.attempt;
+    if matches!(claim.route, Route::Trunk(_)) && !shared.outgoing.enabled() {
+        let reason = NoTrunk.to_string();
+        match shared
+            .jobs
+            .fail_unroutable(&job, attempt, &reason, now_ms())
+            .await
+        {
+            Ok(state) => {
+                warn!(%job, %state, "fax job not sent: {reason}");
+                if let Some(reporter) = shared.reports.get() {
+                    reporter.notify_one();
+                }
+            }
+            Err(e) => error!(%job, attempt, "ALERT: cannot record that the job has no trunk: {e}"),
+        }
+        return;
+    }
     // Progress is committed as the call goes: `Sending` when answered, and
     // each page the far end confirms, so a crash mid-call resumes after the
     // last confirmed page instead of resending it.

@@ -26,10 +26,12 @@ use crate::store::{Store, StoreError};
 /// Why a queue command could not do its work.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueToolError {
-    /// `[outgoing] uri` is not set, so no daemon would send the job.
+    /// `[outgoing] uri` is not set and the number is not one of our own
+    /// ATA ports (`[[bridge.lines]]`), so no daemon could send the job.
     #[error(
-        "outgoing faxes are not configured: set [outgoing] uri = \"sip:{{number}}@TRUNK\" \
-         in the configuration file (see config/faxbridge.example.toml)"
+        "no trunk configured: set [outgoing] uri = \"sip:{{number}}@TRUNK\" \
+         in the configuration file (see config/faxbridge.example.toml); without it \
+         only the numbers of [[bridge.lines]] ports can be sent to"
     )]
     NotConfigured,
     /// The documents could not be rendered.
@@ -111,9 +113,11 @@ fn store_document(
 
 /// Render the documents into the spool and queue the job.
 pub async fn send(config: &Config, req: &SendRequest) -> Result<Queued, QueueToolError> {
-    if !config.outgoing.enabled() {
-        return Err(QueueToolError::NotConfigured);
-    }
+    // A port of our own ATAs is dialled directly, not through the trunk;
+    // without a trunk nothing else can be reached.
+    let route = crate::queue::Routes::from_config(config)
+        .sendable(&req.to)
+        .map_err(|_| QueueToolError::NotConfigured)?;
     let jobs = open_jobs(config).await?;
     let spool = std::path::absolute(&config.general.spool_dir)
         .map_err(|e| QueueToolError::Spool(e.into()))?;
@@ -131,8 +135,7 @@ pub async fn send(config: &Config, req: &SendRequest) -> Result<Queued, QueueToo
     let job = NewJob {
         idempotency_key: key,
         destination: req.to.clone(),
-        // A port of our own ATAs is dialled directly, not through the trunk.
-        route: crate::queue::Routes::from_config(config).route_for(&req.to),
+        route,
         document: document.to_string_lossy().into_owned(),
         pages_total: pages,
         submitter: req.submitter.clone(),
