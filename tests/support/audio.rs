@@ -1,4 +1,7 @@
 //! Test signals: speech-like audio for the call classifier, the same
 //! generator `faxbridge bench bridge` plays.
 
-pub use faxbridge::bench::bridge::speech;
+/// `secs` of speech-like audio from `seed`, scaled to `level` RMS.
+pub fn speech(secs: f64, seed: u64, level: f64) -> Vec<i16> {
+    faxbridge::bench::bridge::speech(secs, seed, level)
+}
