@@ -78,25 +78,9 @@ pub struct BridgeArgs {
 }
 
 /// Why the benchmark could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum BridgeBenchError {
-    /// A file, socket or process operation failed.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// The system error.
-        source: std::io::Error,
-    },
-    /// Something else (daemon start, SIP endpoints, store).
-    #[error("{0}")]
-    Other(String),
-}
+pub type BridgeBenchError = super::LoadBenchError;
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BridgeBenchError {
-    let what = what.into();
-    move |source| BridgeBenchError::Io { what, source }
-}
+use super::io;
 
 /// One sample of the daemon's resource use.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -146,25 +146,9 @@ impl std::fmt::Display for ChannelsReport {
 }
 
 /// Why the benchmark could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum ChannelsError {
-    /// A file or process operation failed.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// The system error.
-        source: std::io::Error,
-    },
-    /// Something else (daemon start, store, calls).
-    #[error("{0}")]
-    Other(String),
-}
+pub type ChannelsError = super::LoadBenchError;
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ChannelsError {
-    let what = what.into();
-    move |source| ChannelsError::Io { what, source }
-}
+use super::io;
 
 /// The daemon child, killed if the benchmark stops early.
 struct Daemon(Child);
