@@ -137,7 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { config } => {
             let path = config_path(config.as_deref());
             let config = load_config(path.as_deref())?;
-            init_logging(&config.general.log);
+            init_service_logging(&config.general.log);
             let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
             runtime.block_on(faxbridge::daemon::run(config, path))?;
             Ok(ExitCode::SUCCESS)
@@ -227,7 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(faxbridge::tools::send::run_cli(args, &config)?)
         }
         Command::Demo(args) => {
-            init_logging("faxbridge=info,warn");
+            init_service_logging("faxbridge=info,warn");
             faxbridge::tools::demo::run_cli(args)
         }
         Command::Submit(args) => {
@@ -281,8 +281,22 @@ fn load_config(given: Option<&Path>) -> anyhow::Result<Config> {
     }
 }
 
-fn init_logging(filter: &str) {
+/// Logging for the daemon (`run`, `demo`): the service log on standard
+/// output, which systemd hands to journald.
+fn init_service_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
     tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+/// Logging for the command-line tools: warnings go to standard error, so
+/// that standard output carries only the command's result (a T.30 report,
+/// job ids, a benchmark table) for scripts and mail servers to read.
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
