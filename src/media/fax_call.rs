@@ -8,7 +8,9 @@
 //! * **Clock.** A 20 ms interval with [`MissedTickBehavior::Burst`]: after a
 //!   scheduling hiccup the missed ticks run back to back, so exactly 160
 //!   samples are sent and 160 samples are played per elapsed 20 ms. A fax
-//!   modem cannot tolerate inserted or dropped samples.
+//!   modem cannot tolerate inserted or dropped samples. Each tick first
+//!   reads every datagram that arrived since the last one, so a call wakes
+//!   only on its clock and on SIP events.
 //! * **Audio** (PCMA/PCMU as answered in SDP): every tick one 160-octet RTP
 //!   packet ([`super::rtp::RtpSender`] stamps sequence, timestamp and SSRC)
 //!   and one 20 ms pull from a fixed-delay playout buffer
@@ -125,6 +127,10 @@ const REINVITE_RETRY: Duration = Duration::from_secs(1);
 
 /// Largest datagram read from a media socket.
 const MAX_DATAGRAM: usize = 2048;
+/// Most datagrams read from one socket per 20 ms tick: a normal stream
+/// brings one or two; a flood is left to the socket's buffer (and dropped
+/// by the kernel) rather than starving the other calls.
+const MAX_DRAIN: usize = 64;
 
 /// How a fax call uses its media.
 #[derive(Debug, Clone)]
@@ -780,15 +786,8 @@ impl CallTask {
                         reinvite_due = Some(Instant::now() + REINVITE_RETRY);
                     }
                 }
-                received = self.sockets.rtp.recv_from(&mut rtp_buf) => match received {
-                    Ok((n, _)) => self.on_rtp(n, &rtp_buf),
-                    Err(e) => debug!(call_id = %self.call_id, error = %e, "RTP socket error"),
-                },
-                received = self.sockets.udptl.recv_from(&mut udptl_buf), if t38 => match received {
-                    Ok((n, _)) => self.on_udptl(&udptl_buf[..n]),
-                    Err(e) => debug!(call_id = %self.call_id, error = %e, "UDPTL socket error"),
-                },
                 _ = tick.tick() => {
+                    self.drain(&mut rtp_buf, &mut udptl_buf, t38);
                     let heard = self.on_tick();
                     let now = Instant::now();
                     if let Some(signal) = heard {
@@ -818,20 +817,24 @@ impl CallTask {
                         }
                         continue;
                     }
-                    let pages = self.session.pages_transferred();
-                    if let Some(p) = &self.cfg.progress {
-                        p.send_if_modified(|p| {
-                            let more = pages > p.pages_confirmed;
-                            if more {
-                                p.pages_confirmed = pages;
-                            }
-                            more
-                        });
-                    }
-                    let activity = self.session.t30_activity() + u64::from(pages);
+                    // A page is confirmed only by a T.30 frame (MCF), so
+                    // the page count (a SpanDSP statistics call, which
+                    // reads the TIFF when sending) is read only when the
+                    // frame count moved.
+                    let activity = self.session.t30_activity();
                     if last_activity != Some(activity) {
                         last_activity = Some(activity);
                         progress_at = now;
+                        let pages = self.session.pages_transferred();
+                        if let Some(p) = &self.cfg.progress {
+                            p.send_if_modified(|p| {
+                                let more = pages > p.pages_confirmed;
+                                if more {
+                                    p.pages_confirmed = pages;
+                                }
+                                more
+                            });
+                        }
                     } else if now - progress_at >= self.cfg.watchdog {
                         warn!(
                             call_id = %self.call_id,
@@ -1145,6 +1148,32 @@ impl CallTask {
                 self.stats.ifp_recovered_fec += s.recovered_fec;
                 self.stats.ifp_missing += s.missing;
                 t.decoder = UdptlDecoder::new(0);
+            }
+        }
+    }
+
+    /// Take every datagram that arrived since the last tick. The sockets
+    /// are read on the tick rather than woken per packet: the modem consumes
+    /// audio 20 ms at a time anyway and the playout buffer places packets by
+    /// timestamp, so nothing changes for the fax, while each call wakes 50
+    /// times a second instead of 100 or more. UDPTL is read only on a T.38
+    /// leg; datagrams that come early wait in the socket for the switch.
+    fn drain(&mut self, rtp_buf: &mut [u8], udptl_buf: &mut [u8], t38: bool) {
+        for _ in 0..MAX_DRAIN {
+            match self.sockets.rtp.try_recv_from(rtp_buf) {
+                Ok((n, _)) => self.on_rtp(n, rtp_buf),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => debug!(call_id = %self.call_id, error = %e, "RTP socket error"),
+            }
+        }
+        if !t38 {
+            return;
+        }
+        for _ in 0..MAX_DRAIN {
+            match self.sockets.udptl.try_recv_from(udptl_buf) {
+                Ok((n, _)) => self.on_udptl(&udptl_buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => debug!(call_id = %self.call_id, error = %e, "UDPTL socket error"),
             }
         }
     }

@@ -707,10 +707,21 @@ impl UdptlDecoder {
         }
     }
 
+    /// Forget history older than [`HISTORY`] packets. Entries are removed
+    /// from the front one by one: normally one per datagram, where
+    /// `split_off` would move the whole window into a new tree each time.
     fn prune(&mut self) {
         let floor = self.highest - HISTORY;
-        self.known = self.known.split_off(&floor);
-        self.fec = self.fec.split_off(&floor);
+        while let Some(entry) = self.known.first_entry()
+            && *entry.key() < floor
+        {
+            entry.remove();
+        }
+        while let Some(entry) = self.fec.first_entry()
+            && *entry.key() < floor
+        {
+            entry.remove();
+        }
     }
 
     fn deliver(&mut self, flush: bool) -> Vec<RxEvent> {
