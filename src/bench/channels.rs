@@ -44,8 +44,11 @@ pub struct ChannelsArgs {
     /// Use T.38 (offered in the first INVITE) instead of G.711.
     #[arg(long)]
     pub t38: bool,
-    /// Milliseconds between two call starts.
-    #[arg(long, default_value_t = 20)]
+    /// Milliseconds between two call starts. The default, 23, is not
+    /// a multiple of the 20 ms packet clock, so the calls' clocks spread over
+    /// the period as when calls arrive at random; a multiple of 20 makes
+    /// every call tick in the same millisecond (the worst case).
+    #[arg(long, default_value_t = 23)]
     pub spacing_ms: u64,
     /// Seconds of fax per transport for the raw engine measurement.
     #[arg(long, default_value_t = 60)]

@@ -405,8 +405,11 @@ pub struct DialArgs {
     /// Load mode: at most this many calls at once (default: all of them).
     #[arg(long)]
     pub concurrency: Option<u32>,
-    /// Load mode: milliseconds between two call starts.
-    #[arg(long, default_value_t = 20)]
+    /// Load mode: milliseconds between two call starts. The default, 23, is not
+    /// a multiple of the 20 ms packet clock, so the calls' clocks spread over
+    /// the period as when calls arrive at random; a multiple of 20 makes
+    /// every call tick in the same millisecond (the worst case).
+    #[arg(long, default_value_t = 23)]
     pub spacing_ms: u64,
     /// PEM trust anchors for a `sips:` or `;transport=tls` target (default:
     /// the system bundle /etc/ssl/certs/ca-certificates.crt).
