@@ -1254,16 +1254,7 @@ impl CallTask {
                     }
                 }
                 let out = [silence_of(a.codec); FRAME];
-                match a.remote.filter(|_| a.sends) {
-                    Some(to) => {
-                        let packet = a.sender.audio_frame(&out);
-                        match self.sockets.rtp.try_send_to(&packet, to) {
-                            Ok(_) => self.stats.rtp_sent += 1,
-                            Err(_) => self.stats.send_errors += 1,
-                        }
-                    }
-                    None => a.sender.skip(FRAME as u32),
-                }
+                Self::send_audio(&self.sockets, a, &out, &mut self.stats);
             }
             Leg::Audio(a) => {
                 a.source.tick();
@@ -1287,16 +1278,7 @@ impl CallTask {
                 }
                 let mut out = [0u8; FRAME];
                 let _ = self.session.transmit_payload(&mut out);
-                match a.remote.filter(|_| a.sends) {
-                    Some(to) => {
-                        let packet = a.sender.audio_frame(&out);
-                        match self.sockets.rtp.try_send_to(&packet, to) {
-                            Ok(_) => self.stats.rtp_sent += 1,
-                            Err(_) => self.stats.send_errors += 1,
-                        }
-                    }
-                    None => a.sender.skip(FRAME as u32),
-                }
+                Self::send_audio(&self.sockets, a, &out, &mut self.stats);
             }
             Leg::T38(t) => {
                 let _ = self.session.advance(FRAME as u32);
@@ -1304,6 +1286,26 @@ impl CallTask {
             }
         }
         heard
+    }
+
+    /// Send one 20 ms frame on the audio leg, or only advance the RTP clock
+    /// when the far end takes nothing (port 0, recvonly).
+    fn send_audio(
+        sockets: &MediaSockets,
+        a: &mut AudioLeg,
+        frame: &[u8; FRAME],
+        stats: &mut MediaStats,
+    ) {
+        match a.remote.filter(|_| a.sends) {
+            Some(to) => {
+                let packet = a.sender.audio_frame(frame);
+                match sockets.rtp.try_send_to(&packet, to) {
+                    Ok(_) => stats.rtp_sent += 1,
+                    Err(_) => stats.send_errors += 1,
+                }
+            }
+            None => a.sender.skip(FRAME as u32),
+        }
     }
 
     fn send_ifps(

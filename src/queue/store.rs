@@ -322,6 +322,15 @@ pub struct JobStore {
 }
 
 impl JobStore {
+    /// Start a transaction; `what` names the operation in the error.
+    async fn begin(&self, what: &'static str) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.store
+            .pool()
+            .begin()
+            .await
+            .map_err(QueueError::db(what))
+    }
+
     /// The queue on an open database (its schema is applied by
     /// [`Store`]'s migrations).
     pub fn new(store: Store, cfg: QueueConfig) -> JobStore {
@@ -381,12 +390,7 @@ impl JobStore {
         }
         let id = job_id(&job.idempotency_key);
         let due = job.not_before.unwrap_or(now);
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db("queueing a fax"))?;
+        let mut tx = self.begin("queueing a fax").await?;
         let created = sqlx::query(
             "INSERT INTO fax_job (id, idempotency_key, destination, route, document_path, \
              pages_total, pages_confirmed, submitter, state, next_attempt_ms, attempts, \
@@ -480,12 +484,7 @@ impl JobStore {
 
     async fn claim_one(&self, id: &str, now: Millis) -> Result<ClaimResult> {
         const WHAT: &str = "claiming a fax job";
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db(WHAT))?;
+        let mut tx = self.begin(WHAT).await?;
         if !lock_job(&mut tx, id, now).await? {
             return Ok(ClaimResult::NotDue);
         }
@@ -566,12 +565,7 @@ impl JobStore {
     /// `Dialling → Sending`, committed.
     pub async fn start_sending(&self, job_id: &str, attempt: u32, now: Millis) -> Result<()> {
         const WHAT: &str = "recording that a fax is being sent";
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db(WHAT))?;
+        let mut tx = self.begin(WHAT).await?;
         let job = self.locked_current(&mut tx, job_id, attempt, now).await?;
         let next = job
             .state
@@ -616,12 +610,7 @@ impl JobStore {
             });
         }
         const WHAT: &str = "recording confirmed pages";
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db(WHAT))?;
+        let mut tx = self.begin(WHAT).await?;
         let raised = sqlx::query(
             "UPDATE fax_job_attempt SET pages_confirmed = $3 WHERE job_id = $1 AND number = $2 \
              AND ended_at_ms IS NULL AND pages_confirmed < $3",
@@ -664,12 +653,7 @@ impl JobStore {
         now: Millis,
     ) -> Result<JobState> {
         const WHAT: &str = "recording the end of a fax attempt";
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db(WHAT))?;
+        let mut tx = self.begin(WHAT).await?;
         let job = self.locked_current(&mut tx, job_id, attempt, now).await?;
         let mut attempts = load_attempts(&mut tx, job_id).await?;
         let Some(current) = attempts.iter_mut().find(|a| a.number == attempt) else {
@@ -798,12 +782,7 @@ impl JobStore {
         now: Millis,
     ) -> Result<JobState> {
         const WHAT: &str = "failing a fax job that cannot be routed";
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db(WHAT))?;
+        let mut tx = self.begin(WHAT).await?;
         let job = self.locked_current(&mut tx, job_id, attempt, now).await?;
         sqlx::query(
             "UPDATE fax_job_attempt SET ended_at_ms = $3, success = 0 \
@@ -845,12 +824,7 @@ impl JobStore {
         .map_err(QueueError::db(WHAT))?;
         let mut report = RecoveryReport::default();
         for id in ids {
-            let mut tx = self
-                .store
-                .pool()
-                .begin()
-                .await
-                .map_err(QueueError::db(WHAT))?;
+            let mut tx = self.begin(WHAT).await?;
             if !lock_job(&mut tx, &id, now).await? {
                 continue;
             }
@@ -1031,12 +1005,7 @@ impl JobStore {
         transition: impl FnOnce(JobState) -> std::result::Result<JobState, IllegalTransition>,
     ) -> Result<JobState> {
         const WHAT: &str = "changing a fax job";
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db(WHAT))?;
+        let mut tx = self.begin(WHAT).await?;
         if !lock_job(&mut tx, id, now).await? {
             return Err(QueueError::NotFound(id.to_string()));
         }
@@ -1148,12 +1117,7 @@ impl JobStore {
         now: Millis,
     ) -> Result<bool> {
         const WHAT: &str = "giving up a delivery report";
-        let mut tx = self
-            .store
-            .pool()
-            .begin()
-            .await
-            .map_err(QueueError::db(WHAT))?;
+        let mut tx = self.begin(WHAT).await?;
         let changed = sqlx::query(
             "UPDATE fax_job SET report_state = 'unsendable' WHERE id = $1 \
              AND report_state = 'pending' AND (SELECT MAX(seq) FROM fax_job_event \
