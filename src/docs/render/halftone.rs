@@ -96,19 +96,40 @@ impl LumaSource for GreyPage {
     fn threshold_row(&self, y: usize, out: &mut [u8], grey: &mut [u16]) {
         let w = self.width as usize;
         let row = &self.data[y * w..(y + 1) * w];
-        for (i, (o, px)) in out.iter_mut().zip(row.chunks(8)).enumerate() {
-            // White paper, most of a page: nothing to set or count.
-            if px.len() == 8 && px.iter().all(|&v| v == 255) {
+        let white = |px: &[u8]| {
+            px.as_chunks::<8>()
+                .0
+                .iter()
+                .fold(u64::MAX, |m, w| m & u64::from_ne_bytes(*w))
+                == u64::MAX
+        };
+        // Whole tiles (16 pixels, two output bytes) at a time; white paper,
+        // most of a page, is skipped 64 pixels at a time with word compares.
+        let (tiles, tail) = row.as_chunks::<TILE>();
+        for (bi, block) in tiles.chunks(4).enumerate() {
+            if white(block.as_flattened()) {
                 continue;
             }
-            let mut b = 0u8;
-            let mut n = 0u16;
-            for (k, &v) in px.iter().enumerate() {
-                b |= u8::from(v < THRESHOLD) << (7 - k);
-                n += u16::from(is_grey(v));
+            for (j, px) in block.iter().enumerate() {
+                if white(px) {
+                    continue;
+                }
+                let t = bi * 4 + j;
+                let (lo, hi) = px.split_at(8);
+                for (k, eight) in [lo, hi].into_iter().enumerate() {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(eight);
+                    let (bits, n) = threshold_word(u64::from_le_bytes(b));
+                    out[2 * t + k] = bits;
+                    grey[t] += n;
+                }
             }
-            *o = b;
-            grey[i * 8 / TILE] += n;
+        }
+        let x0 = tiles.len() * TILE;
+        for (k, &v) in tail.iter().enumerate() {
+            let x = x0 + k;
+            out[x / 8] |= u8::from(v < THRESHOLD) << (7 - x % 8);
+            grey[x / TILE] += u16::from(is_grey(v));
         }
     }
 }
@@ -183,6 +204,36 @@ impl LumaSource for RgbaSource<'_> {
             grey[body.len() * 8 / TILE] += n;
         }
     }
+}
+
+/// Every byte's high bit.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// For each byte of `x`, its high bit set where the byte is at least `n`
+/// (`n` ≥ 1): the carry out of adding 256 − `n`, computed on all eight
+/// bytes at once (the low seven bits are added apart, so no carry crosses
+/// into the next byte).
+#[inline]
+fn at_least(x: u64, n: u8) -> u64 {
+    let c = 256 - u64::from(n);
+    let low = (x & !HIGH_BITS) + (c & 0x7F) * 0x0101_0101_0101_0101;
+    if c >= 0x80 {
+        (x | low) & HIGH_BITS
+    } else {
+        x & low & HIGH_BITS
+    }
+}
+
+/// [`threshold8`] on eight grey pixels read as a little-endian word (the
+/// first pixel in the low byte): the byte of threshold bits, first pixel in
+/// the most significant bit, and the count of mid-grey pixels.
+#[inline]
+fn threshold_word(x: u64) -> (u8, u16) {
+    let black = !at_least(x, THRESHOLD) & HIGH_BITS;
+    // Gather the eight high bits: byte k's bit lands on bit 63 − k.
+    let bits = ((black >> 7).wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8;
+    let grey = at_least(x, GREY_LO) & !at_least(x, GREY_HI + 1);
+    (bits, grey.count_ones() as u16)
 }
 
 /// Packed threshold bits (MSB first) of eight grey pixels and how many of
@@ -368,6 +419,28 @@ mod tests {
             }
         }
         n as f64 / f64::from((x1 - x0) * (y1 - y0))
+    }
+
+    #[test]
+    fn word_threshold_matches_pixel_by_pixel() {
+        for n in 1..=255u8 {
+            for v in 0..=255u8 {
+                let x = u64::from_le_bytes([v, 0, 255, v, n, v.wrapping_add(1), 7, v]);
+                let want: Vec<bool> = x.to_le_bytes().iter().map(|&b| b >= n).collect();
+                let got = at_least(x, n);
+                for (k, &w) in want.iter().enumerate() {
+                    assert_eq!(got >> (8 * k + 7) & 1 == 1, w, "byte {k} of {x:#x} >= {n}");
+                }
+            }
+        }
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..10_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let l = s.to_le_bytes();
+            assert_eq!(threshold_word(s), threshold8(&l), "{l:?}");
+        }
     }
 
     #[test]
