@@ -11,8 +11,10 @@
 //!
 //! Pipeline: source → grey page on the fax grid (`geometry`, `pdf_in`,
 //! `image_in`, `text`) → bilevel (`halftone`) → T.6 TIFF-F
-//! ([`crate::docs::tiff::write_tiff`]). PDF pages are drawn into an RGBA
-//! pixmap that `halftone` reads directly, in one pass for text pages.
+//! ([`crate::docs::tiff::write_tiff`]). Plain PDF pages (text and line
+//! art in solid colours) are drawn straight onto a grey page (`direct`);
+//! others into an RGBA pixmap by hayro's general renderer, which
+//! `halftone` reads directly, in one pass for text pages.
 
 use std::fmt;
 use std::io::Read;
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use super::tiff::{Compression, write_tiff};
 use super::{DocError, Page, Resolution};
 
+pub(crate) mod direct;
 pub(crate) mod geometry;
 pub(crate) mod halftone;
 pub(crate) mod image_in;

@@ -2,7 +2,10 @@
 //!
 //! Each page is drawn straight onto the fax grid with a non-uniform scale
 //! (204 dpi across, 98/196/391 lines per inch down), turned 90° first when it
-//! is landscape, so nothing is resampled twice. hayro runs inside
+//! is landscape, so nothing is resampled twice. A plain page (text and line
+//! art in solid colours) is drawn by [`super::direct`] onto a grey page;
+//! a page that needs more (images, shadings, masks) by hayro's general
+//! renderer. hayro runs inside
 //! `catch_unwind`: a malformed file must end as a refused document, never as a
 //! crashed daemon.
 //!
@@ -20,16 +23,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use hayro::hayro_interpret::InterpreterSettings;
-use hayro::hayro_interpret::util::TransformExt;
+use hayro::hayro_interpret::util::{RectExt, TransformExt};
+use hayro::hayro_interpret::{Context, InterpreterCache, InterpreterSettings, interpret_page};
 use hayro::hayro_syntax::{LoadPdfError, Pdf};
-use hayro::kurbo::Affine;
+use hayro::kurbo::{Affine, Rect};
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
 use hayro::{RenderCache, RenderSettings, render_into};
 
+use super::direct::{DirectCache, GreyDevice, IRect};
 use super::geometry::Target;
-use super::halftone::{RgbaSource, binarize_source};
+use super::halftone::{GreyPage, RgbaSource, binarize, binarize_source};
 use crate::docs::{DocError, Page};
 
 /// When rendering of one document must be given up.
@@ -118,11 +122,16 @@ fn parse(data: &Arc<Vec<u8>>, what: &str) -> Result<Pdf, DocError> {
 
 /// Rendering state reused from page to page within one worker.
 struct Worker<'a> {
+    /// Interpreter and glyph caches of the direct grey renderer.
+    interpreter: InterpreterCache<'a>,
+    direct: DirectCache,
+    /// The grey page the direct renderer draws on (4 MB at fine A4).
+    grey: Vec<u8>,
     cache: RenderCache<'a>,
     settings: InterpreterSettings,
     render_settings: RenderSettings,
-    ctx: RenderContext,
-    pixmap: Pixmap,
+    /// The general renderer's canvas, taken when a page first needs it.
+    canvas: Option<Canvas>,
     resources: Resources,
 }
 
@@ -136,7 +145,10 @@ struct Canvas {
 
 /// Canvases left by finished documents.
 static SPARE_CANVASES: Mutex<Vec<Canvas>> = Mutex::new(Vec::new());
-/// At most this many spare canvases are kept (one per core of a small box).
+/// Grey pages of the direct renderer left by finished documents.
+static SPARE_GREY: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+/// At most this many spare canvases of each kind are kept (one per core of
+/// a small box).
 const MAX_SPARE_CANVASES: usize = 2;
 
 impl Canvas {
@@ -165,35 +177,42 @@ impl Canvas {
 }
 
 impl Worker<'_> {
-    fn new(target: &Target) -> Self {
-        let (w, h) = (target.width_px as u16, target.height_px as u16);
-        let Canvas { ctx, pixmap } = Canvas::take(w, h);
+    fn new() -> Self {
+        // A grey page left by an earlier document: allocating and first
+        // touching 4 MB costs more than drawing a page of text directly.
+        let grey = SPARE_GREY
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default();
         Worker {
+            interpreter: InterpreterCache::new(),
+            direct: DirectCache::default(),
+            grey,
             cache: RenderCache::new(),
             settings: InterpreterSettings::default(),
             render_settings: RenderSettings::default(),
-            ctx,
-            pixmap,
+            canvas: None,
             resources: Resources::default(),
         }
     }
 
     /// Hand the canvas back for the next document.
     fn finish(self) {
-        Canvas {
-            ctx: self.ctx,
-            pixmap: self.pixmap,
+        if let Some(canvas) = self.canvas {
+            canvas.give_back();
         }
-        .give_back();
+        if let Ok(mut spare) = SPARE_GREY.lock()
+            && spare.len() < MAX_SPARE_CANVASES
+            && self.grey.capacity() > 0
+        {
+            spare.push(self.grey);
+        }
     }
 }
 
-/// Draw one page onto the fax grid and make it bilevel.
-fn render_page<'a>(
-    worker: &mut Worker<'a>,
-    page: &'a hayro::hayro_syntax::page::Page<'a>,
-    target: &Target,
-) -> Page {
+/// The transform from a page's user space to the fax grid.
+fn page_transform(page: &hayro::hayro_syntax::page::Page<'_>, target: &Target) -> Affine {
     let (pw, ph) = page.render_dimensions();
     let (pw, ph) = (f64::from(pw), f64::from(ph));
     // Points to inches, then placed on the page grid.
@@ -206,24 +225,59 @@ fn render_page<'a>(
     } else {
         Affine::IDENTITY
     };
-    let transform = Affine::translate((f64::from(place.x), f64::from(place.y)))
+    Affine::translate((f64::from(place.x), f64::from(place.y)))
         * Affine::scale_non_uniform(sx, sy)
         * rot
-        * page.initial_transform(true).to_kurbo();
+        * page.initial_transform(true).to_kurbo()
+}
+
+/// Draw one page onto the fax grid and make it bilevel: directly when the
+/// page is plain, else with the general renderer.
+fn render_page<'a>(
+    worker: &mut Worker<'a>,
+    page: &'a hayro::hayro_syntax::page::Page<'a>,
+    target: &Target,
+) -> Page {
+    let transform = page_transform(page, target);
+    match catch_unwind(AssertUnwindSafe(|| {
+        render_direct(worker, page, target, transform)
+    })) {
+        Ok(Some(bits)) => return bits,
+        Ok(None) => {}
+        Err(p) => {
+            tracing::warn!(
+                reason = %panic_text(p.as_ref()),
+                "direct page renderer failed; drawing the page with the general renderer"
+            );
+            worker.direct = DirectCache::default();
+        }
+    }
+    render_general(worker, page, target, transform)
+}
+
+/// Draw a page with hayro's general renderer (vello) into the RGBA canvas
+/// and make it bilevel.
+fn render_general<'a>(
+    worker: &mut Worker<'a>,
+    page: &'a hayro::hayro_syntax::page::Page<'a>,
+    target: &Target,
+    transform: Affine,
+) -> Page {
+    let (width, height) = (target.width_px as u16, target.height_px as u16);
     let w = &mut *worker;
-    w.ctx
-        .reset_and_resize(target.width_px as u16, target.height_px as u16);
+    let canvas = w.canvas.get_or_insert_with(|| Canvas::take(width, height));
+    canvas.ctx.reset_and_resize(width, height);
     render_into(
         page,
         &w.cache,
         &w.settings,
         &w.render_settings,
-        &mut w.ctx,
+        &mut canvas.ctx,
         transform,
     );
-    w.ctx.flush();
-    w.ctx.render_with(
-        &mut w.pixmap,
+    canvas.ctx.flush();
+    canvas.ctx.render_with(
+        &mut canvas.pixmap,
         &mut w.resources,
         RasterizerSettings {
             target_init: TargetInit::Clear(WHITE),
@@ -233,11 +287,54 @@ fn render_page<'a>(
     // Premultiplied over an opaque white background: alpha is 255, so the
     // channels are the colour; grey is taken straight from the pixmap.
     let src = RgbaSource {
-        data: w.pixmap.data_as_u8_slice(),
+        data: canvas.pixmap.data_as_u8_slice(),
         width: target.width_px as usize,
         height: target.height_px as usize,
     };
     binarize_source(&src, target.x_dpi, target.y_dpi)
+}
+
+/// Draw a plain page (text and line art in solid colours, rectangular
+/// clips) straight onto a grey page and make it bilevel; `None` when the
+/// page needs the general renderer (see [`super::direct`]).
+fn render_direct<'a>(
+    worker: &mut Worker<'a>,
+    page: &'a hayro::hayro_syntax::page::Page<'a>,
+    target: &Target,
+    transform: Affine,
+) -> Option<Page> {
+    let (w, h) = (target.width_px as usize, target.height_px as usize);
+    worker.grey.clear();
+    worker.grey.resize(w * h, 255);
+    let mut ctx = Context::new(
+        transform,
+        Rect::new(0.0, 0.0, w as f64, h as f64),
+        &worker.interpreter,
+        page.xref(),
+        worker.settings.clone(),
+    );
+    let crop = transform.transform_rect_bbox(page.intersected_crop_box().to_kurbo());
+    let mut device = GreyDevice::new(
+        &mut worker.grey,
+        w,
+        IRect::rounded(crop),
+        &mut worker.direct,
+    );
+    interpret_page(page, &mut ctx, &mut device);
+    if let Some(why) = device.gave_up() {
+        tracing::trace!(why, "page drawn by the general renderer");
+        return None;
+    }
+    let grey = GreyPage {
+        width: w as u32,
+        height: h as u32,
+        x_dpi: target.x_dpi,
+        y_dpi: target.y_dpi,
+        data: std::mem::take(&mut worker.grey),
+    };
+    let bits = binarize(&grey);
+    worker.grey = grey.data;
+    Some(bits)
 }
 
 /// Render pages of `pdf`, each time taking the next page nobody has taken
@@ -263,7 +360,7 @@ fn render_share(
             return;
         }
     };
-    let mut worker = Worker::new(target);
+    let mut worker = Worker::new();
     while !given_up.load(Ordering::Relaxed) {
         let i = next.fetch_add(1, Ordering::Relaxed);
         if i >= pages.len() {
@@ -276,7 +373,7 @@ fn render_share(
             Ok(p) => out.send((i, Ok(p))),
             Err(p) => {
                 // The worker's state may be inconsistent after a panic.
-                worker = Worker::new(target);
+                worker = Worker::new();
                 out.send((
                     i,
                     Err(DocError::Render {
@@ -421,6 +518,24 @@ impl OpenPdf {
         }
         Ok(pages.into_iter().flatten().collect())
     }
+}
+
+/// Every page of a PDF drawn by the direct renderer (`None` where it gave
+/// up) and by the general renderer, for comparing the two.
+#[cfg(test)]
+pub(crate) fn render_both_ways(data: Vec<u8>, target: &Target) -> Vec<(Option<Page>, Page)> {
+    let data = Arc::new(data);
+    let pdf = parse(&data, "test.pdf").expect("test PDF parses");
+    let pages = pdf.pages();
+    let mut worker = Worker::new();
+    let mut out = Vec::new();
+    for page in pages.iter() {
+        let t = page_transform(page, target);
+        let direct = render_direct(&mut worker, page, target, t);
+        let general = render_general(&mut worker, page, target, t);
+        out.push((direct, general));
+    }
+    out
 }
 
 #[cfg(test)]
