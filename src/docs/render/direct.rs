@@ -1016,6 +1016,11 @@ showpage
             star_a = star(130.0, 300.0, 50.0),
             star_b = star(270.0, 300.0, 50.0),
         );
+        ghostscript_pdf(dir, &ps)
+    }
+
+    /// A PostScript program made into a PDF by Ghostscript's pdfwrite.
+    fn ghostscript_pdf(dir: &std::path::Path, ps: &str) -> Vec<u8> {
         let src = dir.join("art.ps");
         let out = dir.join("art.pdf");
         std::fs::write(&src, ps).unwrap();
@@ -1110,43 +1115,13 @@ showpage
         }
     }
 
-    /// A one-page A4 PDF showing `content`.
-    fn content_pdf(content: &str) -> Vec<u8> {
-        let objects = [
-            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_string(),
-            format!(
-                "<< /Length {} >>\nstream\n{content}endstream",
-                content.len()
-            ),
-        ];
-        let mut pdf = b"%PDF-1.4\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, o) in objects.iter().enumerate() {
-            offsets.push(pdf.len());
-            pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-        }
-        let xref = pdf.len();
-        let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
-        for o in offsets {
-            tail.push_str(&format!("{o:010} 00000 n \n"));
-        }
-        tail.push_str(&format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        ));
-        pdf.extend_from_slice(tail.as_bytes());
-        pdf
-    }
-
     #[test]
     fn a_page_of_hundreds_of_page_sized_shapes_is_left_to_the_general_renderer() {
-        let mut content = String::new();
-        for i in 0..200 {
-            content.push_str(&format!("0.{} g 0 0 595 842 re f\n", i % 9 + 1));
-        }
-        let pdf = content_pdf(&content);
+        let dir = tempfile::tempdir().unwrap();
+        let ps = "%!PS\n<< /PageSize [595 842] >> setpagedevice\n\
+                  0 1 199 { 9 mod 1 add 10 div setgray 0 0 595 842 rectfill } for\n\
+                  showpage\n";
+        let pdf = ghostscript_pdf(dir.path(), ps);
         let target = Target::new(Paper::A4, Resolution::Standard);
         let pages = render_both_ways(pdf, &target);
         assert!(pages[0].0.is_none(), "a heavy page is not drawn directly");
