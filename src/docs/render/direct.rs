@@ -34,6 +34,9 @@ const BAND: usize = 32;
 /// Glyphs larger than this (pixels, either way) are drawn as paths each
 /// time instead of being kept as coverage masks.
 const MAX_CACHED_GLYPH: f64 = 128.0;
+/// Glyph masks kept per worker; a document using more distinct glyph
+/// sizes than this (a hostile one) starts the cache afresh.
+const MAX_CACHED_GLYPHS: usize = 50_000;
 /// Sub-pixel horizontal positions a cached glyph is drawn at.
 const SUBPIXEL_STEPS: f64 = 4.0;
 /// Pixels a page may paint, in pages' worth of area, before the device
@@ -347,7 +350,6 @@ pub(crate) struct GreyDevice<'c> {
     canvas: &'c mut [u8],
     width: usize,
     clips: Vec<IRect>,
-    groups: usize,
     gave_up: Option<&'static str>,
     /// Pixels still to be painted before the page counts as too heavy.
     budget: u64,
@@ -455,7 +457,6 @@ impl<'c> GreyDevice<'c> {
             canvas,
             width,
             clips: vec![page.intersect(clip)],
-            groups: 0,
             gave_up: None,
             budget: PAINT_BUDGET_PAGES * (width * height) as u64,
             cache,
@@ -651,6 +652,9 @@ impl<'c> GreyDevice<'c> {
                     return;
                 }
                 let mask = self.rasterize_glyph(&local).map(Rc::new);
+                if self.cache.glyphs.len() >= MAX_CACHED_GLYPHS {
+                    self.cache.glyphs.clear();
+                }
                 self.cache.glyphs.insert(key, mask.clone());
                 mask
             }
@@ -781,12 +785,10 @@ impl<'a> Device<'a> for GreyDevice<'_> {
         if opacity < 1.0 || mask.is_some() || blend != BlendMode::Normal {
             self.give_up("transparency group");
         }
-        self.groups += 1;
     }
 
-    fn pop_transparency_group(&mut self) {
-        self.groups = self.groups.saturating_sub(1);
-    }
+    /// Groups drawn here are opaque and normal: nothing to compose.
+    fn pop_transparency_group(&mut self) {}
 
     fn draw_glyph_run(
         &mut self,
