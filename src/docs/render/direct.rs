@@ -26,6 +26,8 @@ use hayro::hayro_interpret::{
 };
 use hayro::kurbo::{self, Affine, BezPath, PathEl, Point, Rect, Shape};
 
+use super::halftone::luma;
+
 /// Flattening tolerance for curves, in device pixels.
 const TOLERANCE: f64 = 0.1;
 /// Rows accumulated at a time (keeps the accumulation buffer small
@@ -360,9 +362,8 @@ pub(crate) struct GreyDevice<'c> {
 fn solid(paint: &Paint<'_>) -> Option<(u8, u8)> {
     match paint {
         Paint::Color(c) => {
-            let [r, g, b, a] = c.to_rgba().to_rgba8();
-            let l = 77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b);
-            Some((((l + 128) >> 8) as u8, a))
+            let rgba = c.to_rgba().to_rgba8();
+            Some((luma(&rgba), rgba[3]))
         }
         Paint::Pattern(_) => None,
     }

@@ -59,9 +59,10 @@ fn picture_need() -> u32 {
     (PICTURE_FRACTION * (TILE * TILE) as f32) as u32
 }
 
-/// Rec. 601 luma of an opaque premultiplied RGBA pixel in 8-bit fixed point.
+/// Rec. 601 luma of an RGBA pixel's colour channels in 8-bit fixed point
+/// (of an opaque premultiplied pixel, its grey).
 #[inline]
-fn luma(p: &[u8; 4]) -> u8 {
+pub(crate) fn luma(p: &[u8; 4]) -> u8 {
     let l = 77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]);
     ((l + 128) >> 8) as u8
 }
@@ -185,7 +186,7 @@ impl LumaSource for RgbaSource<'_> {
                 for (v, p) in l.iter_mut().zip(px.as_chunks::<4>().0) {
                     *v = luma(p);
                 }
-                let (b, n) = threshold8(&l);
+                let (b, n) = threshold_word(u64::from_le_bytes(l));
                 if let Some(o) = out.get_mut(i) {
                     *o = b;
                 }
@@ -199,7 +200,7 @@ impl LumaSource for RgbaSource<'_> {
             for (v, p) in l.iter_mut().zip(tail.as_chunks::<4>().0) {
                 *v = luma(p);
             }
-            let (b, n) = threshold8(&l);
+            let (b, n) = threshold_word(u64::from_le_bytes(l));
             *o = b;
             grey[body.len() * 8 / TILE] += n;
         }
@@ -224,9 +225,10 @@ fn at_least(x: u64, n: u8) -> u64 {
     }
 }
 
-/// [`threshold8`] on eight grey pixels read as a little-endian word (the
-/// first pixel in the low byte): the byte of threshold bits, first pixel in
-/// the most significant bit, and the count of mid-grey pixels.
+/// Threshold eight grey pixels read as a little-endian word (the first
+/// pixel in the low byte): the byte of threshold bits, first pixel in the
+/// most significant bit, and how many of them are mid-grey (white padding
+/// counts as neither).
 #[inline]
 fn threshold_word(x: u64) -> (u8, u16) {
     let black = !at_least(x, THRESHOLD) & HIGH_BITS;
@@ -234,19 +236,6 @@ fn threshold_word(x: u64) -> (u8, u16) {
     let bits = ((black >> 7).wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8;
     let grey = at_least(x, GREY_LO) & !at_least(x, GREY_HI + 1);
     (bits, grey.count_ones() as u16)
-}
-
-/// Packed threshold bits (MSB first) of eight grey pixels and how many of
-/// them are mid-grey. White padding counts as neither.
-#[inline]
-fn threshold8(l: &[u8; 8]) -> (u8, u16) {
-    let mut b = 0u8;
-    let mut n = 0u16;
-    for (k, &v) in l.iter().enumerate() {
-        b |= u8::from(v < THRESHOLD) << (7 - k);
-        n += u16::from(is_grey(v));
-    }
-    (b, n)
 }
 
 /// Count "interior grey" pixels (grey with grey on all four sides) in tile
@@ -419,6 +408,17 @@ mod tests {
             }
         }
         n as f64 / f64::from((x1 - x0) * (y1 - y0))
+    }
+
+    /// Threshold bits and mid-grey count of eight pixels, one at a time.
+    fn threshold8(l: &[u8; 8]) -> (u8, u16) {
+        let mut b = 0u8;
+        let mut n = 0u16;
+        for (k, &v) in l.iter().enumerate() {
+            b |= u8::from(v < THRESHOLD) << (7 - k);
+            n += u16::from(is_grey(v));
+        }
+        (b, n)
     }
 
     #[test]
