@@ -129,7 +129,25 @@ fn maildir(dir: &Path) -> Vec<Vec<u8>> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir.join("maildir/new"))
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
-    names.sort();
+    // In delivery order: Maildir names are `SECS.M<micros>P<pid>Q<seq>.host`
+    // with unpadded numbers, so they are compared as numbers, not text.
+    names.sort_by_key(|p| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let digits_after = |tag: &str| -> u64 {
+            name.split_once(tag)
+                .and_then(|(_, rest)| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().ok()
+                })
+                .unwrap_or(0)
+        };
+        let secs: u64 = name
+            .split('.')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (secs, digits_after(".M"), digits_after("Q"))
+    });
     names.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
