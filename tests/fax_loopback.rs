@@ -342,7 +342,8 @@ fn t38_call(f: &Fixture, ecm: bool, fault: Fault) -> Call {
 
 /// The received TIFF is G4, LSB2MSB, one strip per page, as SpanDSP writes it.
 fn received_pages(path: &Path) -> Vec<Page> {
-    let raw = tiff::read_tiff_strips(path).unwrap();
+    let image = std::fs::read(path).unwrap();
+    let raw = tiff::parse_tiff(&image).unwrap();
     for p in &raw {
         assert_eq!(
             p.coding,

@@ -164,10 +164,11 @@ pub enum Durability {
     /// leaves the old file or the complete new one. The daemon's path.
     #[default]
     Durable,
-    /// Temporary file and rename only, like `cp` or `tiff2pdf`: a reader
-    /// never sees a partial file, but after a power cut the new file may be
-    /// missing. Enough for a command-line conversion whose user can run it
-    /// again; each fsync waits for the disk (0.3 ms to several ms).
+    /// Temporary file and rename only: a reader never sees a partial file
+    /// and a bad input leaves an existing output untouched, but after a
+    /// power cut the new file may be missing. Enough for a command-line
+    /// conversion whose user can run it again; each fsync waits for the
+    /// disk (0.3 ms to several ms).
     Atomic,
 }
 
@@ -189,6 +190,18 @@ pub(crate) fn write_file(
     bytes: &[u8],
     durability: Durability,
 ) -> Result<(), DocError> {
+    write_file_with(path, durability, |w| w.write_all(bytes))
+}
+
+/// Write `path` through a temporary file renamed into place, with the
+/// fsyncs `durability` asks for; `write` produces the content through a
+/// buffered writer. On error the temporary file is removed and `path` is
+/// untouched.
+pub(crate) fn write_file_with<T>(
+    path: &Path,
+    durability: Durability,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<T>,
+) -> Result<T, DocError> {
     let durable = durability == Durability::Durable;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -200,9 +213,12 @@ pub(crate) fn write_file(
         .unwrap_or_else(|| "document".to_string());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| DocError::io("create", &tmp, e))?;
-        f.write_all(bytes)
-            .map_err(|e| DocError::io("write", &tmp, e))?;
+        let f = std::fs::File::create(&tmp).map_err(|e| DocError::io("create", &tmp, e))?;
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, f);
+        let value = write(&mut w).map_err(|e| DocError::io("write", &tmp, e))?;
+        let f = w
+            .into_inner()
+            .map_err(|e| DocError::io("write", &tmp, e.into_error()))?;
         if durable {
             f.sync_all().map_err(|e| DocError::io("fsync", &tmp, e))?;
         }
@@ -212,7 +228,7 @@ pub(crate) fn write_file(
         if durable && let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(value)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

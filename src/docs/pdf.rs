@@ -13,33 +13,50 @@
 //! `height / y_dpi * 72` points, so a standard-resolution page (98 lines per
 //! inch) is not squashed and a fine page not stretched.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::path::Path;
 
-use super::tiff::{RawPage, StripCoding, encode_g4, read_tiff_strips};
-use super::{ConvertReport, DocError, Durability, Page, Resolution, write_durable, write_file};
+use super::tiff::{FillOrder, RawPage, StripCoding, encode_g4, parse_tiff_file, read_file};
+use super::{
+    ConvertReport, DocError, Durability, Page, Resolution, write_durable, write_file_with,
+};
 
-/// One image page ready for the PDF: G4 strips, MSB first, top to bottom.
-struct PdfPage {
+/// One strip of a page in the PDF: rows, T.6 data, and whether its bytes
+/// must be bit-reversed on the way out (a TIFF strip in FillOrder 2).
+struct Strip<'a> {
+    rows: u32,
+    data: Cow<'a, [u8]>,
+    lsb_first: bool,
+}
+
+/// One image page ready for the PDF: G4 strips, top to bottom.
+struct PdfPage<'a> {
     width: u32,
     height: u32,
     x_dpi: f32,
     y_dpi: f32,
-    /// (rows, T.6 data) of each strip. A TIFF strip is coded independently
-    /// (its first reference line is white), exactly like a separate image.
-    strips: Vec<(u32, Vec<u8>)>,
+    /// A TIFF strip is coded independently (its first reference line is
+    /// white), exactly like a separate image.
+    strips: Vec<Strip<'a>>,
     black_is_1: bool,
 }
 
-impl PdfPage {
-    /// Take a TIFF page across, without re-encoding when it is G4 coded.
-    fn from_raw(raw: &RawPage, page_no: usize) -> Result<(PdfPage, bool), DocError> {
+impl<'a> PdfPage<'a> {
+    /// Take a TIFF page across, without re-encoding (nor copying) when it is
+    /// G4 coded.
+    fn from_raw(raw: &RawPage<'a>, page_no: usize) -> Result<(PdfPage<'a>, bool), DocError> {
         if raw.coding == StripCoding::Group4 {
             let mut strips = Vec::with_capacity(raw.strips.len());
             let mut done = 0u32;
-            for i in 0..raw.strips.len() {
+            for data in &raw.strips {
                 let rows = raw.rows_per_strip.min(raw.height - done);
-                strips.push((rows, raw.strip_msb_first(i).into_owned()));
+                strips.push(Strip {
+                    rows,
+                    data: Cow::Borrowed(*data),
+                    lsb_first: raw.fill_order == FillOrder::LsbFirst,
+                });
                 done += rows;
             }
             return Ok((
@@ -60,13 +77,17 @@ impl PdfPage {
         Ok((PdfPage::from_page(&page), false))
     }
 
-    fn from_page(page: &Page) -> PdfPage {
+    fn from_page(page: &Page) -> PdfPage<'static> {
         PdfPage {
             width: page.width,
             height: page.height,
             x_dpi: page.x_dpi,
             y_dpi: page.y_dpi,
-            strips: vec![(page.height, encode_g4(page))],
+            strips: vec![Strip {
+                rows: page.height,
+                data: Cow::Owned(encode_g4(page)),
+                lsb_first: false,
+            }],
             black_is_1: false,
         }
     }
@@ -83,14 +104,50 @@ fn real(v: f64) -> String {
     }
 }
 
+/// A writer that counts the bytes written: the PDF's object offsets.
+struct Counted<W> {
+    inner: W,
+    at: u64,
+}
+
+impl<W: Write> Counted<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.inner.write_all(bytes)?;
+        self.at += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn put_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
+        match args.as_str() {
+            Some(s) => self.put(s.as_bytes()),
+            None => self.put(args.to_string().as_bytes()),
+        }
+    }
+
+    /// Strip data, bit-reversed through a small buffer when it is stored
+    /// LSB first (PDF's CCITT filter reads MSB first); reversing the bit
+    /// order does not touch the coding.
+    fn put_strip(&mut self, strip: &Strip<'_>) -> io::Result<()> {
+        if !strip.lsb_first {
+            return self.put(&strip.data);
+        }
+        let mut buf = [0u8; 8192];
+        for chunk in strip.data.chunks(buf.len()) {
+            let out = &mut buf[..chunk.len()];
+            for (o, b) in out.iter_mut().zip(chunk) {
+                *o = b.reverse_bits();
+            }
+            self.put(out)?;
+        }
+        Ok(())
+    }
+}
+
 /// Serialise image pages as a PDF 1.4 file (uncompressed object structure,
-/// CCITT image streams, classic cross-reference table).
-fn pdf_bytes(pages: &[PdfPage]) -> Vec<u8> {
-    let total: usize = pages
-        .iter()
-        .flat_map(|p| p.strips.iter().map(|s| s.1.len() + 400))
-        .sum();
-    let mut out: Vec<u8> = Vec::with_capacity(total + 1024);
+/// CCITT image streams, classic cross-reference table) into `out`, strip
+/// data written straight from where it lies. Returns the bytes written.
+fn write_pdf<W: Write>(pages: &[PdfPage<'_>], out: W) -> io::Result<u64> {
+    let mut out = Counted { inner: out, at: 0 };
     // Object numbers: 1 catalog, 2 page tree, then for each page: the page,
     // its content stream, one image per strip.
     let mut page_ids = Vec::with_capacity(pages.len());
@@ -100,22 +157,21 @@ fn pdf_bytes(pages: &[PdfPage]) -> Vec<u8> {
         next_id += 2 + p.strips.len();
     }
     let n_objs = next_id - 1;
-    let mut offsets = vec![0usize; n_objs + 1];
-    out.extend_from_slice(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n");
+    let mut offsets = vec![0u64; n_objs + 1];
+    out.put(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")?;
 
-    offsets[1] = out.len();
-    out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+    offsets[1] = out.at;
+    out.put(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")?;
 
-    offsets[2] = out.len();
+    offsets[2] = out.at;
     let mut kids = String::new();
     for id in &page_ids {
         let _ = write!(kids, "{id} 0 R ");
     }
-    let _ = write!(
-        Obj(&mut out),
+    out.put_fmt(format_args!(
         "2 0 obj\n<< /Type /Pages /Kids [ {kids}] /Count {} >>\nendobj\n",
         pages.len()
-    );
+    ))?;
 
     for (p, &page_id) in pages.iter().zip(&page_ids) {
         let content_id = page_id + 1;
@@ -129,9 +185,10 @@ fn pdf_bytes(pages: &[PdfPage]) -> Vec<u8> {
         // the page; a single strip fills the whole MediaBox.
         let mut content = String::new();
         let mut top_row = 0u32;
-        for (i, (rows, _)) in p.strips.iter().enumerate() {
+        for (i, strip) in p.strips.iter().enumerate() {
+            let rows = strip.rows;
             let _ = write!(xobjects, "/Im{i} {} 0 R ", content_id + 1 + i);
-            let band = f64::from(*rows) * pt_per_row;
+            let band = f64::from(rows) * pt_per_row;
             let y = h_pt - f64::from(top_row + rows) * pt_per_row;
             let _ = writeln!(
                 content,
@@ -142,65 +199,61 @@ fn pdf_bytes(pages: &[PdfPage]) -> Vec<u8> {
             top_row += rows;
         }
 
-        offsets[page_id] = out.len();
-        let _ = write!(
-            Obj(&mut out),
+        offsets[page_id] = out.at;
+        out.put_fmt(format_args!(
             "{page_id} 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w} {h}] \
              /Resources << /XObject << {xobjects}>> >> /Contents {content_id} 0 R >>\n\
              endobj\n"
-        );
+        ))?;
 
-        offsets[content_id] = out.len();
-        let _ = write!(
-            Obj(&mut out),
+        offsets[content_id] = out.at;
+        out.put_fmt(format_args!(
             "{content_id} 0 obj\n<< /Length {} >>\nstream\n{content}endstream\nendobj\n",
             content.len()
-        );
+        ))?;
 
-        for (i, (rows, g4)) in p.strips.iter().enumerate() {
+        for (i, strip) in p.strips.iter().enumerate() {
             let image_id = content_id + 1 + i;
-            offsets[image_id] = out.len();
-            let _ = write!(
-                Obj(&mut out),
+            offsets[image_id] = out.at;
+            out.put_fmt(format_args!(
                 "{image_id} 0 obj\n<< /Type /XObject /Subtype /Image /Width {0} /Height {1} \
                  /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /CCITTFaxDecode \
                  /DecodeParms << /K -1 /Columns {0} /Rows {1} /BlackIs1 {2} >> /Length {3} >>\n\
                  stream\n",
                 p.width,
-                rows,
+                strip.rows,
                 p.black_is_1,
-                g4.len()
-            );
-            out.extend_from_slice(g4);
-            out.extend_from_slice(b"\nendstream\nendobj\n");
+                strip.data.len()
+            ))?;
+            out.put_strip(strip)?;
+            out.put(b"\nendstream\nendobj\n")?;
         }
     }
 
-    let xref_at = out.len();
-    let _ = write!(
-        Obj(&mut out),
-        "xref\n0 {}\n0000000000 65535 f \n",
-        n_objs + 1
-    );
+    let xref_at = out.at;
+    let mut xref = String::with_capacity(32 + 20 * n_objs);
+    let _ = write!(xref, "xref\n0 {}\n0000000000 65535 f \n", n_objs + 1);
     for off in &offsets[1..] {
-        let _ = writeln!(Obj(&mut out), "{off:010} 00000 n ");
+        let _ = writeln!(xref, "{off:010} 00000 n ");
     }
     let _ = write!(
-        Obj(&mut out),
+        xref,
         "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n",
         n_objs + 1
     );
-    out
+    out.put(xref.as_bytes())?;
+    Ok(out.at)
 }
 
-/// `fmt::Write` adapter appending to a byte vector.
-struct Obj<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Obj<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
+/// [`write_pdf`] into memory.
+fn pdf_bytes(pages: &[PdfPage<'_>]) -> Vec<u8> {
+    let total: usize = pages
+        .iter()
+        .flat_map(|p| p.strips.iter().map(|s| s.data.len() + 400))
+        .sum();
+    let mut out: Vec<u8> = Vec::with_capacity(total + 1024);
+    write_pdf(pages, &mut out).expect("writing to memory does not fail");
+    out
 }
 
 /// The fax resolution shared by every page, if they share one.
@@ -211,11 +264,9 @@ fn common_resolution<'a>(mut dpis: impl Iterator<Item = (f32, f32)> + 'a) -> Opt
         .then_some(first)
 }
 
-/// Build the PDF of a received fax TIFF in memory.
-///
-/// Returns the file image and how many pages were carried across without
-/// re-encoding.
-pub fn tiff_to_pdf_bytes(raw: &[RawPage]) -> Result<(Vec<u8>, usize), DocError> {
+/// Take the pages of a parsed TIFF into PDF pages; returns them and how
+/// many were carried across without re-encoding.
+fn pdf_pages<'a>(raw: &[RawPage<'a>]) -> Result<(Vec<PdfPage<'a>>, usize), DocError> {
     let mut pages = Vec::with_capacity(raw.len());
     let mut passthrough = 0;
     for (i, r) in raw.iter().enumerate() {
@@ -223,12 +274,21 @@ pub fn tiff_to_pdf_bytes(raw: &[RawPage]) -> Result<(Vec<u8>, usize), DocError> 
         passthrough += usize::from(direct);
         pages.push(p);
     }
+    Ok((pages, passthrough))
+}
+
+/// Build the PDF of a received fax TIFF in memory.
+///
+/// Returns the file image and how many pages were carried across without
+/// re-encoding.
+pub fn tiff_to_pdf_bytes(raw: &[RawPage<'_>]) -> Result<(Vec<u8>, usize), DocError> {
+    let (pages, passthrough) = pdf_pages(raw)?;
     Ok((pdf_bytes(&pages), passthrough))
 }
 
 /// Build a PDF from bitmaps (G4-encoding each page).
 pub fn pages_to_pdf_bytes(pages: &[Page]) -> Vec<u8> {
-    let pdf: Vec<PdfPage> = pages.iter().map(PdfPage::from_page).collect();
+    let pdf: Vec<PdfPage<'_>> = pages.iter().map(PdfPage::from_page).collect();
     pdf_bytes(&pdf)
 }
 
@@ -244,17 +304,22 @@ pub fn convert_to_pdf(input: &Path, output: &Path) -> Result<ConvertReport, DocE
 /// the daemon's spool and mail use [`Durability::Durable`]; `faxbridge
 /// convert to-pdf`, writing a file its user can make again, uses
 /// [`Durability::Atomic`] like other command-line converters.
+///
+/// The file is read once; G4 strips go from that image straight into the
+/// output file (bit-reversed on the way when stored LSB first), so the
+/// memory used is about the input's size, not three times it.
 pub fn convert_to_pdf_with(
     input: &Path,
     output: &Path,
     durability: Durability,
 ) -> Result<ConvertReport, DocError> {
-    let raw = read_tiff_strips(input)?;
-    let (bytes, passthrough_pages) = tiff_to_pdf_bytes(&raw)?;
-    write_file(output, &bytes, durability)?;
+    let image = read_file(input)?;
+    let raw = parse_tiff_file(input, &image)?;
+    let (pages, passthrough_pages) = pdf_pages(&raw)?;
+    let bytes = write_file_with(output, durability, |w| write_pdf(&pages, w))?;
     Ok(ConvertReport {
         pages: raw.len(),
-        bytes: bytes.len() as u64,
+        bytes,
         resolution: common_resolution(raw.iter().map(|r| (r.x_dpi, r.y_dpi))),
         passthrough_pages,
     })
@@ -324,7 +389,8 @@ fn spread(acc: &mut [f32], x: f64, sx: f64) {
 
 /// Write a PNG thumbnail (about 200 pixels wide) of the first page of a fax TIFF.
 pub fn thumbnail_png(tiff: &Path, out: &Path) -> Result<(), DocError> {
-    let raw = read_tiff_strips(tiff)?;
+    let image = read_file(tiff)?;
+    let raw = parse_tiff_file(tiff, &image)?;
     let first = raw.first().ok_or_else(|| DocError::NoPages {
         what: tiff.display().to_string(),
     })?;
@@ -448,6 +514,101 @@ mod tests {
         // The re-encoded G4 is exactly what encode_g4 gives for the page.
         let g4 = encode_g4(&page);
         assert!(pdf.windows(g4.len()).any(|w| w == &g4[..]));
+    }
+
+    #[test]
+    fn lsb_first_strips_are_bit_reversed_on_the_way_out_in_chunks() {
+        // Two independently coded strips of a tall page, stored LSB first
+        // as SpanDSP stores them; each strip is larger than the 8 KB
+        // reversal buffer, and the second is not a multiple of it.
+        let noisy = |height: u32, seed: u32| {
+            let mut p = Page::blank(1728, height, Resolution::Superfine);
+            for y in 0..height {
+                for x in 0..1728 {
+                    let h = (x ^ seed).wrapping_mul(0x9e37_79b9) ^ y.wrapping_mul(0x85eb_ca6b);
+                    p.set(x, y, h.rotate_left(13).is_multiple_of(7));
+                }
+            }
+            p
+        };
+        let (top, bottom) = (noisy(1500, 1), noisy(1100, 2));
+        let (g4_top, g4_bottom) = (encode_g4(&top), encode_g4(&bottom));
+        assert!(g4_top.len() > 8192 && g4_bottom.len() > 8192);
+        assert_ne!(g4_bottom.len() % 8192, 0);
+        let stored: Vec<Vec<u8>> = [&g4_top, &g4_bottom]
+            .iter()
+            .map(|g| g.iter().map(|b| b.reverse_bits()).collect())
+            .collect();
+        let raw = RawPage {
+            width: 1728,
+            height: 2600,
+            x_dpi: 204.0,
+            y_dpi: 391.0,
+            coding: StripCoding::Group4,
+            fill_order: FillOrder::LsbFirst,
+            min_is_black: false,
+            rows_per_strip: 1500,
+            strips: stored.iter().map(Vec::as_slice).collect(),
+        };
+        let (pdf, direct) = tiff_to_pdf_bytes(std::slice::from_ref(&raw)).unwrap();
+        assert_eq!(direct, 1);
+        for (g4, rows) in [(&g4_top, 1500), (&g4_bottom, 1100)] {
+            let header = format!(
+                "/Rows {rows} /BlackIs1 false >> /Length {} >>\nstream\n",
+                g4.len()
+            );
+            let at = pdf
+                .windows(header.len())
+                .position(|w| w == header.as_bytes())
+                .expect("image header")
+                + header.len();
+            assert!(
+                pdf[at..at + g4.len()] == g4[..],
+                "strip of {rows} rows differs"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_converted_on_disk_equals_the_pdf_built_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let pages = vec![
+            test_page(Resolution::Fine, 700),
+            test_page(Resolution::Standard, 350),
+            test_page(Resolution::R300, 500),
+        ];
+        let tiff = tiff_bytes(&pages, Compression::Group4).unwrap();
+        let input = dir.path().join("in.tif");
+        std::fs::write(&input, &tiff).unwrap();
+        let (want, _) = tiff_to_pdf_bytes(&parse_tiff(&tiff).unwrap()).unwrap();
+        for durability in [Durability::Durable, Durability::Atomic] {
+            let out = dir.path().join("out.pdf");
+            std::fs::write(&out, b"an older, longer file that must be replaced whole").unwrap();
+            let report = convert_to_pdf_with(&input, &out, durability).unwrap();
+            assert_eq!(report.pages, 3);
+            assert_eq!(report.passthrough_pages, 3);
+            assert_eq!(report.bytes, want.len() as u64);
+            assert_eq!(std::fs::read(&out).unwrap(), want);
+        }
+        // Nothing but the output is left in the directory.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_bad_input_leaves_an_existing_output_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("bad.tif");
+        let tiff = tiff_bytes(&[test_page(Resolution::Fine, 100)], Compression::Group4).unwrap();
+        std::fs::write(&input, &tiff[..tiff.len() / 2]).unwrap();
+        let out = dir.path().join("out.pdf");
+        std::fs::write(&out, b"keep me").unwrap();
+        assert!(convert_to_pdf_with(&input, &out, Durability::Atomic).is_err());
+        assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

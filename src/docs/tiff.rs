@@ -74,8 +74,11 @@ pub enum FillOrder {
 
 /// One page as stored in a TIFF file: the raw strips and the tags needed to
 /// decode them or to embed them in a PDF unchanged.
+///
+/// The strips borrow the file image they were parsed from: taking a page
+/// into a PDF copies each strip once, straight into the output.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawPage {
+pub struct RawPage<'a> {
     /// Width in pixels.
     pub width: u32,
     /// Height in rows.
@@ -93,16 +96,16 @@ pub struct RawPage {
     /// Rows in each strip (the last may hold fewer).
     pub rows_per_strip: u32,
     /// The strips' bytes, exactly as stored.
-    pub strips: Vec<Vec<u8>>,
+    pub strips: Vec<&'a [u8]>,
 }
 
-impl RawPage {
+impl<'a> RawPage<'a> {
     /// Strip `i` with the bits of each byte in MSB-first order (reversed if
     /// the file uses FillOrder 2). Reversing bit order is not re-encoding.
-    pub fn strip_msb_first(&self, i: usize) -> Cow<'_, [u8]> {
-        let s = &self.strips[i];
+    pub fn strip_msb_first(&self, i: usize) -> Cow<'a, [u8]> {
+        let s = self.strips[i];
         match self.fill_order {
-            FillOrder::MsbFirst => Cow::Borrowed(s.as_slice()),
+            FillOrder::MsbFirst => Cow::Borrowed(s),
             FillOrder::LsbFirst => Cow::Owned(s.iter().map(|b| b.reverse_bits()).collect()),
         }
     }
@@ -761,18 +764,24 @@ pub fn write_tiff(path: &Path, pages: &[Page], compression: Compression) -> Resu
 
 /// Read every page of a fax TIFF and decode it to bitmaps.
 pub fn read_tiff(path: &Path) -> Result<Vec<Page>, DocError> {
-    let raw = read_tiff_strips(path)?;
+    let bytes = read_file(path)?;
+    let raw = parse_tiff_file(path, &bytes)?;
     raw.iter()
         .enumerate()
         .map(|(i, p)| p.decode(i + 1))
         .collect()
 }
 
-/// Read every page of a fax TIFF without decoding: raw strips and the tags
-/// needed to decode or embed them.
-pub fn read_tiff_strips(path: &Path) -> Result<Vec<RawPage>, DocError> {
-    let bytes = std::fs::read(path).map_err(|e| DocError::io("read", path, e))?;
-    parse_tiff(&bytes).map_err(|e| match e {
+/// Read a whole file, with the path in the error.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, DocError> {
+    std::fs::read(path).map_err(|e| DocError::io("read", path, e))
+}
+
+/// [`parse_tiff`] of the image of the file at `path` (read with
+/// [`read_file`]), naming the file in any error: every page without
+/// decoding, raw strips and the tags needed to decode or embed them.
+pub fn parse_tiff_file<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vec<RawPage<'a>>, DocError> {
+    parse_tiff(bytes).map_err(|e| match e {
         DocError::Corrupt { what, reason } => DocError::Corrupt {
             what: format!("{} ({what})", path.display()),
             reason,
@@ -802,8 +811,8 @@ struct Reader<'a> {
     le: bool,
 }
 
-impl Reader<'_> {
-    fn bytes(&self, off: u64, len: u64) -> Option<&[u8]> {
+impl<'a> Reader<'a> {
+    fn bytes(&self, off: u64, len: u64) -> Option<&'a [u8]> {
         let end = off.checked_add(len)?;
         if end > self.b.len() as u64 {
             return None;
@@ -939,7 +948,7 @@ fn read_entry(r: &Reader<'_>, at: u64, what: &str) -> Result<(u16, TagValue), Do
 }
 
 /// Parse a TIFF file image into raw pages, checking every offset and limit.
-pub fn parse_tiff(b: &[u8]) -> Result<Vec<RawPage>, DocError> {
+pub fn parse_tiff(b: &[u8]) -> Result<Vec<RawPage<'_>>, DocError> {
     let what = "TIFF file";
     if b.len() < 8 {
         return Err(DocError::corrupt(what, "shorter than a TIFF header"));
@@ -1003,11 +1012,11 @@ pub fn parse_tiff(b: &[u8]) -> Result<Vec<RawPage>, DocError> {
     Ok(pages)
 }
 
-fn page_from_tags(
-    r: &Reader<'_>,
+fn page_from_tags<'a>(
+    r: &Reader<'a>,
     tags: &std::collections::HashMap<u16, TagValue>,
     what: &str,
-) -> Result<RawPage, DocError> {
+) -> Result<RawPage<'a>, DocError> {
     let int = |t: u16| tags.get(&t).and_then(TagValue::first_int);
     let ints = |t: u16| match tags.get(&t) {
         Some(TagValue::Ints(v)) => v.clone(),
@@ -1115,7 +1124,7 @@ fn page_from_tags(
                 format!("strip {i} ({c} bytes at {o}) runs past the end of the file (truncated?)"),
             )
         })?;
-        strips.push(s.to_vec());
+        strips.push(s);
     }
     let unit = int(296).unwrap_or(2);
     let xr = tags.get(&282).and_then(TagValue::first_real).unwrap_or(0.0);
@@ -1304,9 +1313,9 @@ mod tests {
         // FillOrder 2, resolution in centimetres.
         let page = pattern_page(1728, 80, Resolution::Standard, 9);
         let mut bytes = tiff_bytes(std::slice::from_ref(&page), Compression::Group4).unwrap();
-        let raw = parse_tiff(&bytes).unwrap().remove(0);
+        let strip_len = parse_tiff(&bytes).unwrap()[0].strips[0].len();
         let strip_at = 8usize;
-        for b in &mut bytes[strip_at..strip_at + raw.strips[0].len()] {
+        for b in &mut bytes[strip_at..strip_at + strip_len] {
             *b = b.reverse_bits();
         }
         patch_short_tag(&mut bytes, 266, 2);
