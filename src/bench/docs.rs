@@ -150,6 +150,36 @@ fn run_tool(cmd: &str, args: &[String], package: &'static str) -> Result<(), Doc
     Ok(())
 }
 
+/// A `faxbridge` command timed as a whole process.
+struct OwnProcess<'a> {
+    exe: &'a Path,
+    args: Vec<String>,
+    task: &'a str,
+    pages: usize,
+}
+
+impl OwnProcess<'_> {
+    /// Best of `runs`, added to the report as a row; `output` is the file
+    /// the command writes.
+    fn time(
+        &self,
+        report: &mut DocsBenchReport,
+        runs: usize,
+        output: &Path,
+    ) -> Result<Duration, DocsBenchError> {
+        let t = best_of(runs, || run_tool(&s(self.exe), &self.args, "faxbridge"))?;
+        report.rows.push(Row {
+            task: self.task.into(),
+            tool: "faxbridge (process)".into(),
+            command: format!("faxbridge {}", self.args.join(" ")),
+            pages: self.pages,
+            best: t,
+            bytes: file_len(output),
+        });
+        Ok(t)
+    }
+}
+
 fn s(p: &Path) -> String {
     p.display().to_string()
 }
@@ -254,20 +284,19 @@ pub fn run(work: &Path, runs: usize) -> Result<DocsBenchReport, DocsBenchError> 
             best: t,
             bytes: file_len(&ours_pdf),
         });
-        let mut ours_proc = None;
-        if let Some(exe) = &own {
-            let args = vec!["convert".into(), "to-pdf".into(), s(&tif), s(&ours_pdf)];
-            let t = best_of(runs, || run_tool(&s(exe), &args, "faxbridge"))?;
-            ours_proc = Some(t);
-            report.rows.push(Row {
-                task: "TIFF→PDF".into(),
-                tool: "faxbridge (process)".into(),
-                command: format!("faxbridge {}", args.join(" ")),
-                pages: n,
-                best: t,
-                bytes: file_len(&ours_pdf),
-            });
-        }
+        let ours_proc = match &own {
+            Some(exe) => {
+                let args = vec!["convert".into(), "to-pdf".into(), s(&tif), s(&ours_pdf)];
+                let run = OwnProcess {
+                    exe,
+                    args,
+                    task: "TIFF→PDF",
+                    pages: n,
+                };
+                Some(run.time(&mut report, runs, &ours_pdf)?)
+            }
+            None => None,
+        };
         let ref_pdf = work.join("tiff2pdf.pdf");
         let args = vec!["-o".to_string(), s(&ref_pdf), s(&tif)];
         let t_ref = best_of(runs, || run_tool("tiff2pdf", &args, "libtiff-tools"))?;
@@ -336,16 +365,13 @@ pub fn run(work: &Path, runs: usize) -> Result<DocsBenchReport, DocsBenchError> 
                 s(pdf),
                 s(&ours_tif),
             ];
-            let t = best_of(runs, || run_tool(&s(exe), &args, "faxbridge"))?;
-            ours_proc = Some(t);
-            report.rows.push(Row {
-                task: task.clone(),
-                tool: "faxbridge (process)".into(),
-                command: format!("faxbridge {}", args.join(" ")),
+            let run = OwnProcess {
+                exe,
+                args,
+                task: &task,
                 pages: ours_pages,
-                best: t,
-                bytes: file_len(&ours_tif),
-            });
+            };
+            ours_proc = Some(run.time(&mut report, runs, &ours_tif)?);
         }
         let gs_tif = work.join("gs-fax.tif");
         let args = vec![
