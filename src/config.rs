@@ -6,7 +6,6 @@
 //! fix, so `faxbridge check-config` tells an admin exactly what to change.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -49,6 +48,8 @@ pub struct Config {
     pub retention: crate::retention::RetentionConfig,
     /// The admin and finance web interface, JSON API and `/metrics`.
     pub web: crate::web::WebConfig,
+    /// Who is told at once when something needs an operator.
+    pub alerts: crate::alert::AlertsConfig,
 }
 
 /// `[general]`: process-wide settings.
@@ -201,22 +202,7 @@ pub enum ConfigError {
     Invalid(Vec<Problem>),
 }
 
-/// One invalid key: which, what is wrong, and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Dotted key, e.g. `fax.ident`.
-    pub key: String,
-    /// What is wrong with the value.
-    pub problem: String,
-    /// What to write instead.
-    pub fix: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}; fix: {}", self.key, self.problem, self.fix)
-    }
-}
+pub use crate::problem::Problem;
 
 impl Config {
     /// The embedded default: everything on 127.0.0.1 (SIP accepted from
@@ -394,6 +380,7 @@ impl Config {
         problems.extend(self.compliance.problems());
         problems.extend(self.retention.problems());
         problems.extend(self.web.problems());
+        problems.extend(crate::mail::alert::problems(&self.alerts.to));
 
         if problems.is_empty() {
             Ok(())
@@ -404,6 +391,45 @@ impl Config {
 }
 
 impl Config {
+    /// Settings that work but are likely not what the operator meant:
+    /// printed by `check-config` and logged at start, never fatal.
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if let Ok(acl) = self.sip.acl() {
+            for (i, unit) in self.ata.units.iter().enumerate() {
+                if acl.peer_for(unit.address).is_none() {
+                    out.push(Problem::new(
+                        format!("ata.units[{i}].address"),
+                        format!(
+                            "{} (unit {:?}) is covered by no [[sip.peers]] entry: only its emergency calls get through, its other calls and REGISTERs are refused with 403",
+                            unit.address, unit.name
+                        ),
+                        "add the unit's address to a [[sip.peers]] entry (with an account for digest)",
+                    ));
+                }
+            }
+        }
+        let uri = self.outgoing.uri.trim();
+        if !uri.is_empty()
+            && !self.outgoing.emergency_uris.is_empty()
+            && !self.outgoing.emergency_uris.iter().any(|u| u.trim() == uri)
+        {
+            out.push(Problem::new(
+                "outgoing.emergency_uris",
+                "does not list outgoing.uri: emergency calls never try the main trunk",
+                "add the main trunk's URI to the list if it can carry 999 calls",
+            ));
+        }
+        if !self.ata.units.is_empty() && self.outgoing.uri.trim().is_empty() && self.outgoing.emergency_uris.is_empty() {
+            out.push(Problem::new(
+                "outgoing.uri",
+                "is empty while ATA units are configured: 999 and 112 from their ports cannot reach the emergency services",
+                "set [outgoing] uri (or emergency_uris) to the trunk",
+            ));
+        }
+        out
+    }
+
     /// Every route name `[sip.routing]` can produce must have mailboxes, and
     /// every mailbox must be a valid address.
     fn check_routes(&self, bad: &mut impl FnMut(&str, String, &str)) {

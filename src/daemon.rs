@@ -128,18 +128,16 @@ pub async fn run_with(
         .await
         .context("starting the SIP endpoint")?;
     let endpoint = Arc::new(endpoint);
+    for w in config.warnings() {
+        warn!("configuration: {w}");
+    }
+    // Every INVITE is decided by one router ([`crate::routing`]):
+    // emergency calls first, then ports, fax numbers, the trunk.
+    endpoint.set_router(Arc::new(router_for(&config, &config.sip.routing)));
+    let mut emergencies = endpoint
+        .take_emergency_calls()
+        .context("taking the SIP endpoint's emergency calls")?;
     if !config.ata.units.is_empty() {
-        // Calls from the ATAs, and trunk calls to their lines, go through
-        // the analogue bridge unless a DID route claims them for fax.
-        endpoint.set_bridge(
-            config.ata.units.iter().map(|u| u.address).collect(),
-            config
-                .bridge
-                .lines
-                .iter()
-                .map(|l| l.number.clone())
-                .collect(),
-        );
         info!(
             units = config.ata.units.len(),
             lines = config.bridge.lines.len(),
@@ -276,8 +274,16 @@ pub async fn run_with(
         .ping_interval()
         .map(|every| tokio::spawn(watchdog(notifier.clone(), health_store, every)));
 
+    let alerts = crate::mail::alert::MailAlerts::new(Some(outbox.clone()), &config.alerts.to);
+    let bridge = crate::bridge::b2bua::BridgeSettings {
+        media_ip,
+        trunk_account: config.outgoing.account.clone(),
+        counter: crate::numbering::policy::CallCounter::new(),
+        alerts: Some(Arc::new(alerts)),
+    };
     let ctx = Arc::new(CallContext {
         config: Arc::new(config.clone()),
+        bridge,
         endpoint: endpoint.clone(),
         spool: spool.clone(),
         outbox: outbox.clone(),
@@ -297,9 +303,10 @@ pub async fn run_with(
             _ = stop.wait_for(|s| *s) => { info!("stop requested: finishing calls in progress"); break; }
             _ = hup.recv() => {
                 notifier.reloading();
-                reload_routes(config_path.as_deref(), &routes, &endpoint);
+                reload_routes(config_path.as_deref(), &config, &routes, &endpoint);
                 notifier.ready("configuration reloaded");
             }
+            Some(call) = emergencies.recv() => { tasks.spawn(handle_call(call, ctx.clone())); }
             call = calls.recv() => match call {
                 Some(call) => { tasks.spawn(handle_call(call, ctx.clone())); }
                 None => { error!("the SIP endpoint stopped"); break; }
@@ -316,7 +323,13 @@ pub async fn run_with(
     notifier.stopping(&format!("finishing {} calls in progress", tasks.len()));
     let _ = send_stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
-        while tasks.join_next().await.is_some() {}
+        // Emergency calls are still put through while others drain.
+        loop {
+            tokio::select! {
+                Some(call) = emergencies.recv() => { tasks.spawn(handle_call(call, ctx.clone())); }
+                done = tasks.join_next() => if done.is_none() { break },
+            }
+        }
         if let Some(smtp) = smtp {
             let _ = smtp.await;
         }
@@ -384,6 +397,9 @@ async fn watchdog(notifier: Arc<Notifier>, store: Store, every: Duration) {
 /// What every call task needs.
 struct CallContext {
     config: Arc<Config>,
+    /// What the bridge needs: media address, trunk account, call counter,
+    /// alerts.
+    bridge: crate::bridge::b2bua::BridgeSettings,
     endpoint: Arc<SipEndpoint>,
     spool: PathBuf,
     outbox: Outbox,
@@ -394,39 +410,21 @@ struct CallContext {
     pci: crate::compliance::ComplianceStore,
 }
 
-/// Carry one call through the analogue bridge; a call the plan gives to
-/// faxbridge's own fax reception comes back and is received.
+/// Carry one call where the router sent it: fax reception, or the
+/// analogue bridge.
 async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
-    if call.route != crate::sip::endpoint::BRIDGE_ROUTE {
-        return receive_call(call, ctx).await;
+    if let Some(route) = call.fax_route() {
+        let route = route.to_string();
+        return receive_call(call, route, ctx).await;
     }
     let config = &ctx.config;
-    let inventory = config.ata.inventory();
-    let planner = crate::bridge::plan::Planner::new(
-        &inventory,
-        &config.intake.dialplan,
-        &config.bridge,
-        &config.sip.routing.routes,
-        &config.outgoing.uri,
-    );
-    let settings = crate::bridge::b2bua::BridgeSettings {
-        trunk_peer: config.bridge.trunk_peer.clone(),
-        media_ip: ctx.media_ip,
-        trunk_account: config.outgoing.account.clone(),
-    };
     let call_id = call.call_id.clone();
     // PCI-DSS: the ports this call involves, for its evidence when it ends.
     let started_at_ms = worker::now_ms();
-    let ports = crate::compliance::alert::ports_of_invite(
-        &inventory,
-        &planner,
-        &settings.trunk_peer,
-        &call,
-    );
-    match crate::bridge::b2bua::bridge_call(&ctx.endpoint, &planner, &settings, call).await {
-        crate::bridge::b2bua::BridgeOutcome::OwnFax(mut call, own) => {
-            call.route = own.route.clone();
-            receive_call(*call, ctx.clone()).await;
+    let ports = crate::compliance::alert::ports_of_call(&config.ata.inventory(), &call.decision);
+    match crate::bridge::b2bua::bridge_call(&ctx.endpoint, &ctx.bridge, call).await {
+        crate::bridge::b2bua::BridgeOutcome::OwnFax(call, own) => {
+            receive_call(*call, own.route, ctx.clone()).await;
         }
         crate::bridge::b2bua::BridgeOutcome::Ended(report) => {
             info!(%call_id, classification = ?report.classification, "bridged call ended");
@@ -446,10 +444,10 @@ async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
 }
 
 /// Receive one fax call and hand its pages to the outbox.
-async fn receive_call(call: IncomingCall, ctx: Arc<CallContext>) {
+async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) {
     let caller = uri_user(&call.from).unwrap_or_default();
     let called = call.did.clone().unwrap_or_default();
-    let record = CallRecord::new(&call.call_id, &caller, &called, &call.route);
+    let record = CallRecord::new(&call.call_id, &caller, &called, &route);
     if let Err(e) = spool::write_record(&ctx.spool, &record) {
         // Without a durable record a crash could lose the fax: refuse, so the
         // sending fax machine retries later instead of believing it was sent.
@@ -467,7 +465,7 @@ async fn receive_call(call: IncomingCall, ctx: Arc<CallContext>) {
         }
     };
     let tiff = spool::tiff_path(&ctx.spool, &record.id);
-    info!(fax = %record.id, %caller, %called, route = %call.route, "incoming fax call");
+    info!(fax = %record.id, %caller, %called, %route, "incoming fax call");
     match answer_call(call, FaxJob::Receive(tiff.clone()), sockets, &ctx.call).await {
         Ok(report) => {
             info!(fax = %record.id, "{report}");
@@ -620,10 +618,25 @@ async fn recover_interrupted_calls(
     }
 }
 
+/// The router of `config`, with the fax numbers of `routing` (the running
+/// configuration's, or a reloaded file's).
+fn router_for(config: &Config, routing: &crate::sip::config::RoutingConfig) -> crate::routing::Router {
+    crate::routing::Router::new(
+        config.ata.inventory(),
+        config.intake.dialplan.clone(),
+        config.bridge.clone(),
+        &routing.routes,
+        routing.default_route.clone(),
+        &config.outgoing.uri,
+        &config.outgoing.emergency_uris,
+    )
+}
+
 /// SIGHUP: re-read the configuration file and swap in its routes. Other
 /// settings need a restart; a file that does not validate changes nothing.
 fn reload_routes(
     path: Option<&Path>,
+    running: &Config,
     routes: &RwLock<BTreeMap<String, RouteConfig>>,
     endpoint: &SipEndpoint,
 ) {
@@ -637,7 +650,7 @@ fn reload_routes(
             // Mailboxes first: a DID newly routed to a new route must find
             // its mailboxes when its first call ends.
             *routes.write().expect("routes lock") = new.routes;
-            endpoint.reload_routing(&new.sip);
+            endpoint.set_router(Arc::new(router_for(running, &new.sip.routing)));
             info!(
                 routes = count,
                 dids = new.sip.routing.routes.len(),

@@ -4,6 +4,7 @@
 //! command-line edge. Protocol cores are sans-IO modules with unit tests beside
 //! them; thin tokio drivers wrap them.
 
+pub mod alert;
 pub mod ata;
 pub mod bench;
 pub mod bridge;
@@ -15,8 +16,11 @@ pub mod fax;
 pub mod intake;
 pub mod mail;
 pub mod media;
+pub mod numbering;
+pub mod problem;
 pub mod queue;
 pub mod retention;
+pub mod routing;
 pub mod sdp;
 pub mod sip;
 pub mod spool;

@@ -143,7 +143,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => match Config::load(&file) {
-            Ok(_) => {
+            Ok(config) => {
+                for w in config.warnings() {
+                    println!("warning: {w}");
+                }
                 println!("{}: OK", file.display());
                 Ok(ExitCode::SUCCESS)
             }

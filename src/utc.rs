@@ -1,5 +1,6 @@
 //! UTC calendar dates without a time-zone database: spool names, mail
-//! headers and job listings show times in UTC.
+//! headers and job listings show times in UTC. The one local-time reading,
+//! [`local_weekday_minute`], is for rules written in the site's hours.
 
 /// UTC calendar fields `(year, month, day, hour, minute, second)` of a Unix
 /// time in seconds, proleptic Gregorian (days-to-civil after H. Hinnant's
@@ -24,6 +25,16 @@ pub fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
         (rem % 3600 / 60) as u32,
         (rem % 60) as u32,
     )
+}
+
+/// The machine's local day of the week (Monday = 0) and minute of the day
+/// now, in the system time zone (`TZ`, else `/etc/localtime`; UTC when
+/// neither can be read).
+pub fn local_weekday_minute() -> (u8, u16) {
+    let now = jiff::ZonedDateTime::now();
+    let weekday = now.weekday().to_monday_zero_offset() as u8;
+    let minute = now.hour() as u16 * 60 + now.minute() as u16;
+    (weekday, minute)
 }
 
 #[cfg(test)]

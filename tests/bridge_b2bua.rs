@@ -15,10 +15,10 @@ use faxbridge::ata::inventory::WarmDial;
 use faxbridge::ata::{BuildingConfig, Inventory, PortConfig, PortRole, SnmpOverride, UnitConfig};
 use faxbridge::bridge::b2bua::{BridgeOutcome, BridgeSettings, bridge_call};
 use faxbridge::bridge::media::party_media;
-use faxbridge::bridge::plan::Planner;
 use faxbridge::bridge::{BridgeConfig, LineConfig};
-use faxbridge::intake::dialplan::DialPlan;
-use faxbridge::sip::endpoint::BRIDGE_ROUTE;
+use faxbridge::numbering::DialPlan;
+use faxbridge::routing::Router;
+use faxbridge::routing::did::RouteRule;
 use faxbridge::sip::{
     CallEvent, DialError, DialOptions, DialRequest, EndReason, IncomingCall, SipConfig, SipEndpoint,
 };
@@ -46,10 +46,10 @@ async fn endpoint(listen: &str, peers: &str) -> (SipEndpoint, mpsc::Receiver<Inc
     SipEndpoint::start(&cfg).await.expect("endpoint starts")
 }
 
-/// faxbridge's endpoint, as the daemon sets it up: calls from the ATA and
-/// to the port's number take the bridge route and are bridged; a call to
-/// the fax number 5000 is held unanswered (it gets the endpoint's answer
-/// timeout). Outcomes of bridged calls are reported.
+/// faxbridge's endpoint, as the daemon sets it up: the router decides
+/// every INVITE; calls from the ATA and to the port's number are bridged; a
+/// call to the fax number 5000 is held unanswered (it gets the endpoint's
+/// answer timeout). Outcomes of bridged calls are reported.
 ///
 /// Port 2 of `ho` (SIP user 2002) has hot dial to 01223000001, port 3
 /// (2003) warm dial to 01223000002, port 4 (2004) neither.
@@ -66,24 +66,9 @@ async fn faxbridge(
     );
     let cfg: SipConfig = toml::from_str(&text).unwrap();
     let (ep, mut calls) = SipEndpoint::start(&cfg).await.expect("endpoint starts");
-    ep.set_bridge(
-        vec![
-            "127.0.0.3".parse().unwrap(),
-            "127.0.1.3".parse().unwrap(),
-            "127.0.2.3".parse().unwrap(),
-        ],
-        vec![
-            "+441632960201".into(),
-            "+441632960202".into(),
-            "+441632960203".into(),
-            "+441632960204".into(),
-            "+441632960301".into(),
-            "+441632960401".into(),
-        ],
-    );
     let addr = ep.udp_addr().unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
+    {
         let unit = |name: &str, address: &str, building: &str| UnitConfig {
             name: name.into(),
             address: address.parse().unwrap(),
@@ -158,19 +143,29 @@ async fn faxbridge(
             ..BridgeConfig::default()
         };
         let trunk_uri = format!("sip:{{number}}@{trunk}");
-        let planner = Planner::new(&inventory, &dialplan, &bridge, &[], &trunk_uri);
-        let settings = BridgeSettings {
-            trunk_peer: "trunk".into(),
-            media_ip: "127.0.0.1".parse().unwrap(),
-            trunk_account: None,
-        };
+        let fax = [RouteRule {
+            did: "5000".into(),
+            route: "fax".into(),
+        }];
+        ep.set_router(std::sync::Arc::new(Router::new(
+            inventory,
+            dialplan,
+            bridge,
+            &fax,
+            None,
+            &trunk_uri,
+            &[],
+        )));
+    }
+    tokio::spawn(async move {
+        let settings = BridgeSettings::new("127.0.0.1".parse().unwrap());
         let mut held = Vec::new();
         while let Some(call) = calls.recv().await {
-            if call.route != BRIDGE_ROUTE {
+            if call.fax_route().is_some() {
                 held.push(call);
                 continue;
             }
-            let outcome = bridge_call(&ep, &planner, &settings, call).await;
+            let outcome = bridge_call(&ep, &settings, call).await;
             let _ = tx.send(outcome);
         }
     });
@@ -419,10 +414,16 @@ async fn unknown_ports_are_refused() {
         Err(DialError::Rejected { status, .. }) => assert_eq!(status, 403),
         other => panic!("expected 403, got {other:?}"),
     }
-    assert!(matches!(
-        timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap(),
-        BridgeOutcome::Refused { status: 403 }
-    ));
+    // Refused by the router at the endpoint: never handed to the bridge.
+    assert_never_bridged(&mut w.outcomes).await;
+    assert!(w.trunk_calls.try_recv().is_err());
+}
+
+/// The call was refused before it reached the bridge: no outcome comes.
+async fn assert_never_bridged(outcomes: &mut mpsc::UnboundedReceiver<BridgeOutcome>) {
+    if let Ok(Some(outcome)) = timeout(Duration::from_millis(500), outcomes.recv()).await {
+        panic!("a call the router refused reached the bridge: {outcome:?}");
+    }
 }
 
 #[tokio::test]
@@ -772,10 +773,7 @@ async fn refused(w: &mut Far, ata: &SipEndpoint, port_user: &str, request_user: 
         }
         other => panic!("{port_user} calling {request_user:?}: expected {status}, got {other:?}"),
     }
-    match timeout(WAIT, w.outcomes.recv()).await.unwrap().unwrap() {
-        BridgeOutcome::Refused { status: got } => assert_eq!(got, status),
-        other => panic!("{other:?}"),
-    }
+    assert_never_bridged(&mut w.outcomes).await;
     assert!(
         w.trunk_calls.try_recv().is_err(),
         "a refused call must not reach the trunk"

@@ -76,7 +76,9 @@ fn auto_answer(mut calls: mpsc::Receiver<IncomingCall>) -> mpsc::UnboundedReceiv
             tokio::spawn(async move {
                 let _ = report.send(format!(
                     "incoming did={:?} route={} peer={}",
-                    call.did, call.route, call.peer
+                    call.did,
+                    call.fax_route().unwrap_or("-"),
+                    call.peer
                 ));
                 let mut active = call.accept(audio_sdp(30000, 1)).expect("accept");
                 serve_events(&mut active, &report, 30000).await;

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use faxbridge::ata::{BuildingConfig, Inventory, PortConfig, PortRole, SnmpOverride, UnitConfig};
 use faxbridge::bridge::b2bua::{BridgeOutcome, BridgeSettings, bridge_call};
-use faxbridge::bridge::plan::Planner;
 use faxbridge::bridge::{BridgeConfig, LineConfig};
-use faxbridge::intake::dialplan::DialPlan;
+use faxbridge::numbering::DialPlan;
+use faxbridge::routing::Router;
 use faxbridge::sip::digest::{DigestAlgorithm, DigestInput, compute_response};
 use faxbridge::sip::registrar::{ExpiryPolicy, Registrar, RegistrarUnit};
 use faxbridge::sip::{DialError, DialRequest, IncomingCall, SipConfig, SipEndpoint};
@@ -58,17 +58,10 @@ async fn faxbridge(
         .await
         .unwrap();
     ep.set_registrar(Arc::new(registrar));
-    ep.set_bridge(
-        vec!["127.0.0.3".parse().unwrap()],
-        vec!["+441632960201".into()],
-    );
-    let ep = Arc::new(ep);
     let unused = UdpSocket::bind("127.0.0.3:0").await.unwrap();
     let ata_sip_port = unused.local_addr().unwrap().port();
     drop(unused);
-    let (tx, rx) = mpsc::unbounded_channel();
-    let bridge_ep = ep.clone();
-    tokio::spawn(async move {
+    {
         let units = [UnitConfig {
             name: "ho".into(),
             address: "127.0.0.3".parse().unwrap(),
@@ -106,14 +99,23 @@ async fn faxbridge(
             ..BridgeConfig::default()
         };
         let trunk_uri = format!("sip:{{number}}@{trunk}");
-        let planner = Planner::new(&inventory, &dialplan, &bridge, &[], &trunk_uri);
-        let settings = BridgeSettings {
-            trunk_peer: "trunk".into(),
-            media_ip: "127.0.0.1".parse().unwrap(),
-            trunk_account: None,
-        };
+        ep.set_router(Arc::new(Router::new(
+            inventory,
+            dialplan,
+            bridge,
+            &[],
+            None,
+            &trunk_uri,
+            &[],
+        )));
+    }
+    let ep = Arc::new(ep);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let bridge_ep = ep.clone();
+    tokio::spawn(async move {
+        let settings = BridgeSettings::new("127.0.0.1".parse().unwrap());
         while let Some(call) = calls.recv().await {
-            let _ = tx.send(bridge_call(&bridge_ep, &planner, &settings, call).await);
+            let _ = tx.send(bridge_call(&bridge_ep, &settings, call).await);
         }
     });
     (ep, rx)

@@ -16,7 +16,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Problem;
+use crate::numbering::dialable;
+use crate::problem::Problem;
 
 /// An IPv4 or IPv6 subnet such as `10.20.0.0/16`; a bare address is a /32
 /// (or /128) block.
@@ -137,6 +138,15 @@ pub enum PortRole {
 }
 
 impl PortRole {
+    /// Every role.
+    pub const ALL: [PortRole; 5] = [
+        PortRole::Fax,
+        PortRole::Phone,
+        PortRole::Pdq,
+        PortRole::Alarm,
+        PortRole::Other,
+    ];
+
     /// The configuration word for the role.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -403,25 +413,6 @@ pub struct Inventory {
     units: Vec<UnitConfig>,
     ports: Vec<PortConfig>,
     buildings: Vec<Building>,
-}
-
-/// UK emergency numbers: 999, and 112 (the European number, also answered
-/// in the UK). Calls to them go to the trunk at once, with the building's
-/// emergency CLI, whatever policy, queue or limit applies to other calls.
-pub const EMERGENCY_NUMBERS: [&str; 2] = ["999", "112"];
-
-/// True when `dialled` is an emergency number.
-pub fn is_emergency_number(dialled: &str) -> bool {
-    EMERGENCY_NUMBERS.contains(&dialled.trim())
-}
-
-/// A digit string a phone could dial: digits, `*`, `#` and a leading `+`.
-fn dialable(s: &str) -> bool {
-    let body = s.strip_prefix('+').unwrap_or(s);
-    !body.is_empty()
-        && body
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
 }
 
 impl Inventory {
@@ -891,12 +882,6 @@ mod tests {
             ],
             "{problems:?}"
         );
-    }
-
-    #[test]
-    fn emergency_numbers() {
-        assert!(is_emergency_number("999") && is_emergency_number("112"));
-        assert!(!is_emergency_number("9999") && !is_emergency_number("0112"));
     }
 
     #[test]

@@ -34,6 +34,23 @@
 //! presents, and other calls pass the caller's `P-Asserted-Identity` and
 //! `Privacy` on.
 //!
+//! # Emergency calls
+//!
+//! An emergency call ([`Decision::Emergency`]) is tried on each trunk of
+//! `[outgoing] emergency_uris` in order (else `[outgoing] uri`): the next
+//! one is tried when a trunk sends nothing but `100 Trying` within
+//! [`EMERGENCY_ANSWER_WITHIN`] of the INVITE, refuses it (5xx, 408 or
+//! any other failure) or cannot be reached at all. No toll-fraud limit
+//! applies. A call that no trunk took is logged at ERROR and alerted at
+//! once ([`Alerts`]); the caller gets the last trunk's status.
+//!
+//! # Toll-fraud limits
+//!
+//! A port's call to the trunk is counted against its limits of calls at
+//! once and per hour ([`CallCounter`]); over a limit it is refused with
+//! `403` and a `Reason` naming the rule, and the first refusal of an hour
+//! for the hourly limit is alerted.
+//!
 //! # Limits
 //!
 //! * While a re-INVITE is being forwarded, events of the other leg wait.
@@ -51,11 +68,13 @@ use super::media::{
     PartyMedia, RelayAddress, RelayPlan, SdpLeg, StreamKind, audio_codec, gateway_for_exchange,
     relay_plan,
 };
-use super::plan::{CallRequest, Decision, Origin, OwnFaxCall, Planner};
 use super::relay::{GatewayMode, Leg, LegSockets, MediaMode, Relay, RelayReport};
+use crate::alert::Alerts;
+use crate::numbering::policy::{Breach, CallCounter, CallSlot};
+use crate::routing::{Decision, FaxCall, policy_refusal};
 use crate::sip::acl::Account;
 use crate::sip::{
-    ActiveCall, CallEvent, DialError, DialOptions, DialRequest, IncomingCall, ReInvite,
+    ActiveCall, CallEvent, DialError, DialOptions, DialRequest, Dialing, IncomingCall, ReInvite,
     ReInviteOutcome, SipEndpoint,
 };
 
@@ -63,15 +82,53 @@ use crate::sip::{
 /// than 3 minutes"), restarted by every provisional response.
 const TIMER_C: std::time::Duration = std::time::Duration::from_secs(181);
 
-/// What the bridge needs besides the planner.
-#[derive(Debug, Clone)]
+/// An emergency call moves on to the next trunk when one has sent nothing
+/// but `100 Trying` this long after the INVITE.
+pub const EMERGENCY_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What the bridge needs besides the call's decision.
+#[derive(Clone)]
 pub struct BridgeSettings {
-    /// Name of the `[[sip.peers]]` entry the trunk is admitted as.
-    pub trunk_peer: String,
     /// Address of the relay's sockets (written into SDP).
     pub media_ip: IpAddr,
     /// Digest credentials for the trunk's challenges.
     pub trunk_account: Option<Account>,
+    /// Calls at once and per hour of each port, for the toll-fraud limits.
+    pub counter: CallCounter,
+    /// Where alerts go (an emergency call no trunk took, a port over its
+    /// hourly call limit); `None`: the log only.
+    pub alerts: Option<std::sync::Arc<dyn Alerts>>,
+}
+
+impl std::fmt::Debug for BridgeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeSettings")
+            .field("media_ip", &self.media_ip)
+            .field("alerts", &self.alerts.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BridgeSettings {
+    /// Settings with no trunk account, a fresh counter and no alerts.
+    pub fn new(media_ip: IpAddr) -> Self {
+        BridgeSettings {
+            media_ip,
+            trunk_account: None,
+            counter: CallCounter::new(),
+            alerts: None,
+        }
+    }
+
+    fn alert(&self, subject: &str, body: &str) {
+        match &self.alerts {
+            Some(a) => a.alert(subject, body),
+            None => {
+                crate::alert::count();
+                error!("ALERT: {subject}: {body}");
+            }
+        }
+    }
 }
 
 /// How a bridged INVITE ended.
@@ -87,7 +144,7 @@ pub enum BridgeOutcome {
     /// Bridged and ended; what the relay saw.
     Ended(Box<RelayReport>),
     /// A call for faxbridge's own fax reception: handed back untouched.
-    OwnFax(Box<IncomingCall>, OwnFaxCall),
+    OwnFax(Box<IncomingCall>, FaxCall),
 }
 
 async fn leg_sockets(ip: IpAddr) -> std::io::Result<(LegSockets, RelayAddress)> {
@@ -116,29 +173,34 @@ fn session_id() -> u64 {
         .unwrap_or(1)
 }
 
-/// Bridge one INVITE to wherever the plan sends it; returns when both legs
-/// are over.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Where the second leg goes and how.
+struct Onward {
+    /// Targets to try in order (several only for emergency calls).
+    targets: Vec<String>,
+    emergency: bool,
+    cli: Option<String>,
+    account: Option<Account>,
+    identity: DialOptions,
+    /// Counts the call against its port's limits while it lasts.
+    _slot: Option<CallSlot>,
+}
+
+/// Bridge one INVITE to wherever the router sent it
+/// ([`IncomingCall::decision`]); returns when both legs are over.
 pub async fn bridge_call(
     endpoint: &SipEndpoint,
-    planner: &Planner<'_>,
     settings: &BridgeSettings,
     incoming: IncomingCall,
 ) -> BridgeOutcome {
     // Counted on the dashboard and in /metrics until both legs ended.
     let _active = super::ActiveCall::start();
-    let origin = if incoming.peer == settings.trunk_peer {
-        Origin::Trunk
-    } else {
-        Origin::Port
-    };
-    let from_user = crate::daemon::uri_user(&incoming.from).unwrap_or_default();
-    let request_user = incoming.did.clone().unwrap_or_default();
-    let decision = planner.plan(&CallRequest {
-        origin,
-        source: incoming.source.ip(),
-        from_user: &from_user,
-        request_user: &request_user,
-    });
     // Caller identity on the second leg (RFC 3325/3323): emergency calls
     // assert the building's CLI and are never anonymous; a port's calls to
     // the trunk assert the number presented in From (faxbridge is the
@@ -149,13 +211,13 @@ pub async fn bridge_call(
         asserted_identity: incoming.asserted_identity.clone(),
         privacy: incoming.privacy.clone(),
     };
-    let (target, cli, identity) = match decision {
+    let onward = match incoming.decision.clone() {
         Decision::Refuse(r) => {
             info!(call_id = %incoming.call_id, status = r.status, "bridge refused: {}", r.reason);
-            incoming.reject(r.status);
+            incoming.reject_with_reason(r.status, &r.reason);
             return BridgeOutcome::Refused { status: r.status };
         }
-        Decision::ToOwnFax(f) => return BridgeOutcome::OwnFax(Box::new(incoming), f),
+        Decision::Fax(f) => return BridgeOutcome::OwnFax(Box::new(incoming), f),
         Decision::Emergency(e) => {
             error!(
                 call_id = %incoming.call_id,
@@ -163,30 +225,81 @@ pub async fn bridge_call(
                 building = e.building.as_deref().unwrap_or("none"),
                 cli = e.presented_cli.as_deref().unwrap_or("none"),
                 source = %incoming.source,
+                trunks = e.targets.len(),
                 "EMERGENCY CALL from an ATA port"
             );
             for alert in &e.alerts {
                 error!(call_id = %incoming.call_id, "EMERGENCY CALL PROBLEM: {alert}");
             }
-            let Some(target) = e.target else {
+            if e.targets.is_empty() {
+                settings.alert(
+                    &format!("emergency call to {} could not be placed", e.number),
+                    &format!(
+                        "An emergency call to {} from {} (building {}) was refused: no trunk is configured. Set [outgoing] uri or emergency_uris now.",
+                        e.number,
+                        incoming.source,
+                        e.building.as_deref().unwrap_or("unknown")
+                    ),
+                );
                 incoming.reject(503);
                 return BridgeOutcome::Refused { status: 503 };
-            };
-            let identity = DialOptions {
-                asserted_user: e.presented_cli.clone(),
-                ..DialOptions::default()
-            };
-            (target, e.presented_cli, identity)
+            }
+            Onward {
+                identity: DialOptions {
+                    asserted_user: e.presented_cli.clone(),
+                    ..DialOptions::default()
+                },
+                targets: e.targets,
+                emergency: true,
+                cli: e.presented_cli,
+                account: settings.trunk_account.clone(),
+                _slot: None,
+            }
         }
         Decision::ToTrunk(t) => {
+            let slot = match settings
+                .counter
+                .admit(&t.port_key(), t.limits, now_secs())
+            {
+                Ok(slot) => slot,
+                Err(breach) => {
+                    let refusal = policy_refusal(&t.number, &breach);
+                    warn!(
+                        call_id = %incoming.call_id,
+                        port = %t.port_key(),
+                        rule = breach.rule(),
+                        "call refused by the toll-fraud policy: {}",
+                        refusal.reason
+                    );
+                    if let Breach::Hourly { first: true, limit } = breach {
+                        settings.alert(
+                            &format!("port {} over its hourly call limit", t.port_key()),
+                            &format!(
+                                "Port {} made {limit} calls to the trunk within an hour, the most [bridge.policy] max_calls_per_hour allows; more calls are refused until the hour has passed. Check the port for toll fraud (a hijacked ATA account, a dialler) before raising the limit.",
+                                t.port_key()
+                            ),
+                        );
+                    }
+                    incoming.reject_with_reason(refusal.status, &refusal.reason);
+                    return BridgeOutcome::Refused {
+                        status: refusal.status,
+                    };
+                }
+            };
             // The port's own assertion names its extension at the unit,
             // which means nothing on the trunk: never passed on.
-            let identity = DialOptions {
-                asserted_user: t.presented_cli.clone(),
-                asserted_identity: None,
-                privacy: passed_on.privacy,
-            };
-            (t.target, t.presented_cli, identity)
+            Onward {
+                identity: DialOptions {
+                    asserted_user: t.presented_cli.clone(),
+                    asserted_identity: None,
+                    privacy: passed_on.privacy,
+                },
+                targets: vec![t.target],
+                emergency: false,
+                cli: t.presented_cli,
+                account: settings.trunk_account.clone(),
+                _slot: Some(slot),
+            }
         }
         Decision::ToPort(p) => {
             // A port that registered is reached at its contact (RFC 3261
@@ -194,14 +307,43 @@ pub async fn bridge_call(
             let contact = endpoint
                 .registered_contact(&p.to.unit, &p.to.sip_user)
                 .await;
-            (p.reach(contact.as_deref()), p.caller, passed_on)
+            Onward {
+                targets: vec![p.reach(contact.as_deref())],
+                emergency: false,
+                cli: p.caller,
+                account: None,
+                identity: passed_on,
+                _slot: None,
+            }
         }
     };
-    let account = match origin {
-        Origin::Port => settings.trunk_account.clone(),
-        Origin::Trunk => None,
-    };
-    Bridge::run(endpoint, settings, incoming, target, cli, account, identity).await
+    Bridge::run(endpoint, settings, incoming, onward).await
+}
+
+/// How one attempt at the second leg ended while ringing.
+enum Rung {
+    /// The callee answered.
+    Answered(ActiveCall),
+    /// The caller cancelled (the attempt is being cancelled).
+    CallerGone(Dialing),
+    /// An emergency attempt sent nothing but 100 within
+    /// [`EMERGENCY_ANSWER_WITHIN`]; it is being cancelled.
+    Silent,
+    /// The attempt failed.
+    Failed(Failure),
+}
+
+/// Why the last attempt at the second leg failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The INVITE could not be sent (no route, no socket, TLS failed).
+    NotPlaced,
+    /// No final response (transaction timeout, transport error).
+    Unreachable,
+    /// Refused with this status.
+    Rejected(u16),
+    /// Timer C ran out while ringing.
+    TimerC,
 }
 
 struct Bridge {
@@ -219,10 +361,7 @@ impl Bridge {
         endpoint: &SipEndpoint,
         settings: &BridgeSettings,
         mut incoming: IncomingCall,
-        target: String,
-        cli: Option<String>,
-        account: Option<Account>,
-        identity: DialOptions,
+        onward: Onward,
     ) -> BridgeOutcome {
         let sockets = async {
             let a = leg_sockets(settings.media_ip).await?;
@@ -234,6 +373,12 @@ impl Bridge {
                 Ok(s) => s,
                 Err(e) => {
                     error!(call_id = %incoming.call_id, "no media sockets for the bridge: {e}");
+                    if onward.emergency {
+                        settings.alert(
+                            "emergency call could not be placed",
+                            &format!("No media sockets for an emergency call from {}: {e}. Check the open-file limit and [media] address.", incoming.source),
+                        );
+                    }
                     incoming.reject(503);
                     return BridgeOutcome::Refused { status: 503 };
                 }
@@ -266,101 +411,87 @@ impl Bridge {
             StreamKind::T38 => b.callee_sdp.offer_g711(callee_relay).unwrap_or(offer),
             StreamKind::Audio => offer,
         };
-        let request = DialRequest {
-            target,
-            from_user: cli.unwrap_or_else(|| "anonymous".into()),
-            offer: offer.into_bytes(),
-            account,
-        };
-        let mut dialing = match endpoint.dial_with(request, identity).await {
-            Ok(d) => d,
-            Err(e) => {
-                warn!(call_id = %incoming.call_id, "second leg could not be placed: {e}");
-                incoming.reject(503);
-                return BridgeOutcome::Refused { status: 503 };
-            }
-        };
-        let callee_handle = dialing.handle().clone();
-        // Ringing: progress from the callee, CANCEL from the caller, and
-        // Timer C (RFC 3261 §16.6 step 11: more than 3 minutes without a
-        // provisional response ends the attempt as a proxy would, with
-        // CANCEL to the callee and 408 to the caller).
-        let mut caller_gone = false;
-        let mut timed_out = false;
-        let mut timer_c = std::pin::pin!(tokio::time::sleep(TIMER_C));
-        loop {
-            tokio::select! {
-                p = dialing.next_progress() => match p {
-                    Some(p) => {
-                        timer_c.as_mut().reset(tokio::time::Instant::now() + TIMER_C);
-                        let input = Input::CalleeProgress { status: p.status, sdp: p.sdp.is_some() };
-                        for action in b.call.handle(input) {
-                            if let Action::Provisional { status, sdp } = action {
-                                match p.sdp.as_ref().filter(|_| sdp).map(|s| {
-                                    b.caller_sdp.rewrite(&String::from_utf8_lossy(s), b.caller_relay)
-                                }) {
-                                    Some(Ok((text, media))) => {
-                                        set_remote(&mut callee_socks, &media);
-                                        incoming.provisional(status, Some(text.into_bytes()));
-                                    }
-                                    _ => incoming.provisional(status, None),
-                                }
-                            }
-                        }
+        let from_user = onward.cli.clone().unwrap_or_else(|| "anonymous".into());
+        let mut failure = Failure::NotPlaced;
+        let mut answered = None;
+        for (attempt, target) in onward.targets.iter().enumerate() {
+            let more = onward.emergency && attempt + 1 < onward.targets.len();
+            let request = DialRequest {
+                target: target.clone(),
+                from_user: from_user.clone(),
+                offer: offer.clone().into_bytes(),
+                account: onward.account.clone(),
+            };
+            let dialing = match endpoint.dial_with(request, onward.identity.clone()).await {
+                Ok(d) => d,
+                Err(e) => {
+                    warn!(call_id = %incoming.call_id, %target, "second leg could not be placed: {e}");
+                    if onward.emergency {
+                        error!(call_id = %incoming.call_id, %target, "EMERGENCY CALL: trunk unreachable: {e}");
                     }
-                    None => break,
-                },
-                _ = &mut timer_c, if !caller_gone && !timed_out => {
-                    warn!(call_id = %incoming.call_id, "callee silent for {TIMER_C:?} while ringing; cancelled");
-                    timed_out = true;
-                    let _ = callee_handle.hangup().await;
+                    failure = Failure::NotPlaced;
+                    continue;
                 }
-                ev = incoming.next_event(), if !caller_gone => {
-                    if matches!(ev, None | Some(CallEvent::Ended(_))) {
-                        caller_gone = true;
-                        for action in b.call.handle(Input::CallerCancelled) {
-                            if action == Action::CancelCallee {
-                                let _ = callee_handle.hangup().await;
-                            }
-                        }
+            };
+            // Early media from an earlier trunk is not this one's.
+            callee_socks.remote_rtp = None;
+            callee_socks.remote_rtcp = None;
+            let guard = more.then_some(EMERGENCY_ANSWER_WITHIN);
+            match b
+                .ring(&mut incoming, dialing, &mut callee_socks, guard)
+                .await
+            {
+                Rung::Answered(active) => {
+                    answered = Some(active);
+                    break;
+                }
+                Rung::CallerGone(dialing) => return b.caller_gone(dialing).await,
+                Rung::Silent => {
+                    error!(call_id = %incoming.call_id, %target, "EMERGENCY CALL: no answer from the trunk within {EMERGENCY_ANSWER_WITHIN:?}; trying the next one");
+                    failure = Failure::Unreachable;
+                }
+                Rung::Failed(f) => {
+                    if onward.emergency {
+                        error!(call_id = %incoming.call_id, %target, failure = ?f, "EMERGENCY CALL not taken by the trunk");
                     }
+                    failure = f;
                 }
             }
         }
-        let callee = match dialing.outcome().await {
-            Ok(active) => active,
-            Err(e) => {
-                let input = match &e {
-                    DialError::Rejected { status, .. } => Input::CalleeFailed { status: *status },
-                    _ => Input::CalleeUnreachable,
-                };
-                let mut status = None;
-                for action in b.call.handle(input) {
-                    if let Action::RejectCaller { status: s } = action {
-                        status = Some(s);
-                    }
-                }
-                return match status {
-                    _ if timed_out && !caller_gone => {
-                        incoming.reject(408);
-                        BridgeOutcome::Refused { status: 408 }
-                    }
-                    Some(s) if !caller_gone => {
-                        incoming.reject(s);
-                        BridgeOutcome::Refused { status: s }
-                    }
-                    _ => BridgeOutcome::Cancelled,
-                };
+        let Some(callee) = answered else {
+            if onward.emergency {
+                settings.alert(
+                    "emergency call not connected",
+                    &format!(
+                        "An emergency call from {} was tried on {} trunk(s) ({}) and none took it (last: {failure:?}). Check the trunks and [outgoing] emergency_uris now.",
+                        incoming.source,
+                        onward.targets.len(),
+                        onward.targets.join(", ")
+                    ),
+                );
             }
+            let input = match failure {
+                Failure::NotPlaced => {
+                    incoming.reject(503);
+                    return BridgeOutcome::Refused { status: 503 };
+                }
+                Failure::TimerC => {
+                    b.call.handle(Input::CalleeUnreachable);
+                    incoming.reject(408);
+                    return BridgeOutcome::Refused { status: 408 };
+                }
+                Failure::Unreachable => Input::CalleeUnreachable,
+                Failure::Rejected(status) => Input::CalleeFailed { status },
+            };
+            let mut status = 502;
+            for action in b.call.handle(input) {
+                if let Action::RejectCaller { status: s } = action {
+                    status = s;
+                }
+            }
+            incoming.reject(status);
+            return BridgeOutcome::Refused { status };
         };
-        if caller_gone {
-            for action in b.call.handle(Input::CalleeAnswered) {
-                if action == Action::Bye(Leg::Callee) {
-                    let _ = callee.handle.hangup().await;
-                }
-            }
-            return BridgeOutcome::Cancelled;
-        }
         b.call.handle(Input::CalleeAnswered);
         let answer = String::from_utf8_lossy(&callee.remote_sdp).into_owned();
         let (answer, callee_media) = match b.caller_sdp.rewrite(&answer, b.caller_relay) {
@@ -407,6 +538,91 @@ impl Bridge {
                 BridgeOutcome::Cancelled
             }
         }
+    }
+
+    /// Ring one attempt at the second leg until it is answered or fails:
+    /// the callee's progress goes to the caller (and restarts Timer C),
+    /// the caller's CANCEL to the callee. With `guard`, an attempt that
+    /// sent nothing but `100 Trying` within it is cancelled and reported
+    /// [`Rung::Silent`] (an emergency call with another trunk to try).
+    async fn ring(
+        &mut self,
+        incoming: &mut IncomingCall,
+        mut dialing: Dialing,
+        callee_socks: &mut LegSockets,
+        guard: Option<std::time::Duration>,
+    ) -> Rung {
+        let callee_handle = dialing.handle().clone();
+        let mut timed_out = false;
+        let mut heard = guard.is_none();
+        let mut silent = false;
+        let mut timer_c = std::pin::pin!(tokio::time::sleep(TIMER_C));
+        let mut guard_timer = std::pin::pin!(tokio::time::sleep(guard.unwrap_or(TIMER_C)));
+        loop {
+            tokio::select! {
+                p = dialing.next_progress() => match p {
+                    Some(p) => {
+                        heard = true;
+                        timer_c.as_mut().reset(tokio::time::Instant::now() + TIMER_C);
+                        let input = Input::CalleeProgress { status: p.status, sdp: p.sdp.is_some() };
+                        for action in self.call.handle(input) {
+                            if let Action::Provisional { status, sdp } = action {
+                                match p.sdp.as_ref().filter(|_| sdp).map(|s| {
+                                    self.caller_sdp.rewrite(&String::from_utf8_lossy(s), self.caller_relay)
+                                }) {
+                                    Some(Ok((text, media))) => {
+                                        set_remote(callee_socks, &media);
+                                        incoming.provisional(status, Some(text.into_bytes()));
+                                    }
+                                    _ => incoming.provisional(status, None),
+                                }
+                            }
+                        }
+                    }
+                    None => break,
+                },
+                _ = &mut guard_timer, if !heard && !silent => {
+                    silent = true;
+                    let _ = callee_handle.hangup().await;
+                }
+                _ = &mut timer_c, if !timed_out => {
+                    warn!(call_id = %incoming.call_id, "callee silent for {TIMER_C:?} while ringing; cancelled");
+                    timed_out = true;
+                    let _ = callee_handle.hangup().await;
+                }
+                ev = incoming.next_event() => {
+                    if matches!(ev, None | Some(CallEvent::Ended(_))) {
+                        for action in self.call.handle(Input::CallerCancelled) {
+                            if action == Action::CancelCallee {
+                                let _ = callee_handle.hangup().await;
+                            }
+                        }
+                        return Rung::CallerGone(dialing);
+                    }
+                }
+            }
+        }
+        match dialing.outcome().await {
+            // An answer that crossed our CANCEL is still an answer.
+            Ok(active) => Rung::Answered(active),
+            Err(_) if silent => Rung::Silent,
+            Err(_) if timed_out => Rung::Failed(Failure::TimerC),
+            Err(DialError::Rejected { status, .. }) => Rung::Failed(Failure::Rejected(status)),
+            Err(_) => Rung::Failed(Failure::Unreachable),
+        }
+    }
+
+    /// The caller cancelled while the callee rang: wait for the callee's
+    /// final response, and end it should an answer have crossed the CANCEL.
+    async fn caller_gone(&mut self, dialing: Dialing) -> BridgeOutcome {
+        if let Ok(active) = dialing.outcome().await {
+            for action in self.call.handle(Input::CalleeAnswered) {
+                if action == Action::Bye(Leg::Callee) {
+                    let _ = active.handle.hangup().await;
+                }
+            }
+        }
+        BridgeOutcome::Cancelled
     }
 
     /// Both legs up: BYE and re-INVITEs across until both are over.

@@ -32,10 +32,9 @@ use super::report::format_utc;
 use super::store::{CallEvidence, ComplianceStore, ComplianceStoreError, Recorded};
 use super::{CallFacts, ComplianceConfig, FinanceDigest, FlagEvidence, PortFacts, evaluate_call};
 use crate::ata::Inventory;
-use crate::bridge::plan::{CallRequest, Decision, Origin, Planner, PortRef};
+use crate::routing::{Decision, PortRef};
 use crate::mail::outbox::{Outbox, OutgoingMessage};
 use crate::media::classifier::{Classification, Direction};
-use crate::sip::IncomingCall;
 
 /// Outbox kind of new-flag alert messages.
 pub const KIND: &str = "pci-alert";
@@ -173,7 +172,7 @@ pub fn ports_of_call(inventory: &Inventory, decision: &Decision) -> Vec<(PortFac
             refs.extend(p.from.as_ref().map(|f| (f, p.did.clone())));
             refs.push((&p.to, String::new()));
         }
-        Decision::ToOwnFax(_) | Decision::Refuse(_) => {}
+        Decision::Fax(_) | Decision::Refuse(_) => {}
     }
     refs.into_iter()
         .map(|(r, dialled)| {
@@ -197,31 +196,6 @@ pub fn ports_of_call(inventory: &Inventory, decision: &Decision) -> Vec<(PortFac
             (facts, dialled)
         })
         .collect()
-}
-
-/// [`ports_of_call`] for an INVITE the bridge is about to carry: the same
-/// routing decision [`crate::bridge::b2bua::bridge_call`] takes (the plan
-/// is pure, so asking it twice gives the same answer).
-pub fn ports_of_invite(
-    inventory: &Inventory,
-    planner: &Planner<'_>,
-    trunk_peer: &str,
-    call: &IncomingCall,
-) -> Vec<(PortFacts, String)> {
-    let origin = if call.peer == trunk_peer {
-        Origin::Trunk
-    } else {
-        Origin::Port
-    };
-    let from_user = crate::daemon::uri_user(&call.from).unwrap_or_default();
-    let request_user = call.did.clone().unwrap_or_default();
-    let decision = planner.plan(&CallRequest {
-        origin,
-        source: call.source.ip(),
-        from_user: &from_user,
-        request_user: &request_user,
-    });
-    ports_of_call(inventory, &decision)
 }
 
 /// After a bridged call ended (`(start, end)` in ms since the Unix
@@ -498,9 +472,10 @@ mod tests {
 
     #[test]
     fn ports_come_from_the_routing_decision() {
-        use crate::bridge::{BridgeConfig, LineConfig};
+        use crate::numbering::policy::{LocalTime, Weekday};
+        use crate::routing::{BridgeConfig, CallRequest, LineConfig, Router};
         let inv = inventory();
-        let dialplan = crate::intake::dialplan::DialPlan::default();
+        let dialplan = crate::numbering::DialPlan::default();
         let bridge = BridgeConfig {
             lines: vec![LineConfig {
                 unit: "shop-ata".into(),
@@ -510,18 +485,30 @@ mod tests {
             }],
             ..BridgeConfig::default()
         };
-        let planner = Planner::new(&inv, &dialplan, &bridge, &[], "sip:{number}@192.0.2.1");
-        let plan = |origin, source: &str, from_user, request_user| {
-            let d = planner.plan(&CallRequest {
-                origin,
+        let router = Router::new(
+            inv.clone(),
+            dialplan,
+            bridge,
+            &[],
+            None,
+            "sip:{number}@192.0.2.1",
+            &[],
+        );
+        let plan = |peer, source: &str, from_user, called| {
+            let d = router.decide(&CallRequest {
                 source: source.parse().unwrap(),
+                peer: Some(peer),
                 from_user,
-                request_user,
+                called,
+                now: LocalTime {
+                    weekday: Weekday::Mon,
+                    minute: 600,
+                },
             });
             ports_of_call(&inv, &d)
         };
         // The card terminal dials out: its port, with the number dialled.
-        let out = plan(Origin::Port, "192.0.2.10", "3001", "08009123456");
+        let out = plan("ata", "192.0.2.10", "3001", "08009123456");
         assert_eq!(out.len(), 1);
         let (p, dialled) = &out[0];
         assert_eq!(
@@ -535,7 +522,7 @@ mod tests {
         assert_eq!(dialled, "08009123456");
         // A trunk call to a line: the port rung, nothing dialled.
         let inbound = plan(
-            Origin::Trunk,
+            "trunk",
             "198.51.100.1",
             "01632960300",
             "+441632960402",
@@ -546,14 +533,14 @@ mod tests {
             ("Port2", "")
         );
         // Port to port: both ends.
-        let both = plan(Origin::Port, "192.0.2.10", "3001", "+441632960402");
+        let both = plan("ata", "192.0.2.10", "3001", "+441632960402");
         let ports: Vec<(&str, &str)> = both
             .iter()
             .map(|(p, d)| (p.port.as_str(), d.as_str()))
             .collect();
         assert_eq!(ports, [("Port1", "+441632960402"), ("Port2", "")]);
         // Refused: none.
-        assert!(plan(Origin::Port, "203.0.113.9", "9999", "0123").is_empty());
+        assert!(plan("ata", "203.0.113.9", "9999", "0123").is_empty());
     }
 
     #[test]

@@ -28,7 +28,6 @@
 
 pub mod address;
 pub mod cover;
-pub mod dialplan;
 pub mod message;
 pub mod pan;
 pub mod pipeline;
@@ -41,7 +40,7 @@ use serde::Deserialize;
 use crate::docs::Resolution;
 
 pub use address::{AddressError, FaxAddress, FaxOptions, parse_recipient};
-pub use dialplan::{DialError, DialPlan, Normalised, NumberKind};
+pub use crate::numbering::{DialError, DialPlan, Normalised, NumberKind};
 pub use message::{CoverSpec, Document, InboundMessage, MessagePlan, Part, plan};
 pub use pan::{Issuer, PanFinding, scan};
 pub use pipeline::{Intake, QueuedFax, Submitted};
@@ -81,6 +80,12 @@ impl Refusal {
             reason: reason.into(),
             advice: advice.into(),
         }
+    }
+
+    /// The refusal of a number the dial plan cannot read, for `RCPT TO`
+    /// and the report: 553 5.1.3, bad destination address syntax.
+    pub fn dial(e: &DialError) -> Refusal {
+        Refusal::new(553, "5.1.3", e.to_string(), "")
     }
 
     /// True for a 4xx refusal: the same message may succeed later unchanged.
@@ -128,7 +133,7 @@ pub struct IntakeConfig {
     /// Whether a cover page is sent when the address has neither `^cover` nor `^nocover`.
     pub cover_page: bool,
     /// How numbers are written and dialled.
-    pub dialplan: dialplan::DialPlan,
+    pub dialplan: DialPlan,
     /// Who may send.
     pub senders: policy::SenderPolicy,
     /// Which numbers may be dialled.
@@ -149,7 +154,7 @@ impl Default for IntakeConfig {
             fax_domains: Vec::new(),
             default_resolution: Resolution::Fine,
             cover_page: true,
-            dialplan: dialplan::DialPlan::default(),
+            dialplan: DialPlan::default(),
             senders: policy::SenderPolicy::default(),
             destinations: policy::DestinationPolicy::default(),
             quota: policy::QuotaConfig::default(),
@@ -200,7 +205,12 @@ impl IntakeConfig {
                 "only \"standard\" and \"fine\" are sent to every fax machine; choose one of them",
             ));
         }
-        problems.extend(self.dialplan.validate());
+        problems.extend(
+            self.dialplan
+                .validate()
+                .into_iter()
+                .map(|p| ConfigError::new(p.key, p.problem)),
+        );
         problems.extend(self.senders.validate());
         problems.extend(self.destinations.validate());
         problems.extend(self.quota.validate());
@@ -216,6 +226,14 @@ impl IntakeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreadable_numbers_are_bad_destination_syntax() {
+        let err = DialPlan::default().normalise("1223 123456").unwrap_err();
+        let r = Refusal::dial(&err);
+        assert_eq!((r.code, r.enhanced), (553, "5.1.3"));
+        assert!(r.reason.contains("+44 1223 123456"), "{}", r.reason);
+    }
 
     #[test]
     fn empty_toml_gives_the_defaults_and_they_validate() {

@@ -15,7 +15,10 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use super::dialplan::{DialPlan, Normalised, NumberKind};
+use crate::numbering::policy::{
+    Breach, DEFAULT_BLOCKED_PREFIXES, check_number, describe_prefix,
+};
+use crate::numbering::{DialPlan, NEVER_FAXED, Normalised, NumberKind};
 use super::pan::PanFinding;
 use super::{ConfigError, Refusal};
 
@@ -80,11 +83,6 @@ impl SenderPolicy {
     }
 }
 
-/// Emergency numbers that are never faxed, whatever the configuration:
-/// 999 and 112 in the UK, 911 because staff from abroad dial it. A fax call to
-/// an emergency operator ties up a line that someone may need.
-pub const EMERGENCY_NUMBERS: [&str; 3] = ["999", "112", "911"];
-
 /// `[intake.destinations]`: which numbers may be dialled.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -100,9 +98,7 @@ pub struct DestinationPolicy {
 impl Default for DestinationPolicy {
     fn default() -> Self {
         DestinationPolicy {
-            blocked_prefixes: ["09", "0871", "0872", "0873", "118", "070"]
-                .map(String::from)
-                .to_vec(),
+            blocked_prefixes: DEFAULT_BLOCKED_PREFIXES.map(String::from).to_vec(),
             international_senders: Vec::new(),
         }
     }
@@ -328,10 +324,12 @@ pub fn check_destination(
     sender: &str,
     written: &str,
 ) -> Result<Normalised, Refusal> {
+    // 999 and 112 in the UK, 911 because staff from abroad dial it: a fax
+    // call to an emergency operator ties up a line someone may need.
     if plan
         .emergency_candidates(written)
         .iter()
-        .any(|c| EMERGENCY_NUMBERS.contains(&c.as_str()))
+        .any(|c| NEVER_FAXED.contains(&c.as_str()))
     {
         return Err(Refusal::new(
             550,
@@ -342,25 +340,29 @@ pub fn check_destination(
             "In an emergency, phone 999 (or 112) and speak to the operator.",
         ));
     }
-    let n = plan.normalise(written).map_err(|e| e.refusal())?;
-    if n.kind == NumberKind::Extension {
-        return Ok(n);
-    }
-    if let Some(prefix) = policy
-        .blocked_prefixes
-        .iter()
-        .filter(|p| n.national.starts_with(p.as_str()))
-        .max_by_key(|p| p.len())
-    {
-        return Err(Refusal::new(
-            550,
-            "5.7.1",
-            format!(
-                "{written} is {}; numbers starting {prefix} are not dialled from here.",
-                describe_prefix(prefix)
-            ),
-            "Check the fax number with the recipient; if this number really is needed, ask the fax administrator.",
-        ));
+    let n = plan.normalise(written).map_err(|e| Refusal::dial(&e))?;
+    let international = matches_any(&policy.international_senders, sender);
+    match check_number(&policy.blocked_prefixes, international, &n) {
+        Ok(()) => {}
+        Err(Breach::BlockedPrefix { prefix }) => {
+            return Err(Refusal::new(
+                550,
+                "5.7.1",
+                format!(
+                    "{written} is {}; numbers starting {prefix} are not dialled from here.",
+                    describe_prefix(&prefix)
+                ),
+                "Check the fax number with the recipient; if this number really is needed, ask the fax administrator.",
+            ));
+        }
+        Err(_) => {
+            return Err(Refusal::new(
+                550,
+                "5.7.1",
+                format!("{written} is abroad, and {sender} is not allowed to send faxes abroad."),
+                "Ask the fax administrator to allow international faxes for you.",
+            ));
+        }
     }
     if n.kind == NumberKind::ShortCode {
         return Err(Refusal::new(
@@ -370,28 +372,7 @@ pub fn check_destination(
             "Check the fax number with the recipient and write it in full, e.g. 01223 123456.",
         ));
     }
-    if n.kind == NumberKind::International && !matches_any(&policy.international_senders, sender) {
-        return Err(Refusal::new(
-            550,
-            "5.7.1",
-            format!("{written} is abroad, and {sender} is not allowed to send faxes abroad."),
-            "Ask the fax administrator to allow international faxes for you.",
-        ));
-    }
     Ok(n)
-}
-
-/// What a blocked prefix is, for the refusal text.
-fn describe_prefix(prefix: &str) -> &'static str {
-    match prefix {
-        p if p.starts_with("09") => "a premium-rate number",
-        p if p.starts_with("087") => "a revenue-sharing (087) number",
-        p if p.starts_with("118") => "a directory enquiries number",
-        p if p.starts_with("070") => {
-            "a personal number (070), often used to divert calls at high cost"
-        }
-        _ => "a blocked number",
-    }
 }
 
 /// Decide whether `sender` may send `pages` more fax pages now.

@@ -27,6 +27,7 @@
 //! resulting duplicate). Each message carries a stable `Message-ID`, so mail
 //! clients and archives can recognise the duplicate.
 
+pub mod alert;
 pub mod intake;
 pub mod message;
 pub mod outbox;

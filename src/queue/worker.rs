@@ -83,6 +83,10 @@ pub struct OutgoingConfig {
     pub account: Option<Account>,
     /// How often the queue is checked for due jobs, in milliseconds.
     pub poll_interval_ms: u64,
+    /// Trunks for emergency calls from ATA ports (999, 112), tried in
+    /// order when one does not answer within 5 s, refuses or cannot be
+    /// reached; empty: `uri` alone.
+    pub emergency_uris: Vec<String>,
 }
 
 impl Default for OutgoingConfig {
@@ -93,6 +97,7 @@ impl Default for OutgoingConfig {
             from_user: "faxbridge".to_string(),
             account: None,
             poll_interval_ms: 1000,
+            emergency_uris: Vec::new(),
         }
     }
 }
@@ -161,6 +166,18 @@ impl OutgoingConfig {
                 problem: format!("{:?} cannot be the user part of a SIP URI", self.from_user),
                 fix: "use the fax number, e.g. \"+441632960000\"",
             });
+        }
+        for (i, uri) in self.emergency_uris.iter().enumerate() {
+            let uri = uri.trim();
+            if !(uri.starts_with("sip:") || uri.starts_with("sips:")) || !uri.contains("{number}") {
+                out.push(OutgoingProblem {
+                    key: "outgoing.emergency_uris",
+                    problem: format!(
+                        "entry {i}, {uri:?}, is not a SIP URI with {{number}} in it"
+                    ),
+                    fix: "write e.g. \"sip:{number}@192.0.2.1:5060\" for each trunk, in the order to try them",
+                });
+            }
         }
         if !(100..=60_000).contains(&self.poll_interval_ms) {
             out.push(OutgoingProblem {

@@ -308,10 +308,11 @@ pub struct IncomingCall {
     pub from: String,
     /// To URI.
     pub to: String,
-    /// Called number (see [`super::routing`]).
+    /// Called number (see [`crate::routing::did::called_number`]).
     pub did: Option<String>,
-    /// Route chosen for the number.
-    pub route: String,
+    /// Where the router sent the call ([`crate::routing::Router::decide`]):
+    /// fax reception, or a call the analogue bridge carries.
+    pub decision: crate::routing::Decision,
     /// Peer or account the request was admitted as.
     pub peer: String,
     /// Source of the INVITE.
@@ -341,7 +342,7 @@ impl std::fmt::Debug for IncomingCall {
         f.debug_struct("IncomingCall")
             .field("call_id", &self.call_id)
             .field("did", &self.did)
-            .field("route", &self.route)
+            .field("decision", &self.decision.kind())
             .field("peer", &self.peer)
             .field("source", &self.source)
             .finish_non_exhaustive()
@@ -349,6 +350,12 @@ impl std::fmt::Debug for IncomingCall {
 }
 
 impl IncomingCall {
+    /// The `[sip.routing]` route of a call for fax reception; `None` for
+    /// a call the bridge carries.
+    pub fn fax_route(&self) -> Option<&str> {
+        self.decision.fax_route()
+    }
+
     /// Sends `180 Ringing` (optional; fax machines are usually answered at once).
     pub fn ring(&self) {
         if self.state.load(Ordering::SeqCst) == PENDING
@@ -449,6 +456,34 @@ impl IncomingCall {
     pub fn reject(self, status: u16) {
         reject_pending(&self.handle, &self.state, status);
     }
+
+    /// Refuses the call with `status` and a `Reason` header (RFC 3326)
+    /// that says why in words, e.g. which toll-fraud rule refused it.
+    pub fn reject_with_reason(self, status: u16, reason: &str) {
+        if self
+            .state
+            .compare_exchange(PENDING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+            && !self.handle.is_ended()
+        {
+            self.handle
+                .shared
+                .refused_with
+                .store(status, Ordering::SeqCst);
+            let _ = self
+                .handle
+                .shared
+                .dialog
+                .reject(Some(StatusCode::from(status)), Some(reason_value(status, reason)));
+        }
+    }
+}
+
+/// A `Reason` header value (RFC 3326 §2): `SIP ;cause=403 ;text="…"`,
+/// the text without the quotes it cannot hold.
+pub fn reason_value(status: u16, text: &str) -> String {
+    let text: String = text.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    format!("SIP ;cause={status} ;text=\"{text}\"")
 }
 
 impl Drop for IncomingCall {

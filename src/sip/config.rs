@@ -48,7 +48,7 @@ use serde::Deserialize;
 use super::acl::{Account, Acl, Cidr, Peer};
 use super::digest::DigestAlgorithm;
 use super::registrar::ExpiryPolicy;
-use super::routing::{RouteRule, RoutingTable};
+use crate::routing::did::{RouteRule, RoutingTable};
 
 /// A transport the endpoint listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -385,6 +385,13 @@ impl SipConfig {
     /// Compiles the routing table.
     pub fn routing_table(&self) -> RoutingTable {
         RoutingTable::new(&self.routing.routes, self.routing.default_route.clone())
+    }
+
+    /// A router for fax reception alone: the listed numbers and the
+    /// default route, no ATAs and no trunk (the daemon gives the endpoint
+    /// its full router once the bridge is configured).
+    pub fn fax_router(&self) -> crate::routing::Router {
+        crate::routing::Router::fax_only(&self.routing.routes, self.routing.default_route.clone())
     }
 
     /// The registrar's lifetimes (`register_*_expires`), as validated by

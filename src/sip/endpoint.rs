@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -29,9 +29,9 @@ use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, SipConnection, TransportLayer};
 use rsipstack::{EndpointBuilder, transaction::endpoint::EndpointOption};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
-use super::acl::{Account, Acl, Admitted, AuthAttempt, Verdict};
+use super::acl::{Account, Acl, AuthAttempt, Verdict};
 use super::call::{
     CallHandle, CallShared, CallTask, Dialing, IncomingCall, SdpState, reject_pending,
     session_expires_for,
@@ -44,7 +44,9 @@ use super::listener::{
 };
 use super::offer::inspect_offer;
 use super::policy::{ACCEPT, ALLOW, Refusal, SUPPORTED};
-use super::routing::{RoutingTable, called_number};
+use crate::numbering::policy::{LocalTime, Weekday};
+use crate::routing::did::called_number;
+use crate::routing::{CallRequest, Decision, Router};
 use super::wire::{invite_must_wait, retry_after_secs};
 
 /// Errors starting or using the endpoint.
@@ -134,12 +136,9 @@ struct Shared {
     stack: EndpointInnerRef,
     registry: Registry,
     acl: Acl,
-    /// Replaced as a whole on reload (SIGHUP); read once per INVITE.
-    routing: std::sync::RwLock<RoutingTable>,
-    /// Calls the analogue bridge takes: from these sources (the ATAs), or
-    /// to these numbers (their lines). They get the route
-    /// [`BRIDGE_ROUTE`] when no DID route claims them.
-    bridge: std::sync::RwLock<BridgeFilter>,
+    /// Where INVITEs go ([`crate::routing`]); replaced as a whole on
+    /// reload (SIGHUP), read once per INVITE.
+    router: std::sync::RwLock<Arc<Router>>,
     /// The ATAs' registrar ([`SipEndpoint::set_registrar`]); `None`:
     /// REGISTER gets 405.
     registrar: std::sync::RwLock<Option<Arc<super::registrar::Registrar>>>,
@@ -156,6 +155,11 @@ struct Shared {
     /// The address peers reach us at (Via, Contact, From).
     advertised_ip: IpAddr,
     calls_tx: mpsc::Sender<IncomingCall>,
+    /// Emergency calls, when [`SipEndpoint::take_emergency_calls`] was
+    /// called: never refused for a full queue, served until the endpoint
+    /// stops.
+    emergency_tx: mpsc::UnboundedSender<IncomingCall>,
+    emergency_taken: AtomicBool,
 }
 
 impl Shared {
@@ -177,6 +181,7 @@ impl Shared {
 pub struct SipEndpoint {
     shared: Arc<Shared>,
     cancel: CancellationToken,
+    emergency_rx: Mutex<Option<mpsc::UnboundedReceiver<IncomingCall>>>,
 }
 
 /// A call to place.
@@ -354,12 +359,12 @@ impl SipEndpoint {
             calls: Arc::new(Mutex::new(HashMap::new())),
         };
         let (calls_tx, calls_rx) = mpsc::channel(64);
+        let (emergency_tx, emergency_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             stack: stack.clone(),
             registry,
             acl: config.acl()?,
-            routing: std::sync::RwLock::new(config.routing_table()),
-            bridge: std::sync::RwLock::new(BridgeFilter::default()),
+            router: std::sync::RwLock::new(Arc::new(config.fax_router())),
             registrar: std::sync::RwLock::new(None),
             nonces: NonceIssuer::new(rand::random(), config.nonce_lifetime_secs),
             realm: config.realm.clone(),
@@ -371,6 +376,8 @@ impl SipEndpoint {
             tls_client,
             advertised_ip,
             calls_tx,
+            emergency_tx,
+            emergency_taken: AtomicBool::new(false),
         });
         tokio::spawn(async move { endpoint.serve().await });
         tokio::spawn(serve_requests(shared.clone(), incoming));
@@ -381,22 +388,42 @@ impl SipEndpoint {
             wait_tls_listening(addr).await?;
         }
         info!(?udp, ?tcp, ?tls, %advertised_ip, "SIP endpoint listening");
-        Ok((SipEndpoint { shared, cancel }, calls_rx))
+        Ok((
+            SipEndpoint {
+                shared,
+                cancel,
+                emergency_rx: Mutex::new(Some(emergency_rx)),
+            },
+            calls_rx,
+        ))
     }
 
-    /// Hand calls from `sources` (ATAs) or to `numbers` (their lines, digits
-    /// only) to the analogue bridge: such INVITEs get the route
-    /// [`BRIDGE_ROUTE`] instead of 404 when no DID route claims them, and
-    /// are exempt from `answer_timeout_secs` (the far end rings them).
-    pub fn set_bridge(&self, sources: Vec<std::net::IpAddr>, numbers: Vec<String>) {
+    /// Route INVITEs with `router` from now on (at start, and on reload:
+    /// calls already routed keep their decision, the next INVITE uses the
+    /// new router). Until this is called the endpoint routes with
+    /// [`SipConfig::fax_router`]: fax numbers only.
+    pub fn set_router(&self, router: Arc<Router>) {
         *self
             .shared
-            .bridge
+            .router
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = BridgeFilter {
-            sources,
-            numbers: numbers.iter().map(|n| digits(n)).collect(),
-        };
+            .unwrap_or_else(|p| p.into_inner()) = router;
+    }
+
+    /// The receiver of emergency calls. Once taken, emergency calls come
+    /// here instead of the channel [`SipEndpoint::start`] returned: never
+    /// refused for a full queue, and still delivered while the daemon
+    /// drains other calls. `None` the second time.
+    pub fn take_emergency_calls(&self) -> Option<mpsc::UnboundedReceiver<IncomingCall>> {
+        let rx = self
+            .emergency_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if rx.is_some() {
+            self.shared.emergency_taken.store(true, Ordering::SeqCst);
+        }
+        rx
     }
 
     /// Make the endpoint the registrar of the ATAs (REGISTER is served by
@@ -424,17 +451,6 @@ impl SipEndpoint {
             .unwrap_or_else(|p| p.into_inner())
             .clone()?;
         registrar.contact_for(unit, user).await
-    }
-
-    /// Replace the DID routing table with `config`'s (`[sip.routing]`);
-    /// calls already routed keep their route, the next INVITE uses the new
-    /// table.
-    pub fn reload_routing(&self, config: &SipConfig) {
-        *self
-            .shared
-            .routing
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = config.routing_table();
     }
 
     /// The bound UDP address, if listening on UDP.
@@ -763,8 +779,29 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
         &shared.nonces,
         now_secs(),
     );
+    // Where an INVITE goes is decided before admission: an emergency call
+    // from an ATA unit goes ahead whatever the peer list or digest say.
+    let decision = (method == Method::Invite).then(|| {
+        let peer = match &verdict {
+            Verdict::Admit(a) => Some(a.name()),
+            _ => None,
+        };
+        decide(&shared, &tx.original, source, peer)
+    });
     let admitted = match verdict {
-        Verdict::Admit(a) => a,
+        Verdict::Admit(a) => a.name().to_string(),
+        _ if matches!(&decision, Some((_, Decision::Emergency(e))) if e.from_unit) => {
+            warn!(%source, ?verdict, "emergency call from an ATA unit admitted without the peer list or digest");
+            let unit = shared
+                .router
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .inventory()
+                .unit_by_ip(source.ip())
+                .map(|u| u.name.clone())
+                .unwrap_or_default();
+            format!("unit {unit}")
+        }
         Verdict::Forbid => {
             info!(%source, %method, "request from unknown source refused");
             let _ = tx.reply(StatusCode::Forbidden).await;
@@ -794,7 +831,10 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
         }
     };
     match method {
-        Method::Invite => on_invite(shared, tx, admitted, source).await,
+        Method::Invite => {
+            let (did, decision) = decision.expect("decided for every INVITE");
+            on_invite(shared, tx, admitted, source, did, decision).await
+        }
         Method::Register => {
             let registrar = shared
                 .registrar
@@ -834,43 +874,49 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
     }
 }
 
-/// The route of INVITEs handed to the analogue bridge.
-pub const BRIDGE_ROUTE: &str = "bridge";
-
-/// Which INVITEs the analogue bridge takes (see [`SipEndpoint::set_bridge`]).
-#[derive(Debug, Default)]
-struct BridgeFilter {
-    sources: Vec<std::net::IpAddr>,
-    numbers: Vec<String>,
+/// The called number and the router's decision for an INVITE from
+/// `source`, admitted as `peer` (`None`: not admitted).
+fn decide(
+    shared: &Shared,
+    req: &Request,
+    source: SocketAddr,
+    peer: Option<&str>,
+) -> (Option<String>, Decision) {
+    let to_uri = req.to_header().ok().and_then(|t| t.uri().ok());
+    let did = called_number(req.uri.user(), to_uri.as_ref().and_then(|u| u.user()));
+    let from_user = req
+        .from_header()
+        .ok()
+        .and_then(|f| f.uri().ok())
+        .and_then(|u| u.user().map(str::to_string))
+        .unwrap_or_default();
+    let (weekday, minute) = crate::utc::local_weekday_minute();
+    let router = shared
+        .router
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let decision = router.decide(&CallRequest {
+        source: source.ip(),
+        peer,
+        from_user: &from_user,
+        called: did.as_deref().unwrap_or(""),
+        now: LocalTime {
+            weekday: Weekday::from_monday(weekday),
+            minute,
+        },
+    });
+    (did, decision)
 }
 
-impl BridgeFilter {
-    fn takes(&self, source: std::net::IpAddr, did: Option<&str>) -> bool {
-        let source = match source {
-            std::net::IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
-            v4 => v4,
-        };
-        if self.sources.contains(&source) {
-            return true;
-        }
-        let Some(did) = did.map(digits).filter(|d| !d.is_empty()) else {
-            return false;
-        };
-        // The trunk may present a line number in another form (national,
-        // international): compare the significant digits.
-        self.numbers.iter().any(|n| {
-            !n.is_empty()
-                && (n == &did
-                    || n.ends_with(did.trim_start_matches('0')) && did.len() >= 6
-                    || did.ends_with(n.trim_start_matches('0')) && n.len() >= 6)
-        })
-    }
-}
-
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
+/// `Reason` (RFC 3326) and `Warning` (RFC 3261 §20.43, code 399: other)
+/// headers that say why a call was refused.
+fn refusal_headers(status: u16, reason: &str) -> Vec<Header> {
+    let text: String = reason.chars().filter(|c| *c != '"').collect();
+    vec![
+        Header::Reason(super::call::reason_value(status, reason).into()),
+        Header::Warning(format!("399 faxbridge \"{text}\"").into()),
+    ]
 }
 
 fn refuse_status(r: Refusal) -> StatusCode {
@@ -880,29 +926,29 @@ fn refuse_status(r: Refusal) -> StatusCode {
 async fn on_invite(
     shared: Arc<Shared>,
     mut tx: Transaction,
-    admitted: Admitted,
+    peer: String,
     source: SocketAddr,
+    did: Option<String>,
+    decision: Decision,
 ) {
     let req: &Request = &tx.original;
     let to_uri = req.to_header().ok().and_then(|t| t.uri().ok());
-    let did = called_number(req.uri.user(), to_uri.as_ref().and_then(|u| u.user()));
-    let route = shared
-        .routing
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .route(did.as_deref())
-        .map(str::to_string);
-    let route = route.or_else(|| {
-        let bridge = shared.bridge.read().unwrap_or_else(|p| p.into_inner());
-        bridge
-            .takes(source.ip(), did.as_deref())
-            .then(|| BRIDGE_ROUTE.to_string())
-    });
-    let Some(route) = route else {
-        info!(%source, ?did, "no route for the called number");
-        let _ = tx.reply(refuse_status(Refusal::UnknownNumber)).await;
+    if let Decision::Refuse(r) = &decision {
+        match r.rule {
+            Some(rule) => {
+                warn!(%source, ?did, rule, "call refused by the toll-fraud policy: {}", r.reason)
+            }
+            None => info!(%source, ?did, status = r.status, "call refused: {}", r.reason),
+        }
+        let _ = tx
+            .reply_with(
+                StatusCode::from(r.status),
+                refusal_headers(r.status, &r.reason),
+                None,
+            )
+            .await;
         return;
-    };
+    }
     let summary = match inspect_offer(req.header_value("Content-Type").as_deref(), &req.body) {
         Ok(s) => s,
         Err(e) => {
@@ -1013,7 +1059,8 @@ async fn on_invite(
     });
 
     let state = Arc::new(AtomicU8::new(0));
-    let call_route_is_bridge = route == BRIDGE_ROUTE;
+    let bridged = decision.is_bridged();
+    let emergency = matches!(decision, Decision::Emergency(_));
     let call = IncomingCall {
         asserted_identity: identity.0,
         privacy: identity.1,
@@ -1022,8 +1069,8 @@ async fn on_invite(
         from,
         to,
         did,
-        route,
-        peer: admitted.name().to_string(),
+        decision,
+        peer: peer.clone(),
         source,
         transport,
         summary,
@@ -1032,7 +1079,21 @@ async fn on_invite(
         events: Some(events_rx),
         state: state.clone(),
     };
-    info!(%call_id, %source, peer = admitted.name(), "incoming call");
+    info!(%call_id, %source, %peer, "incoming call");
+    if emergency {
+        // Never refused for a full queue; still served while the daemon
+        // drains other calls.
+        let sent = if shared.emergency_taken.load(Ordering::SeqCst) {
+            shared.emergency_tx.send(call).map_err(|e| e.0)
+        } else {
+            shared.calls_tx.send(call).await.map_err(|e| e.0)
+        };
+        if let Err(call) = sent {
+            error!(%call_id, "EMERGENCY CALL cannot be handed to the bridge: the daemon is stopping");
+            drop(call);
+        }
+        return;
+    }
     if let Err(e) = shared.calls_tx.try_send(call) {
         warn!(%call_id, "call handler not taking calls: {e}");
         // Dropping the IncomingCall inside the error answers 480; a full
@@ -1044,7 +1105,7 @@ async fn on_invite(
     // Not for bridged calls: a phone may ring for a minute; the callee's
     // final response or the caller's CANCEL ends them (and the bridge's
     // own Timer C, RFC 3261 §16.6 step 11).
-    if call_route_is_bridge {
+    if bridged {
         return;
     }
     tokio::time::sleep(shared.answer_timeout).await;
@@ -1053,23 +1114,6 @@ async fn on_invite(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn bridge_takes_ata_sources_and_line_numbers_in_any_form() {
-        let f = BridgeFilter {
-            sources: vec!["10.1.2.3".parse().unwrap()],
-            numbers: vec![digits("+44 1632 960201")],
-        };
-        assert!(f.takes("10.1.2.3".parse().unwrap(), None));
-        assert!(f.takes("::ffff:10.1.2.3".parse().unwrap(), Some("999")));
-        assert!(!f.takes("10.1.2.4".parse().unwrap(), None));
-        for did in ["+441632960201", "441632960201", "01632960201", "1632960201"] {
-            assert!(f.takes("192.0.2.1".parse().unwrap(), Some(did)), "{did}");
-        }
-        for did in ["01632960202", "201", "", "0"] {
-            assert!(!f.takes("192.0.2.1".parse().unwrap(), Some(did)), "{did}");
-        }
-    }
-
     use super::*;
 
     #[test]

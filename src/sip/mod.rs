@@ -2,7 +2,7 @@
 //!
 //! Built on rsipstack (transactions with RFC 3261 retransmission timers,
 //! dialogs). The endpoint admits requests by peer address and digest
-//! ([`acl`], [`digest`]), routes INVITEs by called number ([`routing`]),
+//! ([`acl`], [`digest`]), routes INVITEs with the router ([`crate::routing`]),
 //! refuses offers no fax path can use ([`offer`]) and malformed requests
 //! ([`wire`]), and hands calls to the fax/media layer as [`IncomingCall`]s
 //! with a stream of [`CallEvent`]s. Calls are placed with
@@ -37,7 +37,6 @@ mod listener;
 pub mod offer;
 pub mod policy;
 pub mod registrar;
-pub mod routing;
 pub mod wire;
 
 pub use call::{

@@ -23,7 +23,7 @@
 
 use serde::Deserialize;
 
-use super::{ConfigError, Refusal};
+use crate::problem::Problem;
 
 /// How the trunk wants numbers written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -160,11 +160,13 @@ pub enum DialError {
     },
 }
 
-impl DialError {
-    /// The refusal for `RCPT TO` and the report: 553 5.1.3, bad destination address syntax.
-    pub fn refusal(&self) -> Refusal {
-        Refusal::new(553, "5.1.3", self.to_string(), "")
-    }
+/// A problem of the plan, pointing to where the keys are explained.
+fn problem(key: String, what: impl Into<String>) -> Problem {
+    Problem::new(
+        key,
+        what,
+        "see [intake.dialplan] in config/faxbridge.example.toml",
+    )
 }
 
 /// E.164 §6.1: at most 15 digits including the country code.
@@ -361,8 +363,9 @@ impl DialPlan {
         }
     }
 
-    /// Check the plan; each problem names its key under `[intake.dialplan]`.
-    pub fn validate(&self) -> Vec<ConfigError> {
+    /// Check the plan; each problem names its key under `[intake]`
+    /// (`dialplan.country_code`), where the plan is configured.
+    pub fn validate(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         let key = |k: &str| format!("dialplan.{k}");
@@ -371,7 +374,7 @@ impl DialPlan {
             || !digits(&self.country_code)
             || self.country_code.starts_with('0')
         {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("country_code"),
                 format!(
                     "{:?} is not an ITU country code; write 1 to 3 digits without + (\"44\" for the UK)",
@@ -380,7 +383,7 @@ impl DialPlan {
             ));
         }
         if !digits(&self.national_prefix) || self.national_prefix.len() > 2 {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("national_prefix"),
                 "write the digit(s) dialled before an area code (\"0\" in the UK), or \"\" if there are none",
             ));
@@ -389,25 +392,25 @@ impl DialPlan {
             || !digits(&self.international_prefix)
             || self.international_prefix.len() > 4
         {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("international_prefix"),
                 "write the digits dialled before a country code (\"00\" in the UK)",
             ));
         }
         if !digits(&self.outside_line_prefix) || self.outside_line_prefix.len() > 3 {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("outside_line_prefix"),
                 "write the digit(s) dialled for an outside line (often \"9\"), or \"\"",
             ));
         }
         if self.add_outside_line && self.outside_line_prefix.is_empty() {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("add_outside_line"),
                 "is true but outside_line_prefix is empty; set the prefix or turn this off",
             ));
         }
         if self.add_outside_line && self.trunk_format == TrunkFormat::E164 {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("add_outside_line"),
                 "cannot go in front of a +E.164 number; set trunk_format = \"national\" or turn this off",
             ));
@@ -417,7 +420,7 @@ impl DialPlan {
             .iter()
             .find(|&&l| !(2..=8).contains(&l))
         {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("extension_lengths"),
                 format!("{bad} is not a plausible extension length; use 2 to 8"),
             ));
@@ -426,7 +429,7 @@ impl DialPlan {
             || self.national_min_digits > self.national_max_digits
             || self.national_max_digits as usize > E164_MAX - self.country_code.len().min(3)
         {
-            problems.push(ConfigError::new(
+            problems.push(problem(
                 key("national_min_digits"),
                 "national_min_digits must be at least 1 and at most national_max_digits, and country code plus national_max_digits at most 15",
             ));
@@ -616,7 +619,6 @@ mod tests {
         let err = uk().normalise("1223 123456").unwrap_err();
         assert!(matches!(err, DialError::NoPrefix { .. }));
         assert!(err.to_string().contains("+44 1223 123456"));
-        assert_eq!(err.refusal().code, 553);
     }
 
     #[test]

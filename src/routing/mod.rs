@@ -1,72 +1,90 @@
-//! Where a bridged call goes: the routing decision for one INVITE.
+//! Where an INVITE goes: one pure decision for every call faxbridge takes.
 //!
-//! Sans-IO: [`Planner::plan`] takes what the INVITE says (who sent it, from
-//! which address, for which number) and the configuration, and returns a
-//! [`Decision`]. The SIP glue acts on it; nothing here blocks or fails.
+//! [`Router::decide`] takes what an INVITE says (its source address, the
+//! peer it was admitted as, the caller and the called number) and the time
+//! of day, and returns a [`Decision`]. The SIP endpoint asks it before
+//! anything else is done with the call; the fax receiver and the bridge
+//! only carry the decision out. Nothing here blocks, fails or keeps state.
 //!
-//! # Calls from ATA ports
+//! # The order
 //!
-//! In this order:
+//! A call comes from an ATA port when its source address is one of
+//! `[[ata.units]]`; otherwise it comes from the network side (the trunk,
+//! `[bridge] trunk_peer`, or another admitted peer such as a PBX).
+//! Decisions are taken in this order, the first that applies wins:
 //!
-//! 1. **Emergency.** A Request-URI that is 999 or 112 — also behind the
-//!    outside-line prefix (`9999`) or written with the country code, per
-//!    [`DialPlan::emergency_candidates`] — goes to the trunk at once. Not
-//!    the port lookup, the ACL, a quota or any other policy can stop it:
-//!    a call from an unknown unit or port still goes through. The caller ID
-//!    presented is the emergency CLI of the building whose subnet holds the
-//!    ATA's source address (longest prefix), because UK emergency services
-//!    locate a caller by that number. A source in no building's subnet gets
-//!    through with the port's own number (or `[bridge] default_cli`) and a
-//!    loud alert: the operator will not have the right address.
-//! 2. **The port.** The unit is found by source address, the port by the
-//!    SIP user of From; a request matching no port is refused (403).
-//! 3. **Hot and warm dial** ([`super::dial`]) turn an off-hook call into
-//!    the configured number (which may itself be 999: a lift line).
-//! 4. **faxbridge's own fax-to-email numbers** (`[sip.routing]` routes)
-//!    are answered by faxbridge itself, so a fax machine on a port can send
-//!    to email.
-//! 5. **Another bridged port's number** rings that port directly.
-//! 6. **Anything else** the dial plan accepts goes to the trunk, with the
-//!    port's number as caller ID; a number it cannot read is refused with
-//!    484 (incomplete) or 404 (not a number).
+//! 1. **Emergency.** An emergency number (999, 112 and `[bridge]
+//!    emergency_numbers`, also behind the outside-line prefix or with the
+//!    country code, per [`DialPlan::emergency_candidates`]; also a port's
+//!    hot or warm dial that resolves to one, a lift line) from an ATA unit
+//!    goes to the trunk(s) at once, with the emergency CLI of the building
+//!    whose subnet holds the unit's address. Nothing refuses it: not an
+//!    unknown port, not the peer list or digest (the endpoint admits it
+//!    from any unit address), not the toll-fraud policy, not a quota. The
+//!    same holds for an emergency number from any other admitted peer
+//!    except the trunk itself, which never has its calls sent back to it.
+//! 2. **Port → port.** A number of `[[bridge.lines]]` dialled on a port
+//!    rings that port.
+//! 3. **Fax.** A number listed in `[sip.routing] routes` is answered by
+//!    faxbridge's own fax receiver (fax-to-email), from a port or from the
+//!    network.
+//! 4. **Port → trunk.** Anything else a port dials goes to the trunk with
+//!    the port's number as caller ID, if the dial plan can read it and the
+//!    port's toll-fraud policy ([`crate::numbering::policy`]) allows it;
+//!    a refusal is `403` naming the rule.
+//! 5. **Network → port.** A network call to a line's number rings its port.
+//! 6. **Network → fax, default.** `[sip.routing] default_route` takes any
+//!    other network call. It never applies to calls from ATA units: a
+//!    port's call is never answered by the fax inbox unless its number is
+//!    listed for fax.
 //!
-//! # Calls from the trunk
-//!
-//! The called number is compared, in E.164 form where the dial plan can
-//! read it, with the numbers of `[[bridge.lines]]`; a match rings the port
-//! at the unit's address. A call to one of faxbridge's own fax numbers is
-//! handed to fax reception, and any other number is refused with 404.
+//! Otherwise the call is refused: `404` for a number nobody has, `484`
+//! for an incomplete one, `403` for a port faxbridge does not know, `503`
+//! without a trunk.
+
+pub mod config;
+pub mod dial;
+pub mod did;
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::dial::{self, DialKind};
-use super::{BridgeConfig, LineConfig, dialable};
+pub use config::{BridgeConfig, LineConfig};
+use dial::DialKind;
+use did::{RouteRule, RoutingTable};
+
 use crate::ata::{Inventory, PortConfig, PortRole};
-use crate::intake::dialplan::{DialError, DialPlan, NumberKind};
-use crate::sip::routing::{RouteRule, RoutingTable, normalize_number};
+use crate::numbering::policy::{Breach, CallLimits, LocalTime, port_key};
+use crate::numbering::{DialError, DialPlan, NumberKind, dialable, normalize_number};
 
-/// Who sent the INVITE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// The SIP trunk (the `[[sip.peers]]` entry the trunk is admitted as).
-    Trunk,
-    /// Anything else: an ATA port, or a source that claims to be one.
-    Port,
-}
-
-/// What the INVITE says.
+/// What an INVITE says, and when it came.
 #[derive(Debug, Clone, Copy)]
 pub struct CallRequest<'a> {
-    /// Who sent it.
-    pub origin: Origin,
-    /// Source address of the INVITE (the ATA's address for port calls).
+    /// Source address of the INVITE.
     pub source: IpAddr,
+    /// The `[[sip.peers]]` entry or `[sip.auth]` account it was admitted
+    /// as; `None` when the ACL did not admit it (only an emergency call
+    /// from an ATA unit goes ahead then).
+    pub peer: Option<&'a str>,
     /// User part of From (the port's SIP user; the caller's number for
-    /// trunk calls).
+    /// network calls).
     pub from_user: &'a str,
-    /// User part of the Request-URI: the dialled digits, a warm-dial
+    /// The called number: the Request-URI user, or the To user when the
+    /// Request-URI has none; for a port, the dialled digits, a warm-dial
     /// marker, or empty for an Automatic Call without a number.
-    pub request_user: &'a str,
+    pub called: &'a str,
+    /// The site's local time, for the hours rule of the policy.
+    pub now: LocalTime,
+}
+
+/// Where the call came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A configured ATA unit (`[[ata.units]]` address).
+    Unit,
+    /// The trunk (`[bridge] trunk_peer`).
+    Trunk,
+    /// Another admitted peer (a PBX, a roaming account).
+    Peer,
 }
 
 /// One ATA port, as the decision names it.
@@ -102,7 +120,8 @@ pub enum Alert {
     },
     /// No caller ID at all could be presented.
     NoCli,
-    /// No trunk is configured (`[outgoing] uri`): the call cannot be placed.
+    /// No trunk is configured (`[outgoing] uri` or `emergency_uris`): the
+    /// call cannot be placed.
     NoTrunk,
 }
 
@@ -121,30 +140,35 @@ impl std::fmt::Display for Alert {
                 "no caller ID could be presented; set the building's emergency_cli or [bridge] default_cli",
             ),
             Alert::NoTrunk => f.write_str(
-                "no trunk is configured, the emergency call cannot be placed; set [outgoing] uri",
+                "no trunk is configured, the emergency call cannot be placed; set [outgoing] uri or emergency_uris",
             ),
         }
     }
 }
 
-/// A 999/112 call: to the trunk at once, whatever else applies.
+/// An emergency call: to the trunk now, whatever else applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmergencyCall {
-    /// The emergency number reached: `999` or `112`.
+    /// The emergency number reached: `999`, `112` or one of `[bridge]
+    /// emergency_numbers`.
     pub number: String,
     /// What the port sent (e.g. `9999` behind an outside-line prefix).
     pub dialled: String,
     /// The dial string for the trunk.
     pub dial: String,
-    /// The trunk URI to send the INVITE to; `None` when no trunk is
-    /// configured (see [`Alert::NoTrunk`]).
-    pub target: Option<String>,
+    /// The trunk URIs to try, in order (`[outgoing] emergency_uris`, else
+    /// `[outgoing] uri`); empty when no trunk is configured (see
+    /// [`Alert::NoTrunk`]).
+    pub targets: Vec<String>,
     /// Caller ID to present: the building's emergency CLI, or a fallback.
     pub presented_cli: Option<String>,
     /// The building the source address lies in.
     pub building: Option<String>,
     /// The port, when the request matches one.
     pub from: Option<PortRef>,
+    /// True when the source is a configured ATA unit: the endpoint admits
+    /// the call whatever the peer list and digest say.
+    pub from_unit: bool,
     /// How the number was chosen (hot dial to 999 is a lift line).
     pub kind: DialKind,
     /// Problems to alert loudly about; the call goes ahead regardless.
@@ -169,16 +193,26 @@ pub struct TrunkCall {
     pub presented_cli: Option<String>,
     /// How the number was chosen.
     pub kind: DialKind,
+    /// The port's limits on calls at once and per hour, which the bridge
+    /// applies with its call counter ([`crate::numbering::policy::CallCounter`]).
+    pub limits: CallLimits,
 }
 
-/// A call to one of faxbridge's own fax-to-email numbers.
+impl TrunkCall {
+    /// The port's key in the call counter and `[bridge.policy.ports]`.
+    pub fn port_key(&self) -> String {
+        port_key(&self.from.unit, self.from.port)
+    }
+}
+
+/// A call for faxbridge's own fax receiver (fax-to-email).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnFaxCall {
-    /// The calling port (`None` for a trunk call).
+pub struct FaxCall {
+    /// The calling port (`None` for a network call).
     pub from: Option<PortRef>,
     /// The number called.
     pub did: String,
-    /// The `[sip.routing]` route it belongs to.
+    /// The `[sip.routing]` route (and `[routes]` mailboxes) it belongs to.
     pub route: String,
     /// How the number was chosen.
     pub kind: DialKind,
@@ -193,7 +227,7 @@ pub struct PortCall {
     pub target: String,
     /// The number called (the port's line number).
     pub did: String,
-    /// Caller ID to pass on: the trunk caller's number, or the calling
+    /// Caller ID to pass on: the network caller's number, or the calling
     /// port's number for a call between ports.
     pub caller: Option<String>,
     /// The calling port for a call between ports.
@@ -219,83 +253,186 @@ impl PortCall {
 /// A refused INVITE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// Final status: 403 (not a known port), 404 (no such number), 484
-    /// (incomplete number) or 503 (no trunk).
+    /// Final status: 403 (not a known port, or a policy rule), 404 (no
+    /// such number), 484 (incomplete number), 486 (a port's own number) or
+    /// 503 (no trunk).
     pub status: u16,
-    /// What was wrong and what to do, for the log and the reason phrase's
-    /// `Warning`.
+    /// What was wrong and what to do, for the log and the `Reason` header.
     pub reason: String,
+    /// The toll-fraud rule that refused the call, when one did (its key in
+    /// `[bridge.policy]`).
+    pub rule: Option<&'static str>,
 }
 
 /// The routing decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// 999/112: to the trunk now, with the building's emergency CLI.
+    /// An emergency number: to the trunk now, with the building's CLI.
     Emergency(EmergencyCall),
-    /// To the trunk.
+    /// From a port to the trunk.
     ToTrunk(TrunkCall),
-    /// To faxbridge's own fax reception (fax-to-email).
-    ToOwnFax(OwnFaxCall),
+    /// To faxbridge's own fax receiver.
+    Fax(FaxCall),
     /// To an ATA port.
     ToPort(PortCall),
     /// Refused.
     Refuse(Refusal),
 }
 
+impl Decision {
+    /// The `[sip.routing]` route of a call for the fax receiver.
+    pub fn fax_route(&self) -> Option<&str> {
+        match self {
+            Decision::Fax(f) => Some(&f.route),
+            _ => None,
+        }
+    }
+
+    /// True for calls the analogue bridge carries (everything but fax
+    /// reception and refusals): they may ring past `[sip]
+    /// answer_timeout_secs`.
+    pub fn is_bridged(&self) -> bool {
+        matches!(
+            self,
+            Decision::Emergency(_) | Decision::ToTrunk(_) | Decision::ToPort(_)
+        )
+    }
+
+    /// A short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Decision::Emergency(_) => "emergency",
+            Decision::ToTrunk(_) => "port-to-trunk",
+            Decision::Fax(_) => "fax",
+            Decision::ToPort(_) => "to-port",
+            Decision::Refuse(_) => "refused",
+        }
+    }
+}
+
 fn refuse(status: u16, reason: impl Into<String>) -> Decision {
     Decision::Refuse(Refusal {
         status,
         reason: reason.into(),
+        rule: None,
     })
 }
 
-/// A number with its separators removed (`+44 1632-960201` →
-/// `+441632960201`), for comparing configured numbers with each other.
-pub(crate) fn digits_key(number: &str) -> String {
-    let n = normalize_number(number);
-    let plus = n.starts_with('+');
-    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
-    if plus { format!("+{digits}") } else { digits }
+/// The refusal of a call that breaks a toll-fraud rule: `403 Forbidden`
+/// (RFC 3261 §21.4.4: authorising will not help) naming the rule.
+pub fn policy_refusal(number: &str, breach: &Breach) -> Refusal {
+    Refusal {
+        status: 403,
+        reason: format!(
+            "{number} refused by [bridge.policy] {}: {breach}",
+            breach.rule()
+        ),
+        rule: Some(breach.rule()),
+    }
 }
 
-/// The routing decision maker, built once from the configuration.
-#[derive(Debug, Clone)]
-pub struct Planner<'a> {
-    inventory: &'a Inventory,
-    dialplan: &'a DialPlan,
-    bridge: &'a BridgeConfig,
-    own_fax: RoutingTable,
+/// The routing decision maker, built once from the configuration and
+/// swapped as a whole on reload.
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    inventory: Inventory,
+    dialplan: DialPlan,
+    bridge: BridgeConfig,
+    /// `[sip.routing] routes`: the numbers listed for fax.
+    fax: RoutingTable,
+    /// `[sip.routing] default_route`: network calls only.
+    default_route: Option<String>,
+    /// `[outgoing] uri` (`{number}` stands for the dial string).
     trunk_uri: Option<String>,
+    /// Trunks for emergency calls, in order.
+    emergency_uris: Vec<String>,
 }
 
-impl<'a> Planner<'a> {
-    /// A planner over the inventory, the dial plan, `[bridge]`, the DID
-    /// routes of faxbridge's own fax reception (`[sip.routing] routes`; the
-    /// default route is not used: only listed numbers are faxbridge's) and
-    /// the trunk's URI template (`[outgoing] uri`, `{number}` standing for
-    /// the dial string; empty: no trunk).
+impl Router {
+    /// A router over the ATA inventory, the dial plan, `[bridge]`, the
+    /// fax numbers (`[sip.routing]` routes and default route), the trunk's
+    /// URI template (`[outgoing] uri`; empty: no trunk) and the trunks for
+    /// emergency calls (`[outgoing] emergency_uris`; empty: the trunk).
     pub fn new(
-        inventory: &'a Inventory,
-        dialplan: &'a DialPlan,
-        bridge: &'a BridgeConfig,
-        own_fax_routes: &[RouteRule],
+        inventory: Inventory,
+        dialplan: DialPlan,
+        bridge: BridgeConfig,
+        fax_routes: &[RouteRule],
+        default_route: Option<String>,
         trunk_uri: &str,
+        emergency_uris: &[String],
     ) -> Self {
-        Planner {
+        let trunk_uri = (!trunk_uri.trim().is_empty()).then(|| trunk_uri.trim().to_string());
+        let mut emergency: Vec<String> = emergency_uris
+            .iter()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if emergency.is_empty() {
+            emergency.extend(trunk_uri.clone());
+        }
+        Router {
             inventory,
             dialplan,
             bridge,
-            own_fax: RoutingTable::new(own_fax_routes, None),
-            trunk_uri: (!trunk_uri.trim().is_empty()).then(|| trunk_uri.trim().to_string()),
+            fax: RoutingTable::new(fax_routes, None),
+            default_route,
+            trunk_uri,
+            emergency_uris: emergency,
+        }
+    }
+
+    /// A router for fax reception alone (no ATAs, no trunk): the listed
+    /// numbers and the default route.
+    pub fn fax_only(fax_routes: &[RouteRule], default_route: Option<String>) -> Self {
+        Router::new(
+            Inventory::default(),
+            DialPlan::default(),
+            BridgeConfig::default(),
+            fax_routes,
+            default_route,
+            "",
+            &[],
+        )
+    }
+
+    /// The ATA inventory the router reads.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    /// Where the call comes from.
+    pub fn origin(&self, req: &CallRequest<'_>) -> Origin {
+        if self.inventory.unit_by_ip(req.source).is_some() {
+            Origin::Unit
+        } else if req.peer == Some(self.bridge.trunk_peer.as_str()) {
+            Origin::Trunk
+        } else {
+            Origin::Peer
         }
     }
 
     /// Where the call goes.
-    pub fn plan(&self, req: &CallRequest<'_>) -> Decision {
-        match req.origin {
-            Origin::Trunk => self.trunk_call(req),
-            Origin::Port => self.port_call(req),
+    pub fn decide(&self, req: &CallRequest<'_>) -> Decision {
+        let origin = self.origin(req);
+        let dialled = normalize_number(req.called);
+        // 1. Emergency before anything that could refuse.
+        if origin != Origin::Trunk
+            && let Some(number) = self.emergency_number(&dialled)
+        {
+            let port = self.port_of(req);
+            return self.emergency(req, origin, number, &dialled, port, DialKind::Dialled);
         }
+        match origin {
+            Origin::Unit => self.port_call(req),
+            Origin::Trunk | Origin::Peer => self.network_call(req, origin, &dialled),
+        }
+    }
+
+    fn port_of(&self, req: &CallRequest<'_>) -> Option<&PortConfig> {
+        self.inventory
+            .port_by_source(req.source, req.from_user.trim())
+            .map(|(_, p)| p)
     }
 
     fn trunk_target(&self, dial: &str) -> Option<String> {
@@ -317,8 +454,8 @@ impl<'a> Planner<'a> {
         })
     }
 
-    /// The emergency number `number` reaches, if it is one: 999/112 as
-    /// they are or behind a prefix the dial plan knows.
+    /// The emergency number `number` reaches, if it is one: as it is or
+    /// behind a prefix the dial plan knows.
     fn emergency_number(&self, number: &str) -> Option<String> {
         if !dialable(number) {
             return None;
@@ -326,7 +463,10 @@ impl<'a> Planner<'a> {
         self.dialplan
             .emergency_candidates(number)
             .into_iter()
-            .find(|c| crate::ata::inventory::is_emergency_number(c))
+            .find(|c| {
+                crate::numbering::is_emergency_number(c)
+                    || self.bridge.emergency_numbers.iter().any(|e| e == c)
+            })
     }
 
     /// A caller ID in the form the trunk is given numbers: E.164 where the
@@ -349,6 +489,7 @@ impl<'a> Planner<'a> {
     fn emergency(
         &self,
         req: &CallRequest<'_>,
+        origin: Origin,
         number: String,
         dialled: &str,
         port: Option<&PortConfig>,
@@ -378,80 +519,71 @@ impl<'a> Planner<'a> {
             .normalise(&number)
             .map(|n| n.dial)
             .unwrap_or_else(|_| number.clone());
-        let target = self.trunk_target(&dial);
-        if target.is_none() {
+        let targets: Vec<String> = self
+            .emergency_uris
+            .iter()
+            .map(|t| t.replace("{number}", &dial))
+            .collect();
+        if targets.is_empty() {
             alerts.push(Alert::NoTrunk);
         }
         Decision::Emergency(EmergencyCall {
             number,
             dialled: dialled.to_string(),
             dial,
-            target,
+            targets,
             presented_cli,
             building,
             from,
+            from_unit: origin == Origin::Unit,
             kind,
             alerts,
         })
     }
 
+    /// The `[sip.routing]` route a number is listed under, in any of the
+    /// forms it may be written in.
+    fn fax_route(&self, number: &str) -> Option<&str> {
+        let mut forms = self.number_keys(number);
+        forms.push(number.to_string());
+        forms.iter().find_map(|f| self.fax.route(Some(f)))
+    }
+
     fn port_call(&self, req: &CallRequest<'_>) -> Decision {
-        let dialled = normalize_number(req.request_user);
-        let port = self
-            .inventory
-            .port_by_source(req.source, req.from_user.trim())
-            .map(|(_, p)| p);
-        // 1. Emergency before anything that could refuse.
-        if let Some(number) = self.emergency_number(&dialled) {
-            return self.emergency(req, number, &dialled, port, DialKind::Dialled);
-        }
-        // 2. The port.
-        let Some(port) = port else {
-            return match self.inventory.unit_by_ip(req.source) {
-                Some(unit) => refuse(
-                    403,
-                    format!(
-                        "unit {:?} has no port with SIP user {:?}; add it to [[ata.ports]]",
-                        unit.name, req.from_user
-                    ),
+        let Some(port) = self.port_of(req) else {
+            let unit = self
+                .inventory
+                .unit_by_ip(req.source)
+                .map_or("?", |u| u.name.as_str());
+            return refuse(
+                403,
+                format!(
+                    "unit {unit:?} has no port with SIP user {:?}; add it to [[ata.ports]]",
+                    req.from_user
                 ),
-                None => refuse(
-                    403,
-                    format!(
-                        "{} is no unit in [[ata.units]]; add the unit to bridge its calls",
-                        req.source
-                    ),
-                ),
-            };
+            );
         };
         let Some(from) = self.port_ref(port) else {
             return refuse(403, format!("port {} has no unit", port.number));
         };
-        // 3. Hot and warm dial.
-        let resolved = match dial::resolve(port, req.request_user, &self.bridge.warm_dial_marker) {
+        // Hot and warm dial decide the number; it may be 999 (a lift line).
+        let resolved = match dial::resolve(port, req.called, &self.bridge.warm_dial_marker) {
             Ok(r) => r,
             Err(e) => return refuse(e.status(), e.to_string()),
         };
         if let Some(number) = self.emergency_number(&resolved.number) {
-            return self.emergency(req, number, &resolved.number, Some(port), resolved.kind);
+            return self.emergency(
+                req,
+                Origin::Unit,
+                number,
+                &resolved.number,
+                Some(port),
+                resolved.kind,
+            );
         }
         let number = resolved.number;
-        let normalised = self.dialplan.normalise(&number);
-        // 4. faxbridge's own fax-to-email numbers.
-        let mut forms = vec![number.clone()];
-        if let Ok(n) = &normalised {
-            forms.extend(n.e164.clone());
-            forms.push(n.national.clone());
-        }
-        if let Some(route) = forms.iter().find_map(|f| self.own_fax.route(Some(f))) {
-            return Decision::ToOwnFax(OwnFaxCall {
-                from: Some(from),
-                did: number,
-                route: route.to_string(),
-                kind: resolved.kind,
-            });
-        }
-        // 5. Another bridged port.
+        let kind = resolved.kind;
+        // 2. Another bridged port.
         if let Some((line, to)) = self.line_for(&number) {
             if to.unit == from.unit && to.port == from.port {
                 return refuse(
@@ -465,11 +597,20 @@ impl<'a> Planner<'a> {
                 did: line.number.clone(),
                 caller: self.port_cli(Some(port)),
                 from: Some(from),
-                kind: resolved.kind,
+                kind,
             });
         }
-        // 6. The trunk.
-        let n = match normalised {
+        // 3. A number listed for fax.
+        if let Some(route) = self.fax_route(&number) {
+            return Decision::Fax(FaxCall {
+                from: Some(from),
+                did: number,
+                route: route.to_string(),
+                kind,
+            });
+        }
+        // 4. The trunk, within the port's policy.
+        let n = match self.dialplan.normalise(&number) {
             Ok(n) => n,
             Err(e) => {
                 let status = match &e {
@@ -480,13 +621,19 @@ impl<'a> Planner<'a> {
                 return refuse(status, e.to_string());
             }
         };
+        let policy = self
+            .bridge
+            .policy
+            .for_port(&from.unit, from.port, from.role.as_str());
+        if let Err(breach) = policy.check(&n, req.now) {
+            return Decision::Refuse(policy_refusal(&number, &breach));
+        }
         let Some(target) = self.trunk_target(&n.dial) else {
             return refuse(
                 503,
                 "no trunk is configured for calls from ports; set [outgoing] uri",
             );
         };
-        let kind = resolved.kind;
         let e164 = match n.kind {
             NumberKind::National | NumberKind::International => n.e164,
             NumberKind::Extension | NumberKind::ShortCode => None,
@@ -499,43 +646,59 @@ impl<'a> Planner<'a> {
             dial: n.dial,
             target,
             kind,
+            limits: policy.limits(),
         })
     }
 
-    fn trunk_call(&self, req: &CallRequest<'_>) -> Decision {
-        let called = normalize_number(req.request_user);
+    fn network_call(&self, req: &CallRequest<'_>, origin: Origin, called: &str) -> Decision {
+        let caller = normalize_number(req.from_user);
+        let caller = (!caller.is_empty()).then_some(caller);
+        if !called.is_empty() {
+            // 3. A number listed for fax.
+            if let Some(route) = self.fax_route(called) {
+                return Decision::Fax(FaxCall {
+                    from: None,
+                    did: called.to_string(),
+                    route: route.to_string(),
+                    kind: DialKind::Dialled,
+                });
+            }
+            // 5. A line's number rings its port.
+            if let Some((line, to)) = self.line_for(called) {
+                return Decision::ToPort(PortCall {
+                    target: self.port_target(&to),
+                    to,
+                    did: line.number.clone(),
+                    caller,
+                    from: None,
+                    kind: DialKind::Dialled,
+                });
+            }
+        }
+        // 6. The default fax route, for network calls only.
+        if let Some(route) = &self.default_route {
+            return Decision::Fax(FaxCall {
+                from: None,
+                did: called.to_string(),
+                route: route.clone(),
+                kind: DialKind::Dialled,
+            });
+        }
         if called.is_empty() {
             return refuse(
                 404,
-                "the trunk's INVITE names no number; the trunk must put the called number in the Request-URI",
+                "the INVITE names no number; the caller must put the called number in the Request-URI",
             );
         }
-        let caller = normalize_number(req.from_user);
-        let caller = (!caller.is_empty()).then_some(caller);
-        if let Some((line, to)) = self.line_for(&called) {
-            return Decision::ToPort(PortCall {
-                target: self.port_target(&to),
-                to,
-                did: line.number.clone(),
-                caller,
-                from: None,
-                kind: DialKind::Dialled,
-            });
+        let mut reason =
+            format!("{called} is neither a port's number in [[bridge.lines]] nor a fax number");
+        if origin == Origin::Peer && !self.inventory.units().is_empty() {
+            reason.push_str(&format!(
+                "; {} is no [[ata.units]] unit, so its calls are not put through to the trunk",
+                req.source
+            ));
         }
-        let mut forms = self.number_keys(&called);
-        forms.push(called.clone());
-        if let Some(route) = forms.iter().find_map(|k| self.own_fax.route(Some(k))) {
-            return Decision::ToOwnFax(OwnFaxCall {
-                from: None,
-                did: called,
-                route: route.to_string(),
-                kind: DialKind::Dialled,
-            });
-        }
-        refuse(
-            404,
-            format!("{called} is neither a port's number in [[bridge.lines]] nor a fax number"),
-        )
+        refuse(404, reason)
     }
 
     /// The forms a number may be compared in: E.164 when the dial plan
@@ -544,21 +707,23 @@ impl<'a> Planner<'a> {
     /// `1632960201` for `+441632960201`).
     fn number_keys(&self, number: &str) -> Vec<String> {
         let mut keys = Vec::new();
-        if let Ok(n) = self.dialplan.normalise(number)
-            && let Some(e) = n.e164
-        {
-            keys.push(e);
+        if let Ok(n) = self.dialplan.normalise(number) {
+            keys.extend(n.e164);
+            keys.push(n.national);
         }
-        let digits = digits_key(number);
+        let digits = crate::numbering::digits_key(number);
         if !digits.starts_with('+') && !digits.starts_with('0') && !digits.is_empty() {
+            // `1632960201` (national significant number) and
+            // `441632960201` (international without the `+`).
             keys.push(format!("+{}{digits}", self.dialplan.country_code));
+            keys.push(format!("+{digits}"));
         }
         keys.push(digits);
         keys
     }
 
     /// The line and port whose number `number` is.
-    fn line_for(&self, number: &str) -> Option<(&'a LineConfig, PortRef)> {
+    fn line_for(&self, number: &str) -> Option<(&LineConfig, PortRef)> {
         let keys = self.number_keys(number);
         self.bridge.lines.iter().find_map(|l| {
             let own = self.number_keys(&l.number);
@@ -590,7 +755,8 @@ mod tests {
     use super::*;
     use crate::ata::inventory::WarmDial;
     use crate::ata::{BuildingConfig, SnmpOverride, UnitConfig};
-    use crate::intake::dialplan::TrunkFormat;
+    use crate::numbering::TrunkFormat;
+    use crate::numbering::policy::Weekday;
 
     const TRUNK: &str = "sip:{number}@192.0.2.1:5060";
 
@@ -599,7 +765,9 @@ mod tests {
         dialplan: DialPlan,
         bridge: BridgeConfig,
         routes: Vec<RouteRule>,
+        default_route: Option<String>,
         trunk: String,
+        emergency: Vec<String>,
     }
 
     fn port(unit: &str, number: u32, user: &str, role: PortRole) -> PortConfig {
@@ -703,36 +871,47 @@ mod tests {
                     route: "internal".into(),
                 },
             ],
+            default_route: None,
             trunk: TRUNK.into(),
+            emergency: Vec::new(),
         }
     }
 
+    const MONDAY_NOON: LocalTime = LocalTime {
+        weekday: Weekday::Mon,
+        minute: 12 * 60,
+    };
+
     impl World {
-        fn planner(&self) -> Planner<'_> {
-            Planner::new(
-                &self.inventory,
-                &self.dialplan,
-                &self.bridge,
+        fn router(&self) -> Router {
+            Router::new(
+                self.inventory.clone(),
+                self.dialplan.clone(),
+                self.bridge.clone(),
                 &self.routes,
+                self.default_route.clone(),
                 &self.trunk,
+                &self.emergency,
             )
         }
 
+        /// A call from `ip` (an ATA unit, or a peer that is not the trunk).
         fn port_call(&self, ip: &str, user: &str, dialled: &str) -> Decision {
-            self.planner().plan(&CallRequest {
-                origin: Origin::Port,
-                source: ip.parse().unwrap(),
-                from_user: user,
-                request_user: dialled,
-            })
+            self.call(ip, Some("ata"), user, dialled)
         }
 
+        /// A call from the trunk.
         fn trunk_call(&self, caller: &str, called: &str) -> Decision {
-            self.planner().plan(&CallRequest {
-                origin: Origin::Trunk,
-                source: "192.0.2.1".parse().unwrap(),
-                from_user: caller,
-                request_user: called,
+            self.call("192.0.2.1", Some("trunk"), caller, called)
+        }
+
+        fn call(&self, ip: &str, peer: Option<&str>, user: &str, called: &str) -> Decision {
+            self.router().decide(&CallRequest {
+                source: ip.parse().unwrap(),
+                peer,
+                from_user: user,
+                called,
+                now: MONDAY_NOON,
             })
         }
     }
@@ -773,7 +952,7 @@ mod tests {
             assert_eq!(e.number, number);
             assert_eq!(e.dial, number);
             assert_eq!(
-                e.target.as_deref(),
+                e.targets.first().map(String::as_str),
                 Some(&*format!("sip:{number}@192.0.2.1:5060"))
             );
             assert_eq!(e.presented_cli.as_deref(), Some("+441632960001"));
@@ -825,7 +1004,7 @@ mod tests {
         // A source that is no unit at all, inside a building's subnet.
         let e = emergency(w.port_call("10.2.77.1", "anyone", "112"));
         assert_eq!(e.building.as_deref(), Some("Depot"));
-        assert_eq!(e.target.as_deref(), Some("sip:112@192.0.2.1:5060"));
+        assert_eq!(e.targets.first().map(String::as_str), Some("sip:112@192.0.2.1:5060"));
         // A hot-dial port may still reach 999: the ATA sends what it sends.
         let e = emergency(w.port_call("10.1.2.3", "2003", "999"));
         assert_eq!(e.kind, DialKind::Dialled);
@@ -855,7 +1034,7 @@ mod tests {
         let e = emergency(w.port_call("192.0.2.99", "x", "999"));
         assert_eq!(e.presented_cli, None);
         assert!(e.alerts.contains(&Alert::NoCli));
-        assert_eq!(e.target.as_deref(), Some("sip:999@192.0.2.1:5060"));
+        assert_eq!(e.targets.first().map(String::as_str), Some("sip:999@192.0.2.1:5060"));
     }
 
     #[test]
@@ -863,7 +1042,7 @@ mod tests {
         let mut w = world();
         w.trunk = String::new();
         let e = emergency(w.port_call("10.1.2.3", "2001", "999"));
-        assert_eq!(e.target, None);
+        assert!(e.targets.is_empty());
         assert_eq!(e.alerts, [Alert::NoTrunk]);
         // Ordinary calls are refused with 503 instead.
         assert_eq!(
@@ -895,7 +1074,10 @@ mod tests {
 
     #[test]
     fn ordinary_calls_go_to_the_trunk_with_the_port_cli() {
-        let w = world();
+        let mut w = world();
+        // A site whose ports may call abroad and directory enquiries.
+        w.bridge.policy.international = true;
+        w.bridge.policy.blocked_prefixes.clear();
         let t = trunk(w.port_call("10.1.2.3", "2001", "01223 123456"));
         assert_eq!(t.dial, "+441223123456");
         assert_eq!(t.e164.as_deref(), Some("+441223123456"));
@@ -942,7 +1124,7 @@ mod tests {
         let w = world();
         for dialled in ["+441632960500", "01632 960500", "0044 1632 960500"] {
             match w.port_call("10.1.2.3", "2001", dialled) {
-                Decision::ToOwnFax(f) => {
+                Decision::Fax(f) => {
                     assert_eq!(f.route, "accounts", "{dialled}");
                     assert_eq!(f.from.as_ref().unwrap().port, 1);
                 }
@@ -950,7 +1132,7 @@ mod tests {
             }
         }
         match w.port_call("10.1.2.3", "2001", "5000") {
-            Decision::ToOwnFax(f) => {
+            Decision::Fax(f) => {
                 assert_eq!((f.route.as_str(), f.did.as_str()), ("internal", "5000"))
             }
             other => panic!("{other:?}"),
@@ -978,8 +1160,10 @@ mod tests {
         let r = refusal(w.port_call("10.1.2.3", "2999", "01223123456"));
         assert_eq!(r.status, 403);
         assert!(r.reason.contains("\"ho\""), "{}", r.reason);
+        // A source that is no unit is not a port: its call to an outside
+        // number is not put through to the trunk.
         let r = refusal(w.port_call("192.0.2.50", "2001", "01223123456"));
-        assert_eq!(r.status, 403);
+        assert_eq!(r.status, 404);
         assert!(r.reason.contains("[[ata.units]]"), "{}", r.reason);
         assert_eq!(
             refusal(w.port_call("10.1.2.3", "2001", "0122312")).status,
@@ -1005,6 +1189,7 @@ mod tests {
         let w = world();
         for called in [
             "+441632960201",
+            "441632960201",
             "01632960201",
             "1632960201",
             "+44-1632-960201;npdi",
@@ -1030,13 +1215,16 @@ mod tests {
     fn trunk_calls_to_fax_numbers_and_unknown_numbers() {
         let w = world();
         match w.trunk_call("+441223123456", "01632960500") {
-            Decision::ToOwnFax(f) => {
+            Decision::Fax(f) => {
                 assert_eq!(f.route, "accounts");
                 assert_eq!(f.from, None);
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(refusal(w.trunk_call("x", "+441632960999")).status, 404);
+        for near in ["01632960209", "201", "0", "960201"] {
+            assert_eq!(refusal(w.trunk_call("x", near)).status, 404, "{near}");
+        }
         assert_eq!(refusal(w.trunk_call("x", "")).status, 404);
         // A trunk call to 999 is not an emergency call from a port.
         assert_eq!(refusal(w.trunk_call("x", "999")).status, 404);
@@ -1073,20 +1261,195 @@ mod tests {
             lines: vec![line("v6", 1, "+441632960401", None)],
             ..BridgeConfig::default()
         };
-        let planner = Planner::new(&inventory, &dialplan, &bridge, &[], TRUNK);
-        let p = to_port(planner.plan(&CallRequest {
-            origin: Origin::Trunk,
+        let router = Router::new(inventory, dialplan, bridge, &[], None, TRUNK, &[]);
+        let p = to_port(router.decide(&CallRequest {
             source: "192.0.2.1".parse().unwrap(),
+            peer: Some("trunk"),
             from_user: "",
-            request_user: "+441632960401",
+            called: "+441632960401",
+            now: MONDAY_NOON,
         }));
         assert_eq!(p.target, "sip:2001@[2001:db8::5]:5060");
-        let e = emergency(planner.plan(&CallRequest {
-            origin: Origin::Port,
+        let e = emergency(router.decide(&CallRequest {
             source: "2001:db8::5".parse().unwrap(),
+            peer: None,
             from_user: "2001",
-            request_user: "112",
+            called: "112",
+            now: MONDAY_NOON,
         }));
         assert_eq!(e.presented_cli.as_deref(), Some("+441632960009"));
+    }
+
+    fn fax(d: Decision) -> FaxCall {
+        match d {
+            Decision::Fax(f) => f,
+            other => panic!("expected a fax call, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ports_never_take_the_default_fax_route() {
+        let mut w = world();
+        w.default_route = Some("inbox".into());
+        // Emergency calls from two buildings reach the trunk with each
+        // building's CLI, never the fax inbox.
+        for (ip, user, cli) in [
+            ("10.1.2.3", "2001", "+441632960001"),
+            ("10.2.0.9", "2001", "+441632960002"),
+        ] {
+            for number in ["999", "112"] {
+                let e = emergency(w.port_call(ip, user, number));
+                assert_eq!(e.presented_cli.as_deref(), Some(cli), "{ip} {number}");
+                assert!(e.from_unit);
+            }
+        }
+        // A port's ordinary call goes to the trunk with its line number.
+        let t = trunk(w.port_call("10.1.2.3", "2001", "01223 123456"));
+        assert_eq!(t.presented_cli.as_deref(), Some("+441632960201"));
+        // A port's call to another port rings it.
+        let p = to_port(w.port_call("10.1.2.3", "2001", "+441632960301"));
+        assert_eq!(p.to.unit, "depot");
+        // An incomplete number from a port is refused, not faxed.
+        assert_eq!(refusal(w.port_call("10.1.2.3", "2001", "0122")).status, 484);
+        // Network calls: a line's number rings the port, anything else
+        // takes the default route.
+        assert_eq!(to_port(w.trunk_call("x", "+441632960201")).to.port, 1);
+        assert_eq!(fax(w.trunk_call("x", "+441632960999")).route, "inbox");
+        assert_eq!(fax(w.trunk_call("x", "")).route, "inbox");
+        assert_eq!(fax(w.call("192.0.2.7", Some("pbx"), "x", "7000")).route, "inbox");
+        // A network call to 999 is no call from a port: the trunk never
+        // has it sent back, and it takes the default route like any number.
+        assert_eq!(fax(w.trunk_call("x", "999")).route, "inbox");
+    }
+
+    #[test]
+    fn the_order_port_to_port_then_fax_then_trunk() {
+        let mut w = world();
+        // A number both a line's and listed for fax.
+        w.routes.push(RouteRule {
+            did: "+441632960301".into(),
+            route: "depot-fax".into(),
+        });
+        // From a port: the port is rung (rule 2 before rule 3).
+        assert_eq!(
+            to_port(w.port_call("10.1.2.3", "2001", "+441632960301")).to.unit,
+            "depot"
+        );
+        // From the network: the number is faxbridge's (rule 3 before 5).
+        assert_eq!(fax(w.trunk_call("x", "+441632960301")).route, "depot-fax");
+        // A listed fax number from a port is answered by faxbridge even
+        // when the policy would refuse the trunk.
+        w.bridge.policy.blocked_prefixes = vec!["0".into()];
+        assert_eq!(
+            fax(w.port_call("10.1.2.3", "2001", "01632 960500")).route,
+            "accounts"
+        );
+    }
+
+    #[test]
+    fn emergency_calls_from_units_need_no_admission() {
+        let w = world();
+        let e = emergency(w.call("10.1.2.3", None, "2001", "999"));
+        assert!(e.from_unit);
+        assert_eq!(e.presented_cli.as_deref(), Some("+441632960001"));
+        // From an admitted peer that is no unit: still an emergency call,
+        // but not one the endpoint admits without the peer list.
+        let e = emergency(w.call("10.1.9.9", Some("pbx"), "x", "112"));
+        assert!(!e.from_unit);
+        assert_eq!(e.building.as_deref(), Some("HO"));
+    }
+
+    #[test]
+    fn configured_emergency_numbers_and_trunks() {
+        let mut w = world();
+        assert_eq!(
+            trunk(w.port_call("10.1.2.3", "2001", "911")).dial,
+            "911",
+            "not an emergency number here"
+        );
+        w.bridge.emergency_numbers = vec!["911".into()];
+        w.emergency = vec![
+            "sip:{number}@198.51.100.1".into(),
+            " ".into(),
+            "sip:{number}@198.51.100.2;transport=tcp".into(),
+        ];
+        let e = emergency(w.port_call("10.1.2.3", "2001", "911"));
+        assert_eq!(
+            e.targets,
+            [
+                "sip:911@198.51.100.1",
+                "sip:911@198.51.100.2;transport=tcp"
+            ]
+        );
+        // Without emergency_uris, the trunk.
+        let w = world();
+        assert_eq!(
+            emergency(w.port_call("10.1.2.3", "2001", "999")).targets,
+            ["sip:999@192.0.2.1:5060"]
+        );
+    }
+
+    #[test]
+    fn toll_fraud_policy_refuses_with_the_rule() {
+        let mut w = world();
+        let cases: [(&str, &str, Option<&str>); 6] = [
+            ("2001", "0906 123 4567", Some("blocked_prefixes")),
+            ("2001", "118 118", Some("blocked_prefixes")),
+            ("2001", "+33 1 23 45 67 89", Some("international")),
+            ("2001", "0033 1 23 45 67 89", Some("international")),
+            ("2001", "01223 123456", None),
+            ("2001", "999", None),
+        ];
+        for (user, number, rule) in cases {
+            match (w.port_call("10.1.2.3", user, number), rule) {
+                (Decision::Refuse(r), Some(rule)) => {
+                    assert_eq!((r.status, r.rule), (403, Some(rule)), "{number}");
+                    assert!(r.reason.contains(rule), "{}", r.reason);
+                }
+                (Decision::ToTrunk(_) | Decision::Emergency(_), None) => {}
+                (other, _) => panic!("{number}: {other:?}"),
+            }
+        }
+        // A hot-dial number is subject to it too.
+        let mut world_hot = world();
+        world_hot.bridge.policy.blocked_prefixes = vec!["01223".into()];
+        assert_eq!(
+            refusal(world_hot.port_call("10.1.2.3", "2003", "")).rule,
+            Some("blocked_prefixes")
+        );
+        // Per role: card terminals may call their acquirer abroad.
+        w.bridge.policy.roles.insert(
+            "pdq".into(),
+            crate::numbering::policy::PolicyOverride {
+                international: Some(true),
+                max_calls_per_hour: Some(30),
+                ..Default::default()
+            },
+        );
+        let t = trunk(w.port_call("10.1.2.3", "2002", "+33 1 23 45 67 89"));
+        assert_eq!(
+            t.limits,
+            CallLimits {
+                concurrent: 2,
+                per_hour: 30
+            }
+        );
+        assert_eq!(t.port_key(), "ho/2");
+        // Hours: refused at night, but 999 always goes through.
+        w.bridge.policy.hours = Some("07:00-19:00".into());
+        let night = |called: &str| {
+            w.router().decide(&CallRequest {
+                source: "10.1.2.3".parse().unwrap(),
+                peer: Some("ata"),
+                from_user: "2001",
+                called,
+                now: LocalTime {
+                    weekday: Weekday::Tue,
+                    minute: 3 * 60,
+                },
+            })
+        };
+        assert_eq!(refusal(night("01223 123456")).rule, Some("hours"));
+        assert_eq!(emergency(night("999")).number, "999");
     }
 }

@@ -14,7 +14,7 @@
 //! carries — the number, empty, `s`, or stale digits from an older setting
 //! — faxbridge dials the number in `hot_dial`. The one exception is decided
 //! before this module is asked: an INVITE for 999 or 112 is an emergency
-//! call from any port (see [`super::plan`]).
+//! call from any port (see [`super`]).
 //!
 //! # Warm dial (Mediatrix "Delayed Hotline")
 //!
@@ -37,7 +37,7 @@
 //! unit.
 
 use crate::ata::PortConfig;
-use crate::sip::routing::normalize_number;
+use crate::numbering::normalize_number;
 
 /// The default Request-URI user of Delayed Hotline calls.
 pub const DEFAULT_WARM_DIAL_MARKER: &str = "warm";

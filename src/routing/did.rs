@@ -1,4 +1,5 @@
-//! Which route an incoming call takes, from the number it was sent to.
+//! Fax numbers: which `[sip.routing]` route (mailboxes) a called number
+//! belongs to.
 //!
 //! The called number (DID) is the user part of the Request-URI; a request
 //! whose Request-URI has no user part (some ATAs send `sip:host`) falls back
@@ -10,6 +11,8 @@
 //! is none.
 
 use std::collections::HashMap;
+
+use crate::numbering::normalize_number;
 
 /// One configured route: `did` (exact, or a prefix ending in `*`) → `route`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -30,13 +33,6 @@ pub struct RoutingTable {
     default: Option<String>,
 }
 
-/// Removes RFC 3966 visual separators and URI parameters from a user part.
-pub fn normalize_number(user: &str) -> String {
-    let user = user.split(';').next().unwrap_or("");
-    user.chars()
-        .filter(|c| !matches!(c, '-' | '.' | '(' | ')' | ' '))
-        .collect()
-}
 
 /// The called number: Request-URI user part, else the To URI's; `None` when
 /// neither has one.
