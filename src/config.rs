@@ -420,7 +420,10 @@ impl Config {
                 "add the main trunk's URI to the list if it can carry 999 calls",
             ));
         }
-        if !self.ata.units.is_empty() && self.outgoing.uri.trim().is_empty() && self.outgoing.emergency_uris.is_empty() {
+        if !self.ata.units.is_empty()
+            && self.outgoing.uri.trim().is_empty()
+            && self.outgoing.emergency_uris.is_empty()
+        {
             out.push(Problem::new(
                 "outgoing.uri",
                 "is empty while ATA units are configured: 999 and 112 from their ports cannot reach the emergency services",

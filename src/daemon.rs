@@ -620,7 +620,10 @@ async fn recover_interrupted_calls(
 
 /// The router of `config`, with the fax numbers of `routing` (the running
 /// configuration's, or a reloaded file's).
-fn router_for(config: &Config, routing: &crate::sip::config::RoutingConfig) -> crate::routing::Router {
+fn router_for(
+    config: &Config,
+    routing: &crate::sip::config::RoutingConfig,
+) -> crate::routing::Router {
     crate::routing::Router::new(
         config.ata.inventory(),
         config.intake.dialplan.clone(),

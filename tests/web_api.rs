@@ -156,6 +156,10 @@ async fn admin_sees_faxes_with_thumbnail_and_pdf() {
         lines.contains("ata-shop") && lines.contains("InUse") && lines.contains("acquirer_number"),
         "{lines}"
     );
+    assert!(
+        lines.contains("Call policy") && lines.contains("abroad no; at once 2; per hour 120"),
+        "each port's toll-fraud policy is shown: {lines}"
+    );
     let config = request(a, "GET", "/config", &h, None).await;
     assert_eq!(config.status, 200);
     assert!(!config.text().contains("pbkdf2"), "hashes never shown");
@@ -380,6 +384,13 @@ async fn json_dashboard_and_lines() {
     assert_eq!(unit["ports"][0]["role"], "pdq");
     assert_eq!(unit["ports"][0]["state"], "InUse");
     assert_eq!(unit["ports"][0]["pci_flags"][0], "acquirer_number");
+    assert!(
+        unit["ports"][0]["policy"]
+            .as_str()
+            .unwrap()
+            .starts_with("blocked 09 0871"),
+        "{unit}"
+    );
     assert_eq!(unit["ports"][1]["state"], "Idle");
     web.shutdown().await;
 }

@@ -257,10 +257,7 @@ pub async fn bridge_call(
             }
         }
         Decision::ToTrunk(t) => {
-            let slot = match settings
-                .counter
-                .admit(&t.port_key(), t.limits, now_secs())
-            {
+            let slot = match settings.counter.admit(&t.port_key(), t.limits, now_secs()) {
                 Ok(slot) => slot,
                 Err(breach) => {
                     let refusal = policy_refusal(&t.number, &breach);
@@ -275,7 +272,7 @@ pub async fn bridge_call(
                         settings.alert(
                             &format!("port {} over its hourly call limit", t.port_key()),
                             &format!(
-                                "Port {} made {limit} calls to the trunk within an hour, the most [bridge.policy] max_calls_per_hour allows; more calls are refused until the hour has passed. Check the port for toll fraud (a hijacked ATA account, a dialler) before raising the limit.",
+                                "Port {} made {limit} call(s) to the trunk within an hour, the most [bridge.policy] max_calls_per_hour allows; more calls are refused until the hour has passed. Check the port for toll fraud (a hijacked ATA account, a dialler) before raising the limit.",
                                 t.port_key()
                             ),
                         );
@@ -327,7 +324,7 @@ enum Rung {
     /// The caller cancelled (the attempt is being cancelled).
     CallerGone(Dialing),
     /// An emergency attempt sent nothing but 100 within
-    /// [`EMERGENCY_ANSWER_WITHIN`]; it is being cancelled.
+    /// [`EMERGENCY_ANSWER_WITHIN`]; it is cancelled in the background.
     Silent,
     /// The attempt failed.
     Failed(Failure),
@@ -368,21 +365,22 @@ impl Bridge {
             let b = leg_sockets(settings.media_ip).await?;
             std::io::Result::Ok((a, b))
         };
-        let ((mut caller_socks, caller_relay), (mut callee_socks, callee_relay)) =
-            match sockets.await {
-                Ok(s) => s,
-                Err(e) => {
-                    error!(call_id = %incoming.call_id, "no media sockets for the bridge: {e}");
-                    if onward.emergency {
-                        settings.alert(
+        let ((mut caller_socks, caller_relay), (mut callee_socks, callee_relay)) = match sockets
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                error!(call_id = %incoming.call_id, "no media sockets for the bridge: {e}");
+                if onward.emergency {
+                    settings.alert(
                             "emergency call could not be placed",
                             &format!("No media sockets for an emergency call from {}: {e}. Check the open-file limit and [media] address.", incoming.source),
                         );
-                    }
-                    incoming.reject(503);
-                    return BridgeOutcome::Refused { status: 503 };
                 }
-            };
+                incoming.reject(503);
+                return BridgeOutcome::Refused { status: 503 };
+            }
+        };
         let id = session_id();
         let mut b = Bridge {
             call: BridgeCall::new(),
@@ -555,7 +553,6 @@ impl Bridge {
         let callee_handle = dialing.handle().clone();
         let mut timed_out = false;
         let mut heard = guard.is_none();
-        let mut silent = false;
         let mut timer_c = std::pin::pin!(tokio::time::sleep(TIMER_C));
         let mut guard_timer = std::pin::pin!(tokio::time::sleep(guard.unwrap_or(TIMER_C)));
         loop {
@@ -581,9 +578,18 @@ impl Bridge {
                     }
                     None => break,
                 },
-                _ = &mut guard_timer, if !heard && !silent => {
-                    silent = true;
+                _ = &mut guard_timer, if !heard => {
+                    // Given up: cancel it (RFC 3261 §9.1 lets a CANCEL wait
+                    // for a provisional response, so the transaction may
+                    // run to Timer B) and end an answer that comes late,
+                    // without holding up the next trunk.
                     let _ = callee_handle.hangup().await;
+                    tokio::spawn(async move {
+                        if let Ok(late) = dialing.outcome().await {
+                            let _ = late.handle.hangup().await;
+                        }
+                    });
+                    return Rung::Silent;
                 }
                 _ = &mut timer_c, if !timed_out => {
                     warn!(call_id = %incoming.call_id, "callee silent for {TIMER_C:?} while ringing; cancelled");
@@ -605,7 +611,6 @@ impl Bridge {
         match dialing.outcome().await {
             // An answer that crossed our CANCEL is still an answer.
             Ok(active) => Rung::Answered(active),
-            Err(_) if silent => Rung::Silent,
             Err(_) if timed_out => Rung::Failed(Failure::TimerC),
             Err(DialError::Rejected { status, .. }) => Rung::Failed(Failure::Rejected(status)),
             Err(_) => Rung::Failed(Failure::Unreachable),

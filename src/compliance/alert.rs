@@ -32,9 +32,9 @@ use super::report::format_utc;
 use super::store::{CallEvidence, ComplianceStore, ComplianceStoreError, Recorded};
 use super::{CallFacts, ComplianceConfig, FinanceDigest, FlagEvidence, PortFacts, evaluate_call};
 use crate::ata::Inventory;
-use crate::routing::{Decision, PortRef};
 use crate::mail::outbox::{Outbox, OutgoingMessage};
 use crate::media::classifier::{Classification, Direction};
+use crate::routing::{Decision, PortRef};
 
 /// Outbox kind of new-flag alert messages.
 pub const KIND: &str = "pci-alert";
@@ -521,12 +521,7 @@ mod tests {
         );
         assert_eq!(dialled, "08009123456");
         // A trunk call to a line: the port rung, nothing dialled.
-        let inbound = plan(
-            "trunk",
-            "198.51.100.1",
-            "01632960300",
-            "+441632960402",
-        );
+        let inbound = plan("trunk", "198.51.100.1", "01632960300", "+441632960402");
         assert_eq!(inbound.len(), 1);
         assert_eq!(
             (inbound[0].0.port.as_str(), inbound[0].1.as_str()),

@@ -39,8 +39,8 @@ use serde::Deserialize;
 
 use crate::docs::Resolution;
 
-pub use address::{AddressError, FaxAddress, FaxOptions, parse_recipient};
 pub use crate::numbering::{DialError, DialPlan, Normalised, NumberKind};
+pub use address::{AddressError, FaxAddress, FaxOptions, parse_recipient};
 pub use message::{CoverSpec, Document, InboundMessage, MessagePlan, Part, plan};
 pub use pan::{Issuer, PanFinding, scan};
 pub use pipeline::{Intake, QueuedFax, Submitted};

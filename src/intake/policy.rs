@@ -15,12 +15,10 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use crate::numbering::policy::{
-    Breach, DEFAULT_BLOCKED_PREFIXES, check_number, describe_prefix,
-};
-use crate::numbering::{DialPlan, NEVER_FAXED, Normalised, NumberKind};
 use super::pan::PanFinding;
 use super::{ConfigError, Refusal};
+use crate::numbering::policy::{Breach, DEFAULT_BLOCKED_PREFIXES, check_number, describe_prefix};
+use crate::numbering::{DialPlan, NEVER_FAXED, Normalised, NumberKind};
 
 /// Where a message came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

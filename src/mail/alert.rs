@@ -2,8 +2,8 @@
 //! queued in the durable outbox so that an alert raised while the relay is
 //! down still arrives.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -48,11 +48,15 @@ impl Alerts for MailAlerts {
             return;
         }
         let now = SystemTime::now();
-        let stamp = now.duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+        let stamp = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or(0);
         let key = format!("{stamp}.{}", self.seq.fetch_add(1, Ordering::Relaxed));
         let to = self.to.clone();
         let subject = format!("faxbridge ALERT: {subject}");
-        let body = format!("{body}\n\nThis alert was raised at once; the daemon's log has the details.\n");
+        let body =
+            format!("{body}\n\nThis alert was raised at once; the daemon's log has the details.\n");
         // Queueing writes and fsyncs; the caller may be a call's task.
         tokio::spawn(async move {
             for (n, mailbox) in to.iter().enumerate() {

@@ -102,10 +102,16 @@ impl fmt::Display for Breach {
                 write!(f, "calls are allowed only {hours}")
             }
             Breach::Concurrent { limit } => {
-                write!(f, "{limit} call(s) already in progress, the most allowed at once")
+                write!(
+                    f,
+                    "{limit} call(s) already in progress, the most allowed at once"
+                )
             }
             Breach::Hourly { limit, .. } => {
-                write!(f, "{limit} calls were made in the last hour, the most allowed")
+                write!(
+                    f,
+                    "{limit} call(s) were made in the last hour, the most allowed"
+                )
             }
         }
     }
@@ -567,11 +573,7 @@ impl CallCounter {
     pub fn admit(&self, key: &str, limits: CallLimits, now_secs: u64) -> Result<CallSlot, Breach> {
         let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let u = map.entry(key.to_string()).or_default();
-        while u
-            .starts
-            .front()
-            .is_some_and(|&t| t + HOUR_SECS <= now_secs)
-        {
+        while u.starts.front().is_some_and(|&t| t + HOUR_SECS <= now_secs) {
             u.starts.pop_front();
         }
         if limits.concurrent > 0 && u.active >= limits.concurrent {
@@ -694,19 +696,29 @@ mod tests {
         let pdq = cfg.for_port("ho", 3, "pdq");
         assert!(pdq.international);
         assert_eq!(pdq.max_calls_per_hour, 60);
-        assert_eq!(pdq.blocked_prefixes, DEFAULT_BLOCKED_PREFIXES.map(String::from));
+        assert_eq!(
+            pdq.blocked_prefixes,
+            DEFAULT_BLOCKED_PREFIXES.map(String::from)
+        );
         let port = cfg.for_port("ho", 2, "pdq");
         assert!(port.international, "the role's rule stays");
         assert_eq!(port.max_calls_per_hour, 5, "the port's rule wins");
         assert!(port.blocked_prefixes.is_empty());
-        assert!(port.check(&n("0906 123 4567"), at(Weekday::Sun, 3, 0)).is_ok());
+        assert!(
+            port.check(&n("0906 123 4567"), at(Weekday::Sun, 3, 0))
+                .is_ok()
+        );
     }
 
     #[test]
     fn alarm_lines_start_from_no_rules() {
         let cfg: PolicyConfig = toml::from_str("hours = \"07:00-19:00\"").unwrap();
         let alarm = cfg.for_port("u", 1, "alarm");
-        assert!(alarm.check(&n("+33 1 23 45 67 89"), at(Weekday::Sun, 3, 0)).is_ok());
+        assert!(
+            alarm
+                .check(&n("+33 1 23 45 67 89"), at(Weekday::Sun, 3, 0))
+                .is_ok()
+        );
         assert_eq!(
             alarm.limits(),
             CallLimits {
@@ -718,14 +730,23 @@ mod tests {
             toml::from_str("[roles.alarm]\nblocked_prefixes = [\"09\"]").unwrap();
         let alarm = cfg.for_port("u", 1, "alarm");
         assert_eq!(alarm.blocked_prefixes, ["09"]);
-        assert_eq!(alarm.max_calls_per_hour, 0, "only what the role sets applies");
+        assert_eq!(
+            alarm.max_calls_per_hour, 0,
+            "only what the role sets applies"
+        );
     }
 
     #[test]
     fn hours_and_days() {
         let day = PortPolicy {
             hours: Some("07:00-19:00".into()),
-            days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
             ..defaults()
         };
         let local = n("01223 123456");
@@ -740,7 +761,10 @@ mod tests {
             assert_eq!(r.is_ok(), ok, "{when:?}");
             if let Err(e) = r {
                 assert_eq!(e.rule(), "hours");
-                assert!(e.to_string().contains("07:00-19:00 on mon,tue,wed,thu,fri"), "{e}");
+                assert!(
+                    e.to_string().contains("07:00-19:00 on mon,tue,wed,thu,fri"),
+                    "{e}"
+                );
             }
         }
         let night = Hours::parse("22:00-06:00").unwrap();
@@ -748,7 +772,14 @@ mod tests {
         assert!(night.contains(5 * 60 + 59));
         assert!(!night.contains(6 * 60));
         assert!(Hours::parse("00:00-24:00").unwrap().contains(23 * 60 + 59));
-        for bad in ["7-19", "07:00", "25:00-26:00", "07:00-07:00", "07:60-08:00", ""] {
+        for bad in [
+            "7-19",
+            "07:00",
+            "25:00-26:00",
+            "07:00-07:00",
+            "07:60-08:00",
+            "",
+        ] {
             assert!(Hours::parse(bad).is_none(), "{bad}");
         }
     }

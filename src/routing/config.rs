@@ -194,7 +194,10 @@ impl BridgeConfig {
             .iter()
             .map(|p| crate::numbering::policy::port_key(&p.unit, p.number))
             .collect();
-        let roles: Vec<&str> = crate::ata::PortRole::ALL.iter().map(|r| r.as_str()).collect();
+        let roles: Vec<&str> = crate::ata::PortRole::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
         out.extend(self.policy.problems("bridge.policy", &roles, &ports));
         out
     }

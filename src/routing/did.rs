@@ -33,7 +33,6 @@ pub struct RoutingTable {
     default: Option<String>,
 }
 
-
 /// The called number: Request-URI user part, else the To URI's; `None` when
 /// neither has one.
 pub fn called_number(request_uri_user: Option<&str>, to_user: Option<&str>) -> Option<String> {

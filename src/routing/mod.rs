@@ -1004,7 +1004,10 @@ mod tests {
         // A source that is no unit at all, inside a building's subnet.
         let e = emergency(w.port_call("10.2.77.1", "anyone", "112"));
         assert_eq!(e.building.as_deref(), Some("Depot"));
-        assert_eq!(e.targets.first().map(String::as_str), Some("sip:112@192.0.2.1:5060"));
+        assert_eq!(
+            e.targets.first().map(String::as_str),
+            Some("sip:112@192.0.2.1:5060")
+        );
         // A hot-dial port may still reach 999: the ATA sends what it sends.
         let e = emergency(w.port_call("10.1.2.3", "2003", "999"));
         assert_eq!(e.kind, DialKind::Dialled);
@@ -1034,7 +1037,10 @@ mod tests {
         let e = emergency(w.port_call("192.0.2.99", "x", "999"));
         assert_eq!(e.presented_cli, None);
         assert!(e.alerts.contains(&Alert::NoCli));
-        assert_eq!(e.targets.first().map(String::as_str), Some("sip:999@192.0.2.1:5060"));
+        assert_eq!(
+            e.targets.first().map(String::as_str),
+            Some("sip:999@192.0.2.1:5060")
+        );
     }
 
     #[test]
@@ -1316,7 +1322,10 @@ mod tests {
         assert_eq!(to_port(w.trunk_call("x", "+441632960201")).to.port, 1);
         assert_eq!(fax(w.trunk_call("x", "+441632960999")).route, "inbox");
         assert_eq!(fax(w.trunk_call("x", "")).route, "inbox");
-        assert_eq!(fax(w.call("192.0.2.7", Some("pbx"), "x", "7000")).route, "inbox");
+        assert_eq!(
+            fax(w.call("192.0.2.7", Some("pbx"), "x", "7000")).route,
+            "inbox"
+        );
         // A network call to 999 is no call from a port: the trunk never
         // has it sent back, and it takes the default route like any number.
         assert_eq!(fax(w.trunk_call("x", "999")).route, "inbox");
@@ -1332,7 +1341,9 @@ mod tests {
         });
         // From a port: the port is rung (rule 2 before rule 3).
         assert_eq!(
-            to_port(w.port_call("10.1.2.3", "2001", "+441632960301")).to.unit,
+            to_port(w.port_call("10.1.2.3", "2001", "+441632960301"))
+                .to
+                .unit,
             "depot"
         );
         // From the network: the number is faxbridge's (rule 3 before 5).
@@ -1376,10 +1387,7 @@ mod tests {
         let e = emergency(w.port_call("10.1.2.3", "2001", "911"));
         assert_eq!(
             e.targets,
-            [
-                "sip:911@198.51.100.1",
-                "sip:911@198.51.100.2;transport=tcp"
-            ]
+            ["sip:911@198.51.100.1", "sip:911@198.51.100.2;transport=tcp"]
         );
         // Without emergency_uris, the trunk.
         let w = world();

@@ -470,11 +470,10 @@ impl IncomingCall {
                 .shared
                 .refused_with
                 .store(status, Ordering::SeqCst);
-            let _ = self
-                .handle
-                .shared
-                .dialog
-                .reject(Some(StatusCode::from(status)), Some(reason_value(status, reason)));
+            let _ = self.handle.shared.dialog.reject(
+                Some(StatusCode::from(status)),
+                Some(reason_value(status, reason)),
+            );
         }
     }
 }

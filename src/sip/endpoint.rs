@@ -44,10 +44,10 @@ use super::listener::{
 };
 use super::offer::inspect_offer;
 use super::policy::{ACCEPT, ALLOW, Refusal, SUPPORTED};
+use super::wire::{invite_must_wait, retry_after_secs};
 use crate::numbering::policy::{LocalTime, Weekday};
 use crate::routing::did::called_number;
 use crate::routing::{CallRequest, Decision, Router};
-use super::wire::{invite_must_wait, retry_after_secs};
 
 /// Errors starting or using the endpoint.
 #[derive(Debug, thiserror::Error)]

@@ -173,7 +173,7 @@ pub fn format_table(config: &Config, statuses: &[UnitStatus], now: i64) -> Strin
             "  {:<4} {:<8} {:<6} {:<16} {:<10} {:<10} REGISTRATION",
             "PORT", "LINE", "ROLE", "OWNER", "SIP USER", "STATE"
         );
-        for row in port_rows(unit, &inventory, status) {
+        for row in port_rows(unit, config, &inventory, status) {
             let _ = writeln!(
                 out,
                 "  {:<4} {:<8} {:<6} {:<16} {:<10} {:<10} {}",
@@ -188,6 +188,9 @@ pub fn format_table(config: &Config, statuses: &[UnitStatus], now: i64) -> Strin
                 row["line_state"].as_str().unwrap_or("-"),
                 row["registration"].as_str().unwrap_or("-"),
             );
+            if let Some(policy) = row["policy"]["summary"].as_str() {
+                let _ = writeln!(out, "       calls: {policy}");
+            }
         }
         if let Some(s) = status {
             for p in &s.problems {
@@ -203,6 +206,7 @@ pub fn format_table(config: &Config, statuses: &[UnitStatus], now: i64) -> Strin
 /// names.
 fn port_rows(
     unit: &UnitConfig,
+    config: &Config,
     inventory: &crate::ata::Inventory,
     status: Option<&UnitStatus>,
 ) -> Vec<Value> {
@@ -222,6 +226,10 @@ fn port_rows(
         .iter()
         .map(|p| {
             let line = p.line_id();
+            let policy = config
+                .bridge
+                .policy
+                .for_port(&p.unit, p.number, p.role.as_str());
             json!({
                 "number": p.number,
                 "line": line,
@@ -233,6 +241,15 @@ fn port_rows(
                 "warm_dial": p.warm_dial,
                 "line_state": line_state(&line),
                 "registration": registration(&line),
+                "policy": {
+                    "summary": policy.summary(),
+                    "blocked_prefixes": policy.blocked_prefixes,
+                    "international": policy.international,
+                    "max_concurrent_calls": policy.max_concurrent_calls,
+                    "max_calls_per_hour": policy.max_calls_per_hour,
+                    "hours": policy.hours,
+                    "days": policy.days.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                },
             })
         })
         .collect();
@@ -283,7 +300,7 @@ pub fn format_json(config: &Config, statuses: &[UnitStatus]) -> Value {
                 "stuck": status.is_some_and(|s| s.stuck),
                 "upgrading_since_ms": status.and_then(|s| s.upgrading_since),
                 "problems": status.map(|s| s.problems.clone()).unwrap_or_default(),
-                "ports": port_rows(unit, &inventory, status),
+                "ports": port_rows(unit, config, &inventory, status),
             })
         })
         .collect();
@@ -393,6 +410,10 @@ owner = "Accounts"
             "{port1}"
         );
         assert!(text.contains("(not configured)"), "{text}");
+        assert!(
+            text.contains("       calls: blocked 09 0871 0872 0873 118 070; abroad no; at once 2; per hour 120; at any hour"),
+            "{text}"
+        );
         assert!(text.contains("! Port2 down"), "{text}");
         assert!(
             text.contains("hq-2  10.1.2.4  HQ  -  [never polled]"),
@@ -408,6 +429,8 @@ owner = "Accounts"
         assert_eq!(units[0]["state"], "problems");
         assert_eq!(units[0]["ports"][0]["role"], "fax");
         assert_eq!(units[0]["ports"][0]["line_state"], "idle");
+        assert_eq!(units[0]["ports"][0]["policy"]["international"], false);
+        assert_eq!(units[0]["ports"][0]["policy"]["max_calls_per_hour"], 120);
         assert_eq!(units[0]["ports"][1]["line"], "Port2");
         assert_eq!(units[0]["ports"][1]["line_state"], "down");
         assert_eq!(units[1]["state"], "never polled");

@@ -145,6 +145,10 @@ pub struct PortView {
     pub state: Option<String>,
     /// PCI-DSS flags raised on this port (reason ids).
     pub pci_flags: Vec<String>,
+    /// The toll-fraud policy of its calls to the trunk, in one line
+    /// ([`crate::numbering::policy::PortPolicy::summary`]); empty for a
+    /// line no port names.
+    pub policy: String,
 }
 
 /// One ATA with its ports and last status.
@@ -388,6 +392,11 @@ pub(crate) async fn lines(config: &Config, store: &Store) -> Result<Vec<UnitView
                     takes_payments: p.takes_payments,
                     state: None,
                     pci_flags: Vec::new(),
+                    policy: config
+                        .bridge
+                        .policy
+                        .for_port(&p.unit, p.number, p.role.as_str())
+                        .summary(),
                 })
                 .collect(),
         })
@@ -428,6 +437,7 @@ pub(crate) async fn lines(config: &Config, store: &Store) -> Result<Vec<UnitView
                         takes_payments: false,
                         state: Some(format!("{state:?}")),
                         pci_flags: Vec::new(),
+                        policy: String::new(),
                     }),
                 }
             }

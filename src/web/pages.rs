@@ -495,13 +495,14 @@ pub(crate) async fn lines(State(st): State<Arc<AppState>>, s: Signed) -> Respons
             }
             @for p in &u.problems { p.bad { (p) } }
             table {
-                tr { th { "Port" } th { "Line" } th { "SIP user" } th { "Role" } th { "Owner" } th { "Payments" } th { "State" } th { "PCI-DSS" } }
+                tr { th { "Port" } th { "Line" } th { "SIP user" } th { "Role" } th { "Owner" } th { "Payments" } th { "State" } th { "PCI-DSS" } th { "Call policy" } }
                 @for p in &u.ports {
                     tr {
                         td { (p.number) } td { (p.line) } td { (p.sip_user) } td { (p.role) } td { (p.owner) }
                         td { @if p.takes_payments { "yes" } }
                         td { (p.state.as_deref().unwrap_or("")) }
                         td.bad { (p.pci_flags.join(", ")) }
+                        td { (p.policy) }
                     }
                 }
             }

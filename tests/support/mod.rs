@@ -5,4 +5,5 @@
 pub mod audio;
 pub mod fax;
 pub mod procs;
+pub mod sipp;
 pub mod smtp;

@@ -3,16 +3,18 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
 
 /// A child process killed on drop; its stdout lines are echoed to stderr
-/// with a prefix, and `ready` is signalled on the first line containing
-/// `marker`.
+/// with a prefix and kept ([`Proc::log_contains`]), and `ready` is
+/// signalled on the first line containing `marker`.
 pub struct Proc {
     child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proc {
@@ -25,11 +27,14 @@ impl Proc {
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let kept = lines.clone();
         std::thread::spawn(move || {
             let mut ready = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 eprintln!("{name}: {line}");
+                kept.lock().unwrap().push(line.clone());
                 if line.contains(marker)
                     && let Some(tx) = ready.take()
                 {
@@ -39,7 +44,28 @@ impl Proc {
         });
         rx.recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("{name} did not become ready"));
-        Proc { child }
+        Proc { child, lines }
+    }
+
+    /// Whether a line the process printed contains every one of `parts`,
+    /// waiting up to `wait` for it.
+    pub fn log_contains(&self, parts: &[&str], wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            if self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| parts.iter().all(|p| l.contains(p)))
+            {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn sigterm(mut self) -> std::process::ExitStatus {
