@@ -16,6 +16,9 @@ packages=(
   # SNMP tests: snmpsim (PyPI) in a venv under target/, built from Debian's python3
   # web UI tests: headless Chromium driven over WebDriver
   chromium chromium-driver
+  # SIP tests against an independent implementation: SIPp plays Mediatrix
+  # units and trunks
+  sip-tester
 )
 if [ "${1:-}" = bench ]; then
   packages+=(libtasn1-doc shared-mime-info)
