@@ -104,6 +104,7 @@ async fn leg_sockets(ip: IpAddr) -> std::io::Result<(LegSockets, RelayAddress)> 
             rtcp,
             remote_rtp: None,
             remote_rtcp: None,
+            unit: None,
         },
         addr,
     ))
@@ -148,6 +149,20 @@ pub async fn bridge_call(
         asserted_user: None,
         asserted_identity: incoming.asserted_identity.clone(),
         privacy: incoming.privacy.clone(),
+    };
+    // The ATA units of the legs: an ATA leg's media is taken only from its
+    // unit ([`super::relay`]). A port's call comes from its unit's address.
+    let caller_unit = match (&decision, origin) {
+        (_, Origin::Trunk) => None,
+        (Decision::ToTrunk(t), _) => Some(t.from.address),
+        (Decision::Emergency(e), _) => e.from.as_ref().map(|p| p.address),
+        (Decision::ToPort(p), _) => p.from.as_ref().map(|p| p.address),
+        _ => None,
+    }
+    .or((origin == Origin::Port).then(|| incoming.source.ip()));
+    let callee_unit = match &decision {
+        Decision::ToPort(p) => Some(p.to.address),
+        _ => None,
     };
     let (target, cli, identity) = match decision {
         Decision::Refuse(r) => {
@@ -201,7 +216,11 @@ pub async fn bridge_call(
         Origin::Port => settings.trunk_account.clone(),
         Origin::Trunk => None,
     };
-    Bridge::run(endpoint, settings, incoming, target, cli, account, identity).await
+    let units = [caller_unit, callee_unit];
+    Bridge::run(
+        endpoint, settings, incoming, target, cli, account, identity, units,
+    )
+    .await
 }
 
 struct Bridge {
@@ -215,6 +234,7 @@ struct Bridge {
 }
 
 impl Bridge {
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         endpoint: &SipEndpoint,
         settings: &BridgeSettings,
@@ -223,6 +243,7 @@ impl Bridge {
         cli: Option<String>,
         account: Option<Account>,
         identity: DialOptions,
+        [caller_unit, callee_unit]: [Option<IpAddr>; 2],
     ) -> BridgeOutcome {
         let sockets = async {
             let a = leg_sockets(settings.media_ip).await?;
@@ -238,6 +259,8 @@ impl Bridge {
                     return BridgeOutcome::Refused { status: 503 };
                 }
             };
+        caller_socks.unit = caller_unit;
+        callee_socks.unit = callee_unit;
         let id = session_id();
         let mut b = Bridge {
             call: BridgeCall::new(),
@@ -391,6 +414,7 @@ impl Bridge {
                 }
             },
         };
+        let call_id = incoming.call_id.clone();
         let caller = match incoming.accept(answer.into_bytes()) {
             Ok(c) => c,
             Err(_) => {
@@ -398,10 +422,35 @@ impl Bridge {
                 return BridgeOutcome::Cancelled;
             }
         };
+        info!(
+            %call_id,
+            caller_leg = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtp_port),
+            caller_rtcp = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtcp_port),
+            callee_leg = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtp_port),
+            callee_rtcp = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtcp_port),
+            caller_media = ?caller_socks.remote_rtp,
+            callee_media = ?callee_socks.remote_rtp,
+            "media relay started"
+        );
         let relay = Relay::start(caller_socks, callee_socks, mode, None);
         b.answered(caller, callee, &relay).await;
         match relay.stop().await {
-            Ok(report) => BridgeOutcome::Ended(Box::new(report)),
+            Ok(report) => {
+                let (foreign, ssrc) = [report.from_caller, report.from_callee]
+                    .iter()
+                    .fold((0, 0), |(f, s), d| {
+                        (f + d.dropped_foreign, s + d.dropped_ssrc)
+                    });
+                if foreign + ssrc > 0 {
+                    warn!(
+                        %call_id,
+                        foreign_source = foreign,
+                        ssrc,
+                        "datagrams not from the call's parties were dropped"
+                    );
+                }
+                BridgeOutcome::Ended(Box::new(report))
+            }
             Err(e) => {
                 warn!("{e}");
                 BridgeOutcome::Cancelled
