@@ -22,6 +22,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio::time::timeout;
 
+mod support;
+use support::stranger::{self, Forger};
+
 const WAIT: Duration = Duration::from_secs(2);
 
 async fn socket() -> UdpSocket {
@@ -295,44 +298,6 @@ async fn the_daemon_stop_signal_ends_the_relay() {
     assert_eq!(c.label, Label::Unknown);
 }
 
-/// Where strangers send from: another local address than every party's.
-const STRANGER: &str = "127.0.0.77:0";
-
-/// Well-formed datagrams a stranger sends: PCMA RTP with its own SSRC and
-/// plausible sequence numbers, an RTCP receiver report, and UDPTL carrying
-/// a CED indicator with redundancy.
-struct Forger {
-    rtp: RtpSender,
-    udptl: faxbridge::media::udptl::UdptlEncoder,
-}
-
-impl Forger {
-    fn new() -> Forger {
-        use faxbridge::media::udptl::{ErrorCorrection, UdptlEncoder};
-        Forger {
-            rtp: RtpSender::new(0x0bad_5eed, 1000, 160_000, 8),
-            udptl: UdptlEncoder::new(ErrorCorrection::Redundancy { depth: 3 }, 400).unwrap(),
-        }
-    }
-
-    /// One 20 ms packet of a loud 1100 Hz tone (fax CNG).
-    fn rtp(&mut self, tone: &mut ConnectToneTx) -> Vec<u8> {
-        let mut pcm = [0i16; 160];
-        tone.tx(&mut pcm);
-        let mut frame = [0u8; 160];
-        G711Law::ALaw.encode_into(&pcm, &mut frame);
-        self.rtp.audio_frame(&frame)
-    }
-
-    fn rtcp(&self) -> Vec<u8> {
-        vec![0x80, 201, 0, 1, 0x0b, 0xad, 0x5e, 0xed]
-    }
-
-    fn udptl(&mut self) -> Vec<u8> {
-        self.udptl.encode(&[0x04]).unwrap()
-    }
-}
-
 #[tokio::test]
 async fn strangers_are_never_relayed_and_a_party_keeps_its_ssrc() {
     let (caller, callee) = (Party::new().await, Party::new().await);
@@ -348,12 +313,11 @@ async fn strangers_are_never_relayed_and_a_party_keeps_its_ssrc() {
     // Before either party sent anything, a stranger sends well-formed
     // RTP, RTCP and UDPTL to both legs: nothing binds a leg, nothing is
     // relayed.
-    let stranger = UdpSocket::bind(STRANGER).await.unwrap();
-    let mut forger = Forger::new();
-    let mut cng = ConnectToneTx::new(GeneratedTone::FaxCng).unwrap();
+    let stranger = UdpSocket::bind((stranger::ADDRESS, 0)).await.unwrap();
+    let mut forger = Forger::default();
     for _ in 0..50 {
         for to in [a_rtp, b_rtp] {
-            stranger.send_to(&forger.rtp(&mut cng), to).await.unwrap();
+            stranger.send_to(&forger.rtp(), to).await.unwrap();
             stranger.send_to(&forger.udptl(), to).await.unwrap();
         }
         for to in [a_rtcp, b_rtcp] {
@@ -376,15 +340,12 @@ async fn strangers_are_never_relayed_and_a_party_keeps_its_ssrc() {
     // …and the stranger is still not, from any port.
     for _ in 0..50 {
         for to in [a_rtp, b_rtp] {
-            stranger.send_to(&forger.rtp(&mut cng), to).await.unwrap();
+            stranger.send_to(&forger.rtp(), to).await.unwrap();
             stranger.send_to(&forger.udptl(), to).await.unwrap();
         }
     }
-    let other_port = UdpSocket::bind(STRANGER).await.unwrap();
-    other_port
-        .send_to(&forger.rtp(&mut cng), a_rtp)
-        .await
-        .unwrap();
+    let other_port = UdpSocket::bind((stranger::ADDRESS, 0)).await.unwrap();
+    other_port.send_to(&forger.rtp(), a_rtp).await.unwrap();
     assert!(caller.nothing_on_rtp().await && callee.nothing_on_rtp().await);
 
     // Another SSRC from the caller's own socket is another stream: not
@@ -506,9 +467,8 @@ async fn strangers_do_not_reach_the_t38_gateway() {
         udp_ec: Some(faxbridge::sdp::UdpEc::Redundancy),
     });
     let relay = Relay::start(a.sockets, b.sockets, mode, None);
-    let stranger = UdpSocket::bind(STRANGER).await.unwrap();
-    let mut forger = Forger::new();
-    let mut cng = ConnectToneTx::new(GeneratedTone::FaxCng).unwrap();
+    let stranger = UdpSocket::bind((stranger::ADDRESS, 0)).await.unwrap();
+    let mut forger = Forger::default();
     let mut silence = RtpSender::new(7, 100, 1000, 8);
     let mut no_signal = UdptlEncoder::new(ErrorCorrection::Redundancy { depth: 3 }, 400).unwrap();
     let mut decoder = UdptlDecoder::new(0);
@@ -533,19 +493,13 @@ async fn strangers_do_not_reach_the_t38_gateway() {
                 .unwrap();
         }
         for _ in 0..3 {
-            stranger
-                .send_to(&forger.rtp(&mut cng), to_audio_leg)
-                .await
-                .unwrap();
+            stranger.send_to(&forger.rtp(), to_audio_leg).await.unwrap();
             stranger.send_to(&forger.udptl(), to_t38_leg).await.unwrap();
             stranger
                 .send_to(&forger.udptl(), to_audio_leg)
                 .await
                 .unwrap();
-            stranger
-                .send_to(&forger.rtp(&mut cng), to_t38_leg)
-                .await
-                .unwrap();
+            stranger.send_to(&forger.rtp(), to_t38_leg).await.unwrap();
         }
         while let Ok((n, _)) = t38_party.rtp.try_recv_from(&mut buf) {
             for e in decoder.receive(&buf[..n]).unwrap() {
@@ -556,7 +510,11 @@ async fn strangers_do_not_reach_the_t38_gateway() {
         }
         while let Ok((n, _)) = audio_party.rtp.try_recv_from(&mut buf) {
             let p = parse(&buf[..n]).unwrap();
-            assert_ne!(p.header.ssrc, 0x0bad_5eed, "the stranger's RTP was relayed");
+            assert_ne!(
+                p.header.ssrc,
+                stranger::SSRC,
+                "the stranger's RTP was relayed"
+            );
             audio.extend(p.payload.iter().map(|&o| G711Law::ALaw.decode(o)));
         }
     }

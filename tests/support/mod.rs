@@ -6,3 +6,4 @@ pub mod audio;
 pub mod fax;
 pub mod procs;
 pub mod smtp;
+pub mod stranger;

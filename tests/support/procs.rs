@@ -3,16 +3,53 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
 
 /// A child process killed on drop; its stdout lines are echoed to stderr
-/// with a prefix, and `ready` is signalled on the first line containing
-/// `marker`.
+/// with a prefix, kept for [`Proc::lines`], and `ready` is signalled on the
+/// first line containing `marker`.
 pub struct Proc {
     child: Child,
+    lines: Lines,
+}
+
+/// The stdout lines of a [`Proc`] not yet looked at.
+#[derive(Clone)]
+pub struct Lines(Arc<Mutex<Receiver<String>>>);
+
+impl Lines {
+    /// Pass over every line printed so far.
+    pub fn skip_past(&self) {
+        let rx = self.0.lock().unwrap();
+        while rx.try_recv().is_ok() {}
+    }
+
+    /// The next line containing `needle` (earlier lines are passed over),
+    /// waiting up to `limit` for it.
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> Option<String> {
+        let rx = self.0.lock().unwrap();
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = rx.recv_timeout(left).ok()?;
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+    }
+}
+
+/// The value of `key=` in a log line (a tracing field), e.g.
+/// `field(line, "rtp")` → `127.0.0.1:40000`.
+pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let prefix = format!("{key}=");
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(prefix.as_str()))
 }
 
 impl Proc {
@@ -26,20 +63,22 @@ impl Proc {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut ready = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 eprintln!("{name}: {line}");
-                if line.contains(marker)
-                    && let Some(tx) = ready.take()
-                {
-                    let _ = tx.send(());
-                }
+                let _ = tx.send(line);
             }
         });
-        rx.recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("{name} did not become ready"));
-        Proc { child }
+        let lines = Lines(Arc::new(Mutex::new(rx)));
+        lines
+            .wait_for(marker, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{name} did not become ready"));
+        Proc { child, lines }
+    }
+
+    /// Its stdout lines after the ready marker.
+    pub fn lines(&self) -> Lines {
+        self.lines.clone()
     }
 
     pub fn sigterm(mut self) -> std::process::ExitStatus {
