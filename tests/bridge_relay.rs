@@ -544,3 +544,67 @@ async fn strangers_do_not_reach_the_t38_gateway() {
         "the stranger's CNG was not heard: {c:?}"
     );
 }
+
+/// When the gateway takes over from relaying (the callee re-INVITEd to
+/// T.38, the caller refused), the caller keeps hearing the stream it heard:
+/// the callee's SSRC, its next sequence number, and timestamps that moved
+/// on with the time — the caller's leg was not re-INVITEd, so a party that
+/// keeps its stream's SSRC would refuse a new one.
+#[tokio::test]
+async fn the_gateway_carries_on_the_stream_the_audio_party_heard() {
+    let (caller, callee) = (Party::new().await, Party::new().await);
+    let (a, b) = (
+        relay_leg(Some(&caller)).await,
+        relay_leg(Some(&callee)).await,
+    );
+    let (a_rtp, b_rtp) = (a.rtp, b.rtp);
+    let relay = Relay::start(a.sockets, b.sockets, MediaMode::Rtp, None);
+    let mut up = RtpSender::new(0x1111, 1, 0, 8);
+    let mut down = RtpSender::new(0x2222, 40_000, 1_000_000, 8);
+    let mut last = None;
+    for _ in 0..5 {
+        caller
+            .rtp
+            .send_to(&up.audio_frame(&[0xd5; 160]), a_rtp)
+            .await
+            .unwrap();
+        callee.recv_rtp().await;
+        callee
+            .rtp
+            .send_to(&down.audio_frame(&[0xd5; 160]), b_rtp)
+            .await
+            .unwrap();
+        last = Some(parse(&caller.recv_rtp().await.0).unwrap().header);
+    }
+    let last = last.unwrap();
+    let pause = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let callee_t38 = socket().await;
+    relay.set_mode(MediaMode::Gateway(GatewayMode {
+        t38_leg: Leg::Callee,
+        law: G711Law::ALaw,
+        payload_type: 8,
+        t38: T38Options::default(),
+        udp_ec: None,
+    }));
+    relay.set_remote(Leg::Callee, Some(callee_t38.local_addr().unwrap()), None);
+    let first = parse(&caller.recv_rtp().await.0).unwrap().header;
+    let waited = pause.elapsed().as_millis() as u32 * 8;
+    assert_eq!(first.ssrc, 0x2222, "the stream the caller heard");
+    assert_eq!(first.sequence, last.sequence.wrapping_add(1));
+    let advanced = first.timestamp.wrapping_sub(last.timestamp);
+    assert!(
+        (1600..=waited + 800).contains(&advanced),
+        "timestamps moved on with the {waited} samples that passed: {advanced}"
+    );
+    let next = parse(&caller.recv_rtp().await.0).unwrap().header;
+    assert_eq!(
+        (next.ssrc, next.sequence, next.timestamp),
+        (
+            0x2222,
+            first.sequence.wrapping_add(1),
+            first.timestamp + 160
+        )
+    );
+    relay.stop().await.unwrap();
+}

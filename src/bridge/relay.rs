@@ -48,8 +48,15 @@
 //!   (a slot whose packet is missing, including everything before the
 //!   first packet, is handed to the gateway as missing samples, never
 //!   stretched or squeezed) and sending exactly one 160-sample RTP packet
-//!   (PCMA or PCMU, as that leg agreed) with our own SSRC, sequence and
-//!   timestamps;
+//!   (PCMA or PCMU, as that leg agreed). When the gateway takes over from
+//!   relaying (the T.38 party re-INVITEd), its audio carries on the stream
+//!   the audio party was hearing — the T.38 party's SSRC, the next sequence
+//!   number and timestamps advanced by the time that passed — as a
+//!   translator keeps the SSRC of what it translates (RFC 3550 §7.1): the
+//!   audio leg was not re-INVITEd, and a party that keeps the SSRC it
+//!   bound (as faxbridge's own fax calls do) would refuse a new one. From
+//!   the start of a call it uses an SSRC, sequence and timestamps of its
+//!   own;
 //! * UDPTL datagrams of the T.38 leg go through [`UdptlDecoder`]
 //!   (redundancy and FEC repair) to the gateway as they arrive, and the IFP
 //!   packets the gateway produces leave through [`UdptlEncoder`] with
@@ -166,7 +173,33 @@ impl GatewayMode {
     }
 }
 
-/// What one leg's socket carries in `mode`.
+/// The last RTP packet relayed to a leg: where the gateway's audio for
+/// that leg carries on from.
+#[derive(Debug, Clone, Copy)]
+struct Relayed {
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+    at: tokio::time::Instant,
+}
+
+impl Relayed {
+    /// An RTP sender continuing this stream now: the next sequence number,
+    /// the timestamp advanced by the 8 kHz samples since it was relayed
+    /// (at least one 20 ms frame).
+    fn carry_on(&self, payload_type: u8) -> RtpSender {
+        let elapsed = self.at.elapsed().as_micros() * 8 / 1000;
+        let samples = u32::try_from(elapsed).unwrap_or(u32::MAX).max(FRAME as u32);
+        RtpSender::new(
+            self.ssrc,
+            self.sequence.wrapping_add(1),
+            self.timestamp.wrapping_add(samples),
+            payload_type,
+        )
+    }
+}
+
+/// What a leg's socket carries in `mode`.
 fn wire(mode: MediaMode, leg: usize) -> MediaMode {
     match mode {
         MediaMode::Gateway(g) if g.t38_leg.index() == leg => MediaMode::Udptl,
@@ -401,6 +434,7 @@ impl Relay {
             taps: Default::default(),
             classifier,
             counters: counters.clone(),
+            relayed: [None; 2],
             gateway: None,
             gateway_stats: None,
         };
@@ -460,6 +494,8 @@ struct Task {
     taps: [AudioTap; 2],
     classifier: Option<CallClassifier>,
     counters: Arc<RelayCounters>,
+    /// The last RTP packet relayed to each leg.
+    relayed: [Option<Relayed>; 2],
     gateway: Option<Gateway>,
     gateway_stats: Option<GatewayStats>,
 }
@@ -480,7 +516,9 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn new(mode: GatewayMode) -> Result<Gateway, String> {
+    /// A gateway whose audio carries on `relayed` (see the module docs),
+    /// or starts a stream of its own.
+    fn new(mode: GatewayMode, relayed: Option<Relayed>) -> Result<Gateway, String> {
         let settings = GatewaySettings {
             t38: mode.t38,
             ..GatewaySettings::default()
@@ -498,12 +536,15 @@ impl Gateway {
             ticker,
             playout: PlayoutBuffer::new(GATEWAY_PLAYOUT_SAMPLES),
             playing: None,
-            sender: RtpSender::new(
-                rand::random(),
-                rand::random(),
-                rand::random(),
-                mode.payload_type,
-            ),
+            sender: match relayed {
+                Some(r) => r.carry_on(mode.payload_type),
+                None => RtpSender::new(
+                    rand::random(),
+                    rand::random(),
+                    rand::random(),
+                    mode.payload_type,
+                ),
+            },
             encoder,
             decoder: UdptlDecoder::new(0),
             repeat: ec == ErrorCorrection::None,
@@ -689,7 +730,7 @@ impl Task {
     }
 
     fn start_gateway(&mut self, mode: GatewayMode) {
-        match Gateway::new(mode) {
+        match Gateway::new(mode, self.relayed[mode.audio_index()]) {
             Ok(g) => {
                 tracing::info!(t38_leg = ?mode.t38_leg, law = ?mode.law, "T.38 gateway started");
                 self.mode = MediaMode::Gateway(mode);
@@ -883,6 +924,16 @@ impl Task {
             Ok(n) => {
                 bump(&counters.forwarded, 1);
                 bump(&counters.forwarded_bytes, n as u64);
+                if self.mode == MediaMode::Rtp
+                    && let Ok(p) = rtp::parse(data)
+                {
+                    self.relayed[other] = Some(Relayed {
+                        ssrc: p.header.ssrc,
+                        sequence: p.header.sequence,
+                        timestamp: p.header.timestamp,
+                        at: tokio::time::Instant::now(),
+                    });
+                }
             }
             Err(_) => bump(&counters.send_errors, 1),
         }
