@@ -17,7 +17,8 @@
 //! * **Symmetric RTP, on the same IP only** (RFC 4961). A party behind NAT
 //!   sends from another port than its SDP names; the first valid datagram
 //!   from any port of the signalled IP binds the stream to that source
-//!   (address and port), and the driver sends the party's media there.
+//!   (address and port); the bridge's relay then sends the party's media
+//!   there ([`SourceGuard::send_to`]).
 //!   After that the source is kept: datagrams from any other address or
 //!   port are dropped. The one exception is the signalled address itself:
 //!   a stream bound to another port is moved back to the exact signalled
