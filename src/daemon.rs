@@ -216,6 +216,19 @@ pub async fn run_with(
         }
         None => None,
     };
+    // SNMP monitoring of the ATAs listed in [ata] (nothing to do without).
+    let ata_monitor = crate::ata::poller::Monitor::new(&config.ata, Some(health_store.clone()));
+    let ata_task = tokio::spawn(ata_monitor.run(stop_rx.clone()));
+    // The admin/finance web interface and /metrics ([web] listen; off when
+    // unset). It stays up while calls drain and stops with the mail worker.
+    let web = crate::web::serve(
+        Arc::new(config.clone()),
+        health_store.clone(),
+        stop_rx.clone(),
+    )
+    .await
+    .context("starting the web interface ([web])")?;
+    // Ready once every listener (SIP, SMTP, web) takes connections.
     info!(
         udp = ?endpoint.udp_addr(),
         tcp = ?endpoint.tcp_addr(),
@@ -229,18 +242,6 @@ pub async fn run_with(
             .map(|a| a.to_string())
             .unwrap_or_else(|| config.sip.listen.to_string())
     ));
-    // SNMP monitoring of the ATAs listed in [ata] (nothing to do without).
-    let ata_monitor = crate::ata::poller::Monitor::new(&config.ata, Some(health_store.clone()));
-    let ata_task = tokio::spawn(ata_monitor.run(stop_rx.clone()));
-    // The admin/finance web interface and /metrics ([web] listen; off when
-    // unset). It stays up while calls drain and stops with the mail worker.
-    let web = crate::web::serve(
-        Arc::new(config.clone()),
-        health_store.clone(),
-        stop_rx.clone(),
-    )
-    .await
-    .context("starting the web interface ([web])")?;
     // The PCI-DSS digest to finance ([compliance.finance_digest]).
     let digest = tokio::spawn(crate::compliance::digest::run(
         config.compliance.finance_digest.clone(),

@@ -14,6 +14,13 @@
 //! itself is flagged and alerted when the daemon starts); a voice call on a phone port raises none
 //! (and is in `faxbridge pci calls` as voice); a Bell 212A answer tone on
 //! a line nobody listed flags that line by the handshake alone.
+//!
+//! Media stays with the legs that signalled it: while a voice call, a G.711
+//! fax and a fax to faxbridge's own number run, a stranger on another
+//! loopback address (127.0.0.77) sends a thousand rounds of well-formed
+//! RTP, UDPTL and RTCP to the media ports it finds in the daemon's log.
+//! The parties receive only each other's packets, the faxes arrive pixel
+//! for pixel, and `/metrics` counts every datagram the relay dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,8 +32,12 @@ mod support;
 use support::audio::speech;
 use support::fax::{assert_same_pages, free_sip_port, pages};
 use support::procs::{BIN, Proc, start_daemon};
+use support::stranger::{Forger, Sent, dropped, heard_only_its_party, inject_at_logged, scrape};
 
-fn config(root: &Path, port: u16, trunk_port: u16) -> PathBuf {
+/// The daemon's configuration; with `web`, the web interface listens
+/// there and serves `/metrics` to loopback.
+fn config(root: &Path, port: u16, trunk_port: u16, web: Option<u16>) -> PathBuf {
+    let web = web.map(support::stranger::web_section).unwrap_or_default();
     let path = root.join("faxbridge.toml");
     std::fs::write(
         &path,
@@ -48,10 +59,11 @@ routes = [{{ did = "100", route = "lab" }}]
 
 [routes.lab]
 mailboxes = ["lab@example.org"]
+attach_tiff = true
 
 [outgoing]
 uri = "sip:{{number}}@127.0.0.3:{trunk_port}"
-
+{web}
 [[ata.buildings]]
 name = "Lab"
 subnets = ["127.0.0.0/24"]
@@ -118,7 +130,7 @@ fn fax_from_an_ata_port_is_bridged_to_the_trunk_and_own_numbers_are_received() {
     let root = dir.path();
     let port = free_sip_port();
     let trunk_port = free_sip_port();
-    let config = config(root, port, trunk_port);
+    let config = config(root, port, trunk_port, None);
     let out = root.join("trunk");
     std::fs::create_dir_all(&out).unwrap();
     let mut cmd = Command::new(BIN);
@@ -288,6 +300,15 @@ fn media_of(sdp: &[u8]) -> SocketAddr {
     party_media(&sd).unwrap().rtp.unwrap()
 }
 
+/// The RTCP address in `sdp` (`a=rtcp`, else the RTP port + 1).
+fn rtcp_of(sdp: &[u8]) -> SocketAddr {
+    let sd = faxbridge::sdp::parse(std::str::from_utf8(sdp).unwrap()).unwrap();
+    let m = party_media(&sd).unwrap();
+    let rtp = m.rtp.unwrap();
+    m.rtcp
+        .unwrap_or_else(|| SocketAddr::new(rtp.ip(), rtp.port() + 1))
+}
+
 /// A card-terminal call as SpanDSP plays it: ringing silence, the
 /// acquirer's V.25 answer tone, then a V.22bis answerer and caller trained
 /// on each other for `secs`. Returns (terminal→acquirer, acquirer→terminal).
@@ -319,9 +340,18 @@ fn v22bis_call(secs: f64) -> (Vec<i16>, Vec<i16>) {
     (caller, callee)
 }
 
+/// SSRCs of the parties' audio in [`bridged_call`].
+const ATA_SSRC: u32 = 0x5eed_0001;
+const TRUNK_SSRC: u32 = 0x5eed_0002;
+
 /// One bridged call from an ATA port to the trunk: the port dials
 /// `number` as `sip_user`, the trunk answers, each side sends its audio
 /// (PCMA, 20 ms packets) through faxbridge's relay, then the port hangs up.
+/// Each side must receive every packet the other sent and nothing else.
+///
+/// With `stranger`, a stranger sends a thousand rounds of RTP and UDPTL to
+/// both relay legs and RTCP to their RTCP ports during the call; returns
+/// what it sent.
 async fn bridged_call(
     ata: &SipEndpoint,
     trunk_calls: &mut mpsc::Receiver<IncomingCall>,
@@ -329,8 +359,12 @@ async fn bridged_call(
     sip_user: &str,
     number: &str,
     (up, down): (&[i16], &[i16]),
-) {
-    let ata_media = UdpSocket::bind("127.0.0.4:0").await.unwrap();
+    stranger: bool,
+) -> Sent {
+    // The ATA's media comes from its unit's address, as its SIP does.
+    let ata_media = UdpSocket::bind((ata.udp_addr().unwrap().ip(), 0))
+        .await
+        .unwrap();
     let trunk_media = UdpSocket::bind("127.0.0.3:0").await.unwrap();
     let dialing = ata
         .dial(DialRequest {
@@ -346,6 +380,7 @@ async fn bridged_call(
         .expect("the trunk leg within 15 s")
         .unwrap();
     let to_trunk_relay = media_of(&incoming.offer);
+    let trunk_rtcp_relay = rtcp_of(&incoming.offer);
     let mut trunk_call: ActiveCall = incoming
         .accept(audio_sdp(trunk_media.local_addr().unwrap()))
         .unwrap();
@@ -354,12 +389,38 @@ async fn bridged_call(
         .unwrap()
         .unwrap();
     let to_ata_relay = media_of(&ata_call.remote_sdp);
+    let ata_rtcp_relay = rtcp_of(&ata_call.remote_sdp);
 
-    let mut tx_up = RtpSender::new(0x5eed_0001, 1, 0, 8);
-    let mut tx_down = RtpSender::new(0x5eed_0002, 1, 0, 8);
+    let mut tx_up = RtpSender::new(ATA_SSRC, 1, 0, 8);
+    let mut tx_down = RtpSender::new(TRUNK_SSRC, 1, 0, 8);
     let mut frame = [0u8; BLOCK];
     let blocks = up.len().max(down.len()).div_ceil(BLOCK);
     let mut sink = [0u8; 2048];
+    let forged = match stranger {
+        true => Some(
+            UdpSocket::bind((support::stranger::ADDRESS, 0))
+                .await
+                .unwrap(),
+        ),
+        false => None,
+    };
+    let mut forger = Forger::default();
+    let (mut sent, mut rounds) = (Sent::default(), 0);
+    // Packets each party received: (ATA, trunk).
+    let mut got = (0usize, 0usize);
+    let mut receive = |sink: &[u8], at_ata: bool| {
+        let ssrc = faxbridge::media::rtp::parse(sink)
+            .expect("only RTP reaches a party")
+            .header
+            .ssrc;
+        if at_ata {
+            assert_eq!(ssrc, TRUNK_SSRC, "the ATA hears only the trunk");
+            got.0 += 1;
+        } else {
+            assert_eq!(ssrc, ATA_SSRC, "the trunk hears only the ATA");
+            got.1 += 1;
+        }
+    };
     for i in 0..blocks {
         for (audio, tx, sock, to) in [
             (up, &mut tx_up, &ata_media, to_ata_relay),
@@ -371,15 +432,41 @@ async fn bridged_call(
             G711Law::ALaw.encode_into(&block, &mut frame);
             sock.send_to(&tx.audio_frame(&frame), to).await.unwrap();
         }
+        // The stranger's share of its thousand rounds.
+        if let Some(forged) = &forged {
+            while rounds < 1000 && rounds * blocks < 1000 * (i + 1) {
+                for to in [to_ata_relay, to_trunk_relay] {
+                    forged.send_to(&forger.rtp(), to).await.unwrap();
+                    forged.send_to(&forger.udptl(), to).await.unwrap();
+                    sent.media += 2;
+                }
+                for to in [ata_rtcp_relay, trunk_rtcp_relay] {
+                    forged.send_to(&forger.rtcp(), to).await.unwrap();
+                    sent.rtcp += 1;
+                }
+                rounds += 1;
+            }
+        }
         // Keep the receive buffers empty and the pace near real time
         // (the relay forwards every packet to the other party).
         tokio::time::sleep(Duration::from_millis(4)).await;
-        for sock in [&ata_media, &trunk_media] {
-            while let Ok(Ok(_)) =
+        for (sock, at_ata) in [(&ata_media, true), (&trunk_media, false)] {
+            while let Ok(Ok((n, _))) =
                 tokio::time::timeout(Duration::ZERO, sock.recv_from(&mut sink)).await
-            {}
+            {
+                receive(&sink[..n], at_ata);
+            }
         }
     }
+    // The last packets still on their way.
+    for (sock, at_ata) in [(&ata_media, true), (&trunk_media, false)] {
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut sink)).await
+        {
+            receive(&sink[..n], at_ata);
+        }
+    }
+    assert_eq!(got, (blocks, blocks), "every packet of each party arrived");
     ata_call.handle.hangup().await.unwrap();
     loop {
         match tokio::time::timeout(WAIT, trunk_call.next_event()).await {
@@ -388,6 +475,7 @@ async fn bridged_call(
             Err(_) => panic!("the trunk leg was not hung up"),
         }
     }
+    sent
 }
 
 fn pci_report(config: &Path) -> serde_json::Value {
@@ -446,7 +534,16 @@ async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
 
     // A voice call on the phone port to an ordinary number: no flag.
     let (a, b) = (speech(15.0, 3, 3000.0), speech(15.0, 53, 2100.0));
-    bridged_call(&ata, &mut trunk_calls, fb, "3002", "01632960300", (&a, &b)).await;
+    bridged_call(
+        &ata,
+        &mut trunk_calls,
+        fb,
+        "3002",
+        "01632960300",
+        (&a, &b),
+        false,
+    )
+    .await;
 
     // The card terminal dials its acquirer and the modems train.
     let started = std::time::SystemTime::now()
@@ -461,6 +558,7 @@ async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
         "3001",
         "08009123456",
         (&up, &down),
+        false,
     )
     .await;
 
@@ -592,6 +690,7 @@ async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
         "3001",
         "08009123456",
         (&up, &down),
+        false,
     )
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -660,6 +759,7 @@ async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
         "3003",
         "01632960500",
         (&quiet, &bell),
+        false,
     )
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -707,6 +807,256 @@ async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
             .iter()
             .any(|m| m.contains("port Port3") && m.contains("Bell 212A modem answer tone")),
         "{mails:#?}"
+    );
+    drop(trunk);
+    drop(ata);
+    assert!(daemon.sigterm().success());
+}
+
+// ---------------------------------------------------------------------------
+// Media stays with the legs that signalled it.
+
+use faxbridge::fax::FaxJob;
+use faxbridge::media::fax_call::{FaxCallConfig, MediaPath, MediaSockets, answer_call, place_call};
+use support::smtp::free_port;
+
+/// The TIFF attached to the newest mail in the daemon's Maildir.
+fn mailed_tiff(root: &Path, limit: Duration) -> Vec<faxbridge::docs::Page> {
+    use mail_parser::{MessageParser, MimeHeaders};
+    let new = root.join("spool/maildir/new");
+    let start = Instant::now();
+    loop {
+        if let Some(mail) = std::fs::read_dir(&new)
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap().path())
+            .next()
+        {
+            let raw = std::fs::read(&mail).unwrap();
+            let msg = MessageParser::default().parse(&raw).expect("parse mail");
+            let tiff = msg
+                .attachments()
+                .find(|a| {
+                    a.content_type()
+                        .is_some_and(|c| c.subtype() == Some("tiff"))
+                })
+                .expect("a TIFF attachment");
+            let path = root.join("mailed.tif");
+            std::fs::write(&path, tiff.contents()).unwrap();
+            return read_tiff(&path).unwrap();
+        }
+        assert!(start.elapsed() < limit, "no mail for the own number");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_listen_to_or_inject_into_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let port = free_sip_port();
+    let trunk_port = free_sip_port();
+    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = config(&root, port, trunk_port, Some(web.port()));
+    let (trunk, mut trunk_calls) = endpoint(&format!("127.0.0.3:{trunk_port}")).await;
+    // The port's fax machine at its unit's address, 127.0.0.1.
+    let (ata, _ata_calls) = endpoint("127.0.0.1:0").await;
+    let daemon = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || start_daemon(&config))
+            .await
+            .unwrap()
+    };
+    let log = daemon.lines();
+    let fb: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let metrics = || async move {
+        tokio::task::spawn_blocking(move || scrape(web))
+            .await
+            .unwrap()
+    };
+    let m = metrics().await;
+    for call in ["bridged", "fax"] {
+        for reason in ["foreign_source", "ssrc"] {
+            assert_eq!(dropped(&m, call, reason), 0, "{call} {reason}");
+        }
+    }
+
+    // A voice call: each party hears exactly the other's packets (checked
+    // in `bridged_call`); every forged datagram was dropped.
+    let (a, b) = (speech(10.0, 5, 3000.0), speech(10.0, 55, 2100.0));
+    let voice = bridged_call(
+        &ata,
+        &mut trunk_calls,
+        fb,
+        "2001",
+        "01632960300",
+        (&a, &b),
+        true,
+    )
+    .await;
+    assert_eq!(
+        voice,
+        Sent {
+            media: 4000,
+            rtcp: 2000
+        }
+    );
+    let m = metrics().await;
+    assert_eq!(
+        dropped(&m, "bridged", "foreign_source"),
+        voice.total(),
+        "{m}"
+    );
+    assert_eq!(dropped(&m, "bridged", "ssrc"), 0);
+
+    // A G.711 fax from the port to the trunk, both ends faxbridge's own
+    // fax calls (so their packet counts can be compared), the stranger
+    // injecting at both relay legs from the moment the relay starts.
+    let sent_pages = pages(200);
+    let doc = root.join("doc.tif");
+    write_tiff(&doc, &sent_pages, Compression::Group4).unwrap();
+    let received = root.join("trunk.tif");
+    let g711 = FaxCallConfig::default();
+    let trunk_side = {
+        let received = received.clone();
+        let cfg = g711.clone();
+        tokio::spawn(async move {
+            let incoming = tokio::time::timeout(WAIT, trunk_calls.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            let sockets = MediaSockets::bind("127.0.0.3".parse().unwrap())
+                .await
+                .unwrap();
+            answer_call(incoming, FaxJob::Receive(received), sockets, &cfg).await
+        })
+    };
+    log.skip_past();
+    let stranger = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            inject_at_logged(
+                &log,
+                "media relay started",
+                &["caller_leg", "callee_leg"],
+                &["caller_rtcp", "callee_rtcp"],
+            )
+            .await
+        })
+    };
+    let sockets = MediaSockets::bind("127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let port_side = place_call(
+        &ata,
+        &format!("sip:01632960300@{fb}"),
+        "2001",
+        None,
+        FaxJob::Send(doc.clone()),
+        sockets,
+        &g711,
+    )
+    .await
+    .unwrap();
+    let trunk_side = trunk_side.await.unwrap().unwrap();
+    let fax = stranger.await.unwrap();
+    println!("port:  {port_side}\n       {:?}", port_side.stats);
+    println!("trunk: {trunk_side}\n       {:?}", trunk_side.stats);
+    assert!(port_side.outcome.is_success(), "{port_side}");
+    assert_eq!(
+        port_side.media,
+        MediaPath::Audio(faxbridge::sdp::Codec::Pcma)
+    );
+    assert_same_pages(&sent_pages, &read_tiff(&received).unwrap());
+    heard_only_its_party(&port_side, &trunk_side);
+    heard_only_its_party(&trunk_side, &port_side);
+    assert_eq!(
+        fax,
+        Sent {
+            media: 4000,
+            rtcp: 2000
+        }
+    );
+    let m = metrics().await;
+    assert_eq!(
+        dropped(&m, "bridged", "foreign_source"),
+        voice.total() + fax.total(),
+        "{m}"
+    );
+    assert_eq!(dropped(&m, "bridged", "ssrc"), 0);
+
+    // A fax from the port to faxbridge's own number, received by the
+    // daemon itself; the port re-INVITEs to T.38 when it hears the
+    // receiver, so the stranger meets both the RTP and the UDPTL stream.
+    log.skip_past();
+    let stranger = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            inject_at_logged(&log, "answering fax call", &["rtp", "udptl"], &[]).await
+        })
+    };
+    let t38 = FaxCallConfig {
+        t38: true,
+        t38_reinvite: true,
+        ..FaxCallConfig::default()
+    };
+    let sockets = MediaSockets::bind("127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let own = place_call(
+        &ata,
+        &format!("sip:100@{fb}"),
+        "2001",
+        None,
+        FaxJob::Send(doc),
+        sockets,
+        &t38,
+    )
+    .await
+    .unwrap();
+    let injected = stranger.await.unwrap();
+    println!("own:   {own}\n       {:?}", own.stats);
+    assert!(own.outcome.is_success(), "{own}");
+    assert_eq!(own.media, MediaPath::T38, "{own}");
+    let s = &own.stats;
+    assert_eq!(
+        (
+            s.rtp_dropped_foreign,
+            s.rtp_dropped_ssrc,
+            s.udptl_dropped_foreign
+        ),
+        (0, 0, 0),
+        "the daemon's media reached the port untouched: {s:?}"
+    );
+    let mailed = {
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || mailed_tiff(&root, Duration::from_secs(30)))
+            .await
+            .unwrap()
+    };
+    assert_same_pages(&sent_pages, &mailed);
+    assert_eq!(
+        injected,
+        Sent {
+            media: 4000,
+            rtcp: 0
+        }
+    );
+    // Every forged RTP packet at the RTP port is dropped as foreign (the
+    // forged UDPTL there is malformed RTP, and the other way round); of
+    // the UDPTL at the UDPTL port, those that waited in the socket while
+    // the call was on G.711 are judged after the switch.
+    let m = metrics().await;
+    let fax_drops = dropped(&m, "fax", "foreign_source");
+    assert!(
+        (1000..=2000).contains(&fax_drops),
+        "{fax_drops} forged datagrams dropped by the fax call:\n{m}"
+    );
+    assert_eq!(dropped(&m, "fax", "ssrc"), 0);
+    assert_eq!(
+        dropped(&m, "bridged", "foreign_source"),
+        voice.total() + fax.total(),
+        "a call to the own number is not relayed"
     );
     drop(trunk);
     drop(ata);

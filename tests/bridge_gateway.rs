@@ -9,6 +9,11 @@
 //! its relay gateways between the port's G.711 and the trunk's T.38. The
 //! pages must arrive pixel for pixel, and the T.38 side must report that it
 //! really ran over T.38.
+//!
+//! Media stays with the legs that signalled it on the T.38 relay too: a
+//! stranger on another loopback address sends well-formed RTP, UDPTL and
+//! RTCP to both relay legs through the whole call, before and after the
+//! switch to T.38, and none of it reaches either fax.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -35,6 +40,11 @@ struct Layout {
 }
 
 fn config(root: &Path, port: u16, l: &Layout) -> PathBuf {
+    config_with(root, port, l, "")
+}
+
+/// [`config`] with `extra` sections appended.
+fn config_with(root: &Path, port: u16, l: &Layout, extra: &str) -> PathBuf {
     let path = root.join("faxbridge.toml");
     std::fs::write(
         &path,
@@ -85,6 +95,8 @@ owner = "Physics"
 unit = "lab-ata"
 port = 1
 number = "+441632960201"
+
+{extra}
 "#,
             spool = root.join("spool").display(),
             ata = l.ata,
@@ -401,4 +413,148 @@ fn t38_port_faxes_a_t38_trunk_through_the_t38_relay() {
 #[test]
 fn t38_port_faxes_a_t38_trunk_that_reinvites_through_the_t38_relay() {
     t38_relay_fax("--t38", "--t38-reinvite");
+}
+
+/// The T.38 relay with a stranger (127.0.0.77) injecting at both relay
+/// legs from the moment the relay starts until well after the switch to
+/// T.38: a thousand rounds of one PCMA RTP packet and one UDPTL datagram
+/// to each leg and one RTCP report to each RTCP port. Both faxes are
+/// faxbridge's own fax calls here, so what each received can be compared
+/// with what the other sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_inject_into_the_t38_relay() {
+    use faxbridge::fax::FaxJob;
+    use faxbridge::media::fax_call::{
+        FaxCallConfig, MediaPath, MediaSockets, answer_call, place_call,
+    };
+    use faxbridge::sip::{SipConfig, SipEndpoint};
+    use support::smtp::free_port;
+    use support::stranger::{
+        Sent, dropped, heard_only_its_party, inject_at_logged, scrape, web_section,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let port = free_sip_port();
+    let layout = Layout {
+        ata: "127.0.0.1",
+        trunk: "127.0.0.3",
+        ata_sip_port: 5060,
+        trunk_port: free_sip_port(),
+    };
+    let web: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = config_with(root, port, &layout, &web_section(web.port()));
+    let sip = |listen: &str| -> SipConfig {
+        toml::from_str(&format!(
+            "listen = \"{listen}\"\ntransports = [\"udp\"]\n[[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n[routing]\ndefault_route = \"in\"\n"
+        ))
+        .unwrap()
+    };
+    let (trunk, mut trunk_calls) =
+        SipEndpoint::start(&sip(&format!("127.0.0.3:{}", layout.trunk_port)))
+            .await
+            .unwrap();
+    let (ata, _ata_calls) = SipEndpoint::start(&sip("127.0.0.1:0")).await.unwrap();
+    let daemon = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || start_daemon(&config))
+            .await
+            .unwrap()
+    };
+    let log = daemon.lines();
+
+    let sent = pages(200);
+    let doc = root.join("doc.tif");
+    write_tiff(&doc, &sent, Compression::Group4).unwrap();
+    let received = root.join("trunk.tif");
+    // As `faxbridge answer --t38` on the trunk and `faxbridge dial
+    // --t38-reinvite` on the port.
+    let trunk_side = {
+        let received = received.clone();
+        tokio::spawn(async move {
+            let incoming = tokio::time::timeout(Duration::from_secs(15), trunk_calls.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            let sockets = MediaSockets::bind("127.0.0.3".parse().unwrap())
+                .await
+                .unwrap();
+            let cfg = FaxCallConfig {
+                t38: true,
+                prefer_t38: true,
+                ..FaxCallConfig::default()
+            };
+            answer_call(incoming, FaxJob::Receive(received), sockets, &cfg).await
+        })
+    };
+    let stranger = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            inject_at_logged(
+                &log,
+                "media relay started",
+                &["caller_leg", "callee_leg"],
+                &["caller_rtcp", "callee_rtcp"],
+            )
+            .await
+        })
+    };
+    let cfg = FaxCallConfig {
+        t38: true,
+        t38_reinvite: true,
+        ..FaxCallConfig::default()
+    };
+    let sockets = MediaSockets::bind("127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let port_side = place_call(
+        &ata,
+        &format!("sip:01632960300@127.0.0.1:{port}"),
+        "2001",
+        None,
+        FaxJob::Send(doc),
+        sockets,
+        &cfg,
+    )
+    .await
+    .unwrap();
+    let trunk_side = trunk_side.await.unwrap().unwrap();
+    let injected = stranger.await.unwrap();
+    println!("port:  {port_side}\n       {:?}", port_side.stats);
+    println!("trunk: {trunk_side}\n       {:?}", trunk_side.stats);
+    assert!(port_side.outcome.is_success(), "{port_side}");
+    for side in [&port_side, &trunk_side] {
+        assert_eq!(
+            (side.initial_media, side.media),
+            (
+                MediaPath::Audio(faxbridge::sdp::Codec::Pcma),
+                MediaPath::T38
+            ),
+            "relayed over T.38: {side}"
+        );
+    }
+    assert_same_pages(&sent, &read_tiff(&received).unwrap());
+    heard_only_its_party(&port_side, &trunk_side);
+    heard_only_its_party(&trunk_side, &port_side);
+    assert_eq!(
+        injected,
+        Sent {
+            media: 4000,
+            rtcp: 2000
+        }
+    );
+    // Every forged datagram was dropped (and a few late RTP packets of
+    // the parties after they moved to their UDPTL ports).
+    let m = tokio::task::spawn_blocking(move || scrape(web))
+        .await
+        .unwrap();
+    let drops = dropped(&m, "bridged", "foreign_source");
+    assert!(
+        (injected.total()..injected.total() + 100).contains(&drops),
+        "{drops} dropped:\n{m}"
+    );
+    assert_eq!(dropped(&m, "bridged", "ssrc"), 0);
+    drop(trunk);
+    drop(ata);
+    assert!(daemon.sigterm().success());
 }

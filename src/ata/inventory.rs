@@ -295,7 +295,8 @@ impl SnmpOverride {
 pub struct UnitConfig {
     /// Unique name, used in logs and by `[[ata.ports]]`.
     pub name: String,
-    /// The unit's IP address (SIP source and SNMP agent).
+    /// The unit's IP address (SIP source, source of its bridged media, and
+    /// SNMP agent).
     pub address: IpAddr,
     /// Model, e.g. `Mediatrix 4104`.
     #[serde(default)]

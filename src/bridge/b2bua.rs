@@ -161,6 +161,7 @@ async fn leg_sockets(ip: IpAddr) -> std::io::Result<(LegSockets, RelayAddress)> 
             rtcp,
             remote_rtp: None,
             remote_rtcp: None,
+            unit: None,
         },
         addr,
     ))
@@ -190,6 +191,9 @@ struct Onward {
     identity: DialOptions,
     /// Counts the call against its port's limits while it lasts.
     _slot: Option<CallSlot>,
+    /// The ATA unit of the caller's and the callee's leg, whose media is
+    /// taken only from the unit's address.
+    units: [Option<IpAddr>; 2],
 }
 
 /// Bridge one INVITE to wherever the router sent it
@@ -210,6 +214,20 @@ pub async fn bridge_call(
         asserted_user: None,
         asserted_identity: incoming.asserted_identity.clone(),
         privacy: incoming.privacy.clone(),
+    };
+    // The ATA units of the legs: an ATA leg's media is taken only from its
+    // unit ([`super::relay`]). An emergency call is the exception: its
+    // media is taken from the address its SDP names even when that is not
+    // the unit's (a unit with a separate media interface must never give a
+    // silent emergency call).
+    let caller_unit = match &incoming.decision {
+        Decision::ToTrunk(t) => Some(t.from.address),
+        Decision::ToPort(p) => p.from.as_ref().map(|p| p.address),
+        _ => None,
+    };
+    let callee_unit = match &incoming.decision {
+        Decision::ToPort(p) => Some(p.to.address),
+        _ => None,
     };
     let onward = match incoming.decision.clone() {
         Decision::Refuse(r) => {
@@ -254,6 +272,7 @@ pub async fn bridge_call(
                 cli: e.presented_cli,
                 account: settings.trunk_account.clone(),
                 _slot: None,
+                units: [caller_unit, callee_unit],
             }
         }
         Decision::ToTrunk(t) => {
@@ -296,6 +315,7 @@ pub async fn bridge_call(
                 cli: t.presented_cli,
                 account: settings.trunk_account.clone(),
                 _slot: Some(slot),
+                units: [caller_unit, callee_unit],
             }
         }
         Decision::ToPort(p) => {
@@ -311,6 +331,7 @@ pub async fn bridge_call(
                 account: None,
                 identity: passed_on,
                 _slot: None,
+                units: [caller_unit, callee_unit],
             }
         }
     };
@@ -354,6 +375,7 @@ struct Bridge {
 }
 
 impl Bridge {
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         endpoint: &SipEndpoint,
         settings: &BridgeSettings,
@@ -381,6 +403,8 @@ impl Bridge {
                 return BridgeOutcome::Refused { status: 503 };
             }
         };
+        caller_socks.unit = onward.units[0];
+        callee_socks.unit = onward.units[1];
         let id = session_id();
         let mut b = Bridge {
             call: BridgeCall::new(),
@@ -520,6 +544,7 @@ impl Bridge {
                 }
             },
         };
+        let call_id = incoming.call_id.clone();
         let caller = match incoming.accept(answer.into_bytes()) {
             Ok(c) => c,
             Err(_) => {
@@ -527,10 +552,35 @@ impl Bridge {
                 return BridgeOutcome::Cancelled;
             }
         };
+        info!(
+            %call_id,
+            caller_leg = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtp_port),
+            caller_rtcp = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtcp_port),
+            callee_leg = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtp_port),
+            callee_rtcp = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtcp_port),
+            caller_media = ?caller_socks.remote_rtp,
+            callee_media = ?callee_socks.remote_rtp,
+            "media relay started"
+        );
         let relay = Relay::start(caller_socks, callee_socks, mode, None);
         b.answered(caller, callee, &relay).await;
         match relay.stop().await {
-            Ok(report) => BridgeOutcome::Ended(Box::new(report)),
+            Ok(report) => {
+                let (foreign, ssrc) = [report.from_caller, report.from_callee]
+                    .iter()
+                    .fold((0, 0), |(f, s), d| {
+                        (f + d.dropped_foreign, s + d.dropped_ssrc)
+                    });
+                if foreign + ssrc > 0 {
+                    warn!(
+                        %call_id,
+                        foreign_source = foreign,
+                        ssrc,
+                        "datagrams not from the call's parties were dropped"
+                    );
+                }
+                BridgeOutcome::Ended(Box::new(report))
+            }
             Err(e) => {
                 warn!("{e}");
                 BridgeOutcome::Cancelled

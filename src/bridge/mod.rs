@@ -13,7 +13,8 @@
 //! * [`call`]: the signalling state machine of a bridged call: progress,
 //!   failures, CANCEL, BYE and re-INVITEs from one leg to the other.
 //! * [`relay`]: the media task of a bridged call: RTP and UDPTL forwarded
-//!   untouched between the two legs, with the call classifier listening.
+//!   untouched between the two legs, each taken only from the party that
+//!   signalled it, with the call classifier listening.
 //!
 //! * [`b2bua`]: the task that drives one bridged call on the SIP endpoint
 //!   with the parts above.

@@ -12,15 +12,21 @@
 //! other exactly as the network delivered it (re-timing audio would break
 //! V.22 and V.29 carriers and T.30 timing).
 //!
-//! # Symmetric RTP
+//! # Media stays with the legs that signalled it
 //!
-//! Where to send a leg's media is learnt from what it sends (RFC 4961): an
-//! ATA behind NAT, or a trunk whose media comes from another address than
-//! its SDP says, is reached at the address its packets come from. The SDP
-//! address is only a first guess: the first valid packet from any address
-//! replaces it. After that, a packet from another address is dropped unless
-//! [`SWITCH_AFTER`] valid packets in a row come from it (a far end that
-//! restarted), so a stray or forged datagram cannot steal the stream.
+//! Each leg's sockets take datagrams only from that leg's party, as
+//! [`crate::media::source`] rules: from the connection address of the
+//! party's SDP and, when the party is an ATA port, also only from its
+//! unit's configured address ([`LegSockets::unit`]). A party behind NAT
+//! may send from another port of that address (symmetric RTP, RFC 4961):
+//! the first valid datagram binds the leg to its source, and the other
+//! leg's media is sent there from then on. After that the source and the
+//! SSRC of its first RTP packet are kept until a re-INVITE signals the leg
+//! anew ([`Relay::set_remote`]). Everything else — a stranger listening
+//! for media sent its way, or injecting RTP, RTCP or UDPTL into a fax or a
+//! card terminal's modem session — is dropped and counted
+//! ([`DirectionStats::dropped_foreign`], [`DirectionStats::dropped_ssrc`]
+//! and `faxbridge_media_packets_dropped_total` in `/metrics`).
 //!
 //! # The tap
 //!
@@ -42,8 +48,15 @@
 //!   (a slot whose packet is missing, including everything before the
 //!   first packet, is handed to the gateway as missing samples, never
 //!   stretched or squeezed) and sending exactly one 160-sample RTP packet
-//!   (PCMA or PCMU, as that leg agreed) with our own SSRC, sequence and
-//!   timestamps;
+//!   (PCMA or PCMU, as that leg agreed). When the gateway takes over from
+//!   relaying (the T.38 party re-INVITEd), its audio carries on the stream
+//!   the audio party was hearing — the T.38 party's SSRC, the next sequence
+//!   number and timestamps advanced by the time that passed — as a
+//!   translator keeps the SSRC of what it translates (RFC 3550 §7.1): the
+//!   audio leg was not re-INVITEd, and a party that keeps the SSRC it
+//!   bound (as faxbridge's own fax calls do) would refuse a new one. From
+//!   the start of a call it uses an SSRC, sequence and timestamps of its
+//!   own;
 //! * UDPTL datagrams of the T.38 leg go through [`UdptlDecoder`]
 //!   (redundancy and FEC repair) to the gateway as they arrive, and the IFP
 //!   packets the gateway produces leave through [`UdptlEncoder`] with
@@ -63,7 +76,7 @@
 //! counters, and [`Relay::stop`] ends the task and returns the
 //! [`RelayReport`] with the classification.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -77,13 +90,11 @@ use crate::fax::g711::G711Law;
 use crate::fax::{GatewaySettings, GatewayStats, SAMPLES_PER_20MS, T38Gateway, T38Options};
 use crate::media::classifier::{CallClassifier, Classification, Direction};
 use crate::media::rtp::{self, RtpSender};
-use crate::media::rtp_stream::{Chunk, PlayoutBuffer, SourceLock, SourceVerdict};
+use crate::media::rtp_stream::{Chunk, PlayoutBuffer};
+use crate::media::source::{self, CallKind, Datagram, DropReason, SourceGuard, Verdict};
 use crate::media::t38_stream::trim_fec_padding;
 use crate::media::udptl::{ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder};
 use crate::sdp::UdpEc;
-
-/// Valid packets in a row from a new address before the relay sends to it.
-pub const SWITCH_AFTER: u32 = 5;
 
 /// Largest datagram relayed; a larger one is truncated by the socket and
 /// dropped (Ethernet MTU datagrams are far smaller).
@@ -98,9 +109,6 @@ const FRAME: usize = SAMPLES_PER_20MS;
 /// Fixed playout delay of the gateway's audio input: 60 ms, as faxbridge's
 /// own fax calls use. Packets later than that count as lost.
 const GATEWAY_PLAYOUT_SAMPLES: u32 = 480;
-
-/// Silent ticks before the gateway follows another RTP source (100 ms).
-const GATEWAY_SOURCE_SWITCH_TICKS: u32 = 5;
 
 /// UDPTL redundancy depth of the gateway's datagrams (earlier IFPs carried
 /// again in each one), as Mediatrix gateways use.
@@ -165,7 +173,33 @@ impl GatewayMode {
     }
 }
 
-/// What one leg's socket carries in `mode`.
+/// The last RTP packet relayed to a leg: where the gateway's audio for
+/// that leg carries on from.
+#[derive(Debug, Clone, Copy)]
+struct Relayed {
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+    at: tokio::time::Instant,
+}
+
+impl Relayed {
+    /// An RTP sender continuing this stream now: the next sequence number,
+    /// the timestamp advanced by the 8 kHz samples since it was relayed
+    /// (at least one 20 ms frame).
+    fn carry_on(&self, payload_type: u8) -> RtpSender {
+        let elapsed = self.at.elapsed().as_micros() * 8 / 1000;
+        let samples = u32::try_from(elapsed).unwrap_or(u32::MAX).max(FRAME as u32);
+        RtpSender::new(
+            self.ssrc,
+            self.sequence.wrapping_add(1),
+            self.timestamp.wrapping_add(samples),
+            payload_type,
+        )
+    }
+}
+
+/// What a leg's socket carries in `mode`.
 fn wire(mode: MediaMode, leg: usize) -> MediaMode {
     match mode {
         MediaMode::Gateway(g) if g.t38_leg.index() == leg => MediaMode::Udptl,
@@ -185,6 +219,10 @@ pub struct LegSockets {
     pub remote_rtp: Option<SocketAddr>,
     /// The party's RTCP address (`a=rtcp`, else RTP port + 1), if known.
     pub remote_rtcp: Option<SocketAddr>,
+    /// The unit's address (`[[ata.units]] address`) when the party is an
+    /// ATA port: its media is taken only from there (and from its SDP's
+    /// address, which must be the same). `None` for the trunk.
+    pub unit: Option<IpAddr>,
 }
 
 /// Which socket of a leg.
@@ -192,79 +230,6 @@ pub struct LegSockets {
 enum Stream {
     Rtp = 0,
     Rtcp = 1,
-}
-
-/// Where a leg's stream is sent, learnt from what the party sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressLatch {
-    remote: Option<SocketAddr>,
-    confirmed: bool,
-    candidate: Option<(SocketAddr, u32)>,
-}
-
-/// What to do with a datagram from some address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatchVerdict {
-    /// From the party: relay it.
-    Accept,
-    /// The party moved to this address: relay it, and send there now.
-    Switched,
-    /// Not from the party (yet): drop it.
-    Drop,
-}
-
-impl AddressLatch {
-    /// A latch that starts from the SDP's address, if any.
-    pub fn new(sdp_address: Option<SocketAddr>) -> Self {
-        AddressLatch {
-            remote: sdp_address,
-            confirmed: false,
-            candidate: None,
-        }
-    }
-
-    /// Where to send now.
-    pub fn remote(&self) -> Option<SocketAddr> {
-        self.remote
-    }
-
-    /// A new SDP address (re-INVITE): a first guess again.
-    pub fn reset(&mut self, sdp_address: Option<SocketAddr>) {
-        *self = AddressLatch::new(sdp_address);
-    }
-
-    /// Judge a datagram from `from`; `valid` says whether it parsed as the
-    /// stream's protocol (only valid datagrams can move the latch).
-    pub fn packet(&mut self, from: SocketAddr, valid: bool) -> LatchVerdict {
-        if self.remote == Some(from) {
-            self.candidate = None;
-            if valid {
-                self.confirmed = true;
-            }
-            return LatchVerdict::Accept;
-        }
-        if !valid {
-            return LatchVerdict::Drop;
-        }
-        if !self.confirmed {
-            self.remote = Some(from);
-            self.confirmed = true;
-            self.candidate = None;
-            return LatchVerdict::Switched;
-        }
-        let count = match self.candidate {
-            Some((addr, n)) if addr == from => n + 1,
-            _ => 1,
-        };
-        if count >= SWITCH_AFTER {
-            self.remote = Some(from);
-            self.candidate = None;
-            LatchVerdict::Switched
-        } else {
-            self.candidate = Some((from, count));
-            LatchVerdict::Drop
-        }
-    }
 }
 
 /// Feeds one direction's G.711 audio to the classifier in time order.
@@ -328,8 +293,10 @@ pub struct DirectionCounters {
     pub forwarded_bytes: AtomicU64,
     /// RTCP datagrams sent on.
     pub rtcp_forwarded: AtomicU64,
-    /// Dropped: not from the party's address.
+    /// Dropped: not from the party's source (another address or port).
     pub dropped_foreign: AtomicU64,
+    /// Dropped: RTP from the party's source with another SSRC.
+    pub dropped_ssrc: AtomicU64,
     /// Dropped: the other leg's address is not known yet.
     pub dropped_no_remote: AtomicU64,
     /// Dropped: sending failed.
@@ -349,8 +316,10 @@ pub struct DirectionStats {
     pub forwarded_bytes: u64,
     /// RTCP datagrams sent on.
     pub rtcp_forwarded: u64,
-    /// Dropped as not from the party.
+    /// Dropped as not from the party's source (another address or port).
     pub dropped_foreign: u64,
+    /// Dropped as RTP from the party's source with another SSRC.
+    pub dropped_ssrc: u64,
     /// Dropped for want of the other leg's address.
     pub dropped_no_remote: u64,
     /// Send failures.
@@ -369,6 +338,7 @@ impl DirectionCounters {
             forwarded_bytes: get(&self.forwarded_bytes),
             rtcp_forwarded: get(&self.rtcp_forwarded),
             dropped_foreign: get(&self.dropped_foreign),
+            dropped_ssrc: get(&self.dropped_ssrc),
             dropped_no_remote: get(&self.dropped_no_remote),
             send_errors: get(&self.send_errors),
             tapped: get(&self.tapped),
@@ -453,10 +423,10 @@ impl Relay {
             }
         };
         let mut task = Task {
-            latches: [&caller, &callee].map(|l| {
+            guards: [&caller, &callee].map(|l| {
                 [
-                    AddressLatch::new(l.remote_rtp),
-                    AddressLatch::new(l.remote_rtcp.or_else(|| next_port(l.remote_rtp))),
+                    SourceGuard::new(l.remote_rtp, l.unit),
+                    SourceGuard::new(l.remote_rtcp.or_else(|| next_port(l.remote_rtp)), l.unit),
                 ]
             }),
             legs: [caller, callee],
@@ -464,9 +434,13 @@ impl Relay {
             taps: Default::default(),
             classifier,
             counters: counters.clone(),
+            relayed: [None; 2],
             gateway: None,
             gateway_stats: None,
         };
+        for leg in [Leg::Caller, Leg::Callee] {
+            task.check_unit(leg);
+        }
         if let MediaMode::Gateway(g) = mode {
             task.start_gateway(g);
         }
@@ -486,8 +460,9 @@ impl Relay {
         let _ = self.control.send(Control::Mode(mode));
     }
 
-    /// New media addresses of one leg from its SDP (re-INVITE); the latch
-    /// starts again from them.
+    /// New media addresses of one leg from its SDP (re-INVITE): the leg is
+    /// bound anew to them, and a new source port (same address) and SSRC
+    /// may be taken once more.
     pub fn set_remote(&self, leg: Leg, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
         let _ = self.control.send(Control::Remote { leg, rtp, rtcp });
     }
@@ -513,11 +488,14 @@ fn next_port(addr: Option<SocketAddr>) -> Option<SocketAddr> {
 /// The relay task's state.
 struct Task {
     legs: [LegSockets; 2],
-    latches: [[AddressLatch; 2]; 2],
+    /// Per leg, the RTP (or UDPTL) and the RTCP stream's binding.
+    guards: [[SourceGuard; 2]; 2],
     mode: MediaMode,
     taps: [AudioTap; 2],
     classifier: Option<CallClassifier>,
     counters: Arc<RelayCounters>,
+    /// The last RTP packet relayed to each leg.
+    relayed: [Option<Relayed>; 2],
     gateway: Option<Gateway>,
     gateway_stats: Option<GatewayStats>,
 }
@@ -528,7 +506,8 @@ struct Gateway {
     engine: T38Gateway,
     ticker: Interval,
     playout: PlayoutBuffer,
-    source: SourceLock,
+    /// The SSRC whose audio the playout buffer holds.
+    playing: Option<u32>,
     sender: RtpSender,
     encoder: UdptlEncoder,
     decoder: UdptlDecoder,
@@ -537,7 +516,9 @@ struct Gateway {
 }
 
 impl Gateway {
-    fn new(mode: GatewayMode) -> Result<Gateway, String> {
+    /// A gateway whose audio carries on `relayed` (see the module docs),
+    /// or starts a stream of its own.
+    fn new(mode: GatewayMode, relayed: Option<Relayed>) -> Result<Gateway, String> {
         let settings = GatewaySettings {
             t38: mode.t38,
             ..GatewaySettings::default()
@@ -554,13 +535,16 @@ impl Gateway {
             engine,
             ticker,
             playout: PlayoutBuffer::new(GATEWAY_PLAYOUT_SAMPLES),
-            source: SourceLock::new(GATEWAY_SOURCE_SWITCH_TICKS),
-            sender: RtpSender::new(
-                rand::random(),
-                rand::random(),
-                rand::random(),
-                mode.payload_type,
-            ),
+            playing: None,
+            sender: match relayed {
+                Some(r) => r.carry_on(mode.payload_type),
+                None => RtpSender::new(
+                    rand::random(),
+                    rand::random(),
+                    rand::random(),
+                    mode.payload_type,
+                ),
+            },
             encoder,
             decoder: UdptlDecoder::new(0),
             repeat: ec == ErrorCorrection::None,
@@ -588,6 +572,31 @@ enum Event {
         from: SocketAddr,
     },
     Idle,
+}
+
+/// What a datagram is, as far as binding the leg to its party cares: RTP
+/// carries the SSRC to keep.
+fn classify(mode: MediaMode, stream: Stream, data: &[u8]) -> Datagram {
+    match (mode, stream) {
+        // RFC 5761 §4: RTCP multiplexed on the RTP port has a packet type
+        // of 192–223 where RTP's marker and payload type would be; it has
+        // no RTP SSRC in that place.
+        (MediaMode::Rtp, Stream::Rtp) if data.len() >= 2 && (192..=223).contains(&data[1]) => {
+            if valid(MediaMode::Rtp, Stream::Rtcp, data) {
+                Datagram::Valid
+            } else {
+                Datagram::Invalid
+            }
+        }
+        (MediaMode::Rtp, Stream::Rtp) => match rtp::parse(data) {
+            Ok(p) => Datagram::Rtp {
+                ssrc: p.header.ssrc,
+            },
+            Err(_) => Datagram::Invalid,
+        },
+        _ if valid(mode, stream, data) => Datagram::Valid,
+        _ => Datagram::Invalid,
+    }
 }
 
 /// Whether a datagram looks like the stream's protocol.
@@ -665,9 +674,10 @@ impl Task {
                 Event::Tick => self.gateway_step(),
                 Event::Control(Control::Mode(mode)) => self.set_mode(mode),
                 Event::Control(Control::Remote { leg, rtp, rtcp }) => {
-                    let l = &mut self.latches[leg.index()];
-                    l[0].reset(rtp);
-                    l[1].reset(rtcp.or_else(|| next_port(rtp)));
+                    let g = &mut self.guards[leg.index()];
+                    g[0].arm(rtp);
+                    g[1].arm(rtcp.or_else(|| next_port(rtp)));
+                    self.check_unit(leg);
                 }
                 Event::Datagram {
                     leg,
@@ -690,6 +700,21 @@ impl Task {
         }
     }
 
+    /// Say loudly when an ATA leg's SDP names another address than its
+    /// unit's: none of its media will be taken.
+    fn check_unit(&self, leg: Leg) {
+        if let Some((sdp, unit)) = self.guards[leg.index()][0].unit_mismatch() {
+            tracing::warn!(
+                ?leg,
+                %sdp,
+                %unit,
+                "the ATA's SDP names {sdp} for its media, but its unit is at {unit}: \
+                 its media is dropped; set the unit's [[ata.units]] address to the \
+                 address it sends media from"
+            );
+        }
+    }
+
     fn set_mode(&mut self, mode: MediaMode) {
         if let (MediaMode::Gateway(new), Some(g)) = (mode, &self.gateway)
             && g.mode == new
@@ -705,7 +730,7 @@ impl Task {
     }
 
     fn start_gateway(&mut self, mode: GatewayMode) {
-        match Gateway::new(mode) {
+        match Gateway::new(mode, self.relayed[mode.audio_index()]) {
             Ok(g) => {
                 tracing::info!(t38_leg = ?mode.t38_leg, law = ?mode.law, "T.38 gateway started");
                 self.mode = MediaMode::Gateway(mode);
@@ -740,7 +765,6 @@ impl Task {
         let audio = g.mode.audio_index();
         let t38 = g.mode.t38_leg.index();
         let dirs = [Leg::Caller.direction(), Leg::Callee.direction()];
-        g.source.tick();
         let mut pcm = [0i16; FRAME];
         for chunk in g.playout.pull(FRAME) {
             match chunk {
@@ -767,7 +791,7 @@ impl Task {
             c.feed(dirs[t38], &pcm);
         }
         let counters = &self.counters.dirs[t38];
-        match self.latches[audio][0].remote() {
+        match self.guards[audio][0].send_to() {
             Some(to) => {
                 let packet = g.sender.audio_frame(&out);
                 match self.legs[audio].rtp.try_send_to(&packet, to) {
@@ -790,7 +814,7 @@ impl Task {
         };
         let t38 = g.mode.t38_leg.index();
         let counters = &self.counters.dirs[g.mode.audio_index()];
-        let to = self.latches[t38][0].remote();
+        let to = self.guards[t38][0].send_to();
         for p in g.engine.take_ifp_packets() {
             let datagram = match g.encoder.encode(&p.data) {
                 Ok(d) => d,
@@ -816,7 +840,7 @@ impl Task {
         }
     }
 
-    /// A datagram for the gateway (already judged by the latch).
+    /// A datagram for the gateway (already judged by the leg's binding).
     fn gateway_datagram(&mut self, leg: usize, stream: Stream, data: &[u8]) {
         let Some(g) = self.gateway.as_mut() else {
             return;
@@ -832,16 +856,14 @@ impl Task {
                 // Comfort noise, telephone events: not fax modem audio.
                 return;
             }
-            match g.source.packet(packet.header.ssrc) {
-                SourceVerdict::Ignore => {}
-                verdict => {
-                    if verdict == SourceVerdict::Switch {
-                        g.playout.reset();
-                    }
-                    g.playout.push(packet.header.timestamp, packet.payload);
-                    bump(&self.counters.dirs[leg].tapped, 1);
-                }
+            // The binding keeps one SSRC until a re-INVITE; a new one after
+            // that is a new stream whose timestamps start elsewhere.
+            if g.playing.is_some_and(|s| s != packet.header.ssrc) {
+                g.playout.reset();
             }
+            g.playing = Some(packet.header.ssrc);
+            g.playout.push(packet.header.timestamp, packet.payload);
+            bump(&self.counters.dirs[leg].tapped, 1);
             return;
         }
         let events = match g.decoder.receive(data) {
@@ -872,9 +894,13 @@ impl Task {
         if stream == Stream::Rtp {
             bump(&counters.received, 1);
         }
-        let ok = valid(wire(self.mode, leg), stream, data);
-        if self.latches[leg][s].packet(from, ok) == LatchVerdict::Drop {
-            bump(&counters.dropped_foreign, 1);
+        let datagram = classify(wire(self.mode, leg), stream, data);
+        if let Verdict::Drop(reason) = self.guards[leg][s].handle(from, datagram) {
+            match reason {
+                DropReason::ForeignSource => bump(&counters.dropped_foreign, 1),
+                DropReason::Ssrc => bump(&counters.dropped_ssrc, 1),
+            }
+            source::count_drop(CallKind::Bridged, reason);
             return;
         }
         if self.gateway.is_some() {
@@ -885,7 +911,7 @@ impl Task {
             return;
         }
         let other = 1 - leg;
-        let Some(to) = self.latches[other][s].remote() else {
+        let Some(to) = self.guards[other][s].send_to() else {
             bump(&counters.dropped_no_remote, 1);
             return;
         };
@@ -898,6 +924,16 @@ impl Task {
             Ok(n) => {
                 bump(&counters.forwarded, 1);
                 bump(&counters.forwarded_bytes, n as u64);
+                if self.mode == MediaMode::Rtp
+                    && let Ok(p) = rtp::parse(data)
+                {
+                    self.relayed[other] = Some(Relayed {
+                        ssrc: p.header.ssrc,
+                        sequence: p.header.sequence,
+                        timestamp: p.header.timestamp,
+                        at: tokio::time::Instant::now(),
+                    });
+                }
             }
             Err(_) => bump(&counters.send_errors, 1),
         }
@@ -937,50 +973,47 @@ impl Task {
 mod tests {
     use super::*;
 
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
-    }
-
     #[test]
-    fn the_first_valid_packet_replaces_the_sdp_guess() {
-        let mut l = AddressLatch::new(Some(addr("10.0.0.1:4000")));
-        assert_eq!(l.packet(addr("192.0.2.9:7000"), false), LatchVerdict::Drop);
-        assert_eq!(l.remote(), Some(addr("10.0.0.1:4000")));
-        assert_eq!(
-            l.packet(addr("192.0.2.9:7000"), true),
-            LatchVerdict::Switched
-        );
-        assert_eq!(l.remote(), Some(addr("192.0.2.9:7000")));
-        assert_eq!(l.packet(addr("192.0.2.9:7000"), true), LatchVerdict::Accept);
-        let mut none = AddressLatch::new(None);
-        assert_eq!(none.remote(), None);
-        assert_eq!(
-            none.packet(addr("10.0.0.2:4000"), true),
-            LatchVerdict::Switched
-        );
-    }
-
-    #[test]
-    fn a_confirmed_party_moves_only_after_a_run_of_packets() {
-        let mut l = AddressLatch::new(Some(addr("10.0.0.1:4000")));
-        assert_eq!(l.packet(addr("10.0.0.1:4000"), true), LatchVerdict::Accept);
-        let intruder = addr("203.0.113.5:9");
-        for _ in 1..SWITCH_AFTER {
-            assert_eq!(l.packet(intruder, true), LatchVerdict::Drop);
+    fn classify_tells_binding_what_it_needs() {
+        let pkt = rtp::build(&header(8, 1, 0xabcd), &[0xd5; 160], 0).unwrap();
+        let rr = [0x80, 201, 0, 1, 0, 0, 0, 1];
+        let udptl = [0, 1, 1, 0xff];
+        let gateway = MediaMode::Gateway(GatewayMode {
+            t38_leg: Leg::Callee,
+            law: G711Law::ALaw,
+            payload_type: 8,
+            t38: T38Options::default(),
+            udp_ec: None,
+        });
+        let cases: [(MediaMode, Stream, &[u8], Datagram); 10] = [
+            // RTP keeps its SSRC.
+            (
+                MediaMode::Rtp,
+                Stream::Rtp,
+                &pkt,
+                Datagram::Rtp { ssrc: 0xabcd },
+            ),
+            (MediaMode::Rtp, Stream::Rtp, b"hello", Datagram::Invalid),
+            // RTCP multiplexed on the RTP port (RFC 5761) has no RTP SSRC.
+            (MediaMode::Rtp, Stream::Rtp, &rr, Datagram::Valid),
+            (MediaMode::Rtp, Stream::Rtcp, &rr, Datagram::Valid),
+            (MediaMode::Rtp, Stream::Rtcp, &pkt, Datagram::Invalid),
+            // UDPTL has none either.
+            (MediaMode::Udptl, Stream::Rtp, &udptl, Datagram::Valid),
+            (MediaMode::Udptl, Stream::Rtp, &[0, 1], Datagram::Invalid),
+            (MediaMode::Udptl, Stream::Rtcp, &rr, Datagram::Invalid),
+            // In gateway mode each leg is judged by what it carries.
+            (
+                wire(gateway, 0),
+                Stream::Rtp,
+                &pkt,
+                Datagram::Rtp { ssrc: 0xabcd },
+            ),
+            (wire(gateway, 1), Stream::Rtp, &udptl, Datagram::Valid),
+        ];
+        for (i, (mode, stream, data, want)) in cases.into_iter().enumerate() {
+            assert_eq!(classify(mode, stream, data), want, "case {i}");
         }
-        // A packet from the party in between restarts the count.
-        assert_eq!(l.packet(addr("10.0.0.1:4000"), true), LatchVerdict::Accept);
-        for _ in 1..SWITCH_AFTER {
-            assert_eq!(l.packet(intruder, true), LatchVerdict::Drop);
-        }
-        assert_eq!(l.packet(intruder, true), LatchVerdict::Switched);
-        assert_eq!(l.remote(), Some(intruder));
-        l.reset(Some(addr("10.0.0.7:5000")));
-        assert_eq!(l.remote(), Some(addr("10.0.0.7:5000")));
-        assert_eq!(
-            l.packet(addr("10.0.0.8:5000"), true),
-            LatchVerdict::Switched
-        );
     }
 
     fn header(pt: u8, seq: u16, ssrc: u32) -> rtp::RtpHeader {
@@ -1045,6 +1078,7 @@ mod tests {
                     rtcp: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
                     remote_rtp: Some(remote),
                     remote_rtcp: None,
+                    unit: None,
                 }
             }
         };

@@ -55,6 +55,15 @@
 //!   G.711 T.30 session cannot be carried on over T.38 mid-document. So
 //!   does a change of G.711 law in the middle of a G.711 fax, which can
 //!   carry on over the codec it started with.
+//! * **Media from the far end only.** Received RTP and UDPTL are taken only
+//!   from the address the far end's SDP names for them, as
+//!   [`super::source`] rules: a first valid packet from another port of
+//!   that address binds the stream there (a far end behind NAT), and after
+//!   that the source and the SSRC of its first RTP packet are kept until a
+//!   re-INVITE signals the stream anew. Anything else is dropped before it
+//!   reaches the playout buffer or the UDPTL decoder, and counted
+//!   ([`MediaStats`], `faxbridge_media_packets_dropped_total`); malformed
+//!   datagrams are counted as malformed whoever sent them.
 //! * **Watchdog.** The call is ended (BYE) when the session shows no
 //!   progress — no T.30 frame, phase change or page — for
 //!   [`FaxCallConfig::watchdog`] of wall time, and shortly after the session
@@ -72,7 +81,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 use super::rtp::{self, RtpSender};
-use super::rtp_stream::{Chunk, PlayoutBuffer, SourceLock, SourceVerdict};
+use super::rtp_stream::{Chunk, PlayoutBuffer};
+use super::source::{self, CallKind, Datagram, DropReason, SourceGuard, Verdict};
 use super::t38_stream::trim_fec_padding;
 use super::tones::{FarEnd, FaxSignal, FaxToneDetector};
 use super::udptl::{
@@ -95,10 +105,6 @@ use crate::sip::{
 
 /// One 20 ms frame of 8 kHz audio.
 const FRAME: usize = SAMPLES_PER_20MS;
-
-/// Ticks a far end's RTP source must be silent before another SSRC is
-/// followed (100 ms).
-const SOURCE_SWITCH_TICKS: u32 = 5;
 
 /// How long the media keeps running after the fax session finished, so its
 /// last packets (DCN, MCF) reach the far end before our BYE. The receiver
@@ -293,9 +299,15 @@ pub struct MediaStats {
     pub rtp_received: u64,
     /// Datagrams on the RTP socket that were not RTP.
     pub rtp_malformed: u64,
-    /// RTP packets ignored: other payload types, other sources, or audio
+    /// RTP packets from the far end ignored: other payload types, or audio
     /// arriving while T.38 is in use.
     pub rtp_ignored: u64,
+    /// RTP packets dropped as not from the far end's source (another
+    /// address, or another port once the stream was bound).
+    pub rtp_dropped_foreign: u64,
+    /// RTP packets from the far end's source dropped for another SSRC than
+    /// the stream's.
+    pub rtp_dropped_ssrc: u64,
     /// RTP packets that came after their playout slot.
     pub rtp_late: u64,
     /// Received audio samples reported missing to the modem.
@@ -306,6 +318,9 @@ pub struct MediaStats {
     pub udptl_received: u64,
     /// Datagrams on the UDPTL socket that were not UDPTL.
     pub udptl_malformed: u64,
+    /// Well-formed UDPTL datagrams dropped as not from the far end's
+    /// source.
+    pub udptl_dropped_foreign: u64,
     /// IFPs recovered from redundant copies in later datagrams.
     pub ifp_recovered_redundancy: u64,
     /// IFPs rebuilt from FEC parity.
@@ -450,7 +465,8 @@ struct AudioLeg {
     sends: bool,
     sender: RtpSender,
     playout: PlayoutBuffer,
-    source: SourceLock,
+    /// The SSRC whose audio the playout buffer holds.
+    playing: Option<u32>,
 }
 
 struct T38Leg {
@@ -486,7 +502,7 @@ impl Leg {
                 playout: PlayoutBuffer::new(
                     (cfg.playout_delay.as_millis() as u32).saturating_mul(8),
                 ),
-                source: SourceLock::new(SOURCE_SWITCH_TICKS),
+                playing: None,
             }),
             Negotiated::T38(t) => {
                 let ec = ErrorCorrection::for_negotiated(t.agreed.udp_ec, cfg.redundancy);
@@ -557,7 +573,14 @@ pub async fn answer_call(
         }
     };
     let call_id = incoming.call_id.clone();
-    info!(%call_id, from = %incoming.from, media = %path_of(&answer.media), "answering fax call");
+    info!(
+        %call_id,
+        from = %incoming.from,
+        media = %path_of(&answer.media),
+        rtp = %SocketAddr::new(sockets.address, sockets.rtp_port),
+        udptl = %SocketAddr::new(sockets.address, sockets.udptl_port),
+        "answering fax call"
+    );
     let call = incoming.accept(answer.sdp.to_string().into_bytes())?;
     Ok(CallTask::new(
         call_id, call, sockets, caps, local, job, cfg, session, leg, false,
@@ -641,6 +664,13 @@ struct CallTask {
     detector: Option<FaxToneDetector>,
     /// Decoded received audio fed to the detector.
     detect_pcm: Vec<i16>,
+    /// Which RTP datagrams are the far end's: armed from the audio stream's
+    /// SDP address (kept on a T.38 leg, so late audio from the far end is
+    /// told from a stranger's).
+    rtp_guard: SourceGuard,
+    /// Which UDPTL datagrams are the far end's: armed from the T.38
+    /// stream's SDP address.
+    udptl_guard: SourceGuard,
     stats: MediaStats,
 }
 
@@ -680,7 +710,7 @@ impl CallTask {
         } else {
             None
         };
-        CallTask {
+        let mut task = CallTask {
             call_id,
             call,
             handle,
@@ -697,7 +727,21 @@ impl CallTask {
             established,
             detector,
             detect_pcm: Vec::with_capacity(FRAME),
+            rtp_guard: SourceGuard::new(None, None),
+            udptl_guard: SourceGuard::new(None, None),
             stats: MediaStats::default(),
+        };
+        task.arm_leg();
+        task
+    }
+
+    /// The far end signalled the current leg's stream (at set-up or in a
+    /// re-INVITE): take its datagrams from the signalled address only, and
+    /// bind the stream anew.
+    fn arm_leg(&mut self) {
+        match &self.leg {
+            Leg::Audio(a) => self.rtp_guard.arm(a.remote),
+            Leg::T38(t) => self.udptl_guard.arm(t.remote),
         }
     }
 
@@ -1022,6 +1066,7 @@ impl CallTask {
             );
             self.retire_leg();
             self.leg = leg;
+            self.arm_leg();
             self.switches += 1;
             self.detector = None;
             return true;
@@ -1094,6 +1139,7 @@ impl CallTask {
                 self.session = s;
                 self.session_transport = transport_for(neg);
                 self.leg = leg;
+                self.arm_leg();
                 self.switches += 1;
                 // The media changed (normally to T.38 at the far end's
                 // request): nothing left to listen for.
@@ -1123,6 +1169,7 @@ impl CallTask {
                     }
                     (old, new) => *old = new,
                 }
+                self.arm_leg();
             }
         }
     }
@@ -1161,7 +1208,7 @@ impl CallTask {
     fn drain(&mut self, rtp_buf: &mut [u8], udptl_buf: &mut [u8], t38: bool) {
         for _ in 0..MAX_DRAIN {
             match self.sockets.rtp.try_recv_from(rtp_buf) {
-                Ok((n, _)) => self.on_rtp(n, rtp_buf),
+                Ok((n, from)) => self.on_rtp(&rtp_buf[..n], from),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => debug!(call_id = %self.call_id, error = %e, "RTP socket error"),
             }
@@ -1171,46 +1218,68 @@ impl CallTask {
         }
         for _ in 0..MAX_DRAIN {
             match self.sockets.udptl.try_recv_from(udptl_buf) {
-                Ok((n, _)) => self.on_udptl(&udptl_buf[..n]),
+                Ok((n, from)) => self.on_udptl(&udptl_buf[..n], from),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => debug!(call_id = %self.call_id, error = %e, "UDPTL socket error"),
             }
         }
     }
 
-    fn on_rtp(&mut self, n: usize, buf: &[u8]) {
-        let Leg::Audio(a) = &mut self.leg else {
-            self.stats.rtp_ignored += 1;
-            return;
-        };
-        let packet = match rtp::parse(&buf[..n]) {
+    /// Count a datagram the far end did not send.
+    fn dropped(stats: &mut MediaStats, udptl: bool, reason: DropReason) {
+        match (udptl, reason) {
+            (true, _) => stats.udptl_dropped_foreign += 1,
+            (false, DropReason::ForeignSource) => stats.rtp_dropped_foreign += 1,
+            (false, DropReason::Ssrc) => stats.rtp_dropped_ssrc += 1,
+        }
+        source::count_drop(CallKind::Fax, reason);
+    }
+
+    fn on_rtp(&mut self, datagram: &[u8], from: SocketAddr) {
+        let packet = match rtp::parse(datagram) {
             Ok(p) => p,
             Err(_) => {
                 self.stats.rtp_malformed += 1;
                 return;
             }
         };
+        let ssrc = packet.header.ssrc;
+        if let Verdict::Drop(reason) = self.rtp_guard.handle(from, Datagram::Rtp { ssrc }) {
+            Self::dropped(&mut self.stats, false, reason);
+            return;
+        }
+        let Leg::Audio(a) = &mut self.leg else {
+            self.stats.rtp_ignored += 1;
+            return;
+        };
         if packet.header.payload_type != a.payload_type {
             self.stats.rtp_ignored += 1;
             return;
         }
-        match a.source.packet(packet.header.ssrc) {
-            SourceVerdict::Ignore => self.stats.rtp_ignored += 1,
-            verdict => {
-                if verdict == SourceVerdict::Switch {
-                    debug!(call_id = %self.call_id, ssrc = packet.header.ssrc, "following a new RTP source");
-                    a.playout.reset();
-                }
-                self.stats.rtp_received += 1;
-                a.playout.push(packet.header.timestamp, packet.payload);
-            }
+        // One SSRC per binding; a new one after a re-INVITE is a new
+        // stream whose timestamps start elsewhere.
+        if a.playing.is_some_and(|p| p != ssrc) {
+            debug!(call_id = %self.call_id, ssrc, "a new RTP source after a re-INVITE");
+            a.playout.reset();
         }
+        a.playing = Some(ssrc);
+        self.stats.rtp_received += 1;
+        a.playout.push(packet.header.timestamp, packet.payload);
     }
 
-    fn on_udptl(&mut self, datagram: &[u8]) {
+    fn on_udptl(&mut self, datagram: &[u8], from: SocketAddr) {
         let Leg::T38(t) = &mut self.leg else {
             return;
         };
+        if let Err(e) = super::udptl::parse_packet(datagram) {
+            debug!(call_id = %self.call_id, error = %e, "dropping a datagram on the UDPTL port");
+            self.stats.udptl_malformed += 1;
+            return;
+        }
+        if let Verdict::Drop(reason) = self.udptl_guard.handle(from, Datagram::Valid) {
+            Self::dropped(&mut self.stats, true, reason);
+            return;
+        }
         let events = match t.decoder.receive(datagram) {
             Ok(e) => e,
             Err(e) => {
@@ -1247,7 +1316,6 @@ impl CallTask {
                 // Voice after the fax: the finished session has nothing to
                 // say on this leg. Received audio is drained and dropped;
                 // silence keeps the far end's jitter buffer fed.
-                a.source.tick();
                 for chunk in a.playout.pull(FRAME) {
                     if let Chunk::Missing(n) = chunk {
                         self.stats.audio_missing_samples += n as u64;
@@ -1257,7 +1325,6 @@ impl CallTask {
                 Self::send_audio(&self.sockets, a, &out, &mut self.stats);
             }
             Leg::Audio(a) => {
-                a.source.tick();
                 for chunk in a.playout.pull(FRAME) {
                     // A wrong-transport error cannot happen: the session was
                     // made for this leg.

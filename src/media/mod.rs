@@ -4,12 +4,15 @@
 //! The framing modules are sans-IO: they turn bytes into values and back.
 //! [`fax_call`] is the per-call media task that owns the sockets and timers
 //! around them and drives a fax session; [`rtp_stream`] and [`t38_stream`]
-//! hold its receive-side decisions (playout, source choice, FEC padding).
+//! hold its receive-side decisions (playout, FEC padding), and [`source`]
+//! decides which datagrams are the far end's at all (for fax calls and the
+//! bridge's relay alike).
 
 pub mod classifier;
 pub mod fax_call;
 pub mod rtp;
 pub mod rtp_stream;
+pub mod source;
 pub mod t38_stream;
 pub mod tones;
 pub mod udptl;

@@ -1,5 +1,6 @@
 //! Receiving one G.711 RTP stream for a fax modem: a fixed-delay playout
-//! buffer and the choice of which synchronisation source to listen to.
+//! buffer. (Which packets belong to the stream at all — its source address
+//! and SSRC — is [`super::source`]'s decision.)
 //!
 //! A fax modem is a clock-exact listener: V.17 or V.29 demodulators lose lock
 //! when samples are inserted or dropped, so the buffer never stretches or
@@ -194,74 +195,6 @@ impl PlayoutBuffer {
     }
 }
 
-/// Which synchronisation source (SSRC) of a stream to play.
-///
-/// RFC 3550 §8.2: a receiver must not mix sources. The first source heard is
-/// followed; another one is taken over only after the current one has been
-/// silent for `switch_after` consecutive 20 ms ticks (a far end that
-/// restarted its stream), so a stray or forged packet cannot disturb the
-/// modem.
-#[derive(Debug, Clone)]
-pub struct SourceLock {
-    current: Option<u32>,
-    quiet_ticks: u32,
-    switch_after: u32,
-}
-
-/// What to do with a packet from some SSRC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceVerdict {
-    /// It is the source being played.
-    Play,
-    /// A new source replaces the old one: reset the playout buffer first.
-    Switch,
-    /// Another source while the current one is alive: ignore the packet.
-    Ignore,
-}
-
-impl SourceLock {
-    /// A lock that switches after `switch_after` silent ticks.
-    pub fn new(switch_after: u32) -> Self {
-        Self {
-            current: None,
-            quiet_ticks: 0,
-            switch_after,
-        }
-    }
-
-    /// Forget the source (a renegotiated stream may come from a new one).
-    pub fn reset(&mut self) {
-        self.current = None;
-        self.quiet_ticks = 0;
-    }
-
-    /// A 20 ms tick passed.
-    pub fn tick(&mut self) {
-        self.quiet_ticks = self.quiet_ticks.saturating_add(1);
-    }
-
-    /// Judge a packet from `ssrc`.
-    pub fn packet(&mut self, ssrc: u32) -> SourceVerdict {
-        match self.current {
-            Some(c) if c == ssrc => {
-                self.quiet_ticks = 0;
-                SourceVerdict::Play
-            }
-            Some(_) if self.quiet_ticks < self.switch_after => SourceVerdict::Ignore,
-            Some(_) => {
-                self.current = Some(ssrc);
-                self.quiet_ticks = 0;
-                SourceVerdict::Switch
-            }
-            None => {
-                self.current = Some(ssrc);
-                self.quiet_ticks = 0;
-                SourceVerdict::Play
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,22 +321,5 @@ mod tests {
         }
         assert!(b.stats().overflow > 0);
         assert_eq!(total(&b.pull(160)), 160);
-    }
-
-    #[test]
-    fn source_lock_ignores_strays_and_follows_a_restart() {
-        let mut l = SourceLock::new(5);
-        assert_eq!(l.packet(7), SourceVerdict::Play);
-        assert_eq!(l.packet(99), SourceVerdict::Ignore);
-        l.tick();
-        assert_eq!(l.packet(7), SourceVerdict::Play);
-        for _ in 0..5 {
-            l.tick();
-        }
-        assert_eq!(l.packet(99), SourceVerdict::Switch);
-        assert_eq!(l.packet(99), SourceVerdict::Play);
-        assert_eq!(l.packet(7), SourceVerdict::Ignore);
-        l.reset();
-        assert_eq!(l.packet(7), SourceVerdict::Play);
     }
 }

@@ -11,6 +11,14 @@
 //! removes old faxes, which Prometheus sees as a counter reset (`rate()`
 //! and `increase()` handle that).
 //!
+//! Two families describe live media rather than stored calls, and are this
+//! process's own: the bridged calls in progress, and
+//! `faxbridge_media_packets_dropped_total`, the media datagrams dropped
+//! because they did not come from the party that signalled the stream
+//! ([`crate::media::source`]). The latter starts from zero when the daemon
+//! starts (a counter reset to Prometheus); alert on any increase, which
+//! means someone sent media into a call that was not theirs.
+//!
 //! Readable without signing in from `[web] metrics_from` (the Prometheus
 //! server), and by signed-in admins from anywhere.
 
@@ -28,6 +36,7 @@ use super::config::Role;
 use super::data;
 use super::{AppState, WebError};
 use crate::mail::DeliveryState;
+use crate::media::source::{CallKind, DropReason, dropped_total};
 use crate::queue::JobState;
 
 /// Escape a label value (backslash, double quote, newline).
@@ -208,6 +217,21 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
         &[("direction", "bridged")],
         crate::bridge::active_calls() as i64,
     );
+
+    e.family(
+        "faxbridge_media_packets_dropped_total",
+        "counter",
+        "Media datagrams (RTP, RTCP, UDPTL) dropped since the process started because they did not come from the party that signalled the stream: foreign_source (another address, or another port once the stream was bound), ssrc (another RTP source from the party's address); call is bridged (the analogue bridge's relay) or fax (faxbridge's own fax calls).",
+    );
+    for kind in CallKind::ALL {
+        for reason in DropReason::ALL {
+            e.sample(
+                "faxbridge_media_packets_dropped_total",
+                &[("call", kind.as_str()), ("reason", reason.as_str())],
+                dropped_total(kind, reason) as i64,
+            );
+        }
+    }
 
     e.family(
         "faxbridge_queue_jobs",

@@ -7,3 +7,4 @@ pub mod fax;
 pub mod procs;
 pub mod sipp;
 pub mod smtp;
+pub mod stranger;

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,11 +11,46 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
 
 /// A child process killed on drop; its stdout lines are echoed to stderr
-/// with a prefix and kept ([`Proc::log_contains`]), and `ready` is
-/// signalled on the first line containing `marker`.
+/// with a prefix, kept for [`Proc::lines`] and [`Proc::log_contains`], and
+/// `ready` is signalled on the first line containing `marker`.
 pub struct Proc {
     child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+    lines: Lines,
+    all: Arc<Mutex<Vec<String>>>,
+}
+
+/// The stdout lines of a [`Proc`] not yet looked at.
+#[derive(Clone)]
+pub struct Lines(Arc<Mutex<Receiver<String>>>);
+
+impl Lines {
+    /// Pass over every line printed so far.
+    pub fn skip_past(&self) {
+        let rx = self.0.lock().unwrap();
+        while rx.try_recv().is_ok() {}
+    }
+
+    /// The next line containing `needle` (earlier lines are passed over),
+    /// waiting up to `limit` for it.
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> Option<String> {
+        let rx = self.0.lock().unwrap();
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = rx.recv_timeout(left).ok()?;
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+    }
+}
+
+/// The value of `key=` in a log line (a tracing field), e.g.
+/// `field(line, "rtp")` → `127.0.0.1:40000`.
+pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let prefix = format!("{key}=");
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(prefix.as_str()))
 }
 
 impl Proc {
@@ -27,33 +63,30 @@ impl Proc {
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let kept = lines.clone();
+        let all = Arc::new(Mutex::new(Vec::new()));
+        let kept = all.clone();
         std::thread::spawn(move || {
-            let mut ready = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 eprintln!("{name}: {line}");
                 kept.lock().unwrap().push(line.clone());
-                if line.contains(marker)
-                    && let Some(tx) = ready.take()
-                {
-                    let _ = tx.send(());
-                }
+                let _ = tx.send(line);
             }
         });
-        rx.recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("{name} did not become ready"));
-        Proc { child, lines }
+        let lines = Lines(Arc::new(Mutex::new(rx)));
+        lines
+            .wait_for(marker, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{name} did not become ready"));
+        Proc { child, lines, all }
     }
 
-    /// Whether a line the process printed contains every one of `parts`,
-    /// waiting up to `wait` for it.
+    /// Whether a line the process printed (since it started) contains
+    /// every one of `parts`, waiting up to `wait` for it.
     pub fn log_contains(&self, parts: &[&str], wait: Duration) -> bool {
         let deadline = Instant::now() + wait;
         loop {
             if self
-                .lines
+                .all
                 .lock()
                 .unwrap()
                 .iter()
@@ -66,6 +99,11 @@ impl Proc {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Its stdout lines after the ready marker.
+    pub fn lines(&self) -> Lines {
+        self.lines.clone()
     }
 
     pub fn sigterm(mut self) -> std::process::ExitStatus {
