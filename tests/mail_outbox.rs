@@ -1127,3 +1127,48 @@ async fn sigkill_at_any_point_loses_no_fax() {
         "no kill landed mid-pipeline; the test proved nothing"
     );
 }
+
+/// `check-config` refuses a relay password unless the connection is
+/// encrypted from start to end (`starttls` or `tls`), naming the key and
+/// the fix.
+#[test]
+fn check_config_refuses_a_relay_password_without_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("faxbridge.toml");
+    for (tls, accepted) in [
+        ("opportunistic", false),
+        ("none", false),
+        ("starttls", true),
+        ("tls", true),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "[mail.relay]\nhost = \"smtp.example.org\"\ntls = \"{tls}\"\n\
+                 username = \"fax\"\npassword = \"s3cret\"\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_faxbridge"))
+            .arg("check-config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.success(), accepted, "tls = {tls}: {text}");
+        if !accepted {
+            assert!(
+                text.contains("mail.relay.tls")
+                    && text.contains(&format!("\"{tls}\""))
+                    && text.contains("password")
+                    && text.contains("set tls = \"starttls\""),
+                "tls = {tls}: {text}"
+            );
+            assert!(!text.contains("s3cret"), "the password is never printed");
+        }
+    }
+}

@@ -652,10 +652,13 @@ async fn failed_sign_ins_are_limited_per_address_and_per_account() {
         "{}",
         r.text()
     );
-    // The account is blocked from other addresses too…
+    // The account is not locked out: its right password from another
+    // address signs in, after the delay its five failures call for (4 s)…
+    let started = std::time::Instant::now();
     let r = login_from("127.0.0.3", a, FINANCE, &[]).await;
-    assert_eq!(r.status, 429, "guessing from many addresses");
-    // …while another account still signs in from there.
+    assert_eq!(r.status, 303, "the right password from a clean address");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(4));
+    // …and another account signs in from there too.
     assert_eq!(login_from("127.0.0.3", a, ADMIN, &[]).await.status, 303);
 
     // One address guessing five different names is blocked for all names.
@@ -828,4 +831,363 @@ async fn call_history_page_for_finance_only() {
     assert_eq!(r.status, 303, "not signed in: to the sign-in form");
     assert_eq!(r.header("location"), Some("/login"));
     web.shutdown().await;
+}
+
+/// Log lines of every web interface in this test binary, for the tests that
+/// check what is logged (the subscriber is process-wide: handlers run on
+/// the runtime's worker threads).
+fn logs() -> String {
+    use std::sync::{Mutex, Once};
+    static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+    static INIT: Once = Once::new();
+    struct Capture;
+    impl std::io::Write for Capture {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            LOGS.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    INIT.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(|| Capture)
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .try_init();
+    });
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+/// Five wrong passwords for `admin` from one address lock that address out
+/// (even its right password is refused, with `Retry-After`), while the real
+/// administrator signs in from another address: slowed by the account's
+/// failures, never refused. The lockout is logged once and counted in
+/// `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_admin_passwords_lock_out_the_guessing_address_not_the_admin() {
+    use std::time::{Duration, Instant};
+    logs();
+    let web = seed::start().await;
+    let a = web.addr;
+    let started = Instant::now();
+    for i in 0..5 {
+        let r = login_from("127.0.0.20", a, ("admin", "wrong"), &[]).await;
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.text());
+    }
+    // The fourth and fifth attempt waited 1 s and 2 s: the account slows
+    // down after three failures.
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let r = login_from("127.0.0.20", a, ADMIN, &[]).await;
+    assert_eq!(
+        r.status, 429,
+        "the guessing address, even with the right password"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once"
+    );
+    assert!(r.session_cookie().is_none());
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((250..=300).contains(&retry), "Retry-After {retry}");
+
+    // The administrator from another address: signed in, after 4 s.
+    let started = Instant::now();
+    let r = login_from("127.0.0.30", a, ADMIN, &[]).await;
+    let waited = started.elapsed();
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        (Duration::from_secs(4)..Duration::from_secs(16)).contains(&waited),
+        "slowed by the account's five failures: {waited:?}"
+    );
+    let cookie = r.session_cookie().unwrap();
+    let s = request(a, "GET", "/api/session", &cookie_header(&cookie), None).await;
+    assert_eq!(s.json()["role"], "admin");
+    // An account without failures is not slowed.
+    let started = Instant::now();
+    assert_eq!(login_from("127.0.0.31", a, FINANCE, &[]).await.status, 303);
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    let text = request(a, "GET", "/metrics", &[], None).await.text();
+    for line in [
+        "faxbridge_web_login_lockouts_total 1",
+        "faxbridge_web_login_failures_total 5",
+        "faxbridge_web_login_refused_total 1",
+        "faxbridge_web_login_delayed_total 3",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    let logged: Vec<String> = logs()
+        .lines()
+        .filter(|l| l.contains("locked out") && l.contains("address=127.0.0.20"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(logged.len(), 1, "one line per lockout: {logged:?}");
+    assert!(
+        logged[0].contains("WARN") && logged[0].contains("after 5 failed attempts"),
+        "{logged:?}"
+    );
+    web.shutdown().await;
+}
+
+const METRICS_TOKEN: &str = "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c";
+
+/// `/metrics` without signing in only straight from `metrics_from`; never
+/// through the trusted proxy (its address, or forwarding headers), where a
+/// bearer token from `metrics_token_file` or an admin's sign-in is needed.
+/// No other role reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_straight_from_metrics_from_or_with_the_token() {
+    // The proxy (127.0.0.2) is in metrics_from too: it still needs a token.
+    let web = seed::start_with(|dir| {
+        let file = dir.join("metrics.token");
+        std::fs::write(&file, format!("{METRICS_TOKEN}\n")).unwrap();
+        format!(
+            "metrics_from = [\"127.0.0.1\", \"127.0.0.2\"]\nmetrics_token_file = \"{}\"\n",
+            file.display()
+        )
+    })
+    .await;
+    let a = web.addr;
+    let get = |from: &str, headers: Vec<(&'static str, String)>| {
+        let from: std::net::IpAddr = from.parse().unwrap();
+        async move {
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            request_from(Some(from), a, "GET", "/metrics", &h, None).await
+        }
+    };
+    let bearer = |t: &str| vec![("Authorization", format!("Bearer {t}"))];
+    let scraped = |r: &seed::Reply| {
+        r.status == 200
+            && r.text()
+                .contains("faxbridge_ata_reachable{unit=\"ata-shop\"} 1")
+    };
+
+    let r = get("127.0.0.1", vec![]).await;
+    assert!(
+        scraped(&r),
+        "straight from metrics_from: {} {}",
+        r.status,
+        r.text()
+    );
+    assert_eq!(
+        get("127.0.0.3", vec![]).await.status,
+        403,
+        "another address"
+    );
+    for (name, value) in [
+        ("X-Forwarded-For", "127.0.0.1"),
+        ("X-Forwarded-For", "192.0.2.80"),
+        ("Forwarded", "for=192.0.2.80;proto=https"),
+        ("X-Real-IP", "192.0.2.80"),
+        ("X-Forwarded-Proto", "https"),
+        ("Via", "1.1 proxy.example"),
+    ] {
+        let r = get("127.0.0.1", vec![(name, value.to_string())]).await;
+        assert_eq!(r.status, 403, "{name}: {value} from a metrics_from address");
+        assert!(!r.text().contains("ata-shop"));
+    }
+    // The trusted proxy's own address is in metrics_from, and still refused.
+    assert_eq!(get("127.0.0.2", vec![]).await.status, 403, "the proxy");
+    let sso = || vec![("X-Remote-User", "alice@example.org".to_string())];
+    assert_eq!(
+        get("127.0.0.2", sso()).await.status,
+        403,
+        "a finance user through the proxy"
+    );
+
+    // The bearer token opens it from anywhere, through the proxy too.
+    for from in ["127.0.0.3", "127.0.0.2", "127.0.0.1"] {
+        let mut h = bearer(METRICS_TOKEN);
+        h.push(("X-Forwarded-For", "192.0.2.80".to_string()));
+        let r = get(from, h).await;
+        assert!(scraped(&r), "token from {from}: {} {}", r.status, r.text());
+    }
+    for wrong in [&METRICS_TOKEN[1..], "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9d", ""] {
+        let r = get("127.0.0.3", bearer(wrong)).await;
+        assert_eq!(r.status, 401, "wrong token {wrong:?}");
+        assert!(
+            r.header("www-authenticate").unwrap().starts_with("Bearer"),
+            "{:?}",
+            r.headers
+        );
+        // A wrong token is refused even where no token is needed.
+        assert_eq!(get("127.0.0.1", bearer(wrong)).await.status, 401);
+    }
+    let basic = vec![("Authorization", "Basic YWRtaW46YWRtaW5wYXNz".to_string())];
+    assert_eq!(get("127.0.0.3", basic).await.status, 401);
+
+    // An admin signed in through the proxy reads it; a user nowhere.
+    let admin = login(a, ADMIN).await;
+    let r = get(
+        "127.0.0.2",
+        vec![
+            ("Cookie", admin.clone()),
+            ("X-Forwarded-For", "192.0.2.80".into()),
+        ],
+    )
+    .await;
+    assert!(scraped(&r), "admin through the proxy: {}", r.status);
+    let user = login(a, USER).await;
+    let r = get("127.0.0.1", vec![("Cookie", user)]).await;
+    assert_eq!(r.status, 403, "a user, even from metrics_from");
+    assert!(!r.text().contains("ata-shop"));
+    web.shutdown().await;
+}
+
+/// A `user` sees their own faxes and nothing of the site: no counts of
+/// calls, queue or mail, no ATA names, on any page or API endpoint they
+/// can reach (nor `/metrics` with their session).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_see_no_site_wide_counts_or_ata_names() {
+    let web = seed::start().await;
+    let a = web.addr;
+    // The user's own job goes out through an ATA port; the ATA is down.
+    let doc = web.dir.path().join("outgoing").join("job2.tif");
+    std::fs::copy(web.dir.path().join("outgoing").join("job1.tif"), &doc).unwrap();
+    let job = faxbridge::queue::JobStore::new(web.store.clone(), Default::default())
+        .enqueue(
+            &faxbridge::queue::NewJob {
+                idempotency_key: "<m2@example.org>/2002".into(),
+                destination: "2002".into(),
+                route: faxbridge::queue::Route::Ata("ata-shop:2".into()),
+                document: doc.to_string_lossy().into_owned(),
+                pages_total: 1,
+                submitter: "sales@example.org".into(),
+                report_to: Some("sales@example.org".into()),
+                subject: "Order 7".into(),
+                not_before: None,
+            },
+            1_795_000_750_000,
+        )
+        .await
+        .unwrap();
+    let mut status = faxbridge::ata::store::load_all(&web.store).await.unwrap()[0].clone();
+    status.reachable = false;
+    faxbridge::ata::store::save(&web.store, &status)
+        .await
+        .unwrap();
+
+    // What the administrator sees, so the checks below can fail.
+    let admin = login(a, ADMIN).await;
+    let h = cookie_header(&admin);
+    let dash = request(a, "GET", "/", &h, None).await.text();
+    assert!(dash.contains("ata-shop needs attention") && dash.contains("Queue"));
+    let d = request(a, "GET", "/api/dashboard", &h, None).await.json();
+    assert_eq!(d["queue"]["queued"], 2);
+    assert_eq!(d["atas_with_problems"][0], "ata-shop");
+    let out = request(a, "GET", "/api/faxes/out", &h, None).await.text();
+    assert!(out.contains("ata:ata-shop:2"));
+
+    let user = login(a, USER).await;
+    let h = cookie_header(&user);
+    let job_id = job.id.clone();
+    let mut paths: Vec<String> = [
+        "/",
+        "/faxes/in",
+        "/faxes/out",
+        "/lines",
+        "/pci",
+        "/pci.csv",
+        "/pci/calls",
+        "/config",
+        "/api/session",
+        "/api/dashboard",
+        "/api/faxes/in",
+        "/api/faxes/out",
+        "/api/lines",
+        "/api/pci",
+        "/api/pci/calls",
+        "/api/config",
+        "/metrics",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    paths.push(format!("/api/faxes/out/{job_id}"));
+    paths.push(format!("/faxes/in/{FAX_ID}/thumbnail.png"));
+    paths.push(format!("/faxes/in/{FAX_ID}/fax.pdf"));
+    for path in &paths {
+        let r = request(a, "GET", path, &h, None).await;
+        assert!([200, 403, 404].contains(&r.status), "{path}: {}", r.status);
+        let body = r.text();
+        for secret in ["ata-shop", "Calls in progress", "Mail outbox", "reachable"] {
+            assert!(!body.contains(secret), "{path} shows {secret:?}:\n{body}");
+        }
+    }
+    let d = request(a, "GET", "/api/dashboard", &h, None).await.json();
+    for key in [
+        "queue",
+        "outbox",
+        "incoming_calls",
+        "outgoing_calls",
+        "bridged_calls",
+        "atas_reachable",
+        "atas_polled",
+        "atas_with_problems",
+    ] {
+        assert!(d.get(key).is_none(), "{key} in a user's dashboard: {d}");
+    }
+    assert_eq!(d["last_sent"][0]["subject"], "Order 7", "their own job");
+    assert_eq!(d["last_sent"][0]["route"], "ATA port");
+    let detail = request(a, "GET", &format!("/api/faxes/out/{job_id}"), &h, None)
+        .await
+        .json();
+    assert_eq!(detail["job"]["route"], "ATA port");
+    assert_eq!(
+        request(a, "GET", "/metrics", &h, None).await.status,
+        403,
+        "the user's session from metrics_from"
+    );
+    web.shutdown().await;
+}
+
+/// `check-config` names `[web] metrics_token_file` when the file cannot be
+/// read or holds no token, with a fix line.
+#[test]
+fn check_config_names_an_unusable_metrics_token_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    let config = dir.path().join("faxbridge.toml");
+    let check = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_faxbridge"))
+            .arg("check-config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    std::fs::write(
+        &config,
+        format!("[web]\nmetrics_token_file = \"{}\"\n", token.display()),
+    )
+    .unwrap();
+    let (ok, text) = check();
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("web.metrics_token_file")
+            && text.contains("cannot read")
+            && text.contains("openssl rand -hex 32"),
+        "{text}"
+    );
+    std::fs::write(&token, "\n").unwrap();
+    let (ok, text) = check();
+    assert!(!ok && text.contains("is empty"), "{text}");
+    std::fs::write(&token, format!("{METRICS_TOKEN}\n")).unwrap();
+    let (ok, text) = check();
+    assert!(ok, "{text}");
 }

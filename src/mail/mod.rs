@@ -111,6 +111,23 @@ pub enum RelayTls {
 }
 
 impl RelayTls {
+    /// The configuration word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayTls::Starttls => "starttls",
+            RelayTls::Opportunistic => "opportunistic",
+            RelayTls::Tls => "tls",
+            RelayTls::None => "none",
+        }
+    }
+
+    /// Whether every byte after the greeting is encrypted, so the relay
+    /// password may be sent: `opportunistic` falls back to plain text when
+    /// the relay (or someone in between) leaves STARTTLS out.
+    pub fn protects_password(self) -> bool {
+        matches!(self, RelayTls::Starttls | RelayTls::Tls)
+    }
+
     /// The usual port for this kind of connection.
     pub fn default_port(self) -> u16 {
         match self {
@@ -248,11 +265,18 @@ impl MailConfig {
                     "set both (SMTP AUTH) or neither",
                 );
             }
-            if relay.username.is_some() && relay.tls == RelayTls::None {
+            if (relay.username.is_some() || relay.password.is_some())
+                && !relay.tls.protects_password()
+            {
                 bad(
                     "mail.relay.tls",
-                    "is \"none\" while a password is set, which would send it in clear".into(),
-                    "use tls = \"starttls\" or \"tls\"",
+                    format!(
+                        "is \"{}\" while mail.relay.password is set: the password could be sent \
+                         in clear",
+                        relay.tls.as_str()
+                    ),
+                    "set tls = \"starttls\" (port 587) or \"tls\" (port 465), or remove username \
+                     and password from [mail.relay]",
                 );
             }
             if relay.timeout_secs == 0 {
@@ -475,6 +499,37 @@ mod tests {
         let bad = crate::config::Config::parse("[mail]\nfrom = \"fax at example\"\n").unwrap();
         let problems = bad.validate().unwrap_err();
         assert_eq!(problems[0].key, "mail.from", "{problems:?}");
+    }
+
+    #[test]
+    fn relay_password_only_over_tls() {
+        for (tls, refused) in [
+            ("starttls", false),
+            ("tls", false),
+            ("opportunistic", true),
+            ("none", true),
+        ] {
+            let c = crate::config::Config::parse(&format!(
+                "[mail.relay]\nhost = \"smtp.example.org\"\ntls = \"{tls}\"\n\
+                 username = \"fax\"\npassword = \"pw\"\n"
+            ))
+            .unwrap();
+            let problems = c.mail.problems();
+            let found = problems.iter().find(|p| p.key == "mail.relay.tls");
+            assert_eq!(found.is_some(), refused, "{tls}: {problems:?}");
+            if let Some(p) = found {
+                assert!(
+                    p.problem.contains(tls) && p.fix.contains("starttls"),
+                    "{p:?}"
+                );
+            }
+            // Without a password any mode is fine.
+            let c = crate::config::Config::parse(&format!(
+                "[mail.relay]\nhost = \"smtp.example.org\"\ntls = \"{tls}\"\n"
+            ))
+            .unwrap();
+            assert!(c.mail.problems().is_empty(), "{tls}");
+        }
     }
 
     #[test]

@@ -1337,6 +1337,14 @@ fn smtp_transport(relay: &RelayConfig) -> Result<AsyncSmtpTransport<Tokio1Execut
         .tls(tls)
         .timeout(Some(Duration::from_secs(relay.timeout_secs.max(1))));
     if let (Some(user), Some(password)) = (&relay.username, &relay.password) {
+        // check-config refuses this too; never send the password in clear.
+        if !relay.tls.protects_password() {
+            return Err(MailError::Relay(format!(
+                "the relay password is only sent over TLS, and tls is \"{}\"; set tls = \
+                 \"starttls\" or \"tls\"",
+                relay.tls.as_str()
+            )));
+        }
         builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
     }
     Ok(builder.build())
@@ -1528,6 +1536,40 @@ fn render_documents(tiff: &Path, pdf: &Path, png: &Path) -> Result<Rendered, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_relay_password_never_goes_out_in_clear() {
+        crate::mail::install_crypto_provider();
+        for (tls, sent) in [
+            (RelayTls::Starttls, true),
+            (RelayTls::Tls, true),
+            (RelayTls::Opportunistic, false),
+            (RelayTls::None, false),
+        ] {
+            let relay = RelayConfig {
+                host: "smtp.example.org".into(),
+                port: None,
+                tls,
+                username: Some("fax".into()),
+                password: Some("pw".into()),
+                ca_file: None,
+                timeout_secs: 10,
+            };
+            match smtp_transport(&relay) {
+                Ok(_) => assert!(sent, "{tls:?}"),
+                Err(e) => {
+                    assert!(!sent, "{tls:?}: {e}");
+                    assert!(e.to_string().contains("only sent over TLS"), "{e}");
+                }
+            }
+            let anonymous = RelayConfig {
+                username: None,
+                password: None,
+                ..relay
+            };
+            assert!(smtp_transport(&anonymous).is_ok(), "{tls:?}");
+        }
+    }
 
     fn policy() -> RetryPolicy {
         RetryPolicy {

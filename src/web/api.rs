@@ -97,6 +97,16 @@ pub(crate) async fn job(
     if !data::may_see_job(&s.who, &view, detail.job.report_to.as_deref()) {
         return error(StatusCode::NOT_FOUND, "no such fax job");
     }
+    // A user is shown no ATA names (data::JobView::for_viewer).
+    let route = detail.job.route.encode();
+    let shown = |text: &str| {
+        if s.who.role == Role::User {
+            data::redact_route(text, &route)
+        } else {
+            text.to_string()
+        }
+    };
+    let view = view.for_viewer(&s.who);
     let attempts: Vec<Value> = detail
         .attempts
         .iter()
@@ -108,7 +118,7 @@ pub(crate) async fn job(
                 "cause": a.cause.as_ref().map(|c| format!("{c:?}")),
                 "sip_status": a.sip_status,
                 "t30_code": a.t30_code,
-                "t30_text": a.t30_text,
+                "t30_text": a.t30_text.as_deref().map(shown),
                 "pages_confirmed": a.pages_confirmed,
                 "success": a.success,
                 "remote_ident": a.remote_ident,
@@ -118,7 +128,7 @@ pub(crate) async fn job(
     let events: Vec<Value> = detail
         .events
         .iter()
-        .map(|e| json!({ "at_ms": e.at, "from": e.from, "to": e.to, "detail": e.detail }))
+        .map(|e| json!({ "at_ms": e.at, "from": e.from, "to": e.to, "detail": shown(&e.detail) }))
         .collect();
     json_response(
         StatusCode::OK,

@@ -17,13 +17,15 @@
 //! The cookie is also `Secure` (never sent over plain HTTP) per
 //! `[web] secure_cookies`: always, never, or (`auto`) when the trusted
 //! proxy says with `X-Forwarded-Proto: https` that the browser used HTTPS.
-//! Failed sign-ins are limited per client address and per account
-//! (`web::limit`); the client address of a request through the trusted
-//! proxy is the last one its `X-Forwarded-For` names.
+//! Failed sign-ins lock out the client address and slow down the account
+//! (`web::limit`); the client address is the connection's peer, or for a
+//! request from the trusted proxy the last address its `X-Forwarded-For`
+//! names.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -35,7 +37,7 @@ use sha2::Sha256;
 
 use super::AppState;
 use super::config::{Role, SecureCookies, TrustedProxy, WebConfig};
-use super::limit::{Blocked, LoginLimiter};
+use super::limit::{Attempt, Delays, Locked, Lockout, LoginLimiter};
 use crate::mail::intake::auth::PasswordHash;
 use crate::sip::acl::Cidr;
 
@@ -70,6 +72,20 @@ pub(crate) struct Auth {
     key: [u8; 32],
     secure: SecureCookies,
     limiter: Mutex<LoginLimiter>,
+    counts: LoginCounts,
+}
+
+/// Sign-in outcomes since start, for `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct LoginCounts {
+    /// Wrong passwords and unknown names.
+    pub(crate) failures: AtomicU64,
+    /// Client addresses locked out.
+    pub(crate) lockouts: AtomicU64,
+    /// Attempts refused because their address was locked out.
+    pub(crate) refused: AtomicU64,
+    /// Attempts that waited because their account had recent failures.
+    pub(crate) delayed: AtomicU64,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -117,7 +133,9 @@ impl Auth {
             limiter: Mutex::new(LoginLimiter::new(
                 cfg.login_max_failures,
                 Duration::from_secs(u64::from(cfg.login_window_minutes) * 60),
+                Delays::default(),
             )),
+            counts: LoginCounts::default(),
         }
     }
 
@@ -185,10 +203,16 @@ impl Auth {
         )
     }
 
-    fn is_proxy(&self, peer: IpAddr) -> bool {
+    /// Whether `peer` is a `[web.trusted_proxy] addresses` address.
+    pub(crate) fn is_proxy(&self, peer: IpAddr) -> bool {
         self.proxy
             .as_ref()
             .is_some_and(|(nets, ..)| nets.iter().any(|n| n.contains(peer)))
+    }
+
+    /// The header the trusted proxy names people in, when one is set.
+    pub(crate) fn proxy_header(&self) -> Option<&axum::http::HeaderName> {
+        self.proxy.as_ref().map(|(_, name, _)| name)
     }
 
     /// Whether the session cookie of a request from `peer` is `Secure`
@@ -229,23 +253,44 @@ impl Auth {
             .unwrap_or(peer)
     }
 
-    /// May `client` try a password for `username` now? (Checked before the
-    /// password, so a blocked guess costs no PBKDF2 either.)
-    pub(crate) fn login_allowed(&self, client: IpAddr, username: &str) -> Result<(), Blocked> {
+    /// `client` wants to try a password for `username`: refused when the
+    /// address is locked out (checked before the password, so a refused
+    /// guess costs no hashing either), else the attempt with the delay to
+    /// wait before checking the password.
+    pub(crate) fn login_begin(&self, client: IpAddr, username: &str) -> Result<Attempt, Locked> {
         let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        l.check(client, username, Instant::now())
+        let result = l.begin(client, username, Instant::now());
+        let counter = match &result {
+            Err(_) => Some(&self.counts.refused),
+            Ok(a) if !a.delay().is_zero() => Some(&self.counts.delayed),
+            Ok(_) => None,
+        };
+        if let Some(c) = counter {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 
-    /// Count a failed sign-in.
-    pub(crate) fn login_failed(&self, client: IpAddr, username: &str) {
+    /// Count a failed sign-in; returns the lockout it starts, if any.
+    pub(crate) fn login_failed(&self, attempt: Attempt) -> Option<Lockout> {
+        self.counts.failures.fetch_add(1, Ordering::Relaxed);
         let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        l.failed(client, username, Instant::now());
+        let lockout = l.failed(attempt, Instant::now());
+        if lockout.is_some() {
+            self.counts.lockouts.fetch_add(1, Ordering::Relaxed);
+        }
+        lockout
     }
 
-    /// A successful sign-in clears the account's failures.
-    pub(crate) fn login_succeeded(&self, username: &str) {
+    /// A successful sign-in takes its attempt back.
+    pub(crate) fn login_succeeded(&self, attempt: Attempt) {
         let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        l.succeeded(username);
+        l.succeeded(attempt);
+    }
+
+    /// Sign-in outcomes since start.
+    pub(crate) fn login_counts(&self) -> &LoginCounts {
+        &self.counts
     }
 
     fn proxy_csrf(&self, name: &str) -> String {

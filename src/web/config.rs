@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +86,9 @@ fn default_header() -> String {
     "X-Remote-User".to_string()
 }
 
+/// The shortest `/metrics` bearer token accepted (characters).
+const MIN_TOKEN_LEN: usize = 16;
+
 /// `[web]`: where the interface listens and who may use it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -95,19 +99,27 @@ pub struct WebConfig {
     /// A session ends this many minutes after sign-in.
     pub session_minutes: u32,
     /// Addresses or CIDR blocks allowed to read `/metrics` without signing
-    /// in (the Prometheus server). Signed-in admins may always read it.
+    /// in (the Prometheus server), when the request comes straight from
+    /// there: never from a `[web.trusted_proxy]` address or with a proxy's
+    /// forwarding headers. Signed-in admins may always read it.
     pub metrics_from: Vec<String>,
+    /// A file holding a bearer token (its contents, spaces and newlines
+    /// around it trimmed) that reads `/metrics` from anywhere with
+    /// `Authorization: Bearer TOKEN`, including through the proxy.
+    pub metrics_token_file: Option<PathBuf>,
     /// Local accounts.
     pub accounts: Vec<WebAccount>,
     /// Single sign-on through a reverse proxy.
     pub trusted_proxy: Option<TrustedProxy>,
     /// When the session cookie carries `Secure` (sent over HTTPS only).
     pub secure_cookies: SecureCookies,
-    /// Failed sign-ins allowed per client address and per account within
-    /// `login_window_minutes`; more are answered 429 until the oldest
-    /// failure leaves the window.
+    /// Failed sign-ins allowed per client address within
+    /// `login_window_minutes`; more lock the address out (429) until the
+    /// oldest failure leaves the window. An account is never locked out:
+    /// its failures slow further attempts on it down instead.
     pub login_max_failures: u32,
-    /// The window of `login_max_failures`, in minutes.
+    /// The window of `login_max_failures` (and of an account's slowdown),
+    /// in minutes.
     pub login_window_minutes: u32,
 }
 
@@ -155,6 +167,7 @@ impl Default for WebConfig {
             listen: None,
             session_minutes: 480,
             metrics_from: vec!["127.0.0.0/8".to_string(), "::1".to_string()],
+            metrics_token_file: None,
             accounts: Vec::new(),
             trusted_proxy: None,
             secure_cookies: SecureCookies::Auto,
@@ -204,6 +217,14 @@ impl WebConfig {
                     "write an address or block such as \"10.0.0.5\" or \"10.0.0.0/24\"",
                 );
             }
+        }
+        if let Err(e) = self.metrics_token() {
+            bad(
+                "web.metrics_token_file".into(),
+                e,
+                "write a random token into the file, e.g. `openssl rand -hex 32 > FILE`, \
+                 readable by faxbridge only, or remove metrics_token_file",
+            );
         }
         for (i, account) in self.accounts.iter().enumerate() {
             let key = format!("web.accounts[{i}]");
@@ -283,6 +304,35 @@ impl WebConfig {
             );
         }
         out
+    }
+
+    /// The bearer token of `/metrics`: the contents of `metrics_token_file`
+    /// trimmed (`Ok(None)` when no file is set). A file that cannot be
+    /// read, or holds an empty or short token, is an error saying which.
+    pub(crate) fn metrics_token(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.metrics_token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {} ({e})", path.display()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(format!("{} is empty", path.display()));
+        }
+        if token.len() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "{} holds a token of {} characters; one that short can be guessed",
+                path.display(),
+                token.len()
+            ));
+        }
+        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "{} holds spaces or control characters inside the token",
+                path.display()
+            ));
+        }
+        Ok(Some(token.to_string()))
     }
 
     /// The parsed `metrics_from` blocks (invalid ones are skipped; they are
@@ -370,6 +420,43 @@ mod tests {
             toml::from_str("login_max_failures = 0\nlogin_window_minutes = 0\n").unwrap();
         let keys: Vec<String> = c.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["web.login_max_failures", "web.login_window_minutes"]);
+    }
+
+    #[test]
+    fn metrics_token_file_must_hold_a_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        let with = |path: &std::path::Path| WebConfig {
+            metrics_token_file: Some(path.to_path_buf()),
+            ..WebConfig::default()
+        };
+        assert_eq!(WebConfig::default().metrics_token(), Ok(None));
+        std::fs::write(&file, "  0123456789abcdef0123456789abcdef\n").unwrap();
+        assert_eq!(
+            with(&file).metrics_token(),
+            Ok(Some("0123456789abcdef0123456789abcdef".into())),
+            "trimmed"
+        );
+        assert!(with(&file).problems().is_empty());
+        for (contents, says) in [
+            (Some(" \n"), "is empty"),
+            (Some("short"), "can be guessed"),
+            (Some("0123456789 abcdef0123"), "spaces"),
+            (None, "cannot read"),
+        ] {
+            let path = match contents {
+                Some(c) => {
+                    std::fs::write(&file, c).unwrap();
+                    file.clone()
+                }
+                None => dir.path().join("missing"),
+            };
+            let problems = with(&path).problems();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].key, "web.metrics_token_file");
+            assert!(problems[0].problem.contains(says), "{problems:?}");
+            assert!(problems[0].fix.contains("openssl rand"), "{problems:?}");
+        }
     }
 
     #[test]

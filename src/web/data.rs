@@ -3,7 +3,9 @@
 //! Every view is built here once, as plain serialisable values, so the HTML
 //! pages and the JSON API cannot disagree. Visibility for the `user` role is
 //! applied here too: a user sees only faxes whose recipients (received) or
-//! submitter and report address (sent) are their own mail address.
+//! submitter and report address (sent) are their own mail address, and
+//! nothing of the site as a whole: no counts of other people's faxes, calls
+//! or mail, and no ATA or trunk names (a job's route shows only its kind).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -126,6 +128,39 @@ impl JobView {
     }
 }
 
+impl JobView {
+    /// The view `who` gets: for `user`, the route's kind without its name
+    /// (an ATA port's name names the unit), and that name taken out of the
+    /// failure text.
+    pub(crate) fn for_viewer(mut self, who: &Principal) -> JobView {
+        if who.role != Role::User {
+            return self;
+        }
+        self.state_detail = redact_route(&self.state_detail, &self.route);
+        self.route = match self.route.split_once(':') {
+            Some(("ata", _)) => "ATA port".to_string(),
+            _ => "trunk".to_string(),
+        };
+        self
+    }
+}
+
+/// `text` with the ATA port of `route` (in [`crate::queue::Route::encode`]'s
+/// form) and its unit named only as "the ATA port" and "the ATA": what a
+/// `user` is shown of a job's attempts.
+pub(crate) fn redact_route(text: &str, route: &str) -> String {
+    let Some(("ata", port)) = route.split_once(':') else {
+        return text.to_string();
+    };
+    let mut out = text.replace(port, "the ATA port");
+    if let Some((unit, _)) = port.split_once(':')
+        && !unit.is_empty()
+    {
+        out = out.replace(unit, "the ATA");
+    }
+    out
+}
+
 /// One port of an ATA: inventory facts and the last polled state.
 #[derive(Debug, Clone, Serialize)]
 pub struct PortView {
@@ -177,6 +212,20 @@ pub struct UnitView {
 /// The dashboard.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
+    /// The site as a whole; `None` (and left out of the JSON) for `user`.
+    #[serde(flatten)]
+    pub site: Option<SiteOverview>,
+    /// The last received faxes (for `user`, their own).
+    pub last_received: Vec<ReceivedFaxView>,
+    /// The last outgoing jobs (for `user`, their own).
+    pub last_sent: Vec<JobView>,
+    /// Open (unacknowledged) PCI-DSS flags; shown to admin and finance.
+    pub pci_open: Option<usize>,
+}
+
+/// The dashboard's site-wide part: admin and finance only.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteOverview {
     /// Incoming fax calls in progress (call records in the spool).
     pub incoming_calls: usize,
     /// Calls through the analogue bridge in progress (ringing or connected).
@@ -187,18 +236,12 @@ pub struct Dashboard {
     pub queue: BTreeMap<String, i64>,
     /// Outgoing mail by delivery state.
     pub outbox: BTreeMap<String, i64>,
-    /// The last received faxes.
-    pub last_received: Vec<ReceivedFaxView>,
-    /// The last outgoing jobs.
-    pub last_sent: Vec<JobView>,
     /// ATAs reachable at their last poll.
     pub atas_reachable: usize,
     /// ATAs polled.
     pub atas_polled: usize,
     /// ATAs with problems.
     pub atas_with_problems: Vec<String>,
-    /// Open (unacknowledged) PCI-DSS flags; shown to admin and finance.
-    pub pci_open: Option<usize>,
 }
 
 /// The bare address of a mailbox (`Name <a@b>` → `a@b`).
@@ -326,7 +369,7 @@ pub(crate) async fn jobs(
         .iter()
         .filter_map(|j| {
             let v = JobView::from_summary(j);
-            may_see_job(who, &v, j.report_to.as_deref()).then_some(v)
+            may_see_job(who, &v, j.report_to.as_deref()).then(|| v.for_viewer(who))
         })
         .take(limit as usize)
         .collect())
@@ -469,39 +512,45 @@ pub(crate) async fn dashboard(
     job_store: &JobStore,
     who: &Principal,
 ) -> Result<Dashboard, WebError> {
+    let last_received = received(store, who, 5).await?;
+    let last_sent = jobs(job_store, who, 5).await?;
+    if who.role == Role::User {
+        return Ok(Dashboard {
+            site: None,
+            last_received,
+            last_sent,
+            pci_open: None,
+        });
+    }
     let queue = counts_by_state(store, "fax_job").await?;
     let outbox = counts_by_state(store, "mail_outbox").await?;
     let statuses = ata_statuses(store).await?;
-    let pci_open = if who.role == Role::User {
-        None
-    } else {
-        Some(
-            flags(store)
-                .await?
-                .iter()
-                .filter(|f| f.acknowledged().is_none())
-                .count(),
-        )
-    };
+    let pci_open = flags(store)
+        .await?
+        .iter()
+        .filter(|f| f.acknowledged().is_none())
+        .count();
     Ok(Dashboard {
-        incoming_calls: incoming_calls(config),
-        bridged_calls: crate::bridge::active_calls(),
-        outgoing_calls: ["dialling", "sending"]
-            .iter()
-            .map(|s| queue.get(*s).copied().unwrap_or(0) as usize)
-            .sum(),
-        queue,
-        outbox,
-        last_received: received(store, who, 5).await?,
-        last_sent: jobs(job_store, who, 5).await?,
-        atas_reachable: statuses.iter().filter(|s| s.reachable).count(),
-        atas_polled: statuses.len(),
-        atas_with_problems: statuses
-            .iter()
-            .filter(|s| !s.problems.is_empty() || !s.reachable)
-            .map(|s| s.unit.clone())
-            .collect(),
-        pci_open,
+        site: Some(SiteOverview {
+            incoming_calls: incoming_calls(config),
+            bridged_calls: crate::bridge::active_calls(),
+            outgoing_calls: ["dialling", "sending"]
+                .iter()
+                .map(|s| queue.get(*s).copied().unwrap_or(0) as usize)
+                .sum(),
+            queue,
+            outbox,
+            atas_reachable: statuses.iter().filter(|s| s.reachable).count(),
+            atas_polled: statuses.len(),
+            atas_with_problems: statuses
+                .iter()
+                .filter(|s| !s.problems.is_empty() || !s.reachable)
+                .map(|s| s.unit.clone())
+                .collect(),
+        }),
+        last_received,
+        last_sent,
+        pci_open: Some(pci_open),
     })
 }
 
@@ -553,5 +602,48 @@ mod tests {
         ));
         assert!(!may_see_received(&principal(Role::User, None), &fax));
         assert!(may_see_received(&principal(Role::Finance, None), &fax));
+    }
+
+    #[test]
+    fn users_see_no_ata_names_in_their_jobs() {
+        let route = "ata:ata-shop:2";
+        for (text, want) in [
+            (
+                "ATA port \"ata-shop:2\" is no longer in [[bridge.lines]]",
+                "ATA port \"the ATA port\" is no longer in [[bridge.lines]]",
+            ),
+            ("ata-shop did not answer", "the ATA did not answer"),
+            ("busy", "busy"),
+        ] {
+            assert_eq!(redact_route(text, route), want);
+        }
+        assert_eq!(
+            redact_route("trunk main busy", "trunk:main"),
+            "trunk main busy"
+        );
+        let view = JobView {
+            id: "j".into(),
+            destination: "2002".into(),
+            route: route.into(),
+            submitter: "sales@example.org".into(),
+            subject: String::new(),
+            state: "failed".into(),
+            state_detail: "ata-shop:2 unreachable".into(),
+            pages_confirmed: 0,
+            pages_total: 1,
+            attempts: 1,
+            created_ms: 0,
+            can_cancel: false,
+            can_retry: true,
+        };
+        let user = view
+            .clone()
+            .for_viewer(&principal(Role::User, Some("sales@example.org")));
+        assert_eq!(
+            (user.route.as_str(), user.state_detail.as_str()),
+            ("ATA port", "the ATA port unreachable")
+        );
+        let admin = view.for_viewer(&principal(Role::Admin, None));
+        assert_eq!(admin.route, route);
     }
 }

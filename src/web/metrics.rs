@@ -19,8 +19,27 @@
 //! starts (a counter reset to Prometheus); alert on any increase, which
 //! means someone sent media into a call that was not theirs.
 //!
-//! Readable without signing in from `[web] metrics_from` (the Prometheus
-//! server), and by signed-in admins from anywhere.
+//! The sign-in counters (`faxbridge_web_login_*`) are the exception: they
+//! count this process's sign-ins since it started, kept in memory like the
+//! sign-in limiter itself.
+//!
+//! # Who may read it
+//!
+//! The counts and ATA names are site-wide, so only the monitoring system
+//! and administrators read them:
+//!
+//! * without signing in, only a request straight from a `[web]
+//!   metrics_from` address (the Prometheus server). A request from a
+//!   `[web.trusted_proxy]` address, or carrying a proxy's forwarding
+//!   headers (`Forwarded`, `X-Forwarded-For`, `Via`, the proxy's user
+//!   header…), does not count as coming from where it connects from: a
+//!   proxy on the Prometheus host would otherwise open the metrics to
+//!   anyone who can reach the proxy;
+//! * from anywhere, with `Authorization: Bearer TOKEN` where TOKEN is the
+//!   contents of `[web] metrics_token_file` (compared in constant time); a
+//!   wrong token is 401;
+//! * from anywhere, a signed-in admin. Any other signed-in person is
+//!   refused, even from a `metrics_from` address.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,9 +47,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
+use std::sync::atomic::Ordering;
 
 use super::config::Role;
 use super::data;
@@ -314,7 +335,139 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
             n,
         );
     }
+
+    let counts = st.auth.login_counts();
+    for (name, help, value) in [
+        (
+            "faxbridge_web_login_failures_total",
+            "Web sign-ins refused for a wrong user name or password (since start).",
+            &counts.failures,
+        ),
+        (
+            "faxbridge_web_login_lockouts_total",
+            "Client addresses locked out of web sign-in after too many failures (since start).",
+            &counts.lockouts,
+        ),
+        (
+            "faxbridge_web_login_refused_total",
+            "Web sign-in attempts refused because their address was locked out (since start).",
+            &counts.refused,
+        ),
+        (
+            "faxbridge_web_login_delayed_total",
+            "Web sign-in attempts slowed because their account had recent failures (since start).",
+            &counts.delayed,
+        ),
+    ] {
+        e.family(name, "counter", help);
+        let n = i64::try_from(value.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+        e.sample(name, &[], n);
+    }
     Ok(e.out)
+}
+
+/// Headers a reverse proxy adds to say whom it forwards for. A request
+/// carrying any of them came through a proxy, whatever address it
+/// connects from.
+const FORWARDING_HEADERS: [&str; 10] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-forwarded-prefix",
+    "x-real-ip",
+    "x-client-ip",
+    "via",
+];
+
+/// The bearer token a request shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bearer {
+    /// No `Authorization` header.
+    Absent,
+    /// The token of `metrics_token_file`.
+    Valid,
+    /// Another token, another scheme, or no token is configured.
+    Invalid,
+}
+
+/// What decides a `/metrics` request.
+#[derive(Debug, Clone, Copy)]
+struct Asking {
+    /// The connection comes from a `metrics_from` address.
+    from_metrics_net: bool,
+    /// It came through a proxy (the trusted proxy's address, or forwarding
+    /// headers).
+    proxied: bool,
+    bearer: Bearer,
+    /// The role of the signed-in person, if any.
+    role: Option<Role>,
+}
+
+/// The answer to a `/metrics` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Granted,
+    /// 403: no credentials, and not straight from `metrics_from`.
+    NeedsCredentials,
+    /// 401: a bearer token that is not the configured one.
+    BadToken,
+    /// 403: signed in, but not as an admin.
+    NotAdmin,
+}
+
+fn access(a: Asking) -> Access {
+    match a.bearer {
+        Bearer::Valid => return Access::Granted,
+        Bearer::Invalid => return Access::BadToken,
+        Bearer::Absent => {}
+    }
+    match a.role {
+        Some(Role::Admin) => Access::Granted,
+        Some(_) => Access::NotAdmin,
+        None if a.from_metrics_net && !a.proxied => Access::Granted,
+        None => Access::NeedsCredentials,
+    }
+}
+
+/// Equal without an early exit, and without revealing the length.
+fn same_token(a: &str, b: &str) -> bool {
+    let (x, y) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
+}
+
+fn bearer(headers: &HeaderMap, token: Option<&str>) -> Bearer {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Bearer::Absent;
+    };
+    if values.next().is_some() {
+        return Bearer::Invalid;
+    }
+    let shown = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match (shown, token) {
+        (Some(shown), Some(token)) if same_token(shown, token) => Bearer::Valid,
+        _ => Bearer::Invalid,
+    }
+}
+
+fn proxied(st: &AppState, headers: &HeaderMap, peer: std::net::IpAddr) -> bool {
+    st.auth.is_proxy(peer)
+        || FORWARDING_HEADERS.iter().any(|h| headers.contains_key(*h))
+        || st
+            .auth
+            .proxy_header()
+            .is_some_and(|h| headers.contains_key(h))
 }
 
 /// `GET /metrics`.
@@ -323,17 +476,49 @@ pub(crate) async fn metrics(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let allowed = st.metrics_from.iter().any(|n| n.contains(peer.ip()))
-        || st
-            .auth
-            .identify(&headers, peer.ip())
-            .is_some_and(|(who, _)| who.role == Role::Admin);
-    if !allowed {
-        return (
-            StatusCode::FORBIDDEN,
-            "metrics are readable from [web] metrics_from or by signed-in admins\n",
-        )
-            .into_response();
+    let who = st.auth.identify(&headers, peer.ip()).map(|(who, _)| who);
+    let asking = Asking {
+        from_metrics_net: st.metrics_from.iter().any(|n| n.contains(peer.ip())),
+        proxied: proxied(&st, &headers, peer.ip()),
+        bearer: bearer(&headers, st.metrics_token.as_deref()),
+        role: who.as_ref().map(|w| w.role),
+    };
+    match access(asking) {
+        Access::Granted => {}
+        Access::NeedsCredentials => {
+            return (
+                StatusCode::FORBIDDEN,
+                "metrics are readable without signing in only straight from [web] metrics_from, \
+                 never through the proxy; sign in as an admin or send Authorization: Bearer \
+                 with the token of [web] metrics_token_file\n",
+            )
+                .into_response();
+        }
+        Access::BadToken => {
+            let mut r = (
+                StatusCode::UNAUTHORIZED,
+                "wrong bearer token; send the contents of [web] metrics_token_file\n",
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer realm=\"faxbridge metrics\", error=\"invalid_token\"",
+                ),
+            );
+            return r;
+        }
+        Access::NotAdmin => {
+            let text = match &who {
+                Some(w) => format!(
+                    "{} ({}) may not read metrics; ask an administrator\n",
+                    w.name,
+                    w.role.as_str()
+                ),
+                None => "only administrators may read metrics\n".to_string(),
+            };
+            return (StatusCode::FORBIDDEN, text).into_response();
+        }
     }
     match render(&st).await {
         Ok(text) => (
@@ -354,6 +539,81 @@ pub(crate) async fn metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_may_read_metrics() {
+        use Access::*;
+        use Bearer::*;
+        // (from metrics_from, through a proxy, bearer, signed-in role, answer)
+        let table = [
+            (true, false, Absent, None, Granted),
+            (false, false, Absent, None, NeedsCredentials),
+            (true, true, Absent, None, NeedsCredentials),
+            (false, true, Absent, None, NeedsCredentials),
+            (false, false, Valid, None, Granted),
+            (true, true, Valid, None, Granted),
+            (false, true, Invalid, None, BadToken),
+            (true, false, Invalid, None, BadToken),
+            (true, true, Invalid, Some(Role::Admin), BadToken),
+            (false, true, Absent, Some(Role::Admin), Granted),
+            (false, false, Absent, Some(Role::Finance), NotAdmin),
+            (true, false, Absent, Some(Role::User), NotAdmin),
+            (true, true, Absent, Some(Role::User), NotAdmin),
+            (true, false, Valid, Some(Role::User), Granted),
+        ];
+        for (i, (from_metrics_net, proxied, bearer, role, want)) in table.into_iter().enumerate() {
+            let asking = Asking {
+                from_metrics_net,
+                proxied,
+                bearer,
+                role,
+            };
+            assert_eq!(access(asking), want, "row {i}: {asking:?}");
+        }
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        let token = Some("0123456789abcdef0123");
+        let h = |v: &[&str]| {
+            let mut m = HeaderMap::new();
+            for v in v {
+                m.append(header::AUTHORIZATION, v.parse().unwrap());
+            }
+            m
+        };
+        assert_eq!(bearer(&h(&[]), token), Bearer::Absent);
+        assert_eq!(
+            bearer(&h(&["Bearer 0123456789abcdef0123"]), token),
+            Bearer::Valid
+        );
+        assert_eq!(
+            bearer(&h(&["bearer  0123456789abcdef0123 "]), token),
+            Bearer::Valid
+        );
+        for wrong in [
+            "Bearer 0123456789abcdef012",
+            "Bearer 0123456789abcdef01234",
+            "Basic MDEyMzQ1Njc4OWFiY2RlZjAxMjM=",
+            "Bearer",
+            "0123456789abcdef0123",
+        ] {
+            assert_eq!(bearer(&h(&[wrong]), token), Bearer::Invalid, "{wrong}");
+        }
+        assert_eq!(
+            bearer(
+                &h(&["Bearer 0123456789abcdef0123", "Bearer 0123456789abcdef0123"]),
+                token
+            ),
+            Bearer::Invalid,
+            "two Authorization headers"
+        );
+        assert_eq!(
+            bearer(&h(&["Bearer 0123456789abcdef0123"]), None),
+            Bearer::Invalid,
+            "no token configured: none is right"
+        );
+    }
 
     #[test]
     fn labels_are_escaped() {

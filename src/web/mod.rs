@@ -55,6 +55,9 @@ pub enum WebError {
         #[source]
         source: std::io::Error,
     },
+    /// `[web] metrics_token_file` cannot be used.
+    #[error("[web] metrics_token_file: {0}; write a random token into it (`openssl rand -hex 32`)")]
+    MetricsToken(String),
     /// A store query failed.
     #[error("database error while {what}: {source}; check that the database is reachable")]
     Db {
@@ -85,6 +88,8 @@ pub(crate) struct AppState {
     pub(crate) jobs: JobStore,
     pub(crate) auth: auth::Auth,
     pub(crate) metrics_from: Vec<crate::sip::acl::Cidr>,
+    /// The bearer token that reads `/metrics` from anywhere.
+    pub(crate) metrics_token: Option<String>,
 }
 
 /// A running web interface.
@@ -152,6 +157,7 @@ pub async fn serve(
     let Some(addr) = config.web.listen else {
         return Ok(None);
     };
+    let metrics_token = config.web.metrics_token().map_err(WebError::MetricsToken)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| WebError::Bind { addr, source })?;
@@ -162,6 +168,7 @@ pub async fn serve(
         jobs: JobStore::new(store.clone(), config.queue.clone()),
         auth: auth::Auth::new(&config.web),
         metrics_from: config.web.metrics_networks(),
+        metrics_token,
         config,
         store,
     });

@@ -111,27 +111,30 @@ pub(crate) async fn dashboard(State(st): State<Arc<AppState>>, s: Signed) -> Res
         Ok(d) => d,
         Err(e) => return failed(e),
     };
+    // A user sees their own faxes only: no site-wide counts, no ATAs.
     let body = html! {
+        @if let Some(site) = &d.site {
         div.cards {
-            div.card { h3 { "Calls in progress" } p { (d.incoming_calls) " fax in, " (d.outgoing_calls) " fax out, " (d.bridged_calls) " bridged" } }
+            div.card { h3 { "Calls in progress" } p { (site.incoming_calls) " fax in, " (site.outgoing_calls) " fax out, " (site.bridged_calls) " bridged" } }
             div.card {
                 h3 { "Queue" }
-                @if d.queue.is_empty() { p { "empty" } }
-                ul { @for (state, n) in &d.queue { li { (state) ": " (n) } } }
+                @if site.queue.is_empty() { p { "empty" } }
+                ul { @for (state, n) in &site.queue { li { (state) ": " (n) } } }
             }
             div.card {
                 h3 { "Mail outbox" }
-                @if d.outbox.is_empty() { p { "empty" } }
-                ul { @for (state, n) in &d.outbox { li { (state) ": " (n) } } }
+                @if site.outbox.is_empty() { p { "empty" } }
+                ul { @for (state, n) in &site.outbox { li { (state) ": " (n) } } }
             }
             div.card {
                 h3 { "ATAs" }
-                p { (d.atas_reachable) " of " (d.atas_polled) " reachable" }
-                @for u in &d.atas_with_problems { p.bad { (u) " needs attention" } }
+                p { (site.atas_reachable) " of " (site.atas_polled) " reachable" }
+                @for u in &site.atas_with_problems { p.bad { (u) " needs attention" } }
             }
             @if let Some(open) = d.pci_open {
                 div.card { h3 { "PCI-DSS" } p class=(if open > 0 { "bad" } else { "ok" }) { (open) " open flags" } }
             }
+        }
         }
         h2 { "Last received faxes" }
         (received_table(&d.last_received))
@@ -235,8 +238,11 @@ pub(crate) struct LoginForm {
 }
 
 /// `POST /login`: check the password, open a session, set the cookie.
-/// Too many failures from one client address or for one account are
-/// answered 429 with `Retry-After`, before the password is checked.
+///
+/// A client address with too many recent failures is answered 429 with
+/// `Retry-After`, before the password is checked. An account with recent
+/// failures is never refused: the attempt waits (see `web::limit`) and then
+/// signs in if the password is right.
 pub(crate) async fn login(
     State(st): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -253,24 +259,34 @@ pub(crate) async fn login(
         );
     }
     let client = st.auth.client_address(&headers, peer.ip());
-    if let Err(blocked) = st.auth.login_allowed(client, &f.username) {
-        let secs =
-            blocked.retry_after.as_secs() + u64::from(blocked.retry_after.subsec_nanos() > 0);
-        tracing::warn!(
-            user = %f.username, %client, retry_after_secs = secs,
-            by = if blocked.account { "account" } else { "address" },
-            "web sign-in rate limited: too many failed attempts"
+    let attempt = match st.auth.login_begin(client, &f.username) {
+        Ok(attempt) => attempt,
+        Err(locked) => {
+            let secs =
+                locked.retry_after.as_secs() + u64::from(locked.retry_after.subsec_nanos() > 0);
+            // Logged once when the lockout starts; each refusal only counts.
+            tracing::debug!(
+                user = %f.username, %client, retry_after_secs = secs,
+                "web sign-in refused: the client address is locked out"
+            );
+            let mut r = login_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&format!(
+                    "Too many failed sign-ins from your address. Try again in {} minute(s).",
+                    secs.div_ceil(60)
+                )),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return r;
+        }
+    };
+    if !attempt.delay().is_zero() {
+        tracing::debug!(
+            user = %f.username, %client, delay_ms = attempt.delay().as_millis() as u64,
+            "web sign-in slowed: the account has recent failed attempts"
         );
-        let mut r = login_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(&format!(
-                "Too many failed sign-ins. Try again in {} minute(s).",
-                secs.div_ceil(60)
-            )),
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return r;
+        tokio::time::sleep(attempt.delay()).await;
     }
     let state = st.clone();
     let username = f.username.clone();
@@ -282,7 +298,7 @@ pub(crate) async fn login(
     match who {
         Some(who) => {
             tracing::info!(user = %who.name, role = who.role.as_str(), %client, "web sign-in");
-            st.auth.login_succeeded(&who.name);
+            st.auth.login_succeeded(attempt);
             let id = st.auth.open_session(who);
             let mut r = Redirect::to("/").into_response();
             let secure = st.auth.cookie_secure(&headers, peer.ip());
@@ -292,8 +308,15 @@ pub(crate) async fn login(
             r
         }
         None => {
-            st.auth.login_failed(client, &f.username);
-            tracing::warn!(user = %f.username, %client, "web sign-in refused");
+            tracing::warn!(user = %f.username, %client, "web sign-in refused: wrong user name or password");
+            if let Some(lockout) = st.auth.login_failed(attempt) {
+                tracing::warn!(
+                    address = %lockout.address, failures = lockout.failures,
+                    locked_secs = lockout.lasts.as_secs(),
+                    "web sign-in: client address locked out after {} failed attempts",
+                    lockout.failures
+                );
+            }
             login_page(
                 StatusCode::UNAUTHORIZED,
                 Some("Wrong user name or password."),

@@ -29,6 +29,12 @@ pub const OTHER_FAX_ID: &str = "20261125T111500-00000000000000bb";
 pub const JOB_KEY: &str = "<m1@example.org>/+441234567890";
 
 pub fn config(spool: &Path) -> Config {
+    config_with(spool, "metrics_from = [\"127.0.0.1\"]")
+}
+
+/// The test configuration with `web` as the `[web]` keys besides `listen`
+/// (the default: `metrics_from = ["127.0.0.1"]`).
+pub fn config_with(spool: &Path, web: &str) -> Config {
     let text = format!(
         r#"
 [general]
@@ -36,7 +42,7 @@ spool_dir = "{spool}"
 
 [web]
 listen = "127.0.0.1:0"
-metrics_from = ["127.0.0.1"]
+{web}
 
 [[web.accounts]]
 username = "admin"
@@ -226,8 +232,14 @@ pub struct Running {
 }
 
 pub async fn start() -> Running {
+    start_with(|_| "metrics_from = [\"127.0.0.1\"]".to_string()).await
+}
+
+/// [`start`] with other `[web]` keys (given the spool directory, e.g. to
+/// write a token file there).
+pub async fn start_with(web: impl FnOnce(&Path) -> String) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
+    let config = config_with(dir.path(), &web(dir.path()));
     let store = Store::open_in_spool(dir.path()).await.unwrap();
     seed(&config, &store).await;
     let (stop, stop_rx) = watch::channel(false);
