@@ -27,8 +27,8 @@ use support::procs::BIN;
 const SENDER: &str = "j.smith@example.ac.uk";
 
 /// The configuration of the tests: one fax domain, senders at
-/// example.ac.uk through a relay on loopback, an outgoing trunk, and small
-/// allowances for two listed senders.
+/// example.ac.uk through a relay on loopback that checks its senders, an
+/// outgoing trunk, and small allowances for two listed senders.
 fn config_text(spool: &Path, trunk: &str) -> String {
     format!(
         r#"
@@ -44,6 +44,9 @@ fax_domains = ["fax.example.ac.uk"]
 [intake.senders]
 allowed = ["example.ac.uk"]
 trusted_relays = ["127.0.0.0/8"]
+# The test relay lets its users send only as themselves, so the per-address
+# allowances below apply to its mail.
+relay_checks_senders = true
 
 [[intake.quota.overrides]]
 senders = ["one-an-hour@example.ac.uk"]

@@ -5,8 +5,11 @@
 //! `faxbridge submit`) and a job entering the queue, intake answers, in order:
 //!
 //! 1. **Who is sending?** ([`policy::authorise_sender`]) — an allowed address
-//!    or domain, arriving from a trusted relay, through SMTP AUTH, or from the
-//!    local command line. Everything else is refused at SMTP time.
+//!    or domain, arriving from a trusted relay, through SMTP AUTH (as one of
+//!    the account's own addresses), or from the local command line.
+//!    Everything else is refused at SMTP time. How far the address is
+//!    believed ([`policy::standing`]) decides which of the per-sender
+//!    settings below apply to it.
 //! 2. **Where to?** ([`address::parse_recipient`]) — `number^option@fax-domain`
 //!    is split into the number as written and the per-recipient options.
 //! 3. **What is dialled?** ([`dialplan::DialPlan::normalise`]) — the number in
@@ -45,7 +48,8 @@ pub use message::{CoverSpec, Document, InboundMessage, MessagePlan, Part, plan};
 pub use pan::{Issuer, PanFinding, scan};
 pub use pipeline::{Intake, QueuedFax, Submitted};
 pub use policy::{
-    Origin, Sender, Usage, authorise_sender, check_destination, check_pan, check_quota,
+    Origin, Sender, Standing, Usage, authorise_sender, check_destination, check_destination_at,
+    check_pan, check_pan_at, check_quota, standing,
 };
 
 /// A refusal: what an SMTP server replies and what a report or bounce says.
@@ -367,6 +371,7 @@ mod tests {
             origin: Origin::Smtp {
                 ip: "192.0.2.10".parse().unwrap(),
                 auth_user: None,
+                account_addresses: Vec::new(),
             },
         };
         // MAIL FROM
