@@ -225,11 +225,103 @@ impl IntakeConfig {
             Err(problems)
         }
     }
+
+    /// Settings that work but will not do what they seem to: per-sender
+    /// entries that mail from the trusted relays cannot use, because
+    /// `relay_checks_senders` is off (see [`policy::standing`]).
+    pub fn warnings(&self) -> Vec<crate::problem::Problem> {
+        let s = &self.senders;
+        if s.trusted_relays.is_empty() || s.relay_checks_senders {
+            return Vec::new();
+        }
+        const WHY: &str = "mail from the trusted relays counts by domain only, because relay_checks_senders is false";
+        const FIX: &str = "set [intake.senders] relay_checks_senders = true if the relays let each user send only as themselves; otherwise those senders must log in (SMTP AUTH) with an account listing their address";
+        let by_address = |list: &[String]| list.len() != policy::domain_entries(list).len();
+        let mut out = Vec::new();
+        let mut warn = |key: String, what: &str| {
+            out.push(crate::problem::Problem::new(
+                format!("intake.{key}"),
+                format!("{what}; {WHY}"),
+                FIX,
+            ));
+        };
+        if by_address(&s.allowed) {
+            warn(
+                "senders.allowed".into(),
+                "has entries naming single addresses, which do not admit mail from the trusted relays",
+            );
+        }
+        if !self.destinations.international_senders.is_empty() {
+            warn(
+                "destinations.international_senders".into(),
+                "does not apply to mail from the trusted relays",
+            );
+        }
+        if !self.pci.allowed_senders.is_empty() {
+            warn(
+                "pci.allowed_senders".into(),
+                "does not apply to mail from the trusted relays",
+            );
+        }
+        for (i, o) in self.quota.overrides.iter().enumerate() {
+            if by_address(&o.senders) {
+                warn(
+                    format!("quota.overrides[{i}].senders"),
+                    "has entries naming single addresses, which do not apply to mail from the trusted relays",
+                );
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_sender_entries_a_relay_cannot_use_are_warned_about() {
+        let text = r#"
+            [senders]
+            allowed = ["example.ac.uk", "partner@example.org"]
+            trusted_relays = ["192.0.2.0/24"]
+            [destinations]
+            international_senders = ["research.example.ac.uk"]
+            [pci]
+            allowed_senders = ["card-ops@example.ac.uk"]
+            [[quota.overrides]]
+            senders = ["finance.example.ac.uk"]
+            messages_per_hour = 0
+            pages_per_day = 0
+            [[quota.overrides]]
+            senders = ["boss@example.ac.uk"]
+            messages_per_hour = 0
+            pages_per_day = 0
+        "#;
+        let cfg: IntakeConfig = toml::from_str(text).unwrap();
+        let keys: Vec<String> = cfg.warnings().into_iter().map(|w| w.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "intake.senders.allowed",
+                "intake.destinations.international_senders",
+                "intake.pci.allowed_senders",
+                "intake.quota.overrides[1].senders",
+            ]
+        );
+        assert!(
+            cfg.warnings()[0]
+                .fix
+                .contains("relay_checks_senders = true")
+        );
+        let checked: IntakeConfig =
+            toml::from_str(&text.replace("[senders]", "[senders]\nrelay_checks_senders = true"))
+                .unwrap();
+        assert!(checked.warnings().is_empty());
+        let no_relays: IntakeConfig =
+            toml::from_str(&text.replace("trusted_relays = [\"192.0.2.0/24\"]", "")).unwrap();
+        assert!(no_relays.warnings().is_empty());
+    }
 
     #[test]
     fn unreadable_numbers_are_bad_destination_syntax() {

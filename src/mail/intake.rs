@@ -20,7 +20,17 @@
 //! configured `accounts` (passwords stored only as salted hashes, see
 //! [`SmtpAccount`]) and can insist on TLS (`require_tls`); the handler then
 //! judges the sender address, the client's IP (trusted relays) and the
-//! authenticated user from [`SessionInfo`].
+//! authenticated user from [`SessionInfo`] — an account may use only its
+//! own addresses ([`SmtpAccount::sender_addresses`]).
+//!
+//! What a stranger can cost is bounded before any of that (the `limits`
+//! submodule): connection slots per client address, slots reserved for
+//! trusted relays ([`MailHandler::is_trusted`]) and for clients that have
+//! logged in or had a sender accepted, a short deadline
+//! (`pre_mail_timeout_secs`) for doing either, disconnection after repeated
+//! sender refusals, and per-address lockout and per-account slowdown of
+//! password guessing, with the checks themselves on a bounded blocking
+//! pool. What was refused is counted ([`counters`]) for `/metrics`.
 
 pub(crate) mod auth;
 mod limits;
