@@ -8,16 +8,18 @@
 //!
 //! 1. the gateway can send at all (`[outgoing] uri` is set, or a
 //!    `[[bridge.lines]]` port can be dialled directly);
-//! 2. the sender may send ([`authorise_sender`]) and each recipient is a fax
-//!    number this sender may dial ([`parse_recipient`], [`check_destination`])
-//!    and that can be reached: without a trunk, only a port's number
+//! 2. the sender may send ([`authorise_sender`]; an SMTP account only as its
+//!    own addresses), how far its address is believed ([`standing`]), and
+//!    each recipient is a fax number this sender may dial
+//!    ([`parse_recipient`], [`check_destination_at`]) and that can be
+//!    reached: without a trunk, only a port's number
 //!    ([`crate::queue::Routes::sendable`]);
 //! 3. the MIME structure is intact (mail-parser; a part whose transfer
 //!    encoding is damaged or a multipart whose boundary never appears is
 //!    named), and the message says what to fax ([`message::plan`]);
 //! 4. no payment card number is in the text: subject, body, plain-text
 //!    attachments and the text shown in PDF attachments ([`pan::scan`],
-//!    [`check_pan`]; images are not read, see [`pan`]);
+//!    [`check_pan_at`]; images are not read, see [`pan`]);
 //! 5. the sender is within the hourly message and daily page allowance
 //!    ([`check_quota`], counted from the `fax_job` table);
 //! 6. every document and cover page renders (CPU-bound, on the blocking
