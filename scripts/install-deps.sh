@@ -11,8 +11,10 @@ packages=(
   # tests and benchmarks: reference tools and rasterisers
   libtiff-tools poppler-utils ghostscript qpdf
   # mail tests: aiosmtpd (PyPI) in a venv the tests create under target/;
-  # openssl makes the test relay's and the SIP TLS tests' certificates
-  python3 python3-venv openssl
+  # openssl makes the test relay's and the SIP TLS tests' certificates;
+  # swaks is the SMTP client of the SMTP security tests (libnet-ssleay-perl
+  # gives it STARTTLS)
+  python3 python3-venv openssl swaks libnet-ssleay-perl
   # SNMP tests: snmpsim (PyPI) in a venv under target/, built from Debian's python3
   # web UI tests: headless Chromium driven over WebDriver
   chromium chromium-driver

@@ -430,6 +430,7 @@ impl Config {
                 "set [outgoing] uri (or emergency_uris) to the trunk",
             ));
         }
+        out.extend(self.intake.warnings());
         out
     }
 

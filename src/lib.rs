@@ -17,6 +17,7 @@ pub mod intake;
 pub mod mail;
 pub mod media;
 pub mod numbering;
+pub mod password;
 pub mod problem;
 pub mod queue;
 pub mod retention;

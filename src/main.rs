@@ -54,6 +54,10 @@ enum Command {
     /// Start the daemon on the embedded default and fax it a sample page:
     /// the PDF email lands in the local Maildir.
     Demo(faxbridge::tools::demo::DemoArgs),
+    /// Print an Argon2id password hash for [[web.accounts]] or
+    /// [[intake.smtp.accounts]] password_hash: asks twice without echo on a
+    /// terminal, else reads one line from standard input.
+    Passwd(faxbridge::tools::passwd::PasswdArgs),
 }
 
 #[derive(Subcommand)]
@@ -255,6 +259,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging("warn");
             Ok(faxbridge::tools::pci::run_cli(args, &config)?)
         }
+        Command::Passwd(args) => Ok(faxbridge::tools::passwd::run_cli(args)?),
         Command::Lines(args) => {
             let config = load_config(args.config.as_deref())?;
             // The table already shows every problem; log lines would only

@@ -27,8 +27,8 @@ use support::procs::BIN;
 const SENDER: &str = "j.smith@example.ac.uk";
 
 /// The configuration of the tests: one fax domain, senders at
-/// example.ac.uk through a relay on loopback, an outgoing trunk, and small
-/// allowances for two listed senders.
+/// example.ac.uk through a relay on loopback that checks its senders, an
+/// outgoing trunk, and small allowances for two listed senders.
 fn config_text(spool: &Path, trunk: &str) -> String {
     format!(
         r#"
@@ -44,6 +44,9 @@ fax_domains = ["fax.example.ac.uk"]
 [intake.senders]
 allowed = ["example.ac.uk"]
 trusted_relays = ["127.0.0.0/8"]
+# The test relay lets its users send only as themselves, so the per-address
+# allowances below apply to its mail.
+relay_checks_senders = true
 
 [[intake.quota.overrides]]
 senders = ["one-an-hour@example.ac.uk"]
@@ -72,13 +75,14 @@ async fn env() -> Env {
 
 /// [`env`] with `extra` appended to the configuration.
 async fn env_with(extra: &str) -> Env {
+    env_edited(|text| format!("{text}{extra}")).await
+}
+
+/// [`env`] with the configuration text changed by `edit`.
+async fn env_edited(edit: impl FnOnce(String) -> String) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
-    let config = Config::parse(&format!(
-        "{}{extra}",
-        config_text(&spool, "sip:{number}@127.0.0.1:5999")
-    ))
-    .unwrap();
+    let config = Config::parse(&edit(config_text(&spool, "sip:{number}@127.0.0.1:5999"))).unwrap();
     config.validate().unwrap();
     faxbridge::daemon::prepare_spool(&spool).unwrap();
     let store = Store::open_in_spool(&spool).await.unwrap();
@@ -939,4 +943,98 @@ async fn card_numbers_inside_attachments_are_found_and_named() {
         .await
         .expect("a listed sender passes the guard");
     assert_eq!(job_count(&env.jobs).await, 1);
+}
+
+/// A relay that does not check its senders vouches for their domain only:
+/// the card-number exemption and a per-address allowance listed for
+/// SENDER do not apply to its mail, while the same sender logged in with
+/// an account that lists the address gets both.
+#[tokio::test]
+async fn a_relay_that_does_not_check_senders_gets_no_per_sender_privileges() {
+    let env = env_edited(|text| {
+        text.replace(
+            "relay_checks_senders = true",
+            "relay_checks_senders = false\nauth_users = [\"jane\"]",
+        )
+            + &format!(
+                r#"
+[intake.pci]
+allowed_senders = ["{SENDER}"]
+
+[intake.smtp]
+allow_plain_auth = true
+
+[[intake.smtp.accounts]]
+username = "jane"
+password_hash = "pbkdf2-sha256$100000$0a1b2c3d4e5f6071$37AAD17F6B9872311D002DAAE7EFFBB95A25CF9A8A2EB113D1C2B9C10E556F18"
+addresses = ["{SENDER}"]
+"#
+            )
+    })
+    .await;
+    let to = ["01223123456@fax.example.ac.uk"];
+    let card = |id: &str| {
+        message(
+            id,
+            "Booking",
+            to[0],
+            "Card 4111 1111 1111 1111 exp 12/28, thanks.",
+            &[],
+        )
+    };
+    let r = env
+        .intake
+        .accept(&relay(), received(&to, card("relay-pan@x")))
+        .await
+        .unwrap_err();
+    assert_eq!((r.code, r.enhanced), (550, "5.7.1"), "{r:?}");
+    assert!(
+        r.reason
+            .contains(&format!("{SENDER} may send card numbers, but only when")),
+        "{}",
+        r.reason
+    );
+    assert!(r.advice.contains("relay_checks_senders"), "{}", r.advice);
+    assert_eq!(job_count(&env.jobs).await, 0);
+
+    let jane = SessionInfo {
+        peer: "198.51.100.7:40000".parse().unwrap(),
+        authenticated: Some("jane".into()),
+        ..relay()
+    };
+    env.intake
+        .accept(&jane, received(&to, card("auth-pan@x")))
+        .await
+        .expect("the account vouches for the address: the exemption applies");
+    assert_eq!(job_count(&env.jobs).await, 1);
+    // The account speaks for its own address only.
+    let r = env
+        .intake
+        .check_sender(&jane, "boss@example.ac.uk")
+        .await
+        .unwrap_err();
+    assert_eq!((r.code, r.enhanced), (550, "5.7.1"));
+    assert!(
+        r.reason.contains("may not send as boss@example.ac.uk"),
+        "{}",
+        r.reason
+    );
+
+    // one-an-hour@ has a per-address allowance of one message an hour; from
+    // the relay it counts by domain, so the default of 20 applies.
+    let one = "one-an-hour@example.ac.uk";
+    for id in ["q-1@x", "q-2@x"] {
+        env.intake
+            .accept(
+                &relay(),
+                ReceivedMessage {
+                    mail_from: one.into(),
+                    recipients: to.iter().map(|s| s.to_string()).collect(),
+                    data: message(id, "Note", to[0], "Short note.", &[]),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    env.intake.check_sender(&relay(), one).await.unwrap();
 }

@@ -5,8 +5,11 @@
 //! `faxbridge submit`) and a job entering the queue, intake answers, in order:
 //!
 //! 1. **Who is sending?** ([`policy::authorise_sender`]) — an allowed address
-//!    or domain, arriving from a trusted relay, through SMTP AUTH, or from the
-//!    local command line. Everything else is refused at SMTP time.
+//!    or domain, arriving from a trusted relay, through SMTP AUTH (as one of
+//!    the account's own addresses), or from the local command line.
+//!    Everything else is refused at SMTP time. How far the address is
+//!    believed ([`policy::standing`]) decides which of the per-sender
+//!    settings below apply to it.
 //! 2. **Where to?** ([`address::parse_recipient`]) — `number^option@fax-domain`
 //!    is split into the number as written and the per-recipient options.
 //! 3. **What is dialled?** ([`dialplan::DialPlan::normalise`]) — the number in
@@ -45,7 +48,8 @@ pub use message::{CoverSpec, Document, InboundMessage, MessagePlan, Part, plan};
 pub use pan::{Issuer, PanFinding, scan};
 pub use pipeline::{Intake, QueuedFax, Submitted};
 pub use policy::{
-    Origin, Sender, Usage, authorise_sender, check_destination, check_pan, check_quota,
+    Origin, Sender, Standing, Usage, authorise_sender, check_destination, check_destination_at,
+    check_pan, check_pan_at, check_quota, standing,
 };
 
 /// A refusal: what an SMTP server replies and what a report or bounce says.
@@ -221,11 +225,103 @@ impl IntakeConfig {
             Err(problems)
         }
     }
+
+    /// Settings that work but will not do what they seem to: per-sender
+    /// entries that mail from the trusted relays cannot use, because
+    /// `relay_checks_senders` is off (see [`policy::standing`]).
+    pub fn warnings(&self) -> Vec<crate::problem::Problem> {
+        let s = &self.senders;
+        if s.trusted_relays.is_empty() || s.relay_checks_senders {
+            return Vec::new();
+        }
+        const WHY: &str = "mail from the trusted relays counts by domain only, because relay_checks_senders is false";
+        const FIX: &str = "set [intake.senders] relay_checks_senders = true if the relays let each user send only as themselves; otherwise those senders must log in (SMTP AUTH) with an account listing their address";
+        let by_address = |list: &[String]| list.len() != policy::domain_entries(list).len();
+        let mut out = Vec::new();
+        let mut warn = |key: String, what: &str| {
+            out.push(crate::problem::Problem::new(
+                format!("intake.{key}"),
+                format!("{what}; {WHY}"),
+                FIX,
+            ));
+        };
+        if by_address(&s.allowed) {
+            warn(
+                "senders.allowed".into(),
+                "has entries naming single addresses, which do not admit mail from the trusted relays",
+            );
+        }
+        if !self.destinations.international_senders.is_empty() {
+            warn(
+                "destinations.international_senders".into(),
+                "does not apply to mail from the trusted relays",
+            );
+        }
+        if !self.pci.allowed_senders.is_empty() {
+            warn(
+                "pci.allowed_senders".into(),
+                "does not apply to mail from the trusted relays",
+            );
+        }
+        for (i, o) in self.quota.overrides.iter().enumerate() {
+            if by_address(&o.senders) {
+                warn(
+                    format!("quota.overrides[{i}].senders"),
+                    "has entries naming single addresses, which do not apply to mail from the trusted relays",
+                );
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_sender_entries_a_relay_cannot_use_are_warned_about() {
+        let text = r#"
+            [senders]
+            allowed = ["example.ac.uk", "partner@example.org"]
+            trusted_relays = ["192.0.2.0/24"]
+            [destinations]
+            international_senders = ["research.example.ac.uk"]
+            [pci]
+            allowed_senders = ["card-ops@example.ac.uk"]
+            [[quota.overrides]]
+            senders = ["finance.example.ac.uk"]
+            messages_per_hour = 0
+            pages_per_day = 0
+            [[quota.overrides]]
+            senders = ["boss@example.ac.uk"]
+            messages_per_hour = 0
+            pages_per_day = 0
+        "#;
+        let cfg: IntakeConfig = toml::from_str(text).unwrap();
+        let keys: Vec<String> = cfg.warnings().into_iter().map(|w| w.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "intake.senders.allowed",
+                "intake.destinations.international_senders",
+                "intake.pci.allowed_senders",
+                "intake.quota.overrides[1].senders",
+            ]
+        );
+        assert!(
+            cfg.warnings()[0]
+                .fix
+                .contains("relay_checks_senders = true")
+        );
+        let checked: IntakeConfig =
+            toml::from_str(&text.replace("[senders]", "[senders]\nrelay_checks_senders = true"))
+                .unwrap();
+        assert!(checked.warnings().is_empty());
+        let no_relays: IntakeConfig =
+            toml::from_str(&text.replace("trusted_relays = [\"192.0.2.0/24\"]", "")).unwrap();
+        assert!(no_relays.warnings().is_empty());
+    }
 
     #[test]
     fn unreadable_numbers_are_bad_destination_syntax() {
@@ -367,6 +463,7 @@ mod tests {
             origin: Origin::Smtp {
                 ip: "192.0.2.10".parse().unwrap(),
                 auth_user: None,
+                account_addresses: Vec::new(),
             },
         };
         // MAIL FROM

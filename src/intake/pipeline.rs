@@ -8,16 +8,18 @@
 //!
 //! 1. the gateway can send at all (`[outgoing] uri` is set, or a
 //!    `[[bridge.lines]]` port can be dialled directly);
-//! 2. the sender may send ([`authorise_sender`]) and each recipient is a fax
-//!    number this sender may dial ([`parse_recipient`], [`check_destination`])
-//!    and that can be reached: without a trunk, only a port's number
+//! 2. the sender may send ([`authorise_sender`]; an SMTP account only as its
+//!    own addresses), how far its address is believed ([`standing`]), and
+//!    each recipient is a fax number this sender may dial
+//!    ([`parse_recipient`], [`check_destination_at`]) and that can be
+//!    reached: without a trunk, only a port's number
 //!    ([`crate::queue::Routes::sendable`]);
 //! 3. the MIME structure is intact (mail-parser; a part whose transfer
 //!    encoding is damaged or a multipart whose boundary never appears is
 //!    named), and the message says what to fax ([`message::plan`]);
 //! 4. no payment card number is in the text: subject, body, plain-text
 //!    attachments and the text shown in PDF attachments ([`pan::scan`],
-//!    [`check_pan`]; images are not read, see [`pan`]);
+//!    [`check_pan_at`]; images are not read, see [`pan`]);
 //! 5. the sender is within the hourly message and daily page allowance
 //!    ([`check_quota`], counted from the `fax_job` table);
 //! 6. every document and cover page renders (CPU-bound, on the blocking
@@ -49,10 +51,11 @@ use tracing::{info, warn};
 
 use super::cover::render_cover;
 use super::message::{self, MessagePlan, Skipped};
-use super::policy::{Limits, Origin, Sender, Usage};
+use super::policy::{Limits, Origin, Sender, Standing, Usage};
 use super::{
     Document, FaxOptions, InboundMessage, IntakeConfig, Normalised, Part, Refusal,
-    authorise_sender, check_destination, check_pan, check_quota, pan, parse_recipient,
+    authorise_sender, check_destination_at, check_pan_at, check_quota, pan, parse_recipient,
+    standing,
 };
 use crate::config::Config;
 use crate::docs::tiff::{Compression, write_tiff};
@@ -677,15 +680,22 @@ impl Intake {
         ))
     }
 
-    /// Check one recipient for `sender`: a fax address, a number the dial
-    /// plan understands, a destination this sender may dial.
-    fn recipient(&self, sender: &str, rcpt: &str) -> Result<Recipient, Refusal> {
+    /// Check one recipient for `sender` (believed as far as `standing`
+    /// says): a fax address, a number the dial plan understands, a
+    /// destination this sender may dial.
+    fn recipient(
+        &self,
+        sender: &str,
+        standing: Standing,
+        rcpt: &str,
+    ) -> Result<Recipient, Refusal> {
         let cfg = self.cfg();
         let address = parse_recipient(rcpt, &cfg.fax_domains).map_err(|e| e.refusal())?;
-        let normalised = check_destination(
+        let normalised = check_destination_at(
             &cfg.destinations,
             &cfg.dialplan,
             bare_address(sender),
+            standing,
             &address.number,
         )?;
         // Without a trunk only our own ports can be reached. Permanent: the
@@ -763,6 +773,7 @@ impl Intake {
     ) -> Result<Submitted, Refusal> {
         self.outgoing_check()?;
         authorise_sender(&self.cfg().senders, sender)?;
+        let standing = standing(&self.cfg().senders, &sender.origin);
         let sender_addr = bare_address(&sender.address).to_string();
         if recipients.is_empty() {
             return Err(Refusal::new(
@@ -775,7 +786,7 @@ impl Intake {
         // Recipients, one job per distinct dialled number.
         let mut list: Vec<Recipient> = Vec::new();
         for rcpt in recipients {
-            let r = self.recipient(&sender_addr, rcpt)?;
+            let r = self.recipient(&sender_addr, standing, rcpt)?;
             if !list.iter().any(|x| x.normalised.dial == r.normalised.dial) {
                 list.push(r);
             }
@@ -830,7 +841,7 @@ impl Intake {
         // Card numbers in the text (PCI DSS): refused unless the sender is
         // listed. Reading PDFs is CPU work: off the async threads.
         let limit = self.inner.render.render_timeout;
-        let pci = &self.cfg().pci;
+        let pci = standing.pci(&self.cfg().pci);
         // PDFs are only read when a finding would refuse the message.
         let guarded =
             pci.enabled && !super::policy::matches_any(&pci.allowed_senders, &sender_addr);
@@ -852,13 +863,13 @@ impl Intake {
                     .map(move |f| (place.clone(), f))
             })
             .collect();
-        check_pan(&self.cfg().pci, &sender_addr, &findings)?;
+        check_pan_at(&self.cfg().pci, &sender_addr, standing, &findings)?;
 
         // The message allowance now; the page allowance once pages are known.
         let now = now_ms();
         let rows = self.usage_rows(&sender_addr, now).await?;
         let usage = count_usage(&rows, now, &mkey);
-        let limits = self.cfg().quota.limits_for(&sender_addr);
+        let limits = standing.quota(&self.cfg().quota).limits_for(&sender_addr);
         check_quota(&usage, &limits, 0)?;
 
         let render = self.inner.render.clone();
@@ -953,37 +964,58 @@ impl Intake {
     }
 }
 
-/// The sender as the SMTP session presents it.
-fn smtp_sender(session: &SessionInfo, mail_from: &str) -> Sender {
-    Sender {
-        address: bare_address(mail_from).to_string(),
-        origin: Origin::Smtp {
-            ip: session.peer.ip(),
-            auth_user: session.authenticated.clone(),
-        },
+impl Intake {
+    /// The sender as the SMTP session presents it: the client, and for an
+    /// authenticated session the addresses its account may use.
+    fn smtp_sender(&self, session: &SessionInfo, mail_from: &str) -> Sender {
+        let account_addresses = session
+            .authenticated
+            .as_deref()
+            .and_then(|user| self.cfg().smtp.accounts.iter().find(|a| a.username == user))
+            .map(|a| a.sender_addresses())
+            .unwrap_or_default();
+        Sender {
+            address: bare_address(mail_from).to_string(),
+            origin: Origin::Smtp {
+                ip: session.peer.ip(),
+                auth_user: session.authenticated.clone(),
+                account_addresses,
+            },
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl MailHandler for Intake {
+    fn is_trusted(&self, client: std::net::IpAddr) -> bool {
+        super::policy::is_trusted_relay(&self.cfg().senders, client)
+    }
+
     async fn check_sender(&self, session: &SessionInfo, mail_from: &str) -> Result<(), Refusal> {
-        let sender = smtp_sender(session, mail_from);
+        let sender = self.smtp_sender(session, mail_from);
         authorise_sender(&self.cfg().senders, &sender)?;
+        let standing = standing(&self.cfg().senders, &sender.origin);
         // The hourly message allowance can be refused before any data is sent.
         let now = now_ms();
         let rows = self.usage_rows(&sender.address, now).await?;
         let usage = count_usage(&rows, now, "");
-        check_quota(&usage, &self.cfg().quota.limits_for(&sender.address), 0)
+        let limits = standing
+            .quota(&self.cfg().quota)
+            .limits_for(&sender.address);
+        check_quota(&usage, &limits, 0)
     }
 
     async fn check_recipient(
         &self,
-        _session: &SessionInfo,
+        session: &SessionInfo,
         mail_from: &str,
         recipient: &str,
     ) -> Result<(), Refusal> {
         self.outgoing_check()?;
-        self.recipient(mail_from, recipient).map(|_| ())
+        let sender = self.smtp_sender(session, mail_from);
+        authorise_sender(&self.cfg().senders, &sender)?;
+        let standing = standing(&self.cfg().senders, &sender.origin);
+        self.recipient(mail_from, standing, recipient).map(|_| ())
     }
 
     async fn accept(
@@ -991,7 +1023,7 @@ impl MailHandler for Intake {
         session: &SessionInfo,
         message: ReceivedMessage,
     ) -> Result<Accepted, Refusal> {
-        let sender = smtp_sender(session, &message.mail_from);
+        let sender = self.smtp_sender(session, &message.mail_from);
         let done = self
             .submit(&sender, &message.recipients, message.data)
             .await?;
@@ -1246,10 +1278,18 @@ mod no_trunk_tests {
         let dir = tempfile::tempdir().unwrap();
         let intake = intake(dir.path(), true).await;
         assert!(intake.outgoing_check().is_ok());
-        let to_port = intake.recipient("a@example.org", "01632960202@fax.example.org");
+        let to_port = intake.recipient(
+            "a@example.org",
+            Standing::Address,
+            "01632960202@fax.example.org",
+        );
         assert!(to_port.is_ok(), "{to_port:?}");
         let refused = intake
-            .recipient("a@example.org", "01632960201@fax.example.org")
+            .recipient(
+                "a@example.org",
+                Standing::Address,
+                "01632960201@fax.example.org",
+            )
             .unwrap_err();
         assert_eq!((refused.code, refused.enhanced), (550, "5.3.5"));
         assert!(

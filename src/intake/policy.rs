@@ -10,7 +10,34 @@
 //! domain) or `*.example.ac.uk` (any address at any subdomain). Matching is
 //! case-insensitive, including the local part: mail systems at the site treat
 //! `J.Smith@` and `j.smith@` as the same person.
+//!
+//! # Whose word the sender address is
+//!
+//! An envelope sender is only text the client wrote, so how far it is
+//! believed depends on who vouches for it ([`standing`]):
+//!
+//! * an SMTP AUTH account vouches for the addresses it lists
+//!   (`[[intake.smtp.accounts]] addresses`, or its user name when that is
+//!   an address); any other `MAIL FROM` is refused ([`authorise_sender`]);
+//! * a trusted relay vouches for its senders only when it is configured as
+//!   checking them (`[intake.senders] relay_checks_senders`, for a relay
+//!   that lets each of its users send only as themselves);
+//! * the local command line vouches for what it is given (whoever runs it
+//!   administers the host, or is the mail server's pipe transport).
+//!
+//! A vouched-for address has [`Standing::Address`]: every list entry
+//! applies to it. Mail from a relay that does not check senders has
+//! [`Standing::Domain`], because any of the relay's users could have
+//! written any address: it counts as from its domain only. Concretely,
+//! entries naming one address (`j.smith@example.ac.uk`) never match it, in
+//! `allowed` or in `[[intake.quota.overrides]]`; domain entries do; and the
+//! exemptions from protective rules, `international_senders` and `[intake.pci]
+//! allowed_senders`, do not apply at all, whatever their entries name,
+//! since they would be granted to anyone who writes a matching address.
+//! [`Standing::destinations`], [`Standing::pci`] and [`Standing::quota`]
+//! give the policy as it applies at each standing.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -32,7 +59,82 @@ pub enum Origin {
         ip: IpAddr,
         /// The SMTP AUTH user name (RFC 4954) when the client authenticated.
         auth_user: Option<String>,
+        /// The sender addresses (list forms) the authenticated account may
+        /// use; empty without AUTH.
+        account_addresses: Vec<String>,
     },
+}
+
+/// How far a sender address is believed (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Someone vouches for the address itself: every list entry applies.
+    Address,
+    /// Only the address's domain counts: entries naming single addresses
+    /// do not apply, nor do the international and card-number exemptions.
+    Domain,
+}
+
+impl Standing {
+    /// The destination policy as it applies at this standing.
+    pub fn destinations(self, p: &DestinationPolicy) -> Cow<'_, DestinationPolicy> {
+        match self {
+            Standing::Address => Cow::Borrowed(p),
+            Standing::Domain => Cow::Owned(DestinationPolicy {
+                international_senders: Vec::new(),
+                ..p.clone()
+            }),
+        }
+    }
+
+    /// The card-number guard as it applies at this standing.
+    pub fn pci(self, p: &PciConfig) -> Cow<'_, PciConfig> {
+        match self {
+            Standing::Address => Cow::Borrowed(p),
+            Standing::Domain => Cow::Owned(PciConfig {
+                allowed_senders: Vec::new(),
+                ..p.clone()
+            }),
+        }
+    }
+
+    /// The allowances as they apply at this standing: overrides keep only
+    /// their domain entries (one left with none is dropped).
+    pub fn quota(self, q: &QuotaConfig) -> Cow<'_, QuotaConfig> {
+        match self {
+            Standing::Address => Cow::Borrowed(q),
+            Standing::Domain => Cow::Owned(QuotaConfig {
+                overrides: q
+                    .overrides
+                    .iter()
+                    .filter_map(|o| {
+                        let senders = domain_entries(&o.senders);
+                        (!senders.is_empty()).then(|| QuotaOverride {
+                            senders,
+                            ..o.clone()
+                        })
+                    })
+                    .collect(),
+                ..q.clone()
+            }),
+        }
+    }
+}
+
+/// How far the sender address of a message from `origin` is believed.
+/// (Whether it may send at all is [`authorise_sender`]'s question.)
+pub fn standing(policy: &SenderPolicy, origin: &Origin) -> Standing {
+    match origin {
+        Origin::Local => Standing::Address,
+        // The account's addresses are enforced by authorise_sender.
+        Origin::Smtp {
+            auth_user: Some(_), ..
+        } => Standing::Address,
+        Origin::Smtp {
+            auth_user: None, ..
+        } if policy.relay_checks_senders => Standing::Address,
+        Origin::Smtp { .. } => Standing::Domain,
+    }
 }
 
 /// The sender of a message.
@@ -61,6 +163,11 @@ pub struct SenderPolicy {
     pub trusted_relays: Vec<String>,
     /// SMTP AUTH user names allowed to send; `"*"` allows every authenticated user.
     pub auth_users: Vec<String>,
+    /// Whether the trusted relays let each of their users send only as
+    /// themselves (e.g. Postfix `reject_sender_login_mismatch`), so that
+    /// their `MAIL FROM` names the person. Off: mail from a relay counts as
+    /// from its sender's domain only (see the module docs).
+    pub relay_checks_senders: bool,
 }
 
 impl SenderPolicy {
@@ -263,6 +370,7 @@ pub fn authorise_sender(policy: &SenderPolicy, sender: &Sender) -> Result<(), Re
         Origin::Smtp {
             auth_user: Some(user),
             ip,
+            account_addresses,
         } => {
             let allowed = policy
                 .auth_users
@@ -276,10 +384,22 @@ pub fn authorise_sender(policy: &SenderPolicy, sender: &Sender) -> Result<(), Re
                     "Ask the fax administrator to allow your account, or send from your usual mail program.",
                 ));
             }
+            if !matches_any(account_addresses, address) {
+                return Err(Refusal::new(
+                    550,
+                    "5.7.1",
+                    format!(
+                        "The account {user:?} may not send as {address}: it may send only as {}.",
+                        describe_list(account_addresses)
+                    ),
+                    "Send from your own address, or ask the fax administrator to add this address to your account.",
+                ));
+            }
         }
         Origin::Smtp {
             ip,
             auth_user: None,
+            ..
         } => {
             if !in_relays(&policy.trusted_relays, *ip) {
                 if !policy.auth_users.is_empty() {
@@ -299,15 +419,129 @@ pub fn authorise_sender(policy: &SenderPolicy, sender: &Sender) -> Result<(), Re
             }
         }
     }
-    if !policy.allowed.is_empty() && !matches_any(&policy.allowed, address) {
-        return Err(Refusal::new(
-            550,
-            "5.7.1",
-            format!("{address} is not allowed to send faxes."),
-            "Ask the fax administrator to add your address or department, or send from your work address.",
-        ));
+    if !policy.allowed.is_empty() {
+        let domain_only = standing(policy, &sender.origin) == Standing::Domain;
+        let allowed = if domain_only {
+            matches_any(&domain_entries(&policy.allowed), address)
+        } else {
+            matches_any(&policy.allowed, address)
+        };
+        if !allowed && domain_only && matches_any(&policy.allowed, address) {
+            return Err(Refusal::new(
+                550,
+                "5.7.1",
+                format!(
+                    "{address} is allowed to send faxes by name, but the mail server this message came through does not check that its users send only as themselves, so its mail counts by domain only, and {} is not allowed.",
+                    domain_of(address)
+                ),
+                "Send the fax through your own account on the fax server (SMTP AUTH), or ask the fax administrator to allow your department's domain.",
+            ));
+        }
+        if !allowed {
+            return Err(Refusal::new(
+                550,
+                "5.7.1",
+                format!("{address} is not allowed to send faxes."),
+                "Ask the fax administrator to add your address or department, or send from your work address.",
+            ));
+        }
     }
     Ok(())
+}
+
+/// [`check_destination`] at `standing`: at [`Standing::Domain`] the
+/// international exemption does not apply, and a number refused only for
+/// that reason is refused saying so.
+pub fn check_destination_at(
+    policy: &DestinationPolicy,
+    plan: &DialPlan,
+    sender: &str,
+    standing: Standing,
+    written: &str,
+) -> Result<Normalised, Refusal> {
+    let applied = standing.destinations(policy);
+    match check_destination(&applied, plan, sender, written) {
+        Err(r)
+            if standing == Standing::Domain
+                && check_destination(policy, plan, sender, written).is_ok() =>
+        {
+            Err(Refusal::new(
+                r.code,
+                r.enhanced,
+                format!(
+                    "{written} is abroad. {sender} may send faxes abroad, but only when the fax server can tell the message really comes from that address, and the mail server this message came through does not check that its users send only as themselves."
+                ),
+                "Send the fax through your own account on the fax server (SMTP AUTH), or ask the fax administrator whether the mail server checks senders ([intake.senders] relay_checks_senders).",
+            ))
+        }
+        other => other,
+    }
+}
+
+/// [`check_pan`] at `standing`: at [`Standing::Domain`] nobody is exempt,
+/// and a sender who would be is told why not.
+pub fn check_pan_at(
+    config: &PciConfig,
+    sender: &str,
+    standing: Standing,
+    findings: &[(String, PanFinding)],
+) -> Result<(), Refusal> {
+    let applied = standing.pci(config);
+    match check_pan(&applied, sender, findings) {
+        Err(mut r)
+            if standing == Standing::Domain && check_pan(config, sender, findings).is_ok() =>
+        {
+            r.reason.push_str(&format!(
+                " {sender} may send card numbers, but only when the fax server can tell the message really comes from that address, and the mail server this message came through does not check that its users send only as themselves."
+            ));
+            r.advice = "Send the fax through your own account on the fax server (SMTP AUTH), or ask the fax administrator whether the mail server checks senders ([intake.senders] relay_checks_senders).".into();
+            Err(r)
+        }
+        other => other,
+    }
+}
+
+/// The entries of an address list that name a domain (`example.ac.uk`,
+/// `@example.ac.uk`, `*.example.ac.uk`), not one address.
+pub(crate) fn domain_entries(list: &[String]) -> Vec<String> {
+    list.iter()
+        .filter(|e| {
+            let e = e.trim();
+            !e.contains('@') || e.starts_with('@')
+        })
+        .cloned()
+        .collect()
+}
+
+/// An address list for a refusal: `a@x, b@y or z`.
+fn describe_list(list: &[String]) -> String {
+    match list {
+        [] => "no address (none is configured for it)".to_string(),
+        [one] => describe_entry(one),
+        [rest @ .., last] => format!(
+            "{} or {}",
+            rest.iter()
+                .map(|e| describe_entry(e))
+                .collect::<Vec<_>>()
+                .join(", "),
+            describe_entry(last)
+        ),
+    }
+}
+
+fn describe_entry(entry: &str) -> String {
+    let e = entry.trim();
+    if let Some(parent) = e.strip_prefix("*.") {
+        format!("addresses at any subdomain of {parent}")
+    } else if e.contains('@') && !e.starts_with('@') {
+        e.to_string()
+    } else {
+        format!("addresses at {}", e.trim_start_matches('@'))
+    }
+}
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or(address, |(_, d)| d)
 }
 
 /// Decide whether the number written as `written` may be dialled for `sender`,
@@ -473,7 +707,7 @@ pub(crate) fn matches_any(list: &[String], address: &str) -> bool {
     })
 }
 
-fn address_list_problems(key: &str, list: &[String]) -> Vec<ConfigError> {
+pub(crate) fn address_list_problems(key: &str, list: &[String]) -> Vec<ConfigError> {
     list.iter()
         .enumerate()
         .filter(|(_, e)| {
@@ -509,6 +743,11 @@ fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
     (prefix <= max).then_some((addr, prefix))
 }
 
+/// Whether `ip` is one of `[intake.senders] trusted_relays`.
+pub fn is_trusted_relay(policy: &SenderPolicy, ip: IpAddr) -> bool {
+    in_relays(&policy.trusted_relays, ip)
+}
+
 /// True when `ip` is inside one of the relay blocks. An IPv4-mapped IPv6
 /// client (`::ffff:192.0.2.1`, as a dual-stack socket reports it) is compared as IPv4.
 fn in_relays(relays: &[String], ip: IpAddr) -> bool {
@@ -534,10 +773,16 @@ mod tests {
     use super::*;
     use crate::intake::pan;
 
+    /// An SMTP origin; an authenticated account may send as any address at
+    /// example.ac.uk or example.com.
     fn smtp(ip: &str, user: Option<&str>) -> Origin {
         Origin::Smtp {
             ip: ip.parse().unwrap(),
             auth_user: user.map(String::from),
+            account_addresses: match user {
+                Some(_) => vec!["example.ac.uk".into(), "example.com".into()],
+                None => Vec::new(),
+            },
         }
     }
 
@@ -557,6 +802,7 @@ mod tests {
             ],
             trusted_relays: vec!["192.0.2.0/24".into(), "2001:db8::/32".into()],
             auth_users: vec!["faxuser".into()],
+            relay_checks_senders: true,
         }
     }
 
@@ -679,6 +925,251 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    fn account(user: &str, addresses: &[&str]) -> Origin {
+        Origin::Smtp {
+            ip: "198.51.100.7".parse().unwrap(),
+            auth_user: Some(user.into()),
+            account_addresses: addresses.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_account_sends_only_as_its_own_addresses() {
+        let p = SenderPolicy {
+            auth_users: vec!["*".into()],
+            ..senders()
+        };
+        // (MAIL FROM, account's addresses, accepted?)
+        let table: &[(&str, &[&str], bool)] = &[
+            ("jane@example.ac.uk", &["jane@example.ac.uk"], true),
+            ("JANE@Example.AC.UK", &["jane@example.ac.uk"], true),
+            ("boss@example.ac.uk", &["jane@example.ac.uk"], false),
+            ("a@eng.example.ac.uk", &["*.example.ac.uk"], true),
+            ("a@example.ac.uk", &["*.example.ac.uk"], false),
+            ("anyone@example.ac.uk", &["example.ac.uk"], true),
+            ("partner@example.org", &["jane@example.ac.uk"], false),
+            (
+                "partner@example.org",
+                &["jane@example.ac.uk", "partner@example.org"],
+                true,
+            ),
+            ("jane@example.ac.uk", &[], false),
+        ];
+        for (from, addresses, ok) in table {
+            let r = authorise_sender(&p, &sender(from, account("jane", addresses)));
+            assert_eq!(r.is_ok(), *ok, "{from} as {addresses:?}: {r:?}");
+            if let Err(r) = r {
+                assert_eq!((r.code, r.enhanced), (550, "5.7.1"), "{from}");
+                assert!(r.reason.contains("may not send as"), "{}", r.reason);
+                assert!(r.reason.contains(&format!("as {from}")), "{}", r.reason);
+                assert!(r.advice.contains("add this address"), "{}", r.advice);
+            }
+        }
+        let r = authorise_sender(
+            &p,
+            &sender(
+                "boss@example.ac.uk",
+                account(
+                    "jane",
+                    &["jane@example.ac.uk", "*.lab.example.ac.uk", "example.org"],
+                ),
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(
+            r.reason,
+            "The account \"jane\" may not send as boss@example.ac.uk: it may send only as jane@example.ac.uk, addresses at any subdomain of lab.example.ac.uk or addresses at example.org."
+        );
+        // The binding holds from a trusted relay's address too.
+        let from_relay = Origin::Smtp {
+            ip: "192.0.2.25".parse().unwrap(),
+            auth_user: Some("jane".into()),
+            account_addresses: vec!["jane@example.ac.uk".into()],
+        };
+        assert!(authorise_sender(&p, &sender("boss@example.ac.uk", from_relay)).is_err());
+    }
+
+    #[test]
+    fn who_vouches_for_the_address() {
+        let checking = senders();
+        let plain = SenderPolicy {
+            relay_checks_senders: false,
+            ..senders()
+        };
+        let relay = smtp("192.0.2.25", None);
+        // (policy, origin, standing)
+        let table = [
+            (&plain, Origin::Local, Standing::Address),
+            (
+                &plain,
+                smtp("198.51.100.7", Some("faxuser")),
+                Standing::Address,
+            ),
+            (&plain, relay.clone(), Standing::Domain),
+            (&checking, relay.clone(), Standing::Address),
+            (&plain, smtp("198.51.100.7", None), Standing::Domain),
+        ];
+        for (policy, origin, want) in table {
+            assert_eq!(standing(policy, &origin), want, "{origin:?}");
+        }
+    }
+
+    #[test]
+    fn a_relay_that_does_not_check_senders_counts_by_domain_only() {
+        let p = SenderPolicy {
+            relay_checks_senders: false,
+            ..senders()
+        };
+        let relay = || smtp("192.0.2.25", None);
+        // Domain entries still admit mail from the relay ...
+        for addr in ["j.smith@example.ac.uk", "a@eng.example.ac.uk"] {
+            assert_eq!(
+                authorise_sender(&p, &sender(addr, relay())),
+                Ok(()),
+                "{addr}"
+            );
+        }
+        // ... an entry naming one address does not: anyone could write it.
+        let r = authorise_sender(&p, &sender("partner@example.org", relay())).unwrap_err();
+        assert_eq!((r.code, r.enhanced), (550, "5.7.1"));
+        assert!(r.reason.contains("counts by domain only"), "{}", r.reason);
+        assert!(
+            r.reason.contains("example.org is not allowed"),
+            "{}",
+            r.reason
+        );
+        assert!(r.advice.contains("SMTP AUTH"), "{}", r.advice);
+        // The same address through an account that lists it is accepted.
+        assert_eq!(
+            authorise_sender(
+                &p,
+                &sender(
+                    "partner@example.org",
+                    account("faxuser", &["partner@example.org"])
+                )
+            ),
+            Ok(())
+        );
+        // With relay_checks_senders the relay's word is taken.
+        assert_eq!(
+            authorise_sender(&senders(), &sender("partner@example.org", relay())),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn exemptions_need_an_address_someone_vouches_for() {
+        let policy = DestinationPolicy {
+            international_senders: vec![
+                "intl@example.ac.uk".into(),
+                "research.example.ac.uk".into(),
+            ],
+            ..DestinationPolicy::default()
+        };
+        let abroad = "+33 1 23 45 67 89";
+        for who in ["intl@example.ac.uk", "a@research.example.ac.uk"] {
+            assert!(
+                check_destination_at(&policy, &uk(), who, Standing::Address, abroad).is_ok(),
+                "{who}"
+            );
+            let r =
+                check_destination_at(&policy, &uk(), who, Standing::Domain, abroad).unwrap_err();
+            assert_eq!((r.code, r.enhanced), (550, "5.7.1"));
+            assert!(
+                r.reason.contains("does not check that its users"),
+                "{}",
+                r.reason
+            );
+            assert!(r.advice.contains("relay_checks_senders"), "{}", r.advice);
+        }
+        // Someone never allowed abroad hears the usual reason.
+        let r = check_destination_at(&policy, &uk(), "b@example.ac.uk", Standing::Domain, abroad)
+            .unwrap_err();
+        assert!(
+            r.reason.contains("not allowed to send faxes abroad"),
+            "{}",
+            r.reason
+        );
+        // Home numbers are unaffected.
+        assert!(
+            check_destination_at(
+                &policy,
+                &uk(),
+                "b@example.ac.uk",
+                Standing::Domain,
+                "01223 123456"
+            )
+            .is_ok()
+        );
+
+        let findings: Vec<(String, PanFinding)> = pan::scan("5555555555554444")
+            .into_iter()
+            .map(|f| ("form.pdf".to_string(), f))
+            .collect();
+        let cfg = PciConfig {
+            enabled: true,
+            allowed_senders: vec![
+                "card-ops@example.ac.uk".into(),
+                "finance.example.ac.uk".into(),
+            ],
+        };
+        for who in ["card-ops@example.ac.uk", "x@finance.example.ac.uk"] {
+            assert_eq!(
+                check_pan_at(&cfg, who, Standing::Address, &findings),
+                Ok(())
+            );
+            let r = check_pan_at(&cfg, who, Standing::Domain, &findings).unwrap_err();
+            assert!(r.reason.contains("payment card number"), "{}", r.reason);
+            assert!(
+                r.reason.contains("may send card numbers, but only"),
+                "{}",
+                r.reason
+            );
+            assert!(!r.to_string().contains("5555555555554444"));
+        }
+        let r = check_pan_at(&cfg, "other@example.ac.uk", Standing::Domain, &findings).unwrap_err();
+        assert!(!r.reason.contains("may send card numbers"), "{}", r.reason);
+    }
+
+    #[test]
+    fn allowances_by_domain_still_apply_to_a_relay_that_does_not_check() {
+        let q = QuotaConfig {
+            messages_per_hour: 20,
+            pages_per_day: 200,
+            overrides: vec![
+                QuotaOverride {
+                    senders: vec!["boss@finance.example.ac.uk".into()],
+                    messages_per_hour: 0,
+                    pages_per_day: 0,
+                },
+                QuotaOverride {
+                    senders: vec!["vip@example.ac.uk".into(), "finance.example.ac.uk".into()],
+                    messages_per_hour: 50,
+                    pages_per_day: 1000,
+                },
+            ],
+        };
+        let at = |s: Standing, who: &str| s.quota(&q).limits_for(who);
+        assert_eq!(
+            at(Standing::Address, "boss@finance.example.ac.uk").pages_per_day,
+            0
+        );
+        assert_eq!(
+            at(Standing::Domain, "boss@finance.example.ac.uk").pages_per_day,
+            1000
+        );
+        assert_eq!(
+            at(Standing::Address, "vip@example.ac.uk").pages_per_day,
+            1000
+        );
+        assert_eq!(at(Standing::Domain, "vip@example.ac.uk").pages_per_day, 200);
+        assert_eq!(
+            at(Standing::Domain, "a@example.ac.uk").messages_per_hour,
+            20
+        );
+        assert!(matches!(Standing::Address.quota(&q), Cow::Borrowed(_)));
     }
 
     #[test]

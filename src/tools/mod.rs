@@ -8,13 +8,15 @@
 //!
 //! `faxbridge send` and `faxbridge jobs` ([`send`], [`jobs`]) work on the
 //! outgoing fax queue instead: they place no call themselves, the daemon's
-//! queue worker does.
+//! queue worker does. `faxbridge passwd` ([`passwd`]) makes the password
+//! hashes the configuration's accounts store.
 
 pub mod answer;
 pub mod demo;
 pub mod dial;
 pub mod jobs;
 pub mod lines;
+pub mod passwd;
 pub mod pci;
 pub mod send;
 pub mod submit;

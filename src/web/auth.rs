@@ -38,7 +38,7 @@ use sha2::Sha256;
 use super::AppState;
 use super::config::{Role, SecureCookies, TrustedProxy, WebConfig};
 use super::limit::{Attempt, Delays, Locked, Lockout, LoginLimiter};
-use crate::mail::intake::auth::PasswordHash;
+use crate::password::PasswordHash;
 use crate::sip::acl::Cidr;
 
 /// Name of the session cookie.
@@ -139,7 +139,7 @@ impl Auth {
         }
     }
 
-    /// Check a password (slow on purpose: PBKDF2). For an unknown name the
+    /// Check a password (slow on purpose: Argon2 or PBKDF2). For an unknown name the
     /// first account's hash is still computed so timing does not reveal
     /// which names exist.
     pub(crate) fn verify(&self, username: &str, password: &str) -> Option<Principal> {

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problem;
-use crate::mail::intake::auth::PasswordHash;
 use crate::sip::acl::Cidr;
 
 /// What a signed-in person may see and do.
@@ -40,8 +39,9 @@ impl Role {
 pub struct WebAccount {
     /// Sign-in name, compared exactly.
     pub username: String,
-    /// Salted hash of the password, as for `[[intake.smtp.accounts]]`:
-    /// `pbkdf2-sha256$ITERATIONS$SALT$HEX` (recommended) or `sha256$SALT$HEX`.
+    /// Salted hash of the password, as for `[[intake.smtp.accounts]]`: the
+    /// `$argon2id$…` line `faxbridge passwd` prints (or an older
+    /// `pbkdf2-sha256$ITERATIONS$SALT$HEX`), see [`crate::password`].
     pub password_hash: String,
     /// `admin`, `finance` or `user`.
     pub role: Role,
@@ -243,14 +243,8 @@ impl WebConfig {
                     "remove one of the two accounts",
                 );
             }
-            if let Err(e) = PasswordHash::parse(&account.password_hash) {
-                bad(
-                    format!("{key}.password_hash"),
-                    e,
-                    "make one with `openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt \
-                     pass:PASSWORD -kdfopt salt:SALT -kdfopt iter:100000 PBKDF2 | tr -d :` and \
-                     write pbkdf2-sha256$100000$SALT$HEX",
-                );
+            if let Some(e) = crate::password::problem(&account.password_hash) {
+                bad(format!("{key}.password_hash"), e, crate::password::FIX);
             }
             if account.role == Role::User
                 && !account.email.as_deref().is_some_and(|e| e.contains('@'))

@@ -363,8 +363,74 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
         let n = i64::try_from(value.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
         e.sample(name, &[], n);
     }
+    smtp(&mut e);
     Ok(e.out)
 }
+
+/// The SMTP listener's defences: counted in this process since it started
+/// (the store never sees a refused connection or a wrong password), so
+/// they restart from 0 with the daemon, which `rate()` handles.
+fn smtp(e: &mut Exposition) {
+    let c = crate::mail::intake::counters();
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    e.family(
+        "faxbridge_smtp_auth_failures_total",
+        "counter",
+        "SMTP AUTH attempts with a wrong user name or password.",
+    );
+    e.sample(
+        "faxbridge_smtp_auth_failures_total",
+        &[],
+        n(c.auth_failures),
+    );
+    e.family(
+        "faxbridge_smtp_auth_lockouts_total",
+        "counter",
+        "SMTP AUTH lockouts after too many failures: a client address locked out, or an account's attempts slowed down.",
+    );
+    for (scope, v) in [
+        ("address", c.auth_address_lockouts),
+        ("account", c.auth_account_slowdowns),
+    ] {
+        e.sample(
+            "faxbridge_smtp_auth_lockouts_total",
+            &[("scope", scope)],
+            n(v),
+        );
+    }
+    e.family(
+        "faxbridge_smtp_connections_refused_total",
+        "counter",
+        "SMTP connections refused at connect: every slot taken, only reserved slots left, or the client address at its limit.",
+    );
+    for (reason, v) in [
+        ("full", c.refused_full),
+        ("reserved", c.refused_reserved),
+        ("per_address", c.refused_per_address),
+    ] {
+        e.sample(
+            "faxbridge_smtp_connections_refused_total",
+            &[("reason", reason)],
+            n(v),
+        );
+    }
+    e.family(
+        "faxbridge_smtp_sessions_closed_total",
+        "counter",
+        "SMTP sessions closed early: no login or accepted sender in time, or too many refused senders.",
+    );
+    for (reason, v) in [
+        ("pre_mail_timeout", c.unproven_timeouts),
+        ("sender_refusals", c.sender_refusal_closes),
+    ] {
+        e.sample(
+            "faxbridge_smtp_sessions_closed_total",
+            &[("reason", reason)],
+            n(v),
+        );
+    }
+}
+
 
 /// Headers a reverse proxy adds to say whom it forwards for. A request
 /// carrying any of them came through a proxy, whatever address it
@@ -613,6 +679,21 @@ mod tests {
             Bearer::Invalid,
             "no token configured: none is right"
         );
+    }
+
+    #[test]
+    fn smtp_defences_are_exposed() {
+        let mut e = Exposition::default();
+        smtp(&mut e);
+        for line in [
+            "# TYPE faxbridge_smtp_auth_failures_total counter",
+            "faxbridge_smtp_auth_lockouts_total{scope=\"address\"} ",
+            "faxbridge_smtp_auth_lockouts_total{scope=\"account\"} ",
+            "faxbridge_smtp_connections_refused_total{reason=\"per_address\"} ",
+            "faxbridge_smtp_sessions_closed_total{reason=\"pre_mail_timeout\"} ",
+        ] {
+            assert!(e.out.contains(line), "{line} missing in {}", e.out);
+        }
     }
 
     #[test]

@@ -106,6 +106,17 @@ impl Proc {
         self.lines.clone()
     }
 
+    /// How many lines the process printed so far contain every one of
+    /// `parts`.
+    pub fn log_count(&self, parts: &[&str]) -> usize {
+        self.all
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| parts.iter().all(|p| l.contains(p)))
+            .count()
+    }
+
     pub fn sigterm(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

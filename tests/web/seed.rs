@@ -17,8 +17,8 @@ use faxbridge::web::{WebServer, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-/// Passwords of the seeded accounts (PBKDF2-SHA256, 1000 iterations,
-/// salt "salt").
+/// Passwords of the seeded accounts (PBKDF2-SHA256, 100,000 iterations,
+/// the least a configuration may use, salt "salt").
 pub const ADMIN: (&str, &str) = ("admin", "adminpass");
 pub const FINANCE: (&str, &str) = ("fin", "finpass");
 pub const USER: (&str, &str) = ("sales", "userpass");
@@ -46,17 +46,17 @@ listen = "127.0.0.1:0"
 
 [[web.accounts]]
 username = "admin"
-password_hash = "pbkdf2-sha256$1000$salt$940C0541E4DB7E6D7C84BEBC9EFEA88433D3A3AD7434F6C40C7AE31743D6E74A"
+password_hash = "pbkdf2-sha256$100000$salt$EAE46998928517C506DEE34AEC1B801EDB5D4DF14490B63DFA19514F2310FAC0"
 role = "admin"
 
 [[web.accounts]]
 username = "fin"
-password_hash = "pbkdf2-sha256$1000$salt$EF415427BA2C87A88DF9D9A5B67E840D7F4A1E438A428B4629CFA32C301D91EF"
+password_hash = "pbkdf2-sha256$100000$salt$59FC84E4275ECEEE5E1125D06203821F7F4A3AB7971408A5CA73EFA8CF1DB7CE"
 role = "finance"
 
 [[web.accounts]]
 username = "sales"
-password_hash = "pbkdf2-sha256$1000$salt$2241FE27827ED6F368BF870AD9D101130B4342AAAA3B773A6DC1249B1A3B4884"
+password_hash = "pbkdf2-sha256$100000$salt$1B3D67769B4B16A3FDC6AC9D79CF03B8B9C56DC60FC6588019304A10F49033C3"
 role = "user"
 email = "sales@example.org"
 

@@ -1,14 +1,17 @@
 //! The tokio driver around the SMTP [`Session`]: accepts connections, one
-//! task each, bounded in number; reads with the command and data timeouts;
-//! asks the [`MailHandler`]; runs the STARTTLS handshake with rustls.
+//! task each, admitted by the [`Slots`]; reads with the command and data
+//! timeouts (and the shorter one for clients that have not yet
+//! authenticated or had a sender accepted); asks the [`MailHandler`]; checks
+//! passwords through the [`AuthLimiter`] on a bounded blocking pool; runs
+//! the STARTTLS handshake with rustls.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -19,10 +22,12 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use super::auth::{Accounts, PasswordHash};
+use super::auth::Accounts;
+use super::limits::{AuthLimiter, ClientKey, Gate, Refused, Slots};
 use super::protocol::{self, Event, ProtocolConfig, Session, Waiting};
 use super::{MailHandler, ReceivedMessage, SmtpConfig};
 use crate::config::Problem;
+use crate::password::PasswordHash;
 
 /// Why the SMTP listener could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +87,70 @@ pub enum SmtpError {
     Tls(rustls::Error),
 }
 
+/// What the SMTP listeners of this process counted since it started, for
+/// `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SmtpCounters {
+    /// AUTH attempts with a wrong user name or password.
+    pub auth_failures: u64,
+    /// Client addresses locked out of AUTH after too many failures.
+    pub auth_address_lockouts: u64,
+    /// Accounts whose AUTH attempts started to be delayed after too many
+    /// failures.
+    pub auth_account_slowdowns: u64,
+    /// Connections refused because every slot was taken.
+    pub refused_full: u64,
+    /// Connections from untrusted addresses refused because only the
+    /// reserved slots were left.
+    pub refused_reserved: u64,
+    /// Connections refused because their address held its most unproven
+    /// connections.
+    pub refused_per_address: u64,
+    /// Sessions closed for not authenticating or having a sender accepted
+    /// within `pre_mail_timeout_secs`.
+    pub unproven_timeouts: u64,
+    /// Sessions closed after `max_sender_refusals` refused senders.
+    pub sender_refusal_closes: u64,
+}
+
+static AUTH_FAILURES: AtomicU64 = AtomicU64::new(0);
+static AUTH_ADDRESS_LOCKOUTS: AtomicU64 = AtomicU64::new(0);
+static AUTH_ACCOUNT_SLOWDOWNS: AtomicU64 = AtomicU64::new(0);
+static REFUSED_FULL: AtomicU64 = AtomicU64::new(0);
+static REFUSED_RESERVED: AtomicU64 = AtomicU64::new(0);
+static REFUSED_PER_ADDRESS: AtomicU64 = AtomicU64::new(0);
+static UNPROVEN_TIMEOUTS: AtomicU64 = AtomicU64::new(0);
+static SENDER_REFUSAL_CLOSES: AtomicU64 = AtomicU64::new(0);
+
+/// The counters of every SMTP listener in this process.
+pub fn counters() -> SmtpCounters {
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    SmtpCounters {
+        auth_failures: get(&AUTH_FAILURES),
+        auth_address_lockouts: get(&AUTH_ADDRESS_LOCKOUTS),
+        auth_account_slowdowns: get(&AUTH_ACCOUNT_SLOWDOWNS),
+        refused_full: get(&REFUSED_FULL),
+        refused_reserved: get(&REFUSED_RESERVED),
+        refused_per_address: get(&REFUSED_PER_ADDRESS),
+        unproven_timeouts: get(&UNPROVEN_TIMEOUTS),
+        sender_refusal_closes: get(&SENDER_REFUSAL_CLOSES),
+    }
+}
+
+fn count(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Lock a mutex whose holder may have panicked (the data are counts that
+/// stay consistent).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One log line per this long about refused connections: a flood must not
+/// become a flood of log lines.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// Everything a connection task needs, shared by all of them.
 struct Shared {
     protocol: ProtocolConfig,
@@ -89,7 +158,55 @@ struct Shared {
     accounts: Arc<Accounts>,
     command_timeout: Duration,
     data_timeout: Duration,
-    max_connections: usize,
+    pre_mail_timeout: Duration,
+    slots: Mutex<Slots>,
+    limiter: Mutex<AuthLimiter>,
+    auth_max_failures: u32,
+    auth_window: Duration,
+    /// Permits for password checks on the blocking pool.
+    password_checks: Semaphore,
+    /// When refused connections were last logged, and how many since.
+    refusal_log: Mutex<(Option<Instant>, u64)>,
+}
+
+impl Shared {
+    /// Log a refused connection, at most once per [`REFUSAL_LOG_EVERY`].
+    fn log_refusal(&self, peer: SocketAddr, why: Refused) {
+        let now = Instant::now();
+        let mut log = lock(&self.refusal_log);
+        let (last, suppressed) = &mut *log;
+        if last.is_some_and(|t| now.duration_since(t) < REFUSAL_LOG_EVERY) {
+            *suppressed += 1;
+            return;
+        }
+        let (open, unproven) = lock(&self.slots).counts();
+        tracing::warn!(%peer, reason = why.name(), open, unproven, refused_since_last_line = *suppressed, "SMTP connection refused: no slot for this client");
+        *last = Some(now);
+        *suppressed = 0;
+    }
+}
+
+/// A connection's slot, given back when it is dropped.
+struct Slot {
+    shared: Arc<Shared>,
+    client: ClientKey,
+    proven: bool,
+}
+
+impl Slot {
+    /// The connection has proved itself: it leaves the strangers' share.
+    fn promote(&mut self) {
+        if !self.proven {
+            self.proven = true;
+            lock(&self.shared.slots).promote(self.client);
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        lock(&self.shared.slots).release(self.client, self.proven);
+    }
 }
 
 /// The SMTP listener: bound by [`SmtpListener::bind`], serving by
@@ -132,7 +249,9 @@ impl SmtpListener {
             require_tls: config.require_tls,
             auth_available: !accounts.is_empty(),
             allow_plain_auth: config.allow_plain_auth,
+            max_sender_refusals: config.max_sender_refusals,
         };
+        let auth_window = Duration::from_secs(config.auth_window_secs);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| SmtpError::Bind { addr, source })?;
@@ -144,7 +263,21 @@ impl SmtpListener {
                 accounts: Arc::new(accounts),
                 command_timeout: Duration::from_secs(config.command_timeout_secs),
                 data_timeout: Duration::from_secs(config.data_timeout_secs),
-                max_connections: config.max_connections,
+                pre_mail_timeout: Duration::from_secs(config.pre_mail_timeout_secs),
+                slots: Mutex::new(Slots::new(
+                    config.max_connections,
+                    config.reserved(),
+                    config.max_connections_per_address,
+                )),
+                limiter: Mutex::new(AuthLimiter::new(
+                    config.auth_max_failures,
+                    auth_window,
+                    Duration::from_millis(config.auth_delay_ms),
+                )),
+                auth_max_failures: config.auth_max_failures,
+                auth_window,
+                password_checks: Semaphore::new(config.auth_concurrency.max(1)),
+                refusal_log: Mutex::new((None, 0)),
             }),
         })
     }
@@ -161,7 +294,6 @@ impl SmtpListener {
     pub async fn run(self, handler: Arc<dyn MailHandler>, shutdown: impl Future<Output = ()>) {
         let SmtpListener { listener, shared } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let slots = Arc::new(Semaphore::new(shared.max_connections));
         let mut tasks = JoinSet::new();
         tracing::info!(addr = ?listener.local_addr().ok(), tls = shared.tls.is_some(), "SMTP listener started");
         tokio::pin!(shutdown);
@@ -169,29 +301,43 @@ impl SmtpListener {
             tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => match slots.clone().try_acquire_owned() {
-                        Ok(permit) => {
-                            let shared = shared.clone();
-                            let handler = handler.clone();
-                            let stop = stop_rx.clone();
-                            tasks.spawn(async move {
-                                serve(stream, peer, &shared, handler.as_ref(), stop).await;
-                                drop(permit);
-                            });
+                    Ok((stream, peer)) => {
+                        let trusted = handler.is_trusted(peer.ip());
+                        let client = ClientKey::of(peer.ip());
+                        let admitted = lock(&shared.slots).admit(client, trusted);
+                        match admitted {
+                            Ok(()) => {
+                                let slot = Slot {
+                                    shared: shared.clone(),
+                                    client,
+                                    proven: trusted,
+                                };
+                                let shared = shared.clone();
+                                let handler = handler.clone();
+                                let stop = stop_rx.clone();
+                                tasks.spawn(async move {
+                                    serve(stream, peer, slot, &shared, handler.as_ref(), stop).await;
+                                });
+                            }
+                            Err(why) => {
+                                count(match why {
+                                    Refused::Full => &REFUSED_FULL,
+                                    Refused::SharedFull => &REFUSED_RESERVED,
+                                    Refused::AddressFull => &REFUSED_PER_ADDRESS,
+                                });
+                                shared.log_refusal(peer, why);
+                                let reply = match why {
+                                    Refused::AddressFull => protocol::address_busy_reply(&shared.protocol.hostname),
+                                    Refused::Full | Refused::SharedFull => protocol::busy_reply(&shared.protocol.hostname),
+                                };
+                                // A new socket's send buffer is empty, so the
+                                // short reply goes out at once; no task or
+                                // timer is spent on a client we refuse.
+                                let _ = stream.try_write(reply.as_bytes());
+                                drop(stream);
+                            }
                         }
-                        Err(_) => {
-                            tracing::warn!(%peer, limit = shared.max_connections, "SMTP connection refused: all connection slots in use");
-                            let reply = protocol::busy_reply(&shared.protocol.hostname);
-                            tasks.spawn(async move {
-                                let mut stream = stream;
-                                let _ = tokio::time::timeout(Duration::from_secs(5), async {
-                                    stream.write_all(reply.as_bytes()).await?;
-                                    stream.shutdown().await
-                                })
-                                .await;
-                            });
-                        }
-                    },
+                    }
                     Err(e) => {
                         // Usually out of file descriptors; accepting again
                         // at once would spin.
@@ -348,18 +494,35 @@ enum End {
 async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
+    mut slot: Slot,
     shared: &Shared,
     handler: &dyn MailHandler,
     stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     let mut conn = Conn::Plain(stream);
-    tracing::debug!(%peer, "SMTP connection");
-    match drive(&mut conn, peer, shared, handler, stop).await {
+    tracing::debug!(%peer, trusted = slot.proven, "SMTP connection");
+    match drive(&mut conn, peer, &mut slot, shared, handler, stop).await {
         Ok(()) => tracing::debug!(%peer, "SMTP connection closed"),
         Err(e) => tracing::info!(%peer, reason = %e, "SMTP connection ended"),
     }
     conn.shutdown().await;
+    drop(slot);
+}
+
+/// How long to wait for the client now: `limit`, or for a session that has
+/// not proved itself, no longer than until `deadline`. The flag says the
+/// deadline is what limits.
+fn wait_limit(session: &Session, limit: Duration, deadline: Instant) -> (Duration, bool) {
+    if session.is_proven() {
+        return (limit, false);
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left < limit {
+        (left, true)
+    } else {
+        (limit, false)
+    }
 }
 
 async fn flush(conn: &mut Conn, session: &mut Session, shared: &Shared) -> Result<(), End> {
@@ -376,13 +539,24 @@ async fn flush(conn: &mut Conn, session: &mut Session, shared: &Shared) -> Resul
 async fn drive(
     conn: &mut Conn,
     peer: SocketAddr,
+    slot: &mut Slot,
     shared: &Shared,
     handler: &dyn MailHandler,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), End> {
     let mut session = Session::new(shared.protocol.clone(), peer);
+    if slot.proven {
+        session.set_trusted();
+    }
+    // An unproven client must authenticate or have a sender accepted by
+    // then; until it does it holds one of the strangers' slots.
+    let deadline = Instant::now() + shared.pre_mail_timeout;
+    let client = slot.client;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
+        if session.is_proven() {
+            slot.promote();
+        }
         match session.poll() {
             Event::NeedInput => {
                 flush(conn, &mut session, shared).await?;
@@ -395,8 +569,14 @@ async fn drive(
                     Waiting::Command => shared.command_timeout,
                     Waiting::Data => shared.data_timeout,
                 };
+                let (limit, early) = wait_limit(&session, limit, deadline);
                 tokio::select! {
                     read = tokio::time::timeout(limit, conn.read(&mut buf)) => match read {
+                        Err(_) if early => {
+                            count(&UNPROVEN_TIMEOUTS);
+                            tracing::info!(%peer, seconds = shared.pre_mail_timeout.as_secs(), "SMTP session closed: no login or accepted sender in time");
+                            session.unproven_timed_out();
+                        }
                         Err(_) => {
                             tracing::info!(%peer, seconds = limit.as_secs(), "SMTP session timed out");
                             session.timed_out();
@@ -416,7 +596,11 @@ async fn drive(
                 if let Err(r) = &result {
                     tracing::info!(%peer, from = %mail_from, helo = %info.helo, user = ?info.authenticated, reason = %r.smtp_line(), "SMTP sender refused");
                 }
+                let refused = result.is_err();
                 session.sender_checked(result);
+                if refused && session.is_closing() {
+                    count(&SENDER_REFUSAL_CLOSES);
+                }
             }
             Event::CheckRecipient {
                 mail_from,
@@ -467,16 +651,42 @@ async fn drive(
                 session.message_done(result.map(|a| a.jobs.len()));
             }
             Event::Authenticate { username, password } => {
-                let accounts = shared.accounts.clone();
-                let user = username.clone();
-                // PBKDF2 is slow on purpose: keep it off the async workers.
-                let ok = tokio::task::spawn_blocking(move || accounts.verify(&user, &password))
-                    .await
-                    .unwrap_or(false);
+                flush(conn, &mut session, shared).await?;
+                let gate = lock(&shared.limiter).gate(client, &username, Instant::now());
+                let delay = match gate {
+                    Gate::Locked { retry_after } => {
+                        tracing::debug!(%peer, user = %username, "SMTP AUTH refused: address locked out");
+                        session.auth_locked(retry_after);
+                        continue;
+                    }
+                    Gate::Check { delay } => delay,
+                };
+                if !delay.is_zero() {
+                    // The account is under attack: every attempt on it
+                    // waits, the right password too (answering that one
+                    // at once would tell a guesser to stop waiting).
+                    let stopping = *stop.borrow();
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.changed(), if !stopping => {}
+                    }
+                }
+                let ok = check_password(shared, &username, password).await;
                 if ok {
+                    lock(&shared.limiter).succeeded(&username);
                     tracing::info!(%peer, user = %username, "SMTP AUTH succeeded");
                 } else {
+                    count(&AUTH_FAILURES);
+                    let failure = lock(&shared.limiter).failed(client, &username, Instant::now());
                     tracing::warn!(%peer, user = %username, "SMTP AUTH failed");
+                    if failure.address_locked {
+                        count(&AUTH_ADDRESS_LOCKOUTS);
+                        tracing::warn!(%peer, client = %client, failures = shared.auth_max_failures, window_secs = shared.auth_window.as_secs(), "SMTP AUTH locked out for this client address: too many failed logins; it gets 454 until the oldest failure is out of the window");
+                    }
+                    if failure.account_slowed {
+                        count(&AUTH_ACCOUNT_SLOWDOWNS);
+                        tracing::warn!(%peer, user = %username, failures = shared.auth_max_failures, window_secs = shared.auth_window.as_secs(), "SMTP AUTH slowed down for this account: too many failed logins; each further attempt waits before its password is checked");
+                    }
                 }
                 session.auth_checked(ok);
             }
@@ -488,7 +698,8 @@ async fn drive(
                 let Conn::Plain(tcp) = std::mem::replace(conn, Conn::Gone) else {
                     return Ok(());
                 };
-                match tokio::time::timeout(shared.command_timeout, acceptor.accept(tcp)).await {
+                let (limit, _) = wait_limit(&session, shared.command_timeout, deadline);
+                match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => {
                         *conn = Conn::Tls(Box::new(tls));
                         session.tls_started();
@@ -504,4 +715,20 @@ async fn drive(
             }
         }
     }
+}
+
+/// Check a password on the blocking pool, at most `auth_concurrency` at a
+/// time: Argon2 and PBKDF2 take tens of milliseconds of CPU by design, which
+/// must not stall the async workers, and a crowd of guessers must not take
+/// every CPU (or, for Argon2, much memory) either.
+async fn check_password(shared: &Shared, username: &str, password: Vec<u8>) -> bool {
+    // The semaphore is never closed.
+    let Ok(_permit) = shared.password_checks.acquire().await else {
+        return false;
+    };
+    let accounts = shared.accounts.clone();
+    let user = username.to_string();
+    tokio::task::spawn_blocking(move || accounts.verify(&user, &password))
+        .await
+        .unwrap_or(false)
 }

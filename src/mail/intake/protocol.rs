@@ -57,6 +57,9 @@ pub(crate) struct ProtocolConfig {
     pub auth_available: bool,
     /// Whether AUTH is offered on a connection without TLS.
     pub allow_plain_auth: bool,
+    /// Senders refused at `MAIL FROM` after which a session that is not
+    /// from a trusted relay is closed with 421.
+    pub max_sender_refusals: u32,
 }
 
 impl Default for ProtocolConfig {
@@ -70,6 +73,7 @@ impl Default for ProtocolConfig {
             require_tls: false,
             auth_available: false,
             allow_plain_auth: false,
+            max_sender_refusals: 3,
         }
     }
 }
@@ -192,6 +196,13 @@ pub(crate) struct Session {
     errors: u32,
     transaction: Option<Transaction>,
     data: DataState,
+    /// The client is a trusted relay (told by the driver).
+    trusted: bool,
+    /// The client has authenticated or had a sender accepted (or is
+    /// trusted): it has shown it is here to send mail.
+    proven: bool,
+    /// Senders refused at `MAIL FROM` so far.
+    sender_refusals: u32,
 }
 
 impl Session {
@@ -209,6 +220,9 @@ impl Session {
             errors: 0,
             transaction: None,
             data: DataState::default(),
+            trusted: false,
+            proven: false,
+            sender_refusals: 0,
         };
         let greeting = format!("220 {} ESMTP faxbridge ready", s.cfg.hostname);
         s.reply(&greeting);
@@ -271,6 +285,37 @@ impl Session {
             (true, false, true) => "ESMTPA",
             (true, true, true) => "ESMTPSA",
         }
+    }
+
+    /// The client is a trusted relay: proven from the start, and not closed
+    /// for refused senders (it sends for many people over one connection).
+    pub(crate) fn set_trusted(&mut self) {
+        self.trusted = true;
+        self.proven = true;
+    }
+
+    /// Whether the client has shown it is here to send mail: a trusted
+    /// relay, or it has authenticated or had a sender accepted. It stays
+    /// proven for the rest of the connection.
+    pub(crate) fn is_proven(&self) -> bool {
+        self.proven
+    }
+
+    /// Whether the session has ended (its last replies may still be
+    /// waiting in the output).
+    pub(crate) fn is_closing(&self) -> bool {
+        self.mode == Mode::Closed
+    }
+
+    /// An unproven client did not authenticate or start a transaction in
+    /// the time allowed: 421 and close.
+    pub(crate) fn unproven_timed_out(&mut self) {
+        let line = format!(
+            "421 4.4.2 {} Timeout: no login or accepted sender in time, closing connection",
+            self.cfg.hostname
+        );
+        self.reply(&line);
+        self.mode = Mode::Closed;
     }
 
     /// The client was silent too long: 421 and close (RFC 5321 §4.5.3.2).
@@ -359,17 +404,33 @@ impl Session {
         let Mode::Awaiting(Awaiting::Sender(mail_from)) = &self.mode else {
             return;
         };
+        let mail_from = mail_from.clone();
+        self.mode = Mode::Command;
         match result {
             Ok(()) => {
                 self.transaction = Some(Transaction {
-                    mail_from: mail_from.clone(),
+                    mail_from,
                     recipients: Vec::new(),
                 });
+                self.proven = true;
                 self.reply("250 2.1.0 Sender OK");
             }
-            Err(refusal) => self.reply(&refusal.smtp_line()),
+            Err(refusal) => {
+                self.reply(&refusal.smtp_line());
+                self.sender_refusals += 1;
+                // A client that keeps trying senders is probing which ones
+                // pass; a relay sends for many people and is exempt.
+                if !self.trusted && self.sender_refusals >= self.cfg.max_sender_refusals {
+                    tracing::info!(peer = %self.peer, refusals = self.sender_refusals, "SMTP session closed after too many refused senders");
+                    let line = format!(
+                        "421 4.7.0 {} Too many refused senders, closing connection",
+                        self.cfg.hostname
+                    );
+                    self.reply(&line);
+                    self.mode = Mode::Closed;
+                }
+            }
         }
-        self.mode = Mode::Command;
     }
 
     /// Answer to [`Event::CheckRecipient`].
@@ -414,12 +475,32 @@ impl Session {
         };
         if ok {
             self.authenticated = Some(user.clone());
+            self.proven = true;
             self.mode = Mode::Command;
             self.reply("235 2.7.0 Authentication successful");
         } else {
             self.mode = Mode::Command;
             self.error("535 5.7.8 Authentication credentials invalid");
         }
+    }
+
+    /// Answer to [`Event::Authenticate`] when the client's address is
+    /// locked out after too many failures: RFC 4954 §6's temporary failure,
+    /// the password unchecked.
+    pub(crate) fn auth_locked(&mut self, retry_after: std::time::Duration) {
+        if !matches!(self.mode, Mode::Awaiting(Awaiting::Auth(_))) {
+            return;
+        }
+        self.mode = Mode::Command;
+        let secs = retry_after.as_secs().max(1);
+        let wait = if secs < 120 {
+            format!("{secs} seconds")
+        } else {
+            format!("{} minutes", secs.div_ceil(60))
+        };
+        self.error(&format!(
+            "454 4.7.0 Too many failed logins from your address; try again in {wait}"
+        ));
     }
 
     /// The TLS handshake after STARTTLS succeeded. RFC 3207 §4.2: the client
@@ -1039,6 +1120,12 @@ pub(crate) fn rfc5322_date(t: SystemTime) -> String {
 /// taken (RFC 5321 §3.1 allows 421 at connection time).
 pub(crate) fn busy_reply(hostname: &str) -> String {
     format!("421 4.3.2 {hostname} Too many connections, try again later\r\n")
+}
+
+/// The reply sent instead of the greeting when the client's address holds
+/// its most connections already.
+pub(crate) fn address_busy_reply(hostname: &str) -> String {
+    format!("421 4.7.0 {hostname} Too many connections from your address, try again later\r\n")
 }
 
 #[cfg(test)]
@@ -1728,6 +1815,121 @@ mod tests {
             h.run(),
             "421 4.3.2 localhost Service shutting down, try again later\r\n"
         );
+    }
+
+    #[test]
+    fn repeated_sender_refusals_close_a_strangers_session() {
+        let mut h = Harness::plain();
+        h.talk("EHLO a\r\n");
+        let out = h.talk("MAIL FROM:<bad1@b>\r\nMAIL FROM:<bad2@b>\r\n");
+        assert_eq!(codes(&out), ["550", "550"]);
+        assert!(!h.closed);
+        // The third refusal is answered, then the session ends; anything
+        // pipelined behind it is not read.
+        let out = h.talk("MAIL FROM:<bad3@b>\r\nMAIL FROM:<a@b>\r\n");
+        assert_eq!(
+            out,
+            "550 5.7.1 Sender not allowed\r\n\
+             421 4.7.0 localhost Too many refused senders, closing connection\r\n"
+        );
+        assert!(h.closed);
+        assert!(!h.s.is_proven());
+
+        // A trusted relay sends for many people: never closed for this.
+        let mut h = Harness::plain();
+        h.s.set_trusted();
+        assert!(h.s.is_proven());
+        h.talk("EHLO relay\r\n");
+        for i in 0..10 {
+            let out = h.talk(format!("MAIL FROM:<bad{i}@b>\r\n"));
+            assert_eq!(codes(&out), ["550"], "{i}");
+        }
+        assert!(!h.closed);
+        assert_eq!(codes(&h.talk("MAIL FROM:<a@b>\r\n")), ["250"]);
+
+        // The limit is configurable; refusals count across transactions.
+        let mut h = Harness::new(ProtocolConfig {
+            max_sender_refusals: 1,
+            ..ProtocolConfig::default()
+        });
+        h.talk("EHLO a\r\n");
+        let out = h.talk("MAIL FROM:<bad@b>\r\n");
+        assert_eq!(codes(&out), ["550", "421"]);
+        assert!(h.closed);
+    }
+
+    #[test]
+    fn a_session_is_proven_by_an_accepted_sender_or_a_login() {
+        let mut h = Harness::plain();
+        h.talk("EHLO a\r\nNOOP\r\nMAIL FROM:<bad@b>\r\n");
+        assert!(!h.s.is_proven(), "talk and refused senders prove nothing");
+        h.talk("MAIL FROM:<a@b>\r\n");
+        assert!(h.s.is_proven());
+        // ... and stays so for the connection.
+        h.talk("RSET\r\nMAIL FROM:<bad@b>\r\n");
+        assert!(h.s.is_proven());
+
+        let mut h = tls_auth_session();
+        h.talk(format!("AUTH PLAIN {}\r\n", b64(b"\0u\0wrong")));
+        assert!(!h.s.is_proven());
+        h.talk(format!("AUTH PLAIN {}\r\n", b64(b"\0u\0p")));
+        assert!(h.s.is_proven());
+    }
+
+    #[test]
+    fn a_locked_out_address_gets_454_without_a_password_check() {
+        let mut h = tls_auth_session();
+        h.s.feed(format!("AUTH PLAIN {}\r\n", b64(b"\0u\0p")).as_bytes());
+        assert!(matches!(h.s.poll(), Event::Authenticate { .. }));
+        h.s.auth_locked(std::time::Duration::from_secs(61));
+        assert_eq!(
+            h.run(),
+            "454 4.7.0 Too many failed logins from your address; try again in 61 seconds\r\n"
+        );
+        assert_eq!(h.s.info().authenticated, None);
+        h.s.feed(format!("AUTH PLAIN {}\r\n", b64(b"\0u\0p")).as_bytes());
+        assert!(matches!(h.s.poll(), Event::Authenticate { .. }));
+        h.s.auth_locked(std::time::Duration::from_secs(14 * 60 + 1));
+        assert_eq!(
+            h.run(),
+            "454 4.7.0 Too many failed logins from your address; try again in 15 minutes\r\n"
+        );
+        // Outside an AUTH exchange it does nothing.
+        h.s.auth_locked(std::time::Duration::from_secs(1));
+        assert_eq!(h.run(), "");
+        // Lockout replies count as errors, so a client that keeps trying
+        // is eventually disconnected.
+        let mut h = Harness::new(ProtocolConfig {
+            tls_available: true,
+            auth_available: true,
+            max_errors: 2,
+            ..ProtocolConfig::default()
+        });
+        h.talk("EHLO a\r\nSTARTTLS\r\n");
+        h.s.tls_started();
+        h.talk("EHLO a\r\n");
+        for _ in 0..2 {
+            h.s.feed(format!("AUTH PLAIN {}\r\n", b64(b"\0u\0p")).as_bytes());
+            assert!(matches!(h.s.poll(), Event::Authenticate { .. }));
+            h.s.auth_locked(std::time::Duration::from_secs(30));
+        }
+        assert!(
+            h.run()
+                .ends_with("421 4.7.0 localhost Too many errors, closing connection\r\n")
+        );
+        assert!(h.closed);
+    }
+
+    #[test]
+    fn an_unproven_client_that_dawdles_is_closed() {
+        let mut h = Harness::plain();
+        h.talk("EHLO a\r\n");
+        h.s.unproven_timed_out();
+        assert_eq!(
+            h.run(),
+            "421 4.4.2 localhost Timeout: no login or accepted sender in time, closing connection\r\n"
+        );
+        assert!(h.closed);
     }
 
     #[test]
