@@ -314,19 +314,21 @@ impl Acl {
                     None => return Verdict::Admit(Admitted::Peer(peer.name.clone())),
                     Some(acc) => (vec![(acc, true)], Some(peer.name.as_str())),
                 },
-                None => {
-                    let accounts: Vec<(&Account, bool)> = self
-                        .unknown_source_accounts
+                None => (
+                    self.unknown_source_accounts
                         .iter()
                         .map(|a| (&a.account, a.sources.allows(source)))
-                        .collect();
-                    if !accounts.iter().any(|(_, allowed)| *allowed) {
-                        return Verdict::Forbid(ForbidReason::UnknownSource);
-                    }
-                    (accounts, None)
-                }
+                        .collect(),
+                    None,
+                ),
             };
-        let challenge = Verdict::Challenge { stale: false };
+        // No account may be used from here: 403 whatever the request
+        // carries (a right password is still told apart, for the log).
+        let challenge = if accounts.iter().any(|(_, allowed)| *allowed) {
+            Verdict::Challenge { stale: false }
+        } else {
+            Verdict::Forbid(ForbidReason::UnknownSource)
+        };
         let Some(creds) = attempt.credentials else {
             return challenge;
         };
@@ -723,6 +725,19 @@ mod tests {
                 j.at(src, c.as_ref(), t)
             };
             assert_eq!(got, want, "row {i}: {what}");
+        }
+        // Where no account may be used at all, credentials change nothing
+        // but the reason: a right password is told apart for the log.
+        let mut only_roamer = Judge::new();
+        only_roamer.acl.unknown_source_accounts.truncate(1);
+        let n6 = only_roamer.nonces.issue(now, 6);
+        for (pass, want) in [("rpw", AccountSource), ("guess", UnknownSource)] {
+            let c = creds("roamer", pass, &n6, "fax");
+            assert_eq!(
+                only_roamer.at("198.51.100.7", Some(&c), now),
+                Verdict::Forbid(want),
+                "{pass}"
+            );
         }
     }
 

@@ -68,6 +68,21 @@ impl Proc {
         }
     }
 
+    /// Lines the process printed so far.
+    pub fn log_lines(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Lines printed so far that contain `part`.
+    pub fn log_count(&self, part: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(part))
+            .count()
+    }
+
     pub fn sigterm(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
