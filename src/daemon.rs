@@ -74,7 +74,9 @@ fn raise_descriptor_limit() {
             was = before.map(|(s, _)| s),
             "file descriptor limit"
         ),
-        Err(e) => warn!(error = %e, soft = before.map(|(s, _)| s), "cannot raise the file descriptor limit"),
+        Err(e) => {
+            warn!(error = %e, soft = before.map(|(s, _)| s), "cannot raise the file descriptor limit")
+        }
     }
 }
 

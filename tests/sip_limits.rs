@@ -242,9 +242,16 @@ mailboxes = ["Fax <fax@example.org>"]
     // The same response again (same nonce and count) in a new request: a
     // replay, challenged with a new nonce.
     let replay = roamer.request("OPTIONS", &uri, "d3", &auth1, "").unwrap();
-    assert_eq!(replay.status, 401, "a replay must be challenged: {}", replay.text);
+    assert_eq!(
+        replay.status, 401,
+        "a replay must be challenged: {}",
+        replay.text
+    );
     assert!(
-        replay.header("WWW-Authenticate").unwrap().contains("stale=true"),
+        replay
+            .header("WWW-Authenticate")
+            .unwrap()
+            .contains("stale=true"),
         "{}",
         replay.text
     );
@@ -271,7 +278,9 @@ mailboxes = ["Fax <fax@example.org>"]
         &other_uri,
         Some("00000001"),
     );
-    let r = roamer.request("OPTIONS", &uri, "d6", &wrong_uri, "").unwrap();
+    let r = roamer
+        .request("OPTIONS", &uri, "d6", &wrong_uri, "")
+        .unwrap();
     assert_eq!(r.status, 401, "uri must name the Request-URI: {}", r.text);
     // Without qop (RFC 2069): challenged.
     let no_qop = authorization("roamer", "s3cret", &fresh, "OPTIONS", &uri, None);
@@ -294,7 +303,11 @@ mailboxes = ["Fax <fax@example.org>"]
     let fresh = roamer.request("OPTIONS", &uri, "d9", "", "").unwrap();
     let mut outsider = Client::new("127.0.6.1", server);
     let r = outsider.request("OPTIONS", &uri, "d10", "", "").unwrap();
-    assert_eq!(r.status, 403, "no account may be used from here: {}", r.text);
+    assert_eq!(
+        r.status, 403,
+        "no account may be used from here: {}",
+        r.text
+    );
     let right = authorization(
         "roamer",
         "s3cret",
@@ -303,23 +316,27 @@ mailboxes = ["Fax <fax@example.org>"]
         &uri,
         Some("00000001"),
     );
-    let r = outsider.request("OPTIONS", &uri, "d11", &right, "").unwrap();
+    let r = outsider
+        .request("OPTIONS", &uri, "d11", &right, "")
+        .unwrap();
     assert_eq!(r.status, 403, "{}", r.text);
     // An INVITE the same way: refused too.
-    let invite_auth = authorization(
-        "roamer",
-        "s3cret",
-        &fresh,
-        "INVITE",
-        &uri,
-        Some("00000002"),
-    );
+    let invite_auth = authorization("roamer", "s3cret", &fresh, "INVITE", &uri, Some("00000002"));
     let r = outsider
-        .request("INVITE", &uri, "d12", &invite_auth, &sdp("127.0.6.1", 40000))
+        .request(
+            "INVITE",
+            &uri,
+            "d12",
+            &invite_auth,
+            &sdp("127.0.6.1", 40000),
+        )
         .unwrap();
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(daemon.log_contains(
-        &["digest account used from outside its sources refused", "127.0.6.1"],
+        &[
+            "digest account used from outside its sources refused",
+            "127.0.6.1"
+        ],
         Duration::from_secs(2)
     ));
 }
@@ -450,7 +467,10 @@ fn sample(metrics: &str, series: &str) -> u64 {
 
 fn mails(maildir: &Path) -> Vec<Vec<u8>> {
     std::fs::read_dir(maildir.join("new"))
-        .map(|d| d.filter_map(|e| std::fs::read(e.ok()?.path()).ok()).collect())
+        .map(|d| {
+            d.filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -530,6 +550,11 @@ mailboxes = ["Physics Lab <lab@example.org>"]
 
 [web]
 listen = "127.0.0.1:{web}"
+# /metrics is read from loopback (metrics_from); nobody signs in here.
+[[web.accounts]]
+username = "admin"
+password_hash = "pbkdf2-sha256$600000$0a1b2c3d$940DD54B117167A8A9DBFD6F73B02345EAE6B1266FA69D623A52F5043D9E1C85"
+role = "admin"
 "#
         ),
     );
@@ -658,11 +683,17 @@ listen = "127.0.0.1:{web}"
     // /metrics counts what was closed, and nothing is left open.
     let m = metrics(format!("127.0.0.1:{web}").parse().unwrap());
     assert!(
-        sample(&m, "faxbridge_sip_connections_closed_total{reason=\"per_address\"}") >= 68,
+        sample(
+            &m,
+            "faxbridge_sip_connections_closed_total{reason=\"per_address\"}"
+        ) >= 68,
         "{m}"
     );
     assert!(
-        sample(&m, "faxbridge_sip_connections_closed_total{reason=\"no_request\"}") > 0,
+        sample(
+            &m,
+            "faxbridge_sip_connections_closed_total{reason=\"no_request\"}"
+        ) > 0,
         "{m}"
     );
     assert_eq!(sample(&m, "faxbridge_sip_connections "), 0, "{m}");
@@ -813,5 +844,9 @@ number = "+441632960201"
     );
     let invites = trunk.invites();
     assert_eq!(invites.len(), 1, "the trunk got the emergency call");
-    assert!(invites[0].starts_with("INVITE sip:999@127.0.0.3"), "{}", invites[0]);
+    assert!(
+        invites[0].starts_with("INVITE sip:999@127.0.0.3"),
+        "{}",
+        invites[0]
+    );
 }

@@ -292,8 +292,13 @@ impl StreamLimits {
             Admission::Accept { id, evicted } => {
                 stats::OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if let Some(evicted) = evicted {
-                    stats::count(&stats::EVICTED);
                     evicted.cancel();
+                    self.closed(
+                        peer,
+                        kind,
+                        &stats::EVICTED,
+                        "every slot was in use: the oldest silent connection was closed for this one",
+                    );
                 }
                 Some((
                     Slot {
