@@ -21,6 +21,8 @@ packages=(
   # SIP tests against an independent implementation: SIPp plays Mediatrix
   # units and trunks
   sip-tester
+  # prlimit: the SIP connection flood test holds the daemon to 1024 descriptors
+  util-linux
 )
 if [ "${1:-}" = bench ]; then
   packages+=(libtasn1-doc shared-mime-info)

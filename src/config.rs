@@ -215,6 +215,7 @@ impl Config {
             name: "loopback".to_string(),
             addresses: vec!["127.0.0.0/8".to_string()],
             account: None,
+            max_calls: None,
         });
         config.sip.routing.default_route = Some("inbox".to_string());
         config.routes.insert(

@@ -61,6 +61,25 @@ pub const SPOOL_DIRS: [&str; 3] = ["incoming", "outgoing", "tmp"];
 /// Longest wait for calls in progress at shutdown: a long fax at low speed.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(15 * 60);
 
+/// Raises the soft limit of open file descriptors to the hard limit (the
+/// unit sets `LimitNOFILE=65536`; a soft limit of 1024 is the usual
+/// default) and logs both. The SIP connection limits are derived from the
+/// result ([`crate::sip::limits::plan_descriptors`]).
+fn raise_descriptor_limit() {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE).ok();
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(soft) => info!(
+            soft = soft,
+            hard = before.map(|(_, h)| h),
+            was = before.map(|(s, _)| s),
+            "file descriptor limit"
+        ),
+        Err(e) => {
+            warn!(error = %e, soft = before.map(|(s, _)| s), "cannot raise the file descriptor limit")
+        }
+    }
+}
+
 /// Run the daemon until SIGTERM or SIGINT. `config_path`, when the
 /// configuration came from a file, is re-read on SIGHUP.
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
@@ -90,6 +109,7 @@ pub async fn run_with(
     let (_never, idle) = watch::channel(false);
     let mut stop = stop.unwrap_or(idle);
     crate::mail::install_crypto_provider();
+    raise_descriptor_limit();
     let notifier = Arc::new(Notifier::from_env());
     let spool = config.general.spool_dir.clone();
     prepare_spool(&spool)?;

@@ -382,7 +382,7 @@ async fn unknown_source_is_forbidden() {
 #[tokio::test]
 async fn digest_challenge_then_authenticated_invite() {
     let (a, _ca) = start(config(loopback_peer(), "")).await;
-    let auth = "realm = \"fax.test\"\n[auth]\naccounts = [{ username = \"roamer\", password = \"s3cret\" }]\n";
+    let auth = "realm = \"fax.test\"\n[auth]\naccounts = [{ username = \"roamer\", password = \"s3cret\", sources = [\"127.0.0.0/8\"] }]\n";
     let (b, cb) = start(config("", auth)).await;
     let mut b_events = auto_answer(cb);
 

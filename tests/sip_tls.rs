@@ -23,6 +23,10 @@ use support::fax::{free_sip_port, pages};
 use support::procs::{BIN, start_daemon};
 use support::smtp::{Sink, free_port};
 
+/// `sip.first_request_secs` of the daemon: a connection that has not
+/// finished its TLS handshake, or sent a request after it, by then is closed.
+const FIRST_REQUEST_SECS: u64 = 3;
+
 /// Runs `openssl` with `args` in `dir`; fails the test on error.
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -190,7 +194,7 @@ fn setup() -> Setup {
         })
         .expect("the SMTP sink did not start");
     let tls = format!(
-        "tls_listen = \"127.0.0.1:{tls_port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca = \"{}\"\n",
+        "tls_listen = \"127.0.0.1:{tls_port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca = \"{}\"\nfirst_request_secs = {FIRST_REQUEST_SECS}\n",
         cert.display(),
         key.display(),
         ca.display()
@@ -387,4 +391,99 @@ fn check_config_names_the_tls_key_at_fault() {
         !ok && msg.contains("sip.tls_listen"),
         "cert without listener: {msg}"
     );
+}
+
+/// A TLS client trusting `ca`, connected to the daemon's TLS listener with
+/// the handshake done.
+fn tls_connect(
+    ca: &Path,
+    port: u16,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).expect("TLS handshake");
+    }
+    tls
+}
+
+/// Seconds from `since` until the far end closes `stream` (EOF or an
+/// error), reading and discarding whatever arrives.
+fn secs_until_closed(stream: &mut impl std::io::Read, since: Instant) -> f64 {
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return since.elapsed().as_secs_f64(),
+            Ok(_) => {}
+        }
+    }
+}
+
+fn options_over(tls: &mut impl std::io::Write, port: u16, n: u32) {
+    let msg = format!(
+        "OPTIONS sip:100@127.0.0.1:{port};transport=tls SIP/2.0\r\n\
+         Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK-silent-{n}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=s{n}\r\nTo: <sip:100@127.0.0.1>\r\n\
+         Call-ID: silent-{n}@127.0.0.1\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    tls.write_all(msg.as_bytes()).unwrap();
+    tls.flush().unwrap();
+}
+
+fn read_response(tls: &mut impl std::io::Read) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tls.read(&mut buf).expect("a response over TLS");
+        assert!(n > 0, "closed before the response");
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn silent_tls_connections_are_closed_and_talking_ones_kept() {
+    let s = setup();
+    let daemon = start_daemon(&s.config);
+    let limit = FIRST_REQUEST_SECS as f64;
+
+    // A TCP connection to the TLS port that never starts a handshake.
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", s.tls_port)).unwrap();
+    let raw_opened = Instant::now();
+    raw.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    // A TLS connection that says nothing after its handshake.
+    let mut silent = tls_connect(&s.ca, s.tls_port);
+    let silent_shook = Instant::now();
+    // A TLS connection that sends a request at once.
+    let mut talking = tls_connect(&s.ca, s.tls_port);
+    options_over(&mut talking, s.tls_port, 1);
+    assert!(read_response(&mut talking).starts_with("SIP/2.0 200"));
+
+    let t = secs_until_closed(&mut raw, raw_opened);
+    assert!(
+        (limit - 0.5..limit + 2.0).contains(&t),
+        "no handshake: closed after {t:.1} s, the limit is {limit} s"
+    );
+    let t = secs_until_closed(&mut silent, silent_shook);
+    assert!(
+        (limit - 0.5..limit + 2.0).contains(&t),
+        "silent after the handshake: closed after {t:.1} s, the limit is {limit} s"
+    );
+    // The one that spoke is still served past the limit.
+    options_over(&mut talking, s.tls_port, 2);
+    assert!(read_response(&mut talking).starts_with("SIP/2.0 200"));
+    assert!(daemon.log_contains(&["SIP connection closed", "Tls"], Duration::ZERO));
 }

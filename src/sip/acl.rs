@@ -3,10 +3,16 @@
 //! Trunks and ATAs are known by their source address (an IP or a CIDR block).
 //! A peer may also be given digest credentials, in which case its requests
 //! are challenged even from a known address. Requests from addresses no peer
-//! covers are challenged when accounts for unknown sources are configured
-//! (`[sip.auth]`), and refused with `403 Forbidden` otherwise (RFC 3261
-//! §21.4.4: the server understood the request and refuses it; authorising
-//! will not help).
+//! covers are challenged when a `[sip.auth]` account may be used from there
+//! (each account lists its `sources`, or says `any`), and refused with
+//! `403 Forbidden` otherwise (RFC 3261 §21.4.4: the server understood the
+//! request and refuses it; authorising will not help). An account used from
+//! outside its sources is refused with 403 too, once its password proved
+//! right (a wrong password is challenged again, so the answer tells nothing
+//! about which usernames exist).
+//!
+//! Digest responses must use `qop=auth`, name the Request-URI in `uri=`,
+//! and count up under each nonce (see [`super::digest`]).
 //!
 //! This module decides; it sends nothing. The endpoint turns the verdict into
 //! a response.
@@ -15,7 +21,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use super::digest::{Credentials, NonceIssuer, NonceState};
+use super::digest::{
+    CountCheck, Credentials, NonceCounts, NonceIssuer, NonceState, parse_nonce_count, uri_matches,
+};
 
 /// An address block such as `10.20.0.0/16`, `2001:db8::/32` or a single host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +115,55 @@ pub struct Account {
     pub password: String,
 }
 
+/// Where a `[sip.auth]` account may be used from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sources {
+    /// Any address (`sources = ["any"]`, said explicitly).
+    Any,
+    /// These blocks only.
+    Networks(Vec<Cidr>),
+}
+
+impl Sources {
+    /// True when a request from `ip` may use the account.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        match self {
+            Sources::Any => true,
+            Sources::Networks(nets) => nets.iter().any(|n| n.contains(ip)),
+        }
+    }
+}
+
+/// A `[sip.auth]` account as written in the configuration:
+/// `{ username = "roaming", password = "…", sources = ["198.51.100.0/24"] }`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthAccount {
+    /// Digest username.
+    pub username: String,
+    /// Shared secret.
+    pub password: String,
+    /// Addresses or CIDR blocks the account may be used from, or `["any"]`.
+    /// Required: an account without sources is a configuration error.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Calls in progress allowed under this account (default:
+    /// `sip.max_calls_per_peer`).
+    #[serde(default)]
+    pub max_calls: Option<u32>,
+}
+
+/// A `[sip.auth]` account, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceAccount {
+    /// Username and secret.
+    pub account: Account,
+    /// Where it may be used from.
+    pub sources: Sources,
+    /// Calls in progress allowed under it.
+    pub max_calls: u32,
+}
+
 /// A configured peer (trunk, PBX or ATA).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
@@ -116,17 +173,20 @@ pub struct Peer {
     pub networks: Vec<Cidr>,
     /// When set, requests from this peer must also pass digest authentication.
     pub account: Option<Account>,
+    /// Calls in progress allowed from this peer (emergency calls are
+    /// never counted against it).
+    pub max_calls: u32,
 }
 
 /// Peers and accounts, ready to judge requests.
 #[derive(Debug, Clone, Default)]
 pub struct Acl {
     peers: Vec<Peer>,
-    unknown_source_accounts: Vec<Account>,
+    unknown_source_accounts: Vec<SourceAccount>,
 }
 
 /// The identity a request was admitted under.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Admitted {
     /// A configured peer (authenticated by digest too if it has an account).
     Peer(String),
@@ -154,7 +214,16 @@ pub enum Verdict {
         stale: bool,
     },
     /// Answer `403 Forbidden`.
-    Forbid,
+    Forbid(ForbidReason),
+}
+
+/// Why a request is refused with 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForbidReason {
+    /// No peer covers the source and no account may be used from it.
+    UnknownSource,
+    /// The account's password was right but it may not be used from there.
+    AccountSource,
 }
 
 /// What the request carried for authentication.
@@ -162,13 +231,29 @@ pub enum Verdict {
 pub struct AuthAttempt<'a> {
     /// Request method, part of the digest.
     pub method: &'a str,
+    /// The Request-URI as received: the digest `uri=` must name it.
+    pub request_uri: &'a str,
     /// The parsed `Authorization` header, if one was present and readable.
     pub credentials: Option<&'a Credentials>,
 }
 
+/// The digest state a judgement reads and updates.
+#[derive(Debug)]
+pub struct DigestState<'a> {
+    /// Protection realm our challenges name.
+    pub realm: &'a str,
+    /// Issues and checks nonces.
+    pub nonces: &'a NonceIssuer,
+    /// Counts used under each nonce (replay detection).
+    pub counts: &'a mut NonceCounts,
+    /// Now, in seconds since the Unix epoch.
+    pub now_secs: u64,
+}
+
 impl Acl {
-    /// Builds an ACL from peers and the accounts accepted from unknown sources.
-    pub fn new(peers: Vec<Peer>, unknown_source_accounts: Vec<Account>) -> Self {
+    /// Builds an ACL from peers and the accounts accepted from sources no
+    /// peer covers.
+    pub fn new(peers: Vec<Peer>, unknown_source_accounts: Vec<SourceAccount>) -> Self {
         Acl {
             peers,
             unknown_source_accounts,
@@ -182,52 +267,116 @@ impl Acl {
             .find(|p| p.networks.iter().any(|n| n.contains(source)))
     }
 
-    /// Judges a request from `source`. `realm`, `nonces` and `now_secs`
-    /// validate the digest when one is needed.
+    /// Calls in progress allowed for `admitted` (peer or account).
+    pub fn max_calls(&self, admitted: &Admitted) -> Option<u32> {
+        match admitted {
+            Admitted::Peer(name) => self
+                .peers
+                .iter()
+                .find(|p| &p.name == name)
+                .map(|p| p.max_calls),
+            Admitted::Account(user) => self
+                .unknown_source_accounts
+                .iter()
+                .find(|a| &a.account.username == user)
+                .map(|a| a.max_calls),
+        }
+    }
+
+    /// The sum of every peer's and account's call limit: the most calls
+    /// the limits let in at once (descriptors are reserved for them).
+    pub fn total_max_calls(&self) -> u64 {
+        self.peers
+            .iter()
+            .map(|p| u64::from(p.max_calls))
+            .chain(
+                self.unknown_source_accounts
+                    .iter()
+                    .map(|a| u64::from(a.max_calls)),
+            )
+            .sum()
+    }
+
+    /// Judges a request from `source`; `digest` validates the response when
+    /// one is needed and records its nonce count.
     pub fn judge(
         &self,
         source: IpAddr,
         attempt: AuthAttempt<'_>,
-        realm: &str,
-        nonces: &NonceIssuer,
-        now_secs: u64,
+        digest: DigestState<'_>,
     ) -> Verdict {
-        // The accounts that may authenticate, and the peer they belong to
-        // (`None`: an unknown source using a `[sip.auth]` account).
-        let (accounts, peer_name): (Vec<&Account>, Option<&str>) = match self.peer_for(source) {
-            Some(peer) => match &peer.account {
-                None => return Verdict::Admit(Admitted::Peer(peer.name.clone())),
-                Some(acc) => (vec![acc], Some(peer.name.as_str())),
-            },
-            None if self.unknown_source_accounts.is_empty() => return Verdict::Forbid,
-            None => (self.unknown_source_accounts.iter().collect(), None),
-        };
-        let admitted = |a: &Account| match peer_name {
-            Some(name) => Admitted::Peer(name.to_string()),
-            None => Admitted::Account(a.username.clone()),
+        // The accounts that may authenticate, whether each may be used
+        // from this source, and the peer they belong to (`None`: a source
+        // no peer covers, using a `[sip.auth]` account).
+        let (accounts, peer_name): (Vec<(&Account, bool)>, Option<&str>) =
+            match self.peer_for(source) {
+                Some(peer) => match &peer.account {
+                    None => return Verdict::Admit(Admitted::Peer(peer.name.clone())),
+                    Some(acc) => (vec![(acc, true)], Some(peer.name.as_str())),
+                },
+                None => (
+                    self.unknown_source_accounts
+                        .iter()
+                        .map(|a| (&a.account, a.sources.allows(source)))
+                        .collect(),
+                    None,
+                ),
+            };
+        // No account may be used from here: 403 whatever the request
+        // carries (a right password is still told apart, for the log).
+        let challenge = if accounts.iter().any(|(_, allowed)| *allowed) {
+            Verdict::Challenge { stale: false }
+        } else {
+            Verdict::Forbid(ForbidReason::UnknownSource)
         };
         let Some(creds) = attempt.credentials else {
-            return Verdict::Challenge { stale: false };
+            return challenge;
         };
-        if creds.realm != realm {
-            return Verdict::Challenge { stale: false };
+        if creds.realm != digest.realm {
+            return challenge;
         }
-        let Some(account) = accounts.into_iter().find(|a| a.username == creds.username) else {
+        let Some(&(account, allowed)) = accounts.iter().find(|(a, _)| a.username == creds.username)
+        else {
             // RFC 3261 §22.2: wrong credentials get a new challenge; the
             // client decides whether to give up.
-            return Verdict::Challenge { stale: false };
+            return challenge;
         };
-        match nonces.check(&creds.nonce, now_secs) {
-            NonceState::Invalid => Verdict::Challenge { stale: false },
-            state => {
-                if !creds.verify(attempt.method, &account.password) {
-                    Verdict::Challenge { stale: false }
-                } else if state == NonceState::Stale {
-                    Verdict::Challenge { stale: true }
-                } else {
-                    Verdict::Admit(admitted(account))
-                }
-            }
+        // RFC 7616 §3.3: qop=auth is offered, so it is required; without
+        // it the response carries no count and could be replayed.
+        let Some((nc, _cnonce)) = &creds.qop_auth else {
+            return challenge;
+        };
+        let Some(nc) = parse_nonce_count(nc) else {
+            return challenge;
+        };
+        if !uri_matches(&creds.uri, attempt.request_uri) {
+            return challenge;
+        }
+        let Some(issued) = digest.nonces.issued_at(&creds.nonce) else {
+            return challenge;
+        };
+        let state = digest.nonces.check(&creds.nonce, digest.now_secs);
+        if state == NonceState::Invalid || !creds.verify(attempt.method, &account.password) {
+            return challenge;
+        }
+        if !allowed {
+            return Verdict::Forbid(ForbidReason::AccountSource);
+        }
+        if state == NonceState::Stale {
+            return Verdict::Challenge { stale: true };
+        }
+        digest
+            .counts
+            .purge(digest.now_secs, digest.nonces.lifetime_secs());
+        match digest.counts.check_and_record(&creds.nonce, issued, nc) {
+            CountCheck::Fresh => Verdict::Admit(match peer_name {
+                Some(name) => Admitted::Peer(name.to_string()),
+                None => Admitted::Account(account.username.clone()),
+            }),
+            // A count already used: a replay, or a client that reuses a
+            // nonce without counting. Either way a new nonce is needed; the
+            // password was right, so say stale.
+            CountCheck::Replayed | CountCheck::Forgotten => Verdict::Challenge { stale: true },
         }
     }
 }
@@ -271,6 +420,7 @@ mod tests {
                     name: "trunk".into(),
                     networks: vec!["192.0.2.0/24".parse().unwrap()],
                     account: None,
+                    max_calls: 30,
                 },
                 Peer {
                     name: "ata-7".into(),
@@ -279,17 +429,42 @@ mod tests {
                         username: "ata7".into(),
                         password: "pw7".into(),
                     }),
+                    max_calls: 4,
                 },
             ],
-            vec![Account {
-                username: "roamer".into(),
-                password: "rpw".into(),
-            }],
+            vec![
+                SourceAccount {
+                    account: Account {
+                        username: "roamer".into(),
+                        password: "rpw".into(),
+                    },
+                    sources: Sources::Networks(vec!["203.0.113.0/24".parse().unwrap()]),
+                    max_calls: 2,
+                },
+                SourceAccount {
+                    account: Account {
+                        username: "anywhere".into(),
+                        password: "apw".into(),
+                    },
+                    sources: Sources::Any,
+                    max_calls: 1,
+                },
+            ],
         )
     }
 
-    fn creds(user: &str, pass: &str, nonce: &str, realm: &str) -> Credentials {
-        let uri = "sip:100@192.0.2.1";
+    const URI: &str = "sip:100@192.0.2.1";
+
+    /// Credentials for `user`/`pass` over `uri` with count `nc` (`None`:
+    /// the RFC 2069 form without qop).
+    fn creds_with(
+        user: &str,
+        pass: &str,
+        nonce: &str,
+        realm: &str,
+        uri: &str,
+        nc: Option<&str>,
+    ) -> Credentials {
         let response = compute_response(&DigestInput {
             algorithm: DigestAlgorithm::Md5,
             username: user,
@@ -298,7 +473,7 @@ mod tests {
             method: "INVITE",
             uri,
             nonce,
-            qop_auth: Some(("00000001", "c1")),
+            qop_auth: nc.map(|nc| (nc, "c1")),
         });
         Credentials {
             username: user.into(),
@@ -307,80 +482,273 @@ mod tests {
             uri: uri.into(),
             response,
             algorithm: DigestAlgorithm::Md5,
-            qop_auth: Some(("00000001".into(), "c1".into())),
+            qop_auth: nc.map(|nc| (nc.into(), "c1".into())),
+        }
+    }
+
+    fn creds(user: &str, pass: &str, nonce: &str, realm: &str) -> Credentials {
+        creds_with(user, pass, nonce, realm, URI, Some("00000001"))
+    }
+
+    struct Judge {
+        acl: Acl,
+        nonces: NonceIssuer,
+        counts: NonceCounts,
+    }
+
+    impl Judge {
+        fn new() -> Self {
+            Judge {
+                acl: acl(),
+                nonces: NonceIssuer::new([1; 32], 60),
+                counts: NonceCounts::new(16),
+            }
+        }
+
+        fn at(&mut self, src: &str, c: Option<&Credentials>, now: u64) -> Verdict {
+            self.acl.judge(
+                ip(src),
+                AuthAttempt {
+                    method: "INVITE",
+                    request_uri: URI,
+                    credentials: c,
+                },
+                DigestState {
+                    realm: "fax",
+                    nonces: &self.nonces,
+                    counts: &mut self.counts,
+                    now_secs: now,
+                },
+            )
         }
     }
 
     #[test]
     fn verdicts() {
-        let acl = acl();
-        let nonces = NonceIssuer::new([1; 32], 60);
+        use ForbidReason::*;
         let now = 10_000;
-        let nonce = nonces.issue(now);
-        let judge = |src: &str, c: Option<&Credentials>, t: u64| {
-            acl.judge(
-                ip(src),
-                AuthAttempt {
-                    method: "INVITE",
-                    credentials: c,
-                },
-                "fax",
-                &nonces,
-                t,
-            )
-        };
-        // Trusted by address alone.
-        assert_eq!(
-            judge("192.0.2.50", None, now),
-            Verdict::Admit(Admitted::Peer("trunk".into()))
-        );
-        // Known address with an account: challenged, then admitted.
-        assert_eq!(
-            judge("10.7.0.5", None, now),
-            Verdict::Challenge { stale: false }
-        );
-        let good = creds("ata7", "pw7", &nonce, "fax");
-        assert_eq!(
-            judge("10.7.0.5", Some(&good), now),
-            Verdict::Admit(Admitted::Peer("ata-7".into()))
-        );
-        // The peer's account is bound to the peer: the roamer cannot use it.
-        let roamer_at_ata = creds("roamer", "rpw", &nonce, "fax");
-        assert_eq!(
-            judge("10.7.0.5", Some(&roamer_at_ata), now),
-            Verdict::Challenge { stale: false }
-        );
-        // Unknown source with accounts configured: challenge, then admit.
-        assert_eq!(
-            judge("203.0.113.9", None, now),
-            Verdict::Challenge { stale: false }
-        );
-        let roamer = creds("roamer", "rpw", &nonce, "fax");
-        assert_eq!(
-            judge("203.0.113.9", Some(&roamer), now),
-            Verdict::Admit(Admitted::Account("roamer".into()))
-        );
-        // Wrong password, wrong realm, forged nonce: challenged again.
-        let wrong = creds("roamer", "nope", &nonce, "fax");
-        assert_eq!(
-            judge("203.0.113.9", Some(&wrong), now),
-            Verdict::Challenge { stale: false }
-        );
-        let realm = creds("roamer", "rpw", &nonce, "other");
-        assert_eq!(
-            judge("203.0.113.9", Some(&realm), now),
-            Verdict::Challenge { stale: false }
-        );
-        let forged = creds("roamer", "rpw", "0000000000002710.deadbeef", "fax");
-        assert_eq!(
-            judge("203.0.113.9", Some(&forged), now),
-            Verdict::Challenge { stale: false }
-        );
-        // Right password, old nonce: stale challenge.
-        assert_eq!(
-            judge("203.0.113.9", Some(&roamer), now + 61),
-            Verdict::Challenge { stale: true }
-        );
+        let mut j = Judge::new();
+        let nonce = j.nonces.issue(now, 0);
+        let n2 = j.nonces.issue(now + 1, 1);
+        let n3 = j.nonces.issue(now + 2, 2);
+        let n4 = j.nonces.issue(now + 3, 3);
+        let n5 = j.nonces.issue(now + 4, 4);
+        let challenge = Verdict::Challenge { stale: false };
+        let stale = Verdict::Challenge { stale: true };
+        let peer = |n: &str| Verdict::Admit(Admitted::Peer(n.into()));
+        let account = |n: &str| Verdict::Admit(Admitted::Account(n.into()));
+        let table: Vec<(&str, &str, Option<Credentials>, u64, Verdict)> = vec![
+            (
+                "trusted by address alone",
+                "192.0.2.50",
+                None,
+                now,
+                peer("trunk"),
+            ),
+            (
+                "known address with an account: challenged",
+                "10.7.0.5",
+                None,
+                now,
+                challenge.clone(),
+            ),
+            (
+                "then admitted",
+                "10.7.0.5",
+                Some(creds("ata7", "pw7", &nonce, "fax")),
+                now,
+                peer("ata-7"),
+            ),
+            (
+                "the peer's account is bound to the peer",
+                "10.7.0.5",
+                Some(creds("roamer", "rpw", &n2, "fax")),
+                now,
+                challenge.clone(),
+            ),
+            (
+                "unknown source inside an account's sources: challenged",
+                "203.0.113.9",
+                None,
+                now,
+                challenge.clone(),
+            ),
+            (
+                "then admitted",
+                "203.0.113.9",
+                Some(creds("roamer", "rpw", &n2, "fax")),
+                now,
+                account("roamer"),
+            ),
+            (
+                "the same nonce and count again: a replay",
+                "203.0.113.9",
+                Some(creds("roamer", "rpw", &n2, "fax")),
+                now,
+                stale.clone(),
+            ),
+            (
+                "the same nonce with a higher count",
+                "203.0.113.9",
+                Some(creds_with(
+                    "roamer",
+                    "rpw",
+                    &n2,
+                    "fax",
+                    URI,
+                    Some("00000002"),
+                )),
+                now,
+                account("roamer"),
+            ),
+            (
+                "a lower count than one used",
+                "203.0.113.9",
+                Some(creds_with(
+                    "roamer",
+                    "rpw",
+                    &n2,
+                    "fax",
+                    URI,
+                    Some("00000001"),
+                )),
+                now,
+                stale.clone(),
+            ),
+            (
+                "wrong password",
+                "203.0.113.9",
+                Some(creds("roamer", "nope", &n3, "fax")),
+                now,
+                challenge.clone(),
+            ),
+            (
+                "wrong realm",
+                "203.0.113.9",
+                Some(creds("roamer", "rpw", &n3, "other")),
+                now,
+                challenge.clone(),
+            ),
+            (
+                "forged nonce",
+                "203.0.113.9",
+                Some(creds("roamer", "rpw", "0000000000002710.deadbeef", "fax")),
+                now,
+                challenge.clone(),
+            ),
+            (
+                "uri naming another request",
+                "203.0.113.9",
+                Some(creds_with(
+                    "roamer",
+                    "rpw",
+                    &n3,
+                    "fax",
+                    "sip:999@192.0.2.1",
+                    Some("00000001"),
+                )),
+                now,
+                challenge.clone(),
+            ),
+            (
+                "no qop (RFC 2069 form)",
+                "203.0.113.9",
+                Some(creds_with("roamer", "rpw", &n3, "fax", URI, None)),
+                now,
+                challenge.clone(),
+            ),
+            (
+                "nonce count zero",
+                "203.0.113.9",
+                Some(creds_with(
+                    "roamer",
+                    "rpw",
+                    &n3,
+                    "fax",
+                    URI,
+                    Some("00000000"),
+                )),
+                now,
+                challenge.clone(),
+            ),
+            (
+                "right password, old nonce",
+                "203.0.113.9",
+                Some(creds("roamer", "rpw", &n3, "fax")),
+                now + 63,
+                stale.clone(),
+            ),
+            (
+                "source no account may use: 403 at once",
+                "198.51.100.7",
+                None,
+                now,
+                Verdict::Forbid(UnknownSource),
+            ),
+            (
+                "an account for any source: challenged anywhere",
+                "198.51.100.7",
+                None,
+                now,
+                challenge.clone(),
+            ),
+            (
+                "and admitted",
+                "198.51.100.7",
+                Some(creds("anywhere", "apw", &n4, "fax")),
+                now,
+                account("anywhere"),
+            ),
+            (
+                "right password from outside the account's sources: 403",
+                "198.51.100.7",
+                Some(creds("roamer", "rpw", &n5, "fax")),
+                now,
+                Verdict::Forbid(AccountSource),
+            ),
+            (
+                "wrong password from outside: challenged, nothing told",
+                "198.51.100.7",
+                Some(creds("roamer", "guess", &n5, "fax")),
+                now,
+                challenge.clone(),
+            ),
+        ];
+        for (i, (what, src, c, t, want)) in table.into_iter().enumerate() {
+            // The "source no account may use" rows need an ACL without the
+            // `any` account.
+            let got = if want == Verdict::Forbid(UnknownSource) {
+                let mut only_roamer = Judge::new();
+                only_roamer.acl.unknown_source_accounts.truncate(1);
+                only_roamer.at(src, c.as_ref(), t)
+            } else {
+                j.at(src, c.as_ref(), t)
+            };
+            assert_eq!(got, want, "row {i}: {what}");
+        }
+        // Where no account may be used at all, credentials change nothing
+        // but the reason: a right password is told apart for the log.
+        let mut only_roamer = Judge::new();
+        only_roamer.acl.unknown_source_accounts.truncate(1);
+        let n6 = only_roamer.nonces.issue(now, 6);
+        for (pass, want) in [("rpw", AccountSource), ("guess", UnknownSource)] {
+            let c = creds("roamer", pass, &n6, "fax");
+            assert_eq!(
+                only_roamer.at("198.51.100.7", Some(&c), now),
+                Verdict::Forbid(want),
+                "{pass}"
+            );
+        }
+    }
+
+    #[test]
+    fn call_limits_per_peer_and_account() {
+        let acl = acl();
+        assert_eq!(acl.max_calls(&Admitted::Peer("trunk".into())), Some(30));
+        assert_eq!(acl.max_calls(&Admitted::Peer("ata-7".into())), Some(4));
+        assert_eq!(acl.max_calls(&Admitted::Account("roamer".into())), Some(2));
+        assert_eq!(acl.max_calls(&Admitted::Account("trunk".into())), None);
+        assert_eq!(acl.total_max_calls(), 30 + 4 + 2 + 1);
     }
 
     #[test]
@@ -390,21 +758,27 @@ mod tests {
                 name: "trunk".into(),
                 networks: vec!["192.0.2.0/24".parse().unwrap()],
                 account: None,
+                max_calls: 30,
             }],
             vec![],
         );
         let nonces = NonceIssuer::new([1; 32], 60);
+        let mut counts = NonceCounts::new(4);
         let v = acl.judge(
             ip("198.51.100.1"),
             AuthAttempt {
                 method: "OPTIONS",
+                request_uri: URI,
                 credentials: None,
             },
-            "fax",
-            &nonces,
-            0,
+            DigestState {
+                realm: "fax",
+                nonces: &nonces,
+                counts: &mut counts,
+                now_secs: 0,
+            },
         );
-        assert_eq!(v, Verdict::Forbid);
+        assert_eq!(v, Verdict::Forbid(ForbidReason::UnknownSource));
         assert_eq!(acl.peer_for(ip("192.0.2.1")).unwrap().name, "trunk");
         assert!(acl.peer_for(ip("198.51.100.1")).is_none());
     }

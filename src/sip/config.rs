@@ -17,6 +17,11 @@
 //! register_min_expires = 60          # ATA REGISTER lifetimes (s): shorter gets 423 Interval Too Brief,
 //! register_max_expires = 3600        # longer is shortened, none asked for gets the default;
 //! register_default_expires = 3600    # 1 <= min <= default <= max <= 86400
+//! max_connections = 1000             # SIP over TCP and TLS, all sources together
+//! max_connections_per_address = 32   # from one source address
+//! first_request_secs = 10            # a new connection must send a whole request by then
+//! tcp_idle_secs = 7200               # a connection silent this long is closed
+//! max_calls_per_peer = 32            # calls in progress per peer or account; then 503
 //! # SIP over TLS (RFC 3261 §26, RFC 5630), off unless tls_listen is set:
 //! # tls_listen = "0.0.0.0:5061"
 //! # tls_cert = "/etc/faxbridge/sip-cert.pem"   # PEM chain, leaf first
@@ -31,9 +36,10 @@
 //! name = "ata-lobby"
 //! addresses = ["10.1.0.5"]
 //! account = { username = "ata1", password = "secret" }
+//! max_calls = 4                      # default: max_calls_per_peer
 //!
-//! [sip.auth]                         # unknown sources: challenge (absent: 403)
-//! accounts = [{ username = "roaming", password = "secret" }]
+//! [sip.auth]                         # sources no peer covers: challenge (else 403)
+//! accounts = [{ username = "roaming", password = "secret", sources = ["198.51.100.0/24"] }]
 //!
 //! [sip.routing]
 //! default_route = "inbox"            # absent: unknown numbers get 404
@@ -45,7 +51,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::acl::{Account, Acl, Cidr, Peer};
+use super::acl::{Account, Acl, AuthAccount, Cidr, Peer, SourceAccount, Sources};
 use super::digest::DigestAlgorithm;
 use super::registrar::ExpiryPolicy;
 use crate::routing::did::{RouteRule, RoutingTable};
@@ -120,6 +126,27 @@ pub struct SipConfig {
     /// connections. Unset: the system bundle
     /// `/etc/ssl/certs/ca-certificates.crt` when present.
     pub tls_ca: Option<PathBuf>,
+    /// Most SIP-over-TCP and TLS connections open at once, from every
+    /// source together. Lowered at start when the process's descriptor
+    /// limit could not hold them beside the calls and the store.
+    pub max_connections: u32,
+    /// Most such connections open at once from one source address.
+    pub max_connections_per_address: u32,
+    /// Seconds a new TCP or TLS connection has to send its first whole
+    /// request (for TLS: to finish the handshake, then again to send the
+    /// request); then it is closed.
+    pub first_request_secs: u64,
+    /// Seconds a TCP or TLS connection may stay silent before it is closed.
+    /// A fax call over TCP sends nothing on the SIP connection between its
+    /// INVITE and its BYE, so this must outlast the longest call (a
+    /// 50-page fax at 2400 bit/s takes about an hour); shorter values free
+    /// descriptors of vanished peers sooner but cut such calls' BYE off
+    /// (the call itself continues on its media sockets).
+    pub tcp_idle_secs: u64,
+    /// Calls in progress allowed per peer or account unless its entry sets
+    /// `max_calls`; beyond it INVITEs get 503 with Retry-After. Emergency
+    /// calls are never refused by it.
+    pub max_calls_per_peer: u32,
 }
 
 impl Default for SipConfig {
@@ -143,6 +170,11 @@ impl Default for SipConfig {
             tls_cert: None,
             tls_key: None,
             tls_ca: None,
+            max_connections: 1000,
+            max_connections_per_address: 32,
+            first_request_secs: 10,
+            tcp_idle_secs: 2 * 3600,
+            max_calls_per_peer: 32,
         }
     }
 }
@@ -161,14 +193,19 @@ pub struct PeerConfig {
     pub addresses: Vec<String>,
     /// Optional digest credentials this peer must also present.
     pub account: Option<Account>,
+    /// Calls in progress allowed from this peer; default
+    /// `sip.max_calls_per_peer`.
+    #[serde(default)]
+    pub max_calls: Option<u32>,
 }
 
 /// `[sip.auth]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Accounts accepted from unknown sources.
-    pub accounts: Vec<Account>,
+    /// Accounts accepted from sources no peer covers, each limited to the
+    /// sources it lists.
+    pub accounts: Vec<AuthAccount>,
 }
 
 /// `[sip.routing]`.
@@ -232,6 +269,36 @@ pub enum SipConfigError {
         /// That key's value.
         other_value: u32,
         /// What to change.
+        fix: &'static str,
+    },
+    /// A `[sip.auth]` account without `sources`.
+    #[error(
+        "sip.auth account `{0}` has no `sources`; list the addresses it may be used from, e.g. sources = [\"198.51.100.0/24\"], or write sources = [\"any\"] to allow every address"
+    )]
+    AccountWithoutSources(String),
+    /// A `[sip.auth]` account source that is no address or block.
+    #[error("sip.auth account `{account}` sources: {source}, or \"any\"")]
+    AccountSource {
+        /// The username.
+        account: String,
+        /// The parse error.
+        source: super::acl::CidrError,
+    },
+    /// `"any"` beside addresses in one account's sources.
+    #[error(
+        "sip.auth account `{0}` lists \"any\" beside addresses in `sources`; keep either sources = [\"any\"] or the addresses"
+    )]
+    AccountAnyAndAddresses(String),
+    /// A limit of 0 (or otherwise unusable).
+    #[error("sip.{key} = {value} {problem}; {fix}")]
+    Limit {
+        /// The key.
+        key: String,
+        /// Its value.
+        value: u64,
+        /// What is wrong with it.
+        problem: &'static str,
+        /// The fix line.
         fix: &'static str,
     },
     /// A route rule with an empty DID or route.
@@ -306,6 +373,34 @@ fn certificates(
     Ok(certs)
 }
 
+/// The compiled `sources` of a `[sip.auth]` account.
+fn account_sources(a: &AuthAccount) -> Result<Sources, SipConfigError> {
+    if a.sources.is_empty() {
+        return Err(SipConfigError::AccountWithoutSources(a.username.clone()));
+    }
+    let any = a
+        .sources
+        .iter()
+        .filter(|s| s.trim().eq_ignore_ascii_case("any"))
+        .count();
+    if any > 0 {
+        return if any == a.sources.len() {
+            Ok(Sources::Any)
+        } else {
+            Err(SipConfigError::AccountAnyAndAddresses(a.username.clone()))
+        };
+    }
+    a.sources
+        .iter()
+        .map(|s| s.parse::<Cidr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map(Sources::Networks)
+        .map_err(|source| SipConfigError::AccountSource {
+            account: a.username.clone(),
+            source,
+        })
+}
+
 impl SipConfig {
     /// Reads and checks the TLS files: the certificate chain must parse, the
     /// key must parse and belong to the certificate, the CA file must hold
@@ -377,9 +472,94 @@ impl SipConfig {
                 name: p.name.clone(),
                 networks,
                 account: p.account.clone(),
+                max_calls: p.max_calls.unwrap_or(self.max_calls_per_peer),
             });
         }
-        Ok(Acl::new(peers, self.auth.accounts.clone()))
+        let mut accounts = Vec::new();
+        for a in &self.auth.accounts {
+            accounts.push(SourceAccount {
+                account: Account {
+                    username: a.username.clone(),
+                    password: a.password.clone(),
+                },
+                sources: account_sources(a)?,
+                max_calls: a.max_calls.unwrap_or(self.max_calls_per_peer),
+            });
+        }
+        Ok(Acl::new(peers, accounts))
+    }
+
+    /// Checks the connection and call limits.
+    fn validate_limits(&self) -> Result<(), SipConfigError> {
+        let limit = |key: &str, value: u64, problem, fix| {
+            Err(SipConfigError::Limit {
+                key: key.to_string(),
+                value,
+                problem,
+                fix,
+            })
+        };
+        if self.max_connections == 0 {
+            return limit(
+                "max_connections",
+                0,
+                "admits no TCP or TLS connection",
+                "give at least 1 (default 1000), or drop \"tcp\" from sip.transports",
+            );
+        }
+        if self.max_connections_per_address == 0 {
+            return limit(
+                "max_connections_per_address",
+                0,
+                "admits no TCP or TLS connection",
+                "give at least 1 (default 32)",
+            );
+        }
+        if !(1..=300).contains(&self.first_request_secs) {
+            return limit(
+                "first_request_secs",
+                self.first_request_secs,
+                "is outside 1..=300",
+                "give the seconds a new connection has to send its first request (default 10)",
+            );
+        }
+        if self.tcp_idle_secs < self.first_request_secs {
+            return limit(
+                "tcp_idle_secs",
+                self.tcp_idle_secs,
+                "is shorter than sip.first_request_secs",
+                "give at least the length of the longest fax call in seconds (default 7200)",
+            );
+        }
+        if self.max_calls_per_peer == 0 {
+            return limit(
+                "max_calls_per_peer",
+                0,
+                "admits no call",
+                "give at least 1 (default 32)",
+            );
+        }
+        for p in &self.peers {
+            if p.max_calls == Some(0) {
+                return limit(
+                    &format!("peers `{}` max_calls", p.name),
+                    0,
+                    "admits no call from it",
+                    "give at least 1, or remove the peer",
+                );
+            }
+        }
+        for a in &self.auth.accounts {
+            if a.max_calls == Some(0) {
+                return limit(
+                    &format!("auth account `{}` max_calls", a.username),
+                    0,
+                    "admits no call under it",
+                    "give at least 1, or remove the account",
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Compiles the routing table.
@@ -471,6 +651,7 @@ impl SipConfig {
             return Err(SipConfigError::AnswerTimeout(self.answer_timeout_secs));
         }
         self.validate_register_expiry()?;
+        self.validate_limits()?;
         if self
             .routing
             .routes
@@ -510,8 +691,9 @@ mod tests {
             name = "ata-1"
             addresses = ["10.1.0.5"]
             account = { username = "ata1", password = "pw" }
+            max_calls = 6
             [auth]
-            accounts = [{ username = "roamer", password = "x" }]
+            accounts = [{ username = "roamer", password = "x", sources = ["198.51.100.0/24"] }]
             [routing]
             default_route = "inbox"
             routes = [{ did = "2000", route = "sales" }, { did = "0161*", route = "mcr" }]
@@ -527,6 +709,100 @@ mod tests {
         let t = c.routing_table();
         assert_eq!(t.route(Some("01610")), Some("mcr"));
         assert_eq!(t.route(Some("9")), Some("inbox"));
+        use super::super::acl::Admitted;
+        assert_eq!(acl.max_calls(&Admitted::Peer("ata-1".into())), Some(6));
+        assert_eq!(acl.max_calls(&Admitted::Peer("trunk".into())), Some(32));
+        assert_eq!(acl.max_calls(&Admitted::Account("roamer".into())), Some(32));
+    }
+
+    #[test]
+    fn account_sources_are_required_and_checked() {
+        let acc = |sources: &str| {
+            toml::from_str::<SipConfig>(&format!(
+                "[auth]\naccounts = [{{ username = \"r\", password = \"p\"{sources} }}]"
+            ))
+            .unwrap()
+        };
+        let e = acc("").validate().unwrap_err();
+        assert_eq!(e, SipConfigError::AccountWithoutSources("r".into()));
+        assert!(e.to_string().contains("sources = [\"any\"]"), "{e}");
+        let e = acc(", sources = []").validate().unwrap_err();
+        assert_eq!(e, SipConfigError::AccountWithoutSources("r".into()));
+        let e = acc(", sources = [\"any\", \"10.0.0.0/8\"]")
+            .validate()
+            .unwrap_err();
+        assert_eq!(e, SipConfigError::AccountAnyAndAddresses("r".into()));
+        let e = acc(", sources = [\"10.0.0.0/33\"]").validate().unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("sip.auth account `r` sources: `10.0.0.0/33`"),
+            "{e}"
+        );
+        for ok in [
+            ", sources = [\"any\"]",
+            ", sources = [\"ANY\"]",
+            ", sources = [\"10.0.0.0/8\", \"192.0.2.7\"]",
+        ] {
+            acc(ok).validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn connection_and_call_limits() {
+        let c: SipConfig = toml::from_str("").unwrap();
+        assert_eq!(
+            (
+                c.max_connections,
+                c.max_connections_per_address,
+                c.first_request_secs,
+                c.tcp_idle_secs,
+                c.max_calls_per_peer
+            ),
+            (1000, 32, 10, 7200, 32)
+        );
+        let table = [
+            ("max_connections = 0", "sip.max_connections = 0 admits no"),
+            (
+                "max_connections_per_address = 0",
+                "sip.max_connections_per_address = 0",
+            ),
+            (
+                "first_request_secs = 0",
+                "sip.first_request_secs = 0 is outside 1..=300",
+            ),
+            (
+                "first_request_secs = 301",
+                "sip.first_request_secs = 301 is outside",
+            ),
+            (
+                "tcp_idle_secs = 5",
+                "sip.tcp_idle_secs = 5 is shorter than sip.first_request_secs",
+            ),
+            (
+                "max_calls_per_peer = 0",
+                "sip.max_calls_per_peer = 0 admits no call",
+            ),
+            (
+                "[[peers]]\nname = \"p\"\naddresses = [\"10.0.0.1\"]\nmax_calls = 0",
+                "sip.peers `p` max_calls = 0",
+            ),
+            (
+                "[auth]\naccounts = [{ username = \"r\", password = \"p\", sources = [\"any\"], max_calls = 0 }]",
+                "sip.auth account `r` max_calls = 0",
+            ),
+        ];
+        for (text, want) in table {
+            let e = toml::from_str::<SipConfig>(text)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
+        }
+        let c: SipConfig =
+            toml::from_str("first_request_secs = 3\ntcp_idle_secs = 3\nmax_connections = 5")
+                .unwrap();
+        c.validate().unwrap();
     }
 
     #[test]
@@ -544,7 +820,7 @@ mod tests {
             Err(SipConfigError::PeerWithoutAddress("p".into()))
         );
         let c: SipConfig = toml::from_str(
-            "digest_algorithms = []\n[auth]\naccounts = [{ username = \"a\", password = \"b\" }]",
+            "digest_algorithms = []\n[auth]\naccounts = [{ username = \"a\", password = \"b\", sources = [\"any\"] }]",
         )
         .unwrap();
         assert_eq!(c.validate(), Err(SipConfigError::NoAlgorithm));

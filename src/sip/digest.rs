@@ -3,9 +3,24 @@
 //! A UAS challenges a request with `401 Unauthorized` and a
 //! `WWW-Authenticate: Digest …` header; the client repeats the request with an
 //! `Authorization` header carrying `response = KD(H(A1), nonce:nc:cnonce:qop:H(A2))`.
-//! Everything here is pure: hashing, header parsing and formatting, and a
+//! Everything here is pure: hashing, header parsing and formatting, a
 //! stateless nonce scheme whose nonces carry their own issue time and a keyed
-//! hash, so a restart invalidates old nonces and no table of them is kept.
+//! hash (so a restart invalidates old nonces), and the bounded table of
+//! nonce counts that stops replays.
+//!
+//! What the server checks, besides the hash:
+//!
+//! * `qop=auth` is offered and required (RFC 7616 §3.3): without it the
+//!   response covers no client-chosen count, so a captured response could
+//!   be sent again as long as its nonce lives.
+//! * The nonce count (`nc`) must grow for every request under one nonce
+//!   (RFC 7616 §3.4: the server "should" check it to detect replays).
+//!   [`NonceCounts`] remembers the highest count seen per nonce for nonces
+//!   that authenticated a request; its size is bounded, and a nonce it had
+//!   to forget is answered with a `stale=true` challenge, never accepted.
+//! * The `uri` parameter must name the Request-URI ([`uri_matches`]; RFC
+//!   7616 §3.4.6, RFC 3261 §22.4): otherwise a response computed for one
+//!   request could be attached to another with the same method.
 
 use std::fmt;
 
@@ -315,11 +330,10 @@ pub enum NonceState {
     Invalid,
 }
 
-/// Stateless nonces: `<issue-time hex>.<SHA-256(secret:time) hex>`.
+/// Stateless nonces: `<issue-time hex><unique hex>.<SHA-256(secret:head) hex>`.
 ///
 /// The keyed hash proves we issued the nonce; the embedded time bounds its
-/// life. Replays inside the lifetime are not detected (no nonce-count table);
-/// digest over SIP still stops password disclosure and forged identities.
+/// life. Replays inside the lifetime are stopped by [`NonceCounts`].
 #[derive(Clone)]
 pub struct NonceIssuer {
     secret: [u8; 32],
@@ -343,32 +357,46 @@ impl NonceIssuer {
         }
     }
 
-    fn mac(&self, time_hex: &str) -> String {
+    fn mac(&self, head: &str) -> String {
         let mut h = Sha256::new();
         h.update(self.secret);
         h.update(b":");
-        h.update(time_hex.as_bytes());
+        h.update(head.as_bytes());
         h.update(b":");
         h.update(self.secret);
         hex(&h.finalize())[..32].to_string()
     }
 
-    /// A nonce issued at `now_secs` (seconds since the Unix epoch).
-    pub fn issue(&self, now_secs: u64) -> String {
-        let t = format!("{now_secs:016x}");
-        let mac = self.mac(&t);
-        format!("{t}.{mac}")
+    /// A nonce issued at `now_secs` (seconds since the Unix epoch);
+    /// `unique` (random in production) tells apart nonces of one second,
+    /// each of which starts its own count.
+    pub fn issue(&self, now_secs: u64, unique: u64) -> String {
+        let head = format!("{now_secs:016x}{unique:016x}");
+        let mac = self.mac(&head);
+        format!("{head}.{mac}")
+    }
+
+    /// The issue time of a nonce we issued (seconds since the Unix epoch);
+    /// `None` when the nonce is not ours.
+    pub fn issued_at(&self, nonce: &str) -> Option<u64> {
+        let (head, mac) = nonce.split_once('.')?;
+        if head.len() != 32
+            || !head.is_ascii()
+            || !constant_time_eq(self.mac(head).as_bytes(), mac.as_bytes())
+        {
+            return None;
+        }
+        u64::from_str_radix(&head[..16], 16).ok()
+    }
+
+    /// The nonce lifetime in seconds.
+    pub fn lifetime_secs(&self) -> u64 {
+        self.lifetime_secs
     }
 
     /// Checks a nonce returned by a client at `now_secs`.
     pub fn check(&self, nonce: &str, now_secs: u64) -> NonceState {
-        let Some((t, mac)) = nonce.split_once('.') else {
-            return NonceState::Invalid;
-        };
-        if t.len() != 16 || !constant_time_eq(self.mac(t).as_bytes(), mac.as_bytes()) {
-            return NonceState::Invalid;
-        }
-        let Ok(issued) = u64::from_str_radix(t, 16) else {
+        let Some(issued) = self.issued_at(nonce) else {
             return NonceState::Invalid;
         };
         if issued > now_secs.saturating_add(5) {
@@ -379,6 +407,189 @@ impl NonceIssuer {
         } else {
             NonceState::Fresh
         }
+    }
+}
+
+/// Reads a nonce count (`nc=`): eight hex digits (RFC 7616 §3.4), one to
+/// eight accepted; zero is no count.
+pub fn parse_nonce_count(nc: &str) -> Option<u32> {
+    if nc.is_empty() || nc.len() > 8 || !nc.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(nc, 16).ok().filter(|&n| n > 0)
+}
+
+/// What [`NonceCounts::check_and_record`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountCheck {
+    /// Higher than every count seen with this nonce: recorded.
+    Fresh,
+    /// Not higher than a count already used with this nonce: a replay.
+    Replayed,
+    /// The table had to forget nonces this old; the client must take a new
+    /// one (`stale=true`).
+    Forgotten,
+}
+
+/// Highest nonce count seen per nonce, for nonces that authenticated a
+/// request (only a client that knows the password adds an entry).
+///
+/// Bounded: beyond `capacity` entries the oldest nonce is forgotten, and
+/// so are nonces older than the lifetime. Every nonce issued at or before
+/// the newest forgotten one is then refused as [`CountCheck::Forgotten`]:
+/// a nonce the table no longer knows can never be counted from 1 again.
+#[derive(Debug, Clone)]
+pub struct NonceCounts {
+    capacity: usize,
+    counts: std::collections::HashMap<String, u32>,
+    /// `(issued, nonce)` in issue order, for forgetting the oldest first.
+    order: std::collections::BTreeSet<(u64, String)>,
+    /// Nonces issued at or before this time (when set) are forgotten.
+    floor: Option<u64>,
+}
+
+impl NonceCounts {
+    /// An empty table holding at most `capacity` nonces (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        NonceCounts {
+            capacity: capacity.max(1),
+            counts: std::collections::HashMap::new(),
+            order: std::collections::BTreeSet::new(),
+            floor: None,
+        }
+    }
+
+    /// Number of nonces remembered.
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// True when no nonce is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    fn forget_oldest(&mut self) {
+        if let Some((issued, nonce)) = self.order.pop_first() {
+            self.counts.remove(&nonce);
+            self.floor = Some(self.floor.map_or(issued, |f| f.max(issued)));
+        }
+    }
+
+    /// Forgets nonces issued before `now_secs - lifetime_secs`: they are
+    /// stale anyway.
+    pub fn purge(&mut self, now_secs: u64, lifetime_secs: u64) {
+        while let Some((issued, _)) = self.order.first() {
+            if issued.saturating_add(lifetime_secs) >= now_secs {
+                break;
+            }
+            self.forget_oldest();
+        }
+    }
+
+    /// Checks count `nc` for `nonce` (issued at `issued`) and records it
+    /// when it is fresh. Call only for a response that verified.
+    pub fn check_and_record(&mut self, nonce: &str, issued: u64, nc: u32) -> CountCheck {
+        if let Some(last) = self.counts.get_mut(nonce) {
+            if nc <= *last {
+                return CountCheck::Replayed;
+            }
+            *last = nc;
+            return CountCheck::Fresh;
+        }
+        if self.floor.is_some_and(|f| issued <= f) {
+            return CountCheck::Forgotten;
+        }
+        while self.counts.len() >= self.capacity {
+            self.forget_oldest();
+        }
+        if self.floor.is_some_and(|f| issued <= f) {
+            // Forgetting the oldest to make room reached this nonce's age.
+            return CountCheck::Forgotten;
+        }
+        self.counts.insert(nonce.to_string(), nc);
+        self.order.insert((issued, nonce.to_string()));
+        CountCheck::Fresh
+    }
+}
+
+/// Whether the digest `uri=` parameter names the Request-URI (RFC 7616
+/// §3.4.6, RFC 3261 §22.4). Compared as RFC 3261 §19.1.4 compares SIP
+/// URIs, as far as a client that copied the Request-URI can differ from
+/// it: scheme and host case-insensitively, the user part exactly, an
+/// explicit port only against the same explicit port, URI parameters as a
+/// set with case-insensitive names and values, headers exactly.
+pub fn uri_matches(digest_uri: &str, request_uri: &str) -> bool {
+    if digest_uri == request_uri {
+        return true;
+    }
+    match (
+        SipUriParts::parse(digest_uri),
+        SipUriParts::parse(request_uri),
+    ) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A SIP URI split for comparison ([`uri_matches`]).
+#[derive(Debug, PartialEq, Eq)]
+struct SipUriParts {
+    scheme: String,
+    userinfo: Option<String>,
+    host: String,
+    port: Option<String>,
+    params: Vec<(String, String)>,
+    headers: Option<String>,
+}
+
+impl SipUriParts {
+    fn parse(uri: &str) -> Option<Self> {
+        let uri = uri.trim();
+        let (scheme, rest) = uri.split_once(':')?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "sip" && scheme != "sips" {
+            return None;
+        }
+        let (rest, headers) = match rest.split_once('?') {
+            Some((r, h)) => (r, Some(h.to_string())),
+            None => (rest, None),
+        };
+        let (userinfo, hostpart) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_string()), h),
+            None => (None, rest),
+        };
+        let mut pieces = hostpart.split(';');
+        let hostport = pieces.next()?;
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, after) = v6.split_once(']')?;
+            let port = after.strip_prefix(':').map(str::to_string);
+            (format!("[{}]", h.to_ascii_lowercase()), port)
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_ascii_lowercase(), Some(p.to_string())),
+                None => (hostport.to_ascii_lowercase(), None),
+            }
+        };
+        if host.is_empty() {
+            return None;
+        }
+        let mut params: Vec<(String, String)> = pieces
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.to_ascii_lowercase(), v.to_ascii_lowercase()),
+                None => (p.to_ascii_lowercase(), String::new()),
+            })
+            .collect();
+        params.sort();
+        Some(SipUriParts {
+            scheme,
+            userinfo,
+            host,
+            port,
+            params,
+            headers,
+        })
     }
 }
 
@@ -537,7 +748,10 @@ mod tests {
     #[test]
     fn nonce_lifecycle() {
         let issuer = NonceIssuer::new([7; 32], 300);
-        let n = issuer.issue(1_000_000);
+        let n = issuer.issue(1_000_000, 1);
+        let n2 = issuer.issue(1_000_000, 2);
+        assert_ne!(n, n2, "two nonces of one second differ");
+        assert_eq!(issuer.issued_at(&n2), Some(1_000_000));
         assert_eq!(issuer.check(&n, 1_000_000), NonceState::Fresh);
         assert_eq!(issuer.check(&n, 1_000_300), NonceState::Fresh);
         assert_eq!(issuer.check(&n, 1_000_301), NonceState::Stale);
@@ -551,5 +765,109 @@ mod tests {
         assert_eq!(issuer.check(&tampered, 1_000_100), NonceState::Invalid);
         assert_eq!(issuer.check("garbage", 1), NonceState::Invalid);
         assert_eq!(issuer.check("", 1), NonceState::Invalid);
+    }
+
+    #[test]
+    fn nonce_count_parsing() {
+        let table = [
+            ("00000001", Some(1)),
+            ("0000000a", Some(10)),
+            ("FFFFFFFF", Some(u32::MAX)),
+            ("1", Some(1)),
+            ("00000000", None),
+            ("", None),
+            ("000000001", None),
+            ("0000000g", None),
+            ("-1", None),
+        ];
+        for (nc, want) in table {
+            assert_eq!(parse_nonce_count(nc), want, "{nc:?}");
+        }
+    }
+
+    #[test]
+    fn nonce_counts_stop_replays() {
+        use CountCheck::*;
+        let mut t = NonceCounts::new(3);
+        // (nonce, issued, nc, expected), in order.
+        let steps: &[(&str, u64, u32, CountCheck)] = &[
+            ("a", 10, 1, Fresh),
+            ("a", 10, 1, Replayed),
+            ("a", 10, 2, Fresh),
+            ("a", 10, 2, Replayed),
+            ("a", 10, 1, Replayed),
+            ("a", 10, 7, Fresh),
+            ("b", 11, 1, Fresh),
+            ("c", 12, 5, Fresh),
+            // A fourth nonce: the oldest (a, issued at 10) is forgotten.
+            ("d", 13, 1, Fresh),
+            // a can never count from 1 again, nor can anything as old.
+            ("a", 10, 8, Forgotten),
+            ("z", 9, 1, Forgotten),
+            ("z", 10, 1, Forgotten),
+            ("b", 11, 2, Fresh),
+            ("e", 14, 1, Fresh),
+            // b (11) made room for e: c (12) and d (13) remain.
+            ("b", 11, 3, Forgotten),
+            ("c", 12, 5, Replayed),
+            ("d", 13, 2, Fresh),
+        ];
+        for (i, &(nonce, issued, nc, want)) in steps.iter().enumerate() {
+            assert_eq!(
+                t.check_and_record(nonce, issued, nc),
+                want,
+                "step {i}: {nonce} nc={nc}"
+            );
+        }
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn nonce_counts_purge_by_age() {
+        let mut t = NonceCounts::new(100);
+        assert_eq!(t.check_and_record("old", 100, 1), CountCheck::Fresh);
+        assert_eq!(t.check_and_record("new", 350, 1), CountCheck::Fresh);
+        t.purge(401, 300);
+        assert_eq!(t.len(), 1, "the nonce issued at 100 is stale at 401");
+        assert_eq!(t.check_and_record("old", 100, 2), CountCheck::Forgotten);
+        assert_eq!(t.check_and_record("new", 350, 1), CountCheck::Replayed);
+        assert!(!t.is_empty());
+    }
+
+    #[test]
+    fn digest_uri_must_name_the_request_uri() {
+        let table = [
+            ("sip:2000@127.0.0.1:5060", "sip:2000@127.0.0.1:5060", true),
+            ("SIP:2000@127.0.0.1:5060", "sip:2000@127.0.0.1:5060", true),
+            ("sip:2000@FAX.example", "sip:2000@fax.example", true),
+            (
+                "sip:2000@h;transport=TCP;user=phone",
+                "sip:2000@h;user=phone;transport=tcp",
+                true,
+            ),
+            ("sip:[2001:DB8::1]:5060", "sip:[2001:db8::1]:5060", true),
+            // Another user, host, port or scheme is another request.
+            ("sip:2001@127.0.0.1:5060", "sip:2000@127.0.0.1:5060", false),
+            ("sip:Alice@h", "sip:alice@h", false),
+            ("sip:2000@127.0.0.2:5060", "sip:2000@127.0.0.1:5060", false),
+            ("sip:2000@127.0.0.1", "sip:2000@127.0.0.1:5060", false),
+            ("sips:2000@h", "sip:2000@h", false),
+            (
+                "sip:2000@h;transport=udp",
+                "sip:2000@h;transport=tcp",
+                false,
+            ),
+            ("sip:2000@h", "sip:2000@h;transport=tcp", false),
+            ("sip:2000@h?Subject=x", "sip:2000@h", false),
+            ("/index.html", "sip:2000@h", false),
+            ("", "sip:2000@h", false),
+        ];
+        for (digest_uri, request_uri, want) in table {
+            assert_eq!(
+                uri_matches(digest_uri, request_uri),
+                want,
+                "{digest_uri} vs {request_uri}"
+            );
+        }
     }
 }

@@ -24,23 +24,24 @@ use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transaction::{TransactionReceiver, make_tag, make_uuid_v4};
-use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, SipConnection, TransportLayer};
 use rsipstack::{EndpointBuilder, transaction::endpoint::EndpointOption};
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
-use super::acl::{Account, Acl, AuthAttempt, Verdict};
+use super::acl::{Account, Acl, Admitted, AuthAttempt, DigestState, ForbidReason, Verdict};
 use super::call::{
     CallHandle, CallShared, CallTask, Dialing, IncomingCall, SdpState, reject_pending,
     session_expires_for,
 };
 use super::config::{SipConfig, SipConfigError, TransportKind};
-use super::digest::{Challenge, Credentials, DigestAlgorithm, NonceIssuer};
+use super::digest::{Challenge, Credentials, DigestAlgorithm, NonceCounts, NonceIssuer};
+use super::limits::{CallTable, plan_descriptors, stats};
 use super::listener::{
-    RequestScreen, ScreenedUdpSocket, add_tls, connect_tls, stack_socket, tls_client_config,
-    wait_tls_listening,
+    FirstPoll, RequestScreen, ScreenedUdpSocket, StreamLimits, StreamServe, bind_stream,
+    connect_tls, register_listeners, serve_stream_listener, set_tls_trust, stack_socket,
+    tls_acceptor, tls_client_config,
 };
 use super::offer::inspect_offer;
 use super::policy::{ACCEPT, ALLOW, Refusal, SUPPORTED};
@@ -143,6 +144,10 @@ struct Shared {
     /// REGISTER gets 405.
     registrar: std::sync::RwLock<Option<Arc<super::registrar::Registrar>>>,
     nonces: NonceIssuer,
+    /// Nonce counts seen (replay detection, [`NonceCounts`]).
+    nonce_counts: Mutex<NonceCounts>,
+    /// Calls in progress per admitted peer or account.
+    call_slots: Arc<Mutex<CallTable<Admitted>>>,
     realm: String,
     algorithms: Vec<DigestAlgorithm>,
     answer_timeout: Duration,
@@ -197,6 +202,19 @@ pub struct DialRequest {
     pub account: Option<Account>,
 }
 
+/// Nonces whose counts are remembered at once (about 100 bytes each).
+const NONCE_COUNT_CAPACITY: usize = 16_384;
+
+/// `Retry-After` (seconds) of the 503 for a peer over its call limit.
+pub const PEER_BUSY_RETRY_AFTER_SECS: u32 = 10;
+
+/// The soft limit of open file descriptors now (1024 when unreadable).
+fn descriptor_soft_limit() -> u64 {
+    rlimit::getrlimit(rlimit::Resource::NOFILE)
+        .map(|(soft, _)| soft)
+        .unwrap_or(1024)
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -210,32 +228,6 @@ fn transport_kind(t: Transport) -> TransportKind {
         Transport::Tcp | Transport::Ws | Transport::Wss => TransportKind::Tcp,
         _ => TransportKind::Udp,
     }
-}
-
-/// The stack binds its TCP listener in a background task; wait until it
-/// accepts so that `start` returning means the endpoint is reachable.
-async fn wait_listening(addr: SocketAddr) -> Result<(), SipError> {
-    let probe = super::listener::probe_address(addr);
-    let mut last = None;
-    for _ in 0..200 {
-        match tokio::net::TcpStream::connect(probe).await {
-            Ok(_) => return Ok(()),
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Err(SipError::Bind {
-        transport: TransportKind::Tcp,
-        addr,
-        source: last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AddrInUse)),
-    })
-}
-
-/// Whether a TCP listener could bind `addr` now. The stack binds its TCP
-/// listener later, in the background, and only logs a failure; checking
-/// first turns a busy port into a start-up error.
-fn tcp_port_free(addr: SocketAddr) -> bool {
-    std::net::TcpListener::bind(addr).is_ok()
 }
 
 impl SipEndpoint {
@@ -260,10 +252,10 @@ impl SipEndpoint {
         let transport_layer = TransportLayer::new(cancel.clone());
         // A TCP flow carrying a fax call can stay silent for as long as the
         // fax lasts; the stack's default 5-minute idle close would drop it
-        // mid-call. Two hours still reclaims connections whose peer vanished.
-        transport_layer.set_stream_idle_timeout(Duration::from_secs(2 * 3600));
+        // mid-call. `sip.tcp_idle_secs` (2 h by default) still reclaims
+        // connections whose peer vanished.
+        transport_layer.set_stream_idle_timeout(Duration::from_secs(config.tcp_idle_secs));
         let mut udp = None;
-        let mut tcp = None;
         if config.transports.contains(&TransportKind::Udp) {
             let socket = ScreenedUdpSocket::bind(config.listen)
                 .await
@@ -286,52 +278,82 @@ impl SipEndpoint {
             transport_layer.add_transport(conn.into());
             udp = Some(local);
         }
+        // TCP and TLS listeners are bound here and served by our own accept
+        // loops ([`super::listener`]), with the limits of [`super::limits`].
+        let bind_error = |transport, addr| {
+            move |source| SipError::Bind {
+                transport,
+                addr,
+                source,
+            }
+        };
+        let mut tcp_listener = None;
         if config.transports.contains(&TransportKind::Tcp) {
-            let mut addr = config.listen;
-            if addr.port() == 0 {
+            let addr = config.listen;
+            let listener = if addr.port() == 0 {
                 // Port 0: share the UDP port number when it is free for TCP
                 // too (peers expect one port for both), else any free port.
-                addr = match udp {
-                    Some(u) if tcp_port_free(SocketAddr::new(addr.ip(), u.port())) => {
-                        SocketAddr::new(addr.ip(), u.port())
-                    }
-                    _ => {
-                        let l =
-                            std::net::TcpListener::bind(addr).map_err(|source| SipError::Bind {
-                                transport: TransportKind::Tcp,
-                                addr,
-                                source,
-                            })?;
-                        l.local_addr().map_err(|source| SipError::Bind {
-                            transport: TransportKind::Tcp,
-                            addr,
-                            source,
-                        })?
-                    }
-                };
-            } else if !tcp_port_free(addr) {
-                return Err(SipError::Bind {
-                    transport: TransportKind::Tcp,
-                    addr,
-                    source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
-                });
-            }
-            let conn = TcpListenerConnection::new(addr, external(addr.port())).await?;
-            transport_layer.add_transport(conn.into());
-            tcp = Some(addr);
+                match udp.and_then(|u| bind_stream(SocketAddr::new(addr.ip(), u.port())).ok()) {
+                    Some(l) => l,
+                    None => bind_stream(addr).map_err(bind_error(TransportKind::Tcp, addr))?,
+                }
+            } else {
+                bind_stream(addr).map_err(bind_error(TransportKind::Tcp, addr))?
+            };
+            let bound = listener
+                .local_addr()
+                .map_err(bind_error(TransportKind::Tcp, addr))?;
+            tcp_listener = Some((listener, bound));
         }
+        let tcp = tcp_listener.as_ref().map(|(_, a)| *a);
         let tls_material = config.tls_material()?;
         let tls_client = tls_client_config(tls_material.ca.as_deref());
-        let tls = add_tls(
-            &transport_layer,
-            config.tls_listen,
-            config
-                .tls_listen
-                .filter(|l| l.ip() != advertised_ip)
-                .map(|_| advertised_ip),
-            tls_material,
-        )
-        .await?;
+        set_tls_trust(&transport_layer, tls_material.ca.clone());
+        let mut tls_listener = None;
+        if let (Some(listen), Some((cert, key))) = (config.tls_listen, &tls_material.identity) {
+            let acceptor = tls_acceptor(cert, key)?;
+            let listener = bind_stream(listen).map_err(bind_error(TransportKind::Tls, listen))?;
+            let bound = listener
+                .local_addr()
+                .map_err(bind_error(TransportKind::Tls, listen))?;
+            tls_listener = Some((listener, bound, acceptor));
+        }
+        let tls = tls_listener.as_ref().map(|(_, a, _)| *a);
+
+        let acl = config.acl()?;
+        let plan = plan_descriptors(
+            descriptor_soft_limit(),
+            acl.total_max_calls(),
+            config.max_connections,
+            config.max_connections_per_address,
+        );
+        let streams = Arc::new(StreamLimits::new(
+            plan.max_connections,
+            plan.max_per_address,
+            Duration::from_secs(config.first_request_secs),
+        ));
+        if tcp.is_some() || tls.is_some() {
+            let soft = descriptor_soft_limit();
+            if plan.lowered {
+                warn!(
+                    configured = config.max_connections,
+                    allowed = plan.max_connections,
+                    descriptor_limit = soft,
+                    reserved_for_calls = plan.for_calls,
+                    "sip.max_connections lowered to fit the file descriptor limit; raise LimitNOFILE"
+                );
+            }
+            info!(
+                max_connections = plan.max_connections,
+                max_connections_per_address = plan.max_per_address,
+                first_request_secs = config.first_request_secs,
+                idle_secs = config.tcp_idle_secs,
+                descriptor_limit = soft,
+                descriptors_for_calls = plan.for_calls,
+                descriptors_reserved = super::limits::DESCRIPTOR_RESERVE,
+                "SIP over TCP/TLS limits"
+            );
+        }
 
         let option = EndpointOption {
             callid_suffix: Some("faxbridge".into()),
@@ -341,7 +363,9 @@ impl SipEndpoint {
             .with_user_agent(&config.user_agent)
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport_layer)
-            .with_transport_inspector(Box::new(RequestScreen))
+            .with_transport_inspector(Box::new(RequestScreen {
+                streams: streams.clone(),
+            }))
             .with_option(option)
             .with_allows(vec![
                 Method::Invite,
@@ -363,10 +387,12 @@ impl SipEndpoint {
         let shared = Arc::new(Shared {
             stack: stack.clone(),
             registry,
-            acl: config.acl()?,
+            acl,
             router: std::sync::RwLock::new(Arc::new(config.fax_router())),
             registrar: std::sync::RwLock::new(None),
             nonces: NonceIssuer::new(rand::random(), config.nonce_lifetime_secs),
+            nonce_counts: Mutex::new(NonceCounts::new(NONCE_COUNT_CAPACITY)),
+            call_slots: Arc::new(Mutex::new(CallTable::new())),
             realm: config.realm.clone(),
             algorithms: config.digest_algorithms.clone(),
             answer_timeout: Duration::from_secs(config.answer_timeout_secs.max(1)),
@@ -379,14 +405,48 @@ impl SipEndpoint {
             emergency_tx,
             emergency_taken: AtomicBool::new(false),
         });
-        tokio::spawn(async move { endpoint.serve().await });
+        // The stack starts accept loops for the listeners it lists when
+        // `serve` is first polled; ours are listed after that.
+        let (polled_tx, polled_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(FirstPoll::new(
+            async move { endpoint.serve().await },
+            polled_tx,
+        ));
+        let _ = polled_rx.await;
+        let stream_addr = |kind: Transport, bound: SocketAddr| {
+            SipAddr::new(kind, external(bound.port()).unwrap_or(bound).into())
+        };
+        register_listeners(
+            &stack.transport_layer,
+            tcp.map(|a| stream_addr(Transport::Tcp, a)),
+            tls.map(|a| stream_addr(Transport::Tls, a)),
+        )
+        .await?;
+        if let Some((listener, bound)) = tcp_listener {
+            tokio::spawn(serve_stream_listener(
+                listener,
+                None,
+                StreamServe {
+                    stack: stack.clone(),
+                    limits: streams.clone(),
+                    local: stream_addr(Transport::Tcp, bound),
+                    cancel: cancel.child_token(),
+                },
+            ));
+        }
+        if let Some((listener, bound, acceptor)) = tls_listener {
+            tokio::spawn(serve_stream_listener(
+                listener,
+                Some(acceptor),
+                StreamServe {
+                    stack: stack.clone(),
+                    limits: streams.clone(),
+                    local: stream_addr(Transport::Tls, bound),
+                    cancel: cancel.child_token(),
+                },
+            ));
+        }
         tokio::spawn(serve_requests(shared.clone(), incoming));
-        if let Some(addr) = tcp {
-            wait_listening(addr).await?;
-        }
-        if let Some(addr) = tls {
-            wait_tls_listening(addr).await?;
-        }
         info!(?udp, ?tcp, ?tls, %advertised_ip, "SIP endpoint listening");
         Ok((
             SipEndpoint {
@@ -769,16 +829,27 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
         .as_deref()
         .and_then(|v| Credentials::parse(v).ok());
     let method_name = method.to_string();
-    let verdict = shared.acl.judge(
-        source.ip(),
-        AuthAttempt {
-            method: &method_name,
-            credentials: credentials.as_ref(),
-        },
-        &shared.realm,
-        &shared.nonces,
-        now_secs(),
-    );
+    let request_uri = tx.original.uri.to_string();
+    let verdict = {
+        let mut counts = shared
+            .nonce_counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        shared.acl.judge(
+            source.ip(),
+            AuthAttempt {
+                method: &method_name,
+                request_uri: &request_uri,
+                credentials: credentials.as_ref(),
+            },
+            DigestState {
+                realm: &shared.realm,
+                nonces: &shared.nonces,
+                counts: &mut counts,
+                now_secs: now_secs(),
+            },
+        )
+    };
     // Where an INVITE goes is decided before admission: an emergency call
     // from an ATA unit goes ahead whatever the peer list or digest say.
     let decision = (method == Method::Invite).then(|| {
@@ -788,8 +859,8 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
         };
         decide(&shared, &tx.original, source, peer)
     });
-    let admitted = match verdict {
-        Verdict::Admit(a) => a.name().to_string(),
+    let (admitted, admitted_as) = match verdict {
+        Verdict::Admit(a) => (a.name().to_string(), Some(a)),
         _ if matches!(&decision, Some((_, Decision::Emergency(e))) if e.from_unit) => {
             warn!(%source, ?verdict, "emergency call from an ATA unit admitted without the peer list or digest");
             let unit = shared
@@ -800,15 +871,22 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
                 .unit_by_ip(source.ip())
                 .map(|u| u.name.clone())
                 .unwrap_or_default();
-            format!("unit {unit}")
+            (format!("unit {unit}"), None)
         }
-        Verdict::Forbid => {
-            info!(%source, %method, "request from unknown source refused");
+        Verdict::Forbid(why) => {
+            match why {
+                ForbidReason::UnknownSource => {
+                    info!(%source, %method, "request from unknown source refused")
+                }
+                ForbidReason::AccountSource => {
+                    warn!(%source, %method, user = credentials.as_ref().map(|c| c.username.as_str()).unwrap_or(""), "digest account used from outside its sources refused")
+                }
+            }
             let _ = tx.reply(StatusCode::Forbidden).await;
             return;
         }
         Verdict::Challenge { stale } => {
-            let nonce = shared.nonces.issue(now_secs());
+            let nonce = shared.nonces.issue(now_secs(), rand::random());
             let headers = shared
                 .algorithms
                 .iter()
@@ -833,7 +911,7 @@ async fn out_of_dialog(shared: Arc<Shared>, mut tx: Transaction) {
     match method {
         Method::Invite => {
             let (did, decision) = decision.expect("decided for every INVITE");
-            on_invite(shared, tx, admitted, source, did, decision).await
+            on_invite(shared, tx, admitted, admitted_as, source, did, decision).await
         }
         Method::Register => {
             let registrar = shared
@@ -923,10 +1001,60 @@ fn refuse_status(r: Refusal) -> StatusCode {
     StatusCode::from(r.status().0)
 }
 
+/// A call slot of a peer or account ([`CallTable`]), given back when the
+/// call ends.
+struct CallSlot {
+    table: Arc<Mutex<CallTable<Admitted>>>,
+    key: Admitted,
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        self.table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .release(&self.key);
+    }
+}
+
+/// Takes a call slot of the peer or account `admitted_as` for a call with
+/// `decision`. `Ok(None)`: the call takes none (an emergency call, or an
+/// emergency admission without a peer); `Err(limit)`: the peer has
+/// `limit` calls in progress already.
+fn take_call_slot(
+    shared: &Shared,
+    admitted_as: Option<&Admitted>,
+    decision: &Decision,
+) -> Result<Option<CallSlot>, u32> {
+    if matches!(decision, Decision::Emergency(_)) {
+        return Ok(None);
+    }
+    let Some(key) = admitted_as else {
+        return Ok(None);
+    };
+    let Some(limit) = shared.acl.max_calls(key) else {
+        return Ok(None);
+    };
+    let taken = shared
+        .call_slots
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .try_acquire(key, limit);
+    if taken {
+        Ok(Some(CallSlot {
+            table: shared.call_slots.clone(),
+            key: key.clone(),
+        }))
+    } else {
+        Err(limit)
+    }
+}
+
 async fn on_invite(
     shared: Arc<Shared>,
     mut tx: Transaction,
     peer: String,
+    admitted_as: Option<Admitted>,
     source: SocketAddr,
     did: Option<String>,
     decision: Decision,
@@ -949,6 +1077,23 @@ async fn on_invite(
             .await;
         return;
     }
+    // A flood of INVITEs from one admitted peer must not take every fax
+    // channel: beyond its limit, 503 with Retry-After (RFC 3261 §21.5.4).
+    let slot = match take_call_slot(&shared, admitted_as.as_ref(), &decision) {
+        Ok(slot) => slot,
+        Err(limit) => {
+            stats::count(&stats::CALLS_REFUSED);
+            warn!(%source, %peer, limit, "call refused: the peer has its limit of calls in progress (sip max_calls)");
+            let mut headers = refusal_headers(503, "too many calls in progress from this peer");
+            headers.push(Header::RetryAfter(
+                PEER_BUSY_RETRY_AFTER_SECS.to_string().into(),
+            ));
+            let _ = tx
+                .reply_with(StatusCode::ServiceUnavailable, headers, None)
+                .await;
+            return;
+        }
+    };
     let summary = match inspect_offer(req.header_value("Content-Type").as_deref(), &req.body) {
         Ok(s) => s,
         Err(e) => {
@@ -1038,17 +1183,19 @@ async fn on_invite(
     };
     registry.insert(handle.clone());
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    tokio::spawn(
-        CallTask {
-            handle: handle.clone(),
-            states: state_rx,
-            events: events_tx,
-            progress: None,
-            registry: registry.clone(),
-            answer_timeout: shared.answer_timeout,
-        }
-        .run(),
-    );
+    let task = CallTask {
+        handle: handle.clone(),
+        states: state_rx,
+        events: events_tx,
+        progress: None,
+        registry: registry.clone(),
+        answer_timeout: shared.answer_timeout,
+    };
+    tokio::spawn(async move {
+        task.run().await;
+        // The peer's call slot is free once the dialog has ended.
+        drop(slot);
+    });
     // The dialog drives the INVITE server transaction: 100 Trying, our final
     // response, CANCEL (→ 487) and the ACK.
     let mut driver = dialog.clone();

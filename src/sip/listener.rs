@@ -8,26 +8,55 @@
 //! framing breaks is closed by the stack: after a framing error the next
 //! message boundary cannot be found (RFC 3261 §18.3).
 //!
-//! SIP over TLS (RFC 3261 §26.2, RFC 5630) gets its own listener,
-//! [`add_tls`]: the stack frames TLS streams like TCP ones, so the same
-//! [`RequestScreen`] covers them. Outgoing TLS connections (`sips:` targets
-//! and `;transport=tls`) verify the far end's certificate against
-//! `sip.tls_ca`; in-dialog requests then ride the connection the dialog
-//! started on (RFC 5923 connection reuse), so a caller without a TLS
-//! listener of its own still receives the far end's BYE.
+//! SIP over TLS (RFC 3261 §26.2, RFC 5630) gets its own listener: the
+//! stack frames TLS streams like TCP ones, so the same [`RequestScreen`]
+//! covers them. Outgoing TLS connections (`sips:` targets and
+//! `;transport=tls`) verify the far end's certificate against `sip.tls_ca`;
+//! in-dialog requests then ride the connection the dialog started on (RFC
+//! 5923 connection reuse), so a caller without a TLS listener of its own
+//! still receives the far end's BYE.
+//!
+//! The TCP and TLS accept loops are ours, not the stack's: the stack's
+//! accept everything, retry a failed `accept` at once (out of descriptors,
+//! that spins a core and floods the log) and give every connection two
+//! 64 KiB buffers before it has said a word. Ours ([`serve_stream_listener`])
+//! apply [`super::limits`]: a connection is admitted within the total and
+//! per-address limits, and handed to the stack only once it has sent a
+//! whole SIP message, within `sip.first_request_secs` (TCP: the bytes are
+//! peeked, through a buffer that grows only as bytes arrive, and left in
+//! the socket for the stack to read). A TLS connection must finish its
+//! handshake in that time; it is then handed over at once (the stack reads
+//! the decrypted stream), and a duplicate of its socket descriptor is kept
+//! so that it can be shut down if no request arrives in that time again.
+//! Failed accepts back off (100 ms doubling to 1 s) with one log line per
+//! 10 s. The stack still lists the listeners (it builds `Via` and
+//! `Contact` from them) but never runs an accept loop on them: see
+//! [`register_listeners`].
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use rsipstack::platform::CancellationToken;
 use rsipstack::platform::net::UdpSocket as StackUdpSocket;
 use rsipstack::sip::{SipMessage, Transport};
+use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transaction::make_tag;
-use rsipstack::transport::{TlsConfig, TlsListenerConnection, TransportEvent, TransportLayer};
-use tracing::{debug, info};
+use rsipstack::transport::tcp::TcpConnection;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
+use rsipstack::transport::tls::TlsConnection;
+use rsipstack::transport::{
+    SipAddr, SipConnection, TlsConfig, TlsListenerConnection, TransportEvent, TransportLayer,
+};
+use tracing::{debug, info, warn};
 
-use super::config::{TlsMaterial, TransportKind};
+use super::config::TransportKind;
 use super::endpoint::SipError;
+use super::limits::framing::{Framing, MAX_MESSAGE, frame};
+use super::limits::{Admission, Backoff, ConnectionTable, LogGate, Refusal, stats};
 
 use super::wire::{Screening, bad_request, screen_datagram, validate_request};
 
@@ -80,11 +109,20 @@ impl StackUdpSocket for ScreenedUdpSocket {
 }
 
 /// Checks parsed requests from every transport; answers 400 to bad ones.
-pub(crate) struct RequestScreen;
+/// Also tells the stream limits that a TLS connection has spoken.
+pub(crate) struct RequestScreen {
+    /// The stream connections' bookkeeping.
+    pub(crate) streams: Arc<StreamLimits>,
+}
 
 #[async_trait::async_trait]
 impl TransportEventInspector for RequestScreen {
     async fn handle(&self, event: TransportEvent) -> Option<TransportEvent> {
+        if let TransportEvent::Incoming(_, SipConnection::Tls(_), from) = &event
+            && let Ok(addr) = from.get_socketaddr()
+        {
+            self.streams.tls_spoke(addr);
+        }
         let TransportEvent::Incoming(SipMessage::Request(req), connection, from) = event else {
             return Some(event);
         };
@@ -190,145 +228,505 @@ pub(crate) async fn connect_tls(
     Ok(())
 }
 
-/// Accepts any server certificate. Used only by [`wait_tls_listening`],
-/// which talks to our own listener and sends nothing over the connection.
-#[derive(Debug)]
-struct OwnListener(Arc<rustls::crypto::CryptoProvider>);
+/// Log lines about refused or closed connections: one per this interval.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
-impl rustls::client::danger::ServerCertVerifier for OwnListener {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
+/// How often a connection that sent part of a request is looked at again.
+const PEEK_EVERY: Duration = Duration::from_millis(50);
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
+/// Bookkeeping of the TCP and TLS connections: the limits, the TLS
+/// connections that have not spoken yet, and the gates of the log lines.
+pub(crate) struct StreamLimits {
+    table: Mutex<ConnectionTable<CancellationToken>>,
+    /// Time a new connection has to send its first whole message.
+    first_request: Duration,
+    /// TLS connections handed to the stack that have not sent a message,
+    /// by remote address: cancelled when one arrives.
+    tls_silent: Mutex<HashMap<SocketAddr, CancellationToken>>,
+    refused_log: Mutex<LogGate>,
+    closed_log: Mutex<LogGate>,
+    accept_log: Mutex<LogGate>,
+}
 
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+/// Releases a connection's slot when dropped.
+struct Slot {
+    limits: Arc<StreamLimits>,
+    id: u64,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        lock(&self.limits.table).release(self.id);
+        stats::OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
-/// Where to reach our own listener bound at `addr`: loopback of the same
-/// family when it is bound to the unspecified address.
-pub(crate) fn probe_address(addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_unspecified() {
-        let ip: std::net::IpAddr = if addr.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        };
-        SocketAddr::new(ip, addr.port())
-    } else {
-        addr
-    }
-}
-
-/// Waits until our TLS listener at `addr` completes a handshake. The stack
-/// binds it in the background; a whole handshake (not a bare TCP connect,
-/// which the stack would log as a failed handshake) proves it serves.
-pub(crate) async fn wait_tls_listening(addr: SocketAddr) -> Result<(), SipError> {
-    let probe = probe_address(addr);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SipError::Stack(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(OwnListener(provider)))
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let name = rustls::pki_types::ServerName::IpAddress(probe.ip().into());
-    let mut last = None;
-    for _ in 0..200 {
-        match tokio::net::TcpStream::connect(probe).await {
-            Ok(tcp) => match connector.connect(name.clone(), tcp).await {
-                Ok(mut stream) => {
-                    use tokio::io::AsyncWriteExt;
-                    let _ = stream.shutdown().await;
-                    return Ok(());
-                }
-                Err(e) => last = Some(e),
-            },
-            Err(e) => last = Some(e),
+impl StreamLimits {
+    /// Limits of `max_total` connections, `max_per_address` from one
+    /// address, and `first_request` to the first whole message.
+    pub(crate) fn new(max_total: usize, max_per_address: usize, first_request: Duration) -> Self {
+        StreamLimits {
+            table: Mutex::new(ConnectionTable::new(max_total, max_per_address)),
+            first_request,
+            tls_silent: Mutex::new(HashMap::new()),
+            refused_log: Mutex::new(LogGate::new(LOG_EVERY)),
+            closed_log: Mutex::new(LogGate::new(LOG_EVERY)),
+            accept_log: Mutex::new(LogGate::new(LOG_EVERY)),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    Err(SipError::Bind {
-        transport: TransportKind::Tls,
-        addr,
-        source: last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::AddrInUse)),
-    })
+
+    /// Admits or refuses a connection from `peer`; on admission returns its
+    /// slot and the token that closes it while it is silent.
+    fn admit(
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        kind: TransportKind,
+    ) -> Option<(Slot, CancellationToken)> {
+        let close = CancellationToken::new();
+        let admission = lock(&self.table).admit(peer.ip(), close.clone());
+        match admission {
+            Admission::Accept { id, evicted } => {
+                stats::OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if let Some(evicted) = evicted {
+                    evicted.cancel();
+                    self.closed(
+                        peer,
+                        kind,
+                        &stats::EVICTED,
+                        "every slot was in use: the oldest silent connection was closed for this one",
+                    );
+                }
+                Some((
+                    Slot {
+                        limits: self.clone(),
+                        id,
+                    },
+                    close,
+                ))
+            }
+            Admission::Refuse(why) => {
+                let (counter, reason) = match why {
+                    Refusal::PerAddress => {
+                        (&stats::REFUSED_PER_ADDRESS, "its address holds its share")
+                    }
+                    Refusal::Total => (&stats::REFUSED_TOTAL, "every connection slot is in use"),
+                };
+                stats::count(counter);
+                if let Some(held) = lock(&self.refused_log).event(Instant::now()) {
+                    let s = stats::snapshot();
+                    warn!(
+                        %peer,
+                        transport = ?kind,
+                        reason,
+                        not_logged_since_last = held,
+                        refused_per_address = s.refused_per_address,
+                        refused_all_in_use = s.refused_total,
+                        "SIP connection refused"
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// A connection closed for sending no whole message (or not SIP).
+    fn closed(
+        &self,
+        peer: SocketAddr,
+        kind: TransportKind,
+        counter: &std::sync::atomic::AtomicU64,
+        reason: &str,
+    ) {
+        stats::count(counter);
+        if let Some(held) = lock(&self.closed_log).event(Instant::now()) {
+            let s = stats::snapshot();
+            info!(
+                %peer,
+                transport = ?kind,
+                reason,
+                not_logged_since_last = held,
+                closed_silent = s.no_request,
+                closed_not_sip = s.not_sip,
+                closed_for_room = s.evicted,
+                "SIP connection closed"
+            );
+        }
+    }
+
+    /// The stack received a message on the TLS connection from `remote`.
+    fn tls_spoke(&self, remote: SocketAddr) {
+        if let Some(spoke) = lock(&self.tls_silent).remove(&remote) {
+            spoke.cancel();
+        }
+    }
+
+    /// A failed accept: counts it, logs one line per interval, and returns
+    /// how long to wait before accepting again.
+    fn accept_failed(
+        &self,
+        e: &std::io::Error,
+        kind: TransportKind,
+        backoff: &mut Backoff,
+    ) -> Duration {
+        stats::count(&stats::ACCEPT_ERRORS);
+        let wait = backoff.failed();
+        if let Some(held) = lock(&self.accept_log).event(Instant::now()) {
+            warn!(
+                transport = ?kind,
+                error = %e,
+                retry_in_ms = wait.as_millis() as u64,
+                failures_not_logged = held,
+                "SIP accept failed (out of file descriptors?); accepting again after a pause"
+            );
+        }
+        wait
+    }
 }
 
-/// Sets up SIP over TLS on `layer`: trust anchors for outgoing connections
-/// always, and a listener on `listen` when the material has a certificate.
-/// Returns the bound listener address. The stack binds the listener when it
-/// starts serving, so the port is checked here (a busy port is a start-up
-/// error, not a log line) and port 0 is resolved to a free port.
-pub(crate) async fn add_tls(
-    layer: &TransportLayer,
-    listen: Option<SocketAddr>,
-    external_ip: Option<std::net::IpAddr>,
-    material: TlsMaterial,
-) -> Result<Option<SocketAddr>, SipError> {
+/// What a stream listener hands its connections to.
+#[derive(Clone)]
+pub(crate) struct StreamServe {
+    /// The stack, whose transport layer serves admitted connections.
+    pub(crate) stack: EndpointInnerRef,
+    /// The limits.
+    pub(crate) limits: Arc<StreamLimits>,
+    /// Our address as the connections' local address (Via, Contact).
+    pub(crate) local: SipAddr,
+    /// Stops the listener.
+    pub(crate) cancel: CancellationToken,
+}
+
+/// Binds a listening TCP socket (SO_REUSEADDR, as SIP servers restart
+/// onto their port while old connections linger in TIME_WAIT).
+pub(crate) fn bind_stream(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// Accepts connections on `listener` until cancelled: TLS when `tls` is
+/// given, else TCP.
+pub(crate) async fn serve_stream_listener(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    serve: StreamServe,
+) {
+    let kind = if tls.is_some() {
+        TransportKind::Tls
+    } else {
+        TransportKind::Tcp
+    };
+    let mut backoff = Backoff::default();
+    loop {
+        let accepted = tokio::select! {
+            _ = serve.cancel.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => {
+                backoff.succeeded();
+                a
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                // One connection gone before we took it: nothing to wait for.
+                debug!(error = %e, "connection aborted before accept");
+                continue;
+            }
+            Err(e) => {
+                let wait = serve.limits.accept_failed(&e, kind, &mut backoff);
+                tokio::select! {
+                    _ = serve.cancel.cancelled() => break,
+                    _ = tokio::time::sleep(wait) => continue,
+                }
+            }
+        };
+        let Some((slot, close)) = serve.limits.admit(peer, kind) else {
+            drop(stream);
+            continue;
+        };
+        let serve = serve.clone();
+        match &tls {
+            None => {
+                tokio::spawn(first_tcp_request(stream, peer, slot, close, serve));
+            }
+            Some(acceptor) => {
+                tokio::spawn(tls_handshake(
+                    stream,
+                    peer,
+                    slot,
+                    close,
+                    acceptor.clone(),
+                    serve,
+                ));
+            }
+        }
+    }
+    debug!(transport = ?kind, "SIP stream listener stopped");
+}
+
+/// Holds a new TCP connection until it has sent a whole message, peeking
+/// at it, then hands it to the stack; closes it after `first_request`, on
+/// bytes that are not SIP, or when it must make room.
+async fn first_tcp_request(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    close: CancellationToken,
+    serve: StreamServe,
+) {
+    let limits = serve.limits.clone();
+    let deadline = tokio::time::Instant::now() + limits.first_request;
+    // Grows with what arrives, up to the largest message: an idle
+    // connection costs a small buffer only.
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let peeked = tokio::select! {
+            _ = close.cancelled() => return,
+            _ = serve.cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(deadline) => {
+                limits.closed(peer, TransportKind::Tcp, &stats::NO_REQUEST, "no whole request in time");
+                return;
+            }
+            peeked = stream.peek(&mut buf) => peeked,
+        };
+        let n = match peeked {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        match frame(&buf[..n]) {
+            Framing::Complete(_) => break,
+            Framing::Invalid(why) => {
+                limits.closed(peer, TransportKind::Tcp, &stats::NOT_SIP, why);
+                return;
+            }
+            Framing::Incomplete if n == buf.len() => {
+                if buf.len() > MAX_MESSAGE {
+                    limits.closed(
+                        peer,
+                        TransportKind::Tcp,
+                        &stats::NOT_SIP,
+                        "more than 64 KiB before a whole message",
+                    );
+                    return;
+                }
+                buf.resize((buf.len() * 2).min(MAX_MESSAGE + 64), 0);
+            }
+            Framing::Incomplete => {
+                tokio::select! {
+                    _ = close.cancelled() => return,
+                    _ = serve.cancel.cancelled() => return,
+                    _ = tokio::time::sleep(PEEK_EVERY) => {}
+                }
+            }
+        }
+    }
+    drop(buf);
+    lock(&limits.table).spoke(slot.id);
+    // The stack cancels this token when it stops serving the connection.
+    let closed = CancellationToken::new();
+    match TcpConnection::from_stream(stream, serve.local.clone(), Some(closed.clone())) {
+        Ok(conn) => {
+            serve
+                .stack
+                .transport_layer
+                .add_connection(SipConnection::Tcp(conn));
+            closed.cancelled().await;
+        }
+        Err(e) => debug!(%peer, error = %e, "TCP connection lost before it was served"),
+    }
+    drop(slot);
+}
+
+/// Completes the TLS handshake of a new connection within `first_request`,
+/// hands the connection to the stack, and shuts it down if it sends no
+/// message within `first_request` again or must make room.
+async fn tls_handshake(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    close: CancellationToken,
+    acceptor: tokio_rustls::TlsAcceptor,
+    serve: StreamServe,
+) {
+    let limits = serve.limits.clone();
+    let tls = tokio::select! {
+        _ = close.cancelled() => return,
+        _ = serve.cancel.cancelled() => return,
+        _ = tokio::time::sleep(limits.first_request) => {
+            limits.closed(peer, TransportKind::Tls, &stats::NO_REQUEST, "no TLS handshake in time");
+            return;
+        }
+        tls = acceptor.accept(stream) => tls,
+    };
+    let tls = match tls {
+        Ok(tls) => tls,
+        Err(e) => {
+            limits.closed(
+                peer,
+                TransportKind::Tls,
+                &stats::NOT_SIP,
+                "TLS handshake failed",
+            );
+            debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+    };
+    // A second descriptor of the same socket: shutting it down ends the
+    // stack's reads of the connection.
+    let socket = match tls.get_ref().0.as_fd().try_clone_to_owned() {
+        Ok(fd) => std::net::TcpStream::from(fd),
+        Err(e) => {
+            // No descriptor for the duplicate: do not serve a connection
+            // that could not be closed.
+            limits.closed(
+                peer,
+                TransportKind::Tls,
+                &stats::NO_REQUEST,
+                "no descriptor to watch it",
+            );
+            debug!(%peer, error = %e, "cannot duplicate the TLS socket");
+            return;
+        }
+    };
+    let spoke = CancellationToken::new();
+    lock(&limits.tls_silent).insert(peer, spoke.clone());
+    let closed = CancellationToken::new();
+    let remote = SipAddr::new(Transport::Tls, peer.into());
+    let conn = match TlsConnection::from_server_stream(
+        tls,
+        serve.local.clone(),
+        remote,
+        Some(closed.clone()),
+    )
+    .await
+    {
+        Ok(conn) => conn,
+        Err(e) => {
+            lock(&limits.tls_silent).remove(&peer);
+            debug!(%peer, error = %e, "TLS connection lost before it was served");
+            return;
+        }
+    };
+    serve
+        .stack
+        .transport_layer
+        .add_connection(SipConnection::Tls(conn));
+    tokio::select! {
+        _ = spoke.cancelled() => {
+            lock(&limits.table).spoke(slot.id);
+            drop(socket);
+        }
+        _ = close.cancelled() => {
+            lock(&limits.tls_silent).remove(&peer);
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+        _ = tokio::time::sleep(limits.first_request) => {
+            lock(&limits.tls_silent).remove(&peer);
+            limits.closed(peer, TransportKind::Tls, &stats::NO_REQUEST, "no whole request in time after the TLS handshake");
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+        _ = closed.cancelled() => {
+            lock(&limits.tls_silent).remove(&peer);
+        }
+    }
+    closed.cancelled().await;
+    drop(slot);
+}
+
+/// The server side of SIP over TLS from the listener's PEM certificate
+/// chain and key (checked by [`super::config::SipConfig::tls_material`]).
+pub(crate) fn tls_acceptor(cert: &[u8], key: &[u8]) -> Result<tokio_rustls::TlsAcceptor, SipError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |e: String| SipError::Stack(format!("TLS listener: {e}"));
+    let certs = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| bad(e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Trust anchors for outgoing TLS on `layer` (the stack's own dialling
+/// uses them; [`connect_tls`] verifies first).
+pub(crate) fn set_tls_trust(layer: &TransportLayer, ca: Option<Vec<u8>>) {
     layer.set_tls_config(TlsConfig {
-        ca_certs: material.ca,
+        ca_certs: ca,
         ..TlsConfig::default()
     });
-    let (Some(listen), Some((cert, key))) = (listen, material.identity) else {
-        return Ok(None);
-    };
-    let bind_error = |source| SipError::Bind {
-        transport: TransportKind::Tls,
-        addr: listen,
-        source,
-    };
-    // Binding and dropping also proves the port is free now.
-    let addr = std::net::TcpListener::bind(listen)
-        .and_then(|l| l.local_addr())
-        .map_err(bind_error)?;
-    let external = external_ip.map(|ip| SocketAddr::new(ip, addr.port()));
-    let conn = TlsListenerConnection::new(
-        addr,
-        external,
-        TlsConfig {
-            cert: Some(cert),
-            key: Some(key),
-            ..TlsConfig::default()
-        },
-    )
-    .await?;
-    layer.add_transport(conn.into());
-    Ok(Some(addr))
+}
+
+/// Lists our TCP and TLS listeners with the stack, which builds `Via` and
+/// `Contact` from its listener list. Must run after the stack took its
+/// snapshot of that list to start accept loops (in the first poll of
+/// `Endpoint::serve`; see [`FirstPoll`]), so that the stack runs no accept
+/// loop of its own on them. Were it to try, its bind would fail anyway:
+/// our sockets hold the ports.
+pub(crate) async fn register_listeners(
+    layer: &TransportLayer,
+    tcp: Option<SipAddr>,
+    tls: Option<SipAddr>,
+) -> Result<(), SipError> {
+    let external = |a: &SipAddr| a.get_socketaddr().ok();
+    if let Some(a) = tcp {
+        let addr = external(&a).ok_or_else(|| SipError::Stack("TCP listener address".into()))?;
+        let conn = TcpListenerConnection::new(addr, None).await?;
+        layer.add_transport(conn.into());
+    }
+    if let Some(a) = tls {
+        let addr = external(&a).ok_or_else(|| SipError::Stack("TLS listener address".into()))?;
+        let conn = TlsListenerConnection::new(addr, None, TlsConfig::default()).await?;
+        layer.add_transport(conn.into());
+    }
+    Ok(())
+}
+
+/// A future that says when it has been polled once: the stack takes its
+/// snapshot of the listener list in the first poll of `Endpoint::serve`.
+pub(crate) struct FirstPoll<F> {
+    inner: std::pin::Pin<Box<F>>,
+    polled: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl<F> FirstPoll<F> {
+    /// Wraps `inner`; `polled` fires after its first poll.
+    pub(crate) fn new(inner: F, polled: tokio::sync::oneshot::Sender<()>) -> Self {
+        FirstPoll {
+            inner: Box::pin(inner),
+            polled: Some(polled),
+        }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for FirstPoll<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let out = self.inner.as_mut().poll(cx);
+        if let Some(tx) = self.polled.take() {
+            let _ = tx.send(());
+        }
+        out
+    }
 }

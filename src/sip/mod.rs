@@ -7,7 +7,9 @@
 //! ([`wire`]), and hands calls to the fax/media layer as [`IncomingCall`]s
 //! with a stream of [`CallEvent`]s. Calls are placed with
 //! [`SipEndpoint::dial`]. The endpoint is also the ATAs' registrar
-//! ([`registrar`]: REGISTER from their ports). Protocol decisions live in the pure modules; the
+//! ([`registrar`]: REGISTER from their ports). What a stranger can cost
+//! (connections over TCP and TLS, calls per peer, file descriptors) is
+//! bounded by [`limits`]. Protocol decisions live in the pure modules; the
 //! tokio driver is [`endpoint`].
 //!
 //! ```no_run
@@ -33,6 +35,7 @@ pub mod call;
 pub mod config;
 pub mod digest;
 pub mod endpoint;
+pub mod limits;
 mod listener;
 pub mod offer;
 pub mod policy;

@@ -75,6 +75,7 @@ pub(crate) fn open_sip_config(listen: SocketAddr) -> SipConfig {
         name: "any".into(),
         addresses: vec!["0.0.0.0/0".into(), "::/0".into()],
         account: None,
+        max_calls: None,
     }];
     cfg.routing.default_route = Some("fax".into());
     cfg

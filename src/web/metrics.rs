@@ -114,6 +114,49 @@ async fn scalar(store: &crate::store::Store, sql: &'static str) -> Result<i64, W
         .map_err(WebError::db("computing metrics"))
 }
 
+/// The SIP listeners' limits at work ([`crate::sip::limits`]): counters of
+/// this process.
+fn sip_limits(e: &mut Exposition) {
+    let s = crate::sip::limits::stats::snapshot();
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    e.family(
+        "faxbridge_sip_connections",
+        "gauge",
+        "SIP-over-TCP and TLS connections open now.",
+    );
+    e.sample("faxbridge_sip_connections", &[], n(s.open_connections));
+    e.family(
+        "faxbridge_sip_connections_closed_total",
+        "counter",
+        "SIP-over-TCP and TLS connections closed by the limits, by reason.",
+    );
+    for (reason, v) in [
+        ("per_address", s.refused_per_address),
+        ("all_in_use", s.refused_total),
+        ("made_room", s.evicted),
+        ("no_request", s.no_request),
+        ("not_sip", s.not_sip),
+    ] {
+        e.sample(
+            "faxbridge_sip_connections_closed_total",
+            &[("reason", reason)],
+            n(v),
+        );
+    }
+    e.family(
+        "faxbridge_sip_accept_errors_total",
+        "counter",
+        "Failed accepts on the SIP TCP and TLS listeners (mostly: out of file descriptors).",
+    );
+    e.sample("faxbridge_sip_accept_errors_total", &[], n(s.accept_errors));
+    e.family(
+        "faxbridge_sip_calls_refused_total",
+        "counter",
+        "INVITEs refused with 503 because their peer had its limit of calls in progress.",
+    );
+    e.sample("faxbridge_sip_calls_refused_total", &[], n(s.calls_refused));
+}
+
 /// The whole exposition.
 pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
     let store = &st.store;
@@ -238,6 +281,7 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
         &[("direction", "bridged")],
         crate::bridge::active_calls() as i64,
     );
+    sip_limits(&mut e);
 
     e.family(
         "faxbridge_media_packets_dropped_total",

@@ -101,6 +101,11 @@ impl Proc {
         }
     }
 
+    /// Lines the process printed so far.
+    pub fn log_lines(&self) -> usize {
+        self.all.lock().unwrap().len()
+    }
+
     /// Its stdout lines after the ready marker.
     pub fn lines(&self) -> Lines {
         self.lines.clone()
