@@ -629,6 +629,33 @@ mod tests {
     }
 
     #[test]
+    fn document_limits_that_cannot_work_name_key_and_fix() {
+        let c = Config::parse(
+            "[documents]\nmax_decompressed_stream_bytes = 1000\nmax_operators_per_page = 5\n\
+             max_document_memory_bytes = 1000000000\nmemory_budget_bytes = 1000\n",
+        )
+        .unwrap();
+        let problems = c.validate().unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "documents.max_decompressed_stream_bytes",
+                "documents.max_operators_per_page",
+                "documents.memory_budget_bytes"
+            ]
+        );
+        assert!(problems.iter().all(|p| !p.fix.is_empty()));
+        // The defaults work, and reach the renderer.
+        let d = Config::parse("").unwrap().documents;
+        let opts = d.render_options(Resolution::Standard);
+        assert_eq!(opts.max_decompressed_stream_bytes, 64 << 20);
+        assert_eq!(opts.max_operators_per_page, 1_000_000);
+        assert_eq!(opts.resolution, Resolution::Standard);
+        assert!(opts.workers.is_none());
+    }
+
+    #[test]
     fn long_ident_refused() {
         let c = Config::parse("[fax]\nident = \"+44 1234 567890 12345\"\n").unwrap();
         let p = c.validate().unwrap_err();
