@@ -191,8 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     PaperArg::Letter => Paper::Letter,
                 },
                 // PDFs are rendered in worker processes held to the limits.
-                workers: std::env::current_exe()
-                    .ok()
+                workers: docs::render::worker::this_program()
                     .map(|exe| config.documents.workers(exe)),
                 ..config.documents.render_options(resolution)
             };

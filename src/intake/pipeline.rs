@@ -1046,6 +1046,70 @@ impl MailHandler for Intake {
 mod tests {
     use super::*;
 
+    #[test]
+    fn refusals_name_the_limit_and_keep_library_errors_to_the_log() {
+        // What a disk, a database or a crashed task says stays in the log.
+        let io = DocError::io(
+            "write",
+            Path::new("/var/lib/faxbridge/spool/outgoing/mail-1.tif"),
+            std::io::Error::from_raw_os_error(28),
+        );
+        let sqlx = sqlx::Error::Protocol("unexpected response from the database".into());
+        for r in [
+            doc_refusal(&io),
+            local_failure("the job database failed", &sqlx),
+            local_failure(
+                "the document renderer stopped",
+                "task 7 panicked with message \"x\"",
+            ),
+        ] {
+            let line = r.smtp_line();
+            assert!(line.starts_with("451 4.3.0"), "{line}");
+            for internal in [
+                "/var/lib",
+                "os error",
+                "space left",
+                "unexpected response",
+                "panicked",
+            ] {
+                assert!(!line.contains(internal), "{internal:?} in {line:?}");
+            }
+        }
+        // Limits are named in words, permanently (5.3.4: too big for the system).
+        let r = doc_refusal(&DocError::DecompressedTooLarge {
+            what: "bomb.pdf".into(),
+            limit: "64 MiB".into(),
+            scope: "one part of a document".into(),
+        });
+        assert_eq!((r.code, r.enhanced), (552, "5.3.4"));
+        assert!(
+            r.smtp_line().contains("expands to more than 64 MiB"),
+            "{}",
+            r.smtp_line()
+        );
+        let r = doc_refusal(&DocError::TooManyOperators {
+            what: "plan.pdf".into(),
+            page: 3,
+            max: 1_000_000,
+        });
+        assert_eq!((r.code, r.enhanced), (552, "5.3.4"));
+        assert!(
+            r.smtp_line()
+                .contains("page 3 of plan.pdf has more than 1000000")
+        );
+        let r = doc_refusal(&DocError::MemoryLimit {
+            what: "scan.pdf".into(),
+            limit: "768 MiB".into(),
+        });
+        assert_eq!((r.code, r.enhanced), (552, "5.3.4"));
+        // Busy is temporary: the sending server tries again.
+        let r = doc_refusal(&DocError::Busy {
+            what: "scan.pdf".into(),
+            secs: 60,
+        });
+        assert_eq!((r.code, r.enhanced), (451, "4.3.1"));
+    }
+
     fn row(key: &str, ago_ms: Millis, pages: u32) -> UsageRow {
         UsageRow {
             key: key.to_string(),

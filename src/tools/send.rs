@@ -186,9 +186,8 @@ pub fn run_cli(args: SendArgs, config: &Config) -> Result<ExitCode, QueueToolErr
         .unwrap_or_else(|| "local".to_string());
     // PDFs from the command line are rendered in worker processes, like
     // the daemon's: held to [documents]' memory and time limits.
-    let workers = std::env::current_exe()
-        .ok()
-        .map(|exe| config.documents.workers(exe));
+    let workers =
+        crate::docs::render::worker::this_program().map(|exe| config.documents.workers(exe));
     let req = SendRequest {
         to: args.to,
         files: args.files,

@@ -161,9 +161,8 @@ pub async fn submit(
             "The mail server will try again; tell the fax administrator if this persists.",
         )
     })?;
-    let workers = std::env::current_exe()
-        .ok()
-        .map(|exe| config.documents.workers(exe));
+    let workers =
+        crate::docs::render::worker::this_program().map(|exe| config.documents.workers(exe));
     let intake = Intake::with_workers(config, jobs.clone(), None, workers);
     let sender = Sender {
         address,

@@ -35,6 +35,17 @@ use super::preflight::{Limits, size_text};
 use super::{Paper, RenderOptions};
 use crate::docs::{DocError, Page, Resolution};
 
+/// The program to start workers from: this very binary. `/proc/self/exe`
+/// names it even after a package upgrade has replaced the file, so a
+/// daemon always starts workers that speak its own protocol.
+pub fn this_program() -> Option<PathBuf> {
+    let proc_exe = PathBuf::from("/proc/self/exe");
+    if proc_exe.exists() {
+        return Some(proc_exe);
+    }
+    std::env::current_exe().ok()
+}
+
 /// The hidden subcommand that runs [`serve`].
 pub const WORKER_COMMAND: &str = "document-worker";
 /// Exit status of a worker that stopped itself at its deadline.
@@ -166,7 +177,7 @@ impl PartialEq for Workers {
 }
 
 impl Workers {
-    /// Workers started from `exe` (this program: `std::env::current_exe()`),
+    /// Workers started from `exe` (this program: [`this_program`]),
     /// each limited to `memory_per_document` bytes, all together to
     /// `memory_budget` bytes.
     pub fn new(exe: PathBuf, memory_per_document: u64, memory_budget: u64) -> Arc<Workers> {
