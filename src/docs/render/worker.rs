@@ -316,6 +316,9 @@ impl Workers {
             let reader = scope.spawn(move || {
                 let mut out = Vec::new();
                 let _ = (&mut stdout).take(max_reply).read_to_end(&mut out);
+                // Anything past the largest possible reply is drained, so the
+                // worker never blocks on a full pipe and always exits.
+                let _ = std::io::copy(&mut stdout, &mut std::io::sink());
                 let _ = tx.send(out);
             });
             let errors = scope.spawn(move || {
