@@ -149,9 +149,16 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 /// The dictionary is read only for its `/Length` (when it is a number) and
 /// its filter; without a usable `/Length` the data runs to `endstream`.
 pub(crate) fn check_raw(data: &[u8], what: &str, limits: &Limits) -> Result<(), DocError> {
+    // Every step looks at bytes past the last one: the scan is linear in
+    // the file whatever it holds, and decodes each byte at most once.
     let mut at = 0;
+    let mut dict_floor = 0;
+    let mut total = 0u64;
+    let mut next_end: Option<Option<usize>> = None;
     while let Some(pos) = find(data, b"stream", at) {
         at = pos + 6;
+        let dict_from = dict_floor.max(pos.saturating_sub(4096));
+        dict_floor = at;
         // The keyword, not the end of `endstream`.
         if pos >= 3 && &data[pos - 3..pos] == b"end" {
             continue;
@@ -161,12 +168,13 @@ pub(crate) fn check_raw(data: &[u8], what: &str, limits: &Limits) -> Result<(), 
             Some([b'\n', _]) | Some([b'\r', _]) => at + 1,
             _ => continue,
         };
-        let dict_from = data[..pos]
+        // The dictionary: back to `obj`, within 4 KiB and after the
+        // previous keyword.
+        let dict = &data[dict_from..pos];
+        let dict = dict
             .windows(3)
             .rposition(|w| w == b"obj")
-            .filter(|&o| pos - o < 64 * 1024)
-            .map_or(pos.saturating_sub(4096), |o| o + 3);
-        let dict = &data[dict_from..pos];
+            .map_or(dict, |o| &dict[o + 3..]);
         let is = |n: &[u8]| find(dict, n, 0).is_some();
         if !(is(b"/ObjStm") || is(b"/XRef")) || !(is(b"/FlateDecode") || is(b"/Fl")) {
             continue;
@@ -184,11 +192,18 @@ pub(crate) fn check_raw(data: &[u8], what: &str, limits: &Limits) -> Result<(), 
                 .and_then(|s| s.parse::<usize>().ok())
                 .filter(|_| !indirect)
         });
-        let end = length
+        let end = match length
             .map(|l| start.saturating_add(l))
             .filter(|&e| e <= data.len())
-            .or_else(|| find(data, b"endstream", start))
-            .unwrap_or(data.len());
+        {
+            Some(e) => e,
+            None => {
+                if next_end.is_none_or(|e| e.is_some_and(|e| e < start)) {
+                    next_end = Some(find(data, b"endstream", start));
+                }
+                next_end.flatten().unwrap_or(data.len())
+            }
+        };
         let step = Step {
             filter: Filter::Flate,
             predictor: None,
@@ -199,6 +214,12 @@ pub(crate) fn check_raw(data: &[u8], what: &str, limits: &Limits) -> Result<(), 
         if d.stopped == Some(Stop::Limit) {
             return Err(stream_too_large(what, limits));
         }
+        total = total.saturating_add(d.bytes);
+        if total > limits.document_bytes {
+            return Err(document_too_large(what, limits));
+        }
+        at = at.max(end);
+        dict_floor = at;
     }
     Ok(())
 }
@@ -716,6 +737,15 @@ pub(crate) mod tests {
         // An ordinary content stream is left to the full check.
         let ok = one_page("<< >>", vec![stream("/Filter /FlateDecode", &bomb)]);
         check_raw(&ok, "t.pdf", &limits()).unwrap();
+    }
+
+    #[test]
+    fn the_raw_scan_stays_linear_on_a_file_of_stream_keywords() {
+        // Five megabytes of `stream` keywords and nothing else.
+        let junk = b"x stream\n".repeat(600_000);
+        let started = std::time::Instant::now();
+        check_raw(&junk, "t.pdf", &limits()).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]
