@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::docs::{Paper, Resolution};
+use crate::docs::render::Workers;
+use crate::docs::{Paper, RenderOptions, Resolution};
 use crate::fax::{FaxError, FaxSettings};
 
 /// The whole configuration of one faxbridge instance.
@@ -155,6 +156,19 @@ pub struct Documents {
     /// Refuse a document that takes longer than this many seconds to
     /// render (pathological PDFs); 0 for no limit.
     pub render_timeout_secs: u64,
+    /// Refuse a PDF with a compressed stream (or a page's content) that
+    /// decodes to more than this many bytes; checked while decoding.
+    pub max_decompressed_stream_bytes: u64,
+    /// Refuse a PDF whose streams together decode to more than this.
+    pub max_decompressed_bytes: u64,
+    /// Refuse a PDF with a page of more drawing operators than this.
+    pub max_operators_per_page: u64,
+    /// Memory one document's rendering may use: the worker process that
+    /// renders it is held to this by the kernel.
+    pub max_document_memory_bytes: u64,
+    /// Memory all documents being rendered at once may use together; a
+    /// document waits (up to its time limit) for room.
+    pub memory_budget_bytes: u64,
 }
 
 impl Documents {
@@ -162,6 +176,34 @@ impl Documents {
     pub fn render_timeout(&self) -> Option<std::time::Duration> {
         (self.render_timeout_secs > 0)
             .then(|| std::time::Duration::from_secs(self.render_timeout_secs))
+    }
+
+    /// The renderer's options for these limits, at `resolution`; PDFs are
+    /// rendered in this process until [`RenderOptions::workers`] is set
+    /// (see [`Documents::workers`]).
+    pub fn render_options(&self, resolution: Resolution) -> RenderOptions {
+        RenderOptions {
+            resolution,
+            paper: self.paper,
+            max_pages: self.max_pages,
+            max_pixels: self.max_pixels,
+            max_input_bytes: self.max_input_bytes,
+            render_timeout: self.render_timeout(),
+            max_decompressed_stream_bytes: self.max_decompressed_stream_bytes,
+            max_decompressed_bytes: self.max_decompressed_bytes,
+            max_operators_per_page: self.max_operators_per_page,
+            workers: None,
+        }
+    }
+
+    /// Worker processes for PDFs, started from `exe` (this program), with
+    /// these memory limits.
+    pub fn workers(&self, exe: PathBuf) -> std::sync::Arc<Workers> {
+        Workers::new(
+            exe,
+            self.max_document_memory_bytes,
+            self.memory_budget_bytes,
+        )
     }
 }
 
@@ -174,6 +216,11 @@ impl Default for Documents {
             paper: Paper::A4,
             resolution: Resolution::Fine,
             render_timeout_secs: 60,
+            max_decompressed_stream_bytes: crate::docs::render::DEFAULT_MAX_STREAM_BYTES,
+            max_decompressed_bytes: crate::docs::render::DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_operators_per_page: crate::docs::render::DEFAULT_MAX_OPERATORS_PER_PAGE,
+            max_document_memory_bytes: 768 << 20,
+            memory_budget_bytes: 1536 << 20,
         }
     }
 }
@@ -344,6 +391,57 @@ impl Config {
                     self.documents.max_input_bytes
                 ),
                 "set a limit such as 26214400 (25 MiB)",
+            );
+        }
+        let d = &self.documents;
+        if d.max_decompressed_stream_bytes < 1 << 20 {
+            bad(
+                "documents.max_decompressed_stream_bytes",
+                format!(
+                    "is {} bytes, less than a page of text can decode to",
+                    d.max_decompressed_stream_bytes
+                ),
+                "set at least 1048576; 67108864 (64 MiB) is the default",
+            );
+        }
+        if d.max_decompressed_bytes < d.max_decompressed_stream_bytes {
+            bad(
+                "documents.max_decompressed_bytes",
+                format!(
+                    "is {} bytes, less than max_decompressed_stream_bytes ({})",
+                    d.max_decompressed_bytes, d.max_decompressed_stream_bytes
+                ),
+                "set it to at least max_decompressed_stream_bytes; 268435456 (256 MiB) is the default",
+            );
+        }
+        if d.max_operators_per_page < 10_000 {
+            bad(
+                "documents.max_operators_per_page",
+                format!(
+                    "is {}, fewer than a page of dense text runs",
+                    d.max_operators_per_page
+                ),
+                "set at least 10000; 1000000 is the default",
+            );
+        }
+        if d.max_document_memory_bytes < 128 << 20 {
+            bad(
+                "documents.max_document_memory_bytes",
+                format!(
+                    "is {} bytes, too little to render a fax page",
+                    d.max_document_memory_bytes
+                ),
+                "set at least 134217728 (128 MiB); 805306368 (768 MiB) is the default",
+            );
+        }
+        if d.memory_budget_bytes < d.max_document_memory_bytes {
+            bad(
+                "documents.memory_budget_bytes",
+                format!(
+                    "is {} bytes, less than one document may use (max_document_memory_bytes = {})",
+                    d.memory_budget_bytes, d.max_document_memory_bytes
+                ),
+                "set it to max_document_memory_bytes times the documents to render at once, e.g. twice it",
             );
         }
         if !matches!(
@@ -530,6 +628,33 @@ mod tests {
         assert!(keys.contains(&"fax.ident"));
         assert!(keys.contains(&"documents.max_pages"));
         assert!(problems.iter().all(|p| !p.fix.is_empty()));
+    }
+
+    #[test]
+    fn document_limits_that_cannot_work_name_key_and_fix() {
+        let c = Config::parse(
+            "[documents]\nmax_decompressed_stream_bytes = 1000\nmax_operators_per_page = 5\n\
+             max_document_memory_bytes = 1000000000\nmemory_budget_bytes = 1000\n",
+        )
+        .unwrap();
+        let problems = c.validate().unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "documents.max_decompressed_stream_bytes",
+                "documents.max_operators_per_page",
+                "documents.memory_budget_bytes"
+            ]
+        );
+        assert!(problems.iter().all(|p| !p.fix.is_empty()));
+        // The defaults work, and reach the renderer.
+        let d = Config::parse("").unwrap().documents;
+        let opts = d.render_options(Resolution::Standard);
+        assert_eq!(opts.max_decompressed_stream_bytes, 64 << 20);
+        assert_eq!(opts.max_operators_per_page, 1_000_000);
+        assert_eq!(opts.resolution, Resolution::Standard);
+        assert!(opts.workers.is_none());
     }
 
     #[test]

@@ -228,7 +228,16 @@ pub async fn run_with(
                 .await
                 .context("starting the SMTP listener ([intake.smtp])")?;
             info!(smtp = ?listener.local_addr().ok(), "taking fax mail over SMTP");
-            let intake = Intake::new(&config, jobs.clone(), queue_waker);
+            // PDF attachments are rendered in worker processes of this
+            // binary, held to [documents]' memory and time limits.
+            let workers = crate::docs::render::worker::this_program()
+                .map(|exe| config.documents.workers(exe));
+            if workers.is_none() {
+                error!(
+                    "cannot find this program to start document workers; rendering in the daemon"
+                );
+            }
+            let intake = Intake::with_workers(&config, jobs.clone(), queue_waker, workers);
             let mut stop = send_stop_rx.clone();
             Some(tokio::spawn(listener.run(Arc::new(intake), async move {
                 let _ = stop.wait_for(|s| *s).await;

@@ -58,6 +58,10 @@ enum Command {
     /// [[intake.smtp.accounts]] password_hash: asks twice without echo on a
     /// terminal, else reads one line from standard input.
     Passwd(faxbridge::tools::passwd::PasswdArgs),
+    /// Render or read one PDF for the daemon, within memory and CPU limits
+    /// (started by faxbridge itself).
+    #[command(name = "document-worker", hide = true)]
+    DocumentWorker,
 }
 
 #[derive(Subcommand)]
@@ -138,6 +142,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        // Standard output carries the reply; nothing else may write there.
+        Command::DocumentWorker => Ok(docs::render::worker::serve()),
         Command::Run { config } => {
             let path = config_path(config.as_deref());
             let config = load_config(path.as_deref())?;
@@ -176,22 +182,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(Convert::ToFax(args)) => {
             let config = load_config(args.config.as_deref())?;
             let (output, inputs) = args.paths.split_last().expect("clap requires two paths");
+            let resolution = if args.standard {
+                Resolution::Standard
+            } else if args.fine {
+                Resolution::Fine
+            } else {
+                config.documents.resolution
+            };
             let opts = RenderOptions {
-                resolution: if args.standard {
-                    Resolution::Standard
-                } else if args.fine {
-                    Resolution::Fine
-                } else {
-                    config.documents.resolution
-                },
                 paper: match args.paper {
                     PaperArg::A4 => Paper::A4,
                     PaperArg::Letter => Paper::Letter,
                 },
-                max_pages: config.documents.max_pages,
-                max_pixels: config.documents.max_pixels,
-                max_input_bytes: config.documents.max_input_bytes,
-                render_timeout: config.documents.render_timeout(),
+                // PDFs are rendered in worker processes held to the limits.
+                workers: docs::render::worker::this_program()
+                    .map(|exe| config.documents.workers(exe)),
+                ..config.documents.render_options(resolution)
             };
             let report = docs::convert_to_fax(inputs, output, &opts)?;
             println!("{}: {report}", output.display());

@@ -689,3 +689,112 @@ fn a_pdf_slower_than_the_time_limit_is_refused_in_time() {
     assert!(black_pixels(&pages[0]) > 10_000);
     assert!(took > limit, "the test document is too fast: {took:?}");
 }
+
+/// A one-page PDF showing one `size`×`size` RGB image, its samples (all
+/// mid grey) deflated a row at a time: 243 MB of pixels for 9000 in about
+/// a megabyte of file.
+fn big_image_pdf(size: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let row = vec![0x80u8; size * 3];
+    for _ in 0..size {
+        z.write_all(&row).unwrap();
+    }
+    let data = z.finish().unwrap();
+    let content = b"q 595 0 0 842 0 0 cm /Im0 Do Q";
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
+    ];
+    let mut c = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    c.extend_from_slice(content);
+    c.extend_from_slice(b"\nendstream");
+    objects.push(c);
+    let mut img = format!(
+        "<< /Type /XObject /Subtype /Image /Width {size} /Height {size} /BitsPerComponent 8 \
+         /ColorSpace /DeviceRGB /Filter /FlateDecode /Length {} >>\nstream\n",
+        data.len()
+    )
+    .into_bytes();
+    img.extend_from_slice(&data);
+    img.extend_from_slice(b"\nendstream");
+    objects.push(img);
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(o);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for o in offsets {
+        tail.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    tail.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.extend_from_slice(tail.as_bytes());
+    pdf
+}
+
+/// `[documents] max_decompressed_stream_bytes`, in the library (no worker
+/// process): an image stream decoding past the limit is refused, naming
+/// the limit, before it is decoded.
+#[test]
+fn a_stream_decoding_past_the_limit_is_refused_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photo.pdf");
+    std::fs::write(&path, big_image_pdf(9000)).unwrap();
+    let err = refused(&[path], &RenderOptions::default());
+    let text = err.to_string();
+    assert!(
+        matches!(err, DocError::DecompressedTooLarge { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("photo.pdf") && text.contains("more than 64 MiB"),
+        "{text}"
+    );
+}
+
+/// `[documents] max_document_memory_bytes`, through `faxbridge convert
+/// to-fax` and its worker process: a document within the decode limits
+/// that needs more memory than one document may use is refused by the
+/// kernel's limit on the worker, in words, and the command itself is
+/// unharmed.
+#[test]
+fn a_pdf_needing_more_memory_than_a_document_may_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("photo.pdf");
+    std::fs::write(&pdf, big_image_pdf(9000)).unwrap();
+    let config = dir.path().join("limits.toml");
+    std::fs::write(
+        &config,
+        "[documents]\n\
+         max_decompressed_stream_bytes = 268435456\n\
+         max_decompressed_bytes = 268435456\n\
+         max_document_memory_bytes = 134217728\n\
+         memory_budget_bytes = 134217728\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_faxbridge"))
+        .args(["convert", "to-fax"])
+        .arg(&pdf)
+        .arg(dir.path().join("out.tif"))
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("photo.pdf needs more than 128 MiB of memory to render"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out.tif").exists());
+}

@@ -869,7 +869,11 @@ async fn card_numbers_inside_attachments_are_found_and_named() {
          [(Card: 4111) -600 (1111) -600 (1111) -600 (1111)] TJ ET",
     );
     // What the guard reads from it.
-    let text = faxbridge::docs::pdf_text(&card_pdf, "invoice.pdf", None).unwrap();
+    let untimed = faxbridge::docs::RenderOptions {
+        render_timeout: None,
+        ..Default::default()
+    };
+    let text = faxbridge::docs::pdf_text(&card_pdf, "invoice.pdf", &untimed).unwrap();
     assert!(
         text.contains("Invoice 2026-0042\nCard: 4111 1111 1111 1111"),
         "{text:?}"

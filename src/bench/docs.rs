@@ -249,6 +249,7 @@ pub fn run(work: &Path, runs: usize) -> Result<DocsBenchReport, DocsBenchError> 
         max_pixels: 100_000_000,
         max_input_bytes: 1 << 30,
         render_timeout: None,
+        ..RenderOptions::default()
     };
 
     // (1) TIFF → PDF on fine G4 pages rendered from a real document: a

@@ -156,7 +156,10 @@ pub async fn run_intake(args: &IntakeArgs) -> Result<IntakeReport, IntakeBenchEr
         .await
         .map_err(|e| err("store")(e.to_string()))?;
     let jobs = JobStore::new(store.clone(), config.queue.clone());
-    let intake = Intake::new(&config, jobs, None);
+    // As in the daemon: PDF attachments in worker processes.
+    let workers =
+        crate::docs::render::worker::this_program().map(|exe| config.documents.workers(exe));
+    let intake = Intake::with_workers(&config, jobs, None, workers);
     let listener = SmtpListener::bind(&config.intake.smtp)
         .await
         .map_err(|e| err("SMTP listener")(e.to_string()))?;

@@ -18,13 +18,17 @@ use std::path::{Path, PathBuf};
 ///
 /// Every message names the file (or part) at fault, what is wrong with it and
 /// what the sender or operator can do about it.
-#[derive(Debug, thiserror::Error)]
+///
+/// Errors travel from a document worker process to the daemon as JSON
+/// ([`render::worker`]); `Io` never does (a worker reads no files).
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum DocError {
     /// A file could not be read or written.
     #[error("cannot {action} {path}: {source}; check that the path exists and is accessible")]
+    #[serde(skip)]
     Io {
         /// What was being done ("read", "write", "rename" …).
-        action: &'static str,
+        action: String,
         /// The file concerned.
         path: PathBuf,
         /// The operating system's error.
@@ -119,6 +123,62 @@ pub enum DocError {
         /// The limit, in seconds.
         secs: u64,
     },
+    /// A PDF holds compressed data that decodes to more than
+    /// `[documents] max_decompressed_stream_bytes` (one stream or one
+    /// page's content) or `max_decompressed_bytes` (the whole document):
+    /// found while decoding, before it is held anywhere.
+    #[error(
+        "{what} holds compressed data that expands to more than {limit}, the limit for {scope}; \
+         it cannot be faxed. If it is a real document, print it to a new PDF and send that"
+    )]
+    DecompressedTooLarge {
+        /// The file concerned.
+        what: String,
+        /// The limit, as people read sizes ("64 MiB").
+        limit: String,
+        /// What the limit applies to ("one part of a document", "a whole document").
+        scope: String,
+    },
+    /// A PDF page runs more drawing operators than
+    /// `[documents] max_operators_per_page` (a form counted at each use).
+    #[error(
+        "page {page} of {what} has more than {max} drawing operations, the limit for one page; \
+         simplify the drawing, or print it to a new PDF and send that"
+    )]
+    TooManyOperators {
+        /// The file concerned.
+        what: String,
+        /// The page, from 1.
+        page: usize,
+        /// The limit.
+        max: u64,
+    },
+    /// Rendering the document needed more memory than one document may use
+    /// (`[documents] max_document_memory_bytes`, enforced by the kernel on the
+    /// worker process that renders it).
+    #[error(
+        "{what} needs more than {limit} of memory to render, the limit for one document; \
+         send it in smaller parts or as a simpler PDF"
+    )]
+    MemoryLimit {
+        /// The file concerned.
+        what: String,
+        /// The limit, as people read sizes.
+        limit: String,
+    },
+    /// Other documents held the whole memory budget for document work
+    /// (`[documents] memory_budget_bytes`) for longer than the render time
+    /// limit: a temporary refusal.
+    #[error(
+        "the fax server is busy rendering other documents and could not start on {what} \
+         within {secs} s; try again in a few minutes"
+    )]
+    Busy {
+        /// The file concerned.
+        what: String,
+        /// How long it waited, in seconds.
+        secs: u64,
+    },
     /// The renderer or an encoder failed on otherwise acceptable input.
     #[error("could not render {what}: {reason}; try re-saving the document as PDF")]
     Render {
@@ -133,7 +193,7 @@ impl DocError {
     /// An I/O failure on `path` while doing `action`.
     pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> DocError {
         DocError::Io {
-            action,
+            action: action.to_string(),
             path: path.to_path_buf(),
             source,
         }

@@ -19,18 +19,26 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::tiff::{Compression, write_tiff};
 use super::{DocError, Page, Resolution};
 
 pub(crate) mod direct;
+pub(crate) mod filters;
 pub(crate) mod geometry;
 pub(crate) mod halftone;
 pub(crate) mod image_in;
+pub(crate) mod operators;
 pub(crate) mod pdf_in;
 pub mod pdf_text;
+pub(crate) mod preflight;
 pub(crate) mod text;
+pub mod worker;
+
+pub use preflight::Limits;
+pub use worker::Workers;
 
 use geometry::Target;
 use halftone::binarize;
@@ -51,6 +59,16 @@ pub enum Paper {
 /// still rendering after a minute is pathological.
 pub const DEFAULT_RENDER_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The default of `[documents] max_decompressed_stream_bytes`: a page of
+/// text decodes to tens of kilobytes, a 300 dpi A4 colour scan to 26 MB.
+pub const DEFAULT_MAX_STREAM_BYTES: u64 = 64 << 20;
+/// The default of `[documents] max_decompressed_bytes`.
+pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 256 << 20;
+/// The default of `[documents] max_operators_per_page`: a page of dense
+/// text runs a few thousand operators, a detailed drawing some hundred
+/// thousand.
+pub const DEFAULT_MAX_OPERATORS_PER_PAGE: u64 = 1_000_000;
+
 /// Options for [`convert_to_fax`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
@@ -69,6 +87,18 @@ pub struct RenderOptions {
     /// this wall-clock time, counted per document; `None` for no limit.
     /// Images need no clock: their cost is bounded by `max_pixels`.
     pub render_timeout: Option<Duration>,
+    /// Refuse a PDF with a stream (or a page's content) that decodes to
+    /// more than this many bytes; checked while decoding.
+    pub max_decompressed_stream_bytes: u64,
+    /// Refuse a PDF whose streams together decode to more than this.
+    pub max_decompressed_bytes: u64,
+    /// Refuse a PDF with a page running more drawing operators than this
+    /// (a form XObject counted each time it is used).
+    pub max_operators_per_page: u64,
+    /// Render and read PDFs in worker processes held to memory and CPU
+    /// limits (the daemon and the commands); `None` does it in this
+    /// process, within the same checks but without a kernel's limits.
+    pub workers: Option<Arc<Workers>>,
 }
 
 impl Default for RenderOptions {
@@ -80,6 +110,10 @@ impl Default for RenderOptions {
             max_pixels: 100_000_000,
             max_input_bytes: 25 * 1024 * 1024,
             render_timeout: Some(DEFAULT_RENDER_TIMEOUT),
+            max_decompressed_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_operators_per_page: DEFAULT_MAX_OPERATORS_PER_PAGE,
+            workers: None,
         }
     }
 }
@@ -199,25 +233,38 @@ pub(crate) fn render_bytes(
     let limit = opts
         .render_timeout
         .map(|t| pdf_in::Deadline::new(Instant::now() + t, t));
-    let pdf_pages = |data, room| {
-        render_pdf(
-            data,
-            what,
-            &target,
-            room,
-            pages_so_far,
-            opts.max_pages,
-            limit,
-        )
-    };
+    let limits = Limits::of(opts);
     match kind {
-        InputKind::Pdf => pdf_pages(data, room),
+        // A PDF from outside: in a worker process when there are workers.
+        InputKind::Pdf => match &opts.workers {
+            Some(w) => w.render(&data, what, opts, room, pages_so_far),
+            None => render_pdf_here(
+                data,
+                what,
+                &target,
+                room,
+                pages_so_far,
+                opts.max_pages,
+                &limits,
+                limit,
+            ),
+        },
+        // Our own PDF of the text: here.
         InputKind::Text => {
             let (pdf, n) = text::text_to_pdf(&text::decode(&data), opts.paper);
             if n > room {
                 return Err(too_many(n));
             }
-            pdf_pages(pdf, room)
+            render_pdf_here(
+                pdf,
+                what,
+                &target,
+                room,
+                pages_so_far,
+                opts.max_pages,
+                &limits,
+                limit,
+            )
         }
         InputKind::Png | InputKind::Jpeg | InputKind::Gif | InputKind::Tiff => {
             let pages = image_in::render(&data, opts.max_pixels, room, &target, what)?;
@@ -229,16 +276,20 @@ pub(crate) fn render_bytes(
     }
 }
 
-fn render_pdf(
+/// Check and render a PDF in this process (in a worker, or where there
+/// are no workers).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn render_pdf_here(
     data: Vec<u8>,
     what: &str,
     target: &Target,
     room: usize,
     pages_so_far: usize,
     max: usize,
+    limits: &Limits,
     deadline: Option<pdf_in::Deadline>,
 ) -> Result<Vec<Page>, DocError> {
-    let pdf = pdf_in::OpenPdf::open(data, what)?;
+    let pdf = pdf_in::OpenPdf::open(data, what, limits)?;
     let n = pdf.page_count();
     if n == 0 {
         return Err(DocError::NoPages { what: what.into() });

@@ -58,6 +58,7 @@ use super::{
     standing,
 };
 use crate::config::Config;
+use crate::docs::render::Workers;
 use crate::docs::tiff::{Compression, write_tiff};
 use crate::docs::{DocError, Page, RenderOptions, Resolution};
 use crate::mail::intake::{Accepted, MailHandler, ReceivedMessage, SessionInfo};
@@ -283,8 +284,11 @@ fn malformed(what: impl Into<String>) -> Refusal {
     )
 }
 
-/// A temporary local failure (disk, database, worker pool).
-fn local_failure(what: impl std::fmt::Display) -> Refusal {
+/// A temporary local failure (disk, database, worker pool). The reply
+/// says which part failed in plain words (`what`); the library's own error
+/// (`detail`: paths, database and runtime messages) goes to the log only.
+fn local_failure(what: &str, detail: impl std::fmt::Display) -> Refusal {
+    tracing::error!("{what}: {detail}");
     Refusal::new(
         451,
         "4.3.0",
@@ -296,12 +300,24 @@ fn local_failure(what: impl std::fmt::Display) -> Refusal {
 /// The refusal for a document that could not be rendered.
 fn doc_refusal(e: &DocError) -> Refusal {
     let (code, enhanced) = match e {
-        DocError::Io { .. } => return local_failure(e),
+        DocError::Io { .. } => return local_failure("a fax document could not be written", e),
+        DocError::Busy { .. } => (451, "4.3.1"),
         DocError::TooManyPages { .. }
         | DocError::InputTooLarge { .. }
-        | DocError::ImageTooLarge { .. } => (552, "5.3.4"),
+        | DocError::ImageTooLarge { .. }
+        | DocError::DecompressedTooLarge { .. }
+        | DocError::TooManyOperators { .. }
+        | DocError::MemoryLimit { .. } => (552, "5.3.4"),
         _ => (554, "5.6.0"),
     };
+    if code == 451 {
+        return Refusal::new(
+            code,
+            enhanced,
+            format!("The message was not faxed yet: {e}."),
+            "Nothing was sent. Your mail server will try again later.",
+        );
+    }
     Refusal::new(
         code,
         enhanced,
@@ -460,10 +476,7 @@ impl Analysed {
     /// does not have. A PDF whose text cannot be read is left to the
     /// renderer, which refuses it by name; one that takes longer than the
     /// limit is refused here.
-    fn scan_texts(
-        &self,
-        limit: Option<std::time::Duration>,
-    ) -> Result<Vec<(String, String)>, Refusal> {
+    fn scan_texts(&self, render: &RenderOptions) -> Result<Vec<(String, String)>, Refusal> {
         let mut out = self.texts();
         for d in &self.plan.documents {
             if let Document::Attachment {
@@ -473,9 +486,17 @@ impl Analysed {
             } = d
                 && let Some(part) = self.parts.get(*index)
             {
-                match crate::docs::pdf_text(&part.data, name, limit) {
+                match crate::docs::pdf_text(&part.data, name, render) {
                     Ok(text) => out.push((name.clone(), text)),
-                    Err(e @ DocError::RenderTimeout { .. }) => return Err(doc_refusal(&e)),
+                    // Over a limit: the renderer would refuse it the same way.
+                    Err(
+                        e @ (DocError::RenderTimeout { .. }
+                        | DocError::DecompressedTooLarge { .. }
+                        | DocError::TooManyOperators { .. }
+                        | DocError::ImageTooLarge { .. }
+                        | DocError::MemoryLimit { .. }
+                        | DocError::Busy { .. }),
+                    ) => return Err(doc_refusal(&e)),
                     Err(e) => warn!(part = %name, "cannot read the text of a PDF: {e}"),
                 }
             }
@@ -520,7 +541,10 @@ impl Analysed {
             let (name, data) = match doc {
                 Document::Attachment { index, name, .. } => {
                     let Some(part) = self.parts.get(*index) else {
-                        return Err(local_failure(format!("attachment {name} went missing")));
+                        return Err(local_failure(
+                            "an attachment went missing",
+                            format!("attachment {name} is not in the parsed message"),
+                        ));
                     };
                     (name.as_str(), part.data.as_slice())
                 }
@@ -595,8 +619,12 @@ fn render_and_write(
         .fold(0u32, |acc, (_, _, p)| acc.saturating_add(p.len() as u32));
     check_quota(usage, limits, total)?;
 
-    std::fs::create_dir_all(dir)
-        .map_err(|e| local_failure(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        local_failure(
+            "the spool cannot be written",
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
     let mut written: Vec<Written> = Vec::new();
     for (i, key, pages) in faxes {
         let name = format!(
@@ -608,7 +636,7 @@ fn render_and_write(
         let path = dir.join(name);
         if let Err(e) = write_tiff(&path, &pages, Compression::Group4) {
             remove_documents(written.iter().map(|w| w.path.as_path()));
-            return Err(local_failure(e));
+            return Err(local_failure("a fax document could not be written", e));
         }
         written.push(Written {
             recipient: i,
@@ -636,19 +664,32 @@ impl Intake {
     /// notified after each queued message so that the queue worker of this
     /// process calls at once instead of at its next poll
     /// ([`crate::queue::worker::Worker::waker`]).
+    ///
+    /// PDFs are rendered and read in this process; the daemon uses
+    /// [`Intake::with_workers`].
     pub fn new(config: &Config, jobs: JobStore, wake: Option<Arc<Notify>>) -> Intake {
+        Intake::with_workers(config, jobs, wake, None)
+    }
+
+    /// [`Intake::new`], rendering and reading PDF attachments in the
+    /// worker processes of `workers` (held to `[documents]`' memory and
+    /// time limits, killed when a document is given up).
+    pub fn with_workers(
+        config: &Config,
+        jobs: JobStore,
+        wake: Option<Arc<Notify>>,
+        workers: Option<Arc<Workers>>,
+    ) -> Intake {
         let spool = std::path::absolute(&config.general.spool_dir)
             .unwrap_or_else(|_| config.general.spool_dir.clone());
         Intake {
             inner: Arc::new(Inner {
                 intake: config.intake.clone(),
                 render: RenderOptions {
-                    resolution: config.intake.default_resolution,
-                    paper: config.documents.paper,
-                    max_pages: config.documents.max_pages,
-                    max_pixels: config.documents.max_pixels,
-                    max_input_bytes: config.documents.max_input_bytes,
-                    render_timeout: config.documents.render_timeout(),
+                    workers,
+                    ..config
+                        .documents
+                        .render_options(config.intake.default_resolution)
                 },
                 routes: Routes::from_config(config),
                 jobs,
@@ -730,7 +771,7 @@ impl Intake {
         .bind(now - DAY_MS)
         .fetch_all(self.inner.jobs.pool())
         .await
-        .map_err(|e| local_failure(format!("the job database failed ({e})")))?;
+        .map_err(|e| local_failure("the job database failed", e))?;
         rows.iter()
             .map(|r| {
                 let pages: i64 = r.try_get("pages_total")?;
@@ -743,7 +784,7 @@ impl Intake {
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(|e| local_failure(format!("the job database failed ({e})")))
+            .map_err(|e| local_failure("the job database failed", e))
     }
 
     /// The id of the job queued under `key`, if any.
@@ -752,14 +793,14 @@ impl Intake {
             .bind(key)
             .fetch_optional(self.inner.jobs.pool())
             .await
-            .map_err(|e| local_failure(format!("the job database failed ({e})")))?;
+            .map_err(|e| local_failure("the job database failed", e))?;
         row.map(|r| {
             let id: String = r.try_get("id")?;
             let pages: i64 = r.try_get("pages_total")?;
             Ok((id, u32::try_from(pages).unwrap_or(0)))
         })
         .transpose()
-        .map_err(|e: sqlx::Error| local_failure(format!("the job database failed ({e})")))
+        .map_err(|e: sqlx::Error| local_failure("the job database failed", e))
     }
 
     /// Take one message: check, render and queue one fax per recipient, or
@@ -800,7 +841,7 @@ impl Intake {
             (a, data)
         })
         .await
-        .map_err(|e| local_failure(format!("the message reader stopped ({e})")))?;
+        .map_err(|e| local_failure("the message reader stopped", e))?;
         let analysed = analysed?;
         let mkey = message_key(&sender_addr, analysed.message_id.as_deref(), &data);
         drop(data);
@@ -840,21 +881,21 @@ impl Intake {
 
         // Card numbers in the text (PCI DSS): refused unless the sender is
         // listed. Reading PDFs is CPU work: off the async threads.
-        let limit = self.inner.render.render_timeout;
+        let render = self.inner.render.clone();
         let pci = standing.pci(&self.cfg().pci);
         // PDFs are only read when a finding would refuse the message.
         let guarded =
             pci.enabled && !super::policy::matches_any(&pci.allowed_senders, &sender_addr);
         let (analysed, texts) = tokio::task::spawn_blocking(move || {
             let texts = if guarded {
-                analysed.scan_texts(limit)
+                analysed.scan_texts(&render)
             } else {
                 Ok(analysed.texts())
             };
             (analysed, texts)
         })
         .await
-        .map_err(|e| local_failure(format!("the card-number check stopped ({e})")))?;
+        .map_err(|e| local_failure("the card-number check stopped", e))?;
         let findings: Vec<(String, pan::PanFinding)> = texts?
             .into_iter()
             .flat_map(|(place, text)| {
@@ -882,7 +923,7 @@ impl Intake {
                 (analysed, w)
             })
             .await
-            .map_err(|e| local_failure(format!("the document renderer stopped ({e})")))?
+            .map_err(|e| local_failure("the document renderer stopped", e))?
         };
         let written = written?;
 
@@ -942,7 +983,7 @@ impl Intake {
                     // the sender's retry finds them by key and queues the rest.
                     remove_documents(written[n..].iter().map(|w| w.path.as_path()));
                     remove_documents(unused.into_iter());
-                    return Err(local_failure(e));
+                    return Err(local_failure("the job queue failed", e));
                 }
             }
         }
@@ -1036,6 +1077,70 @@ impl MailHandler for Intake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_name_the_limit_and_keep_library_errors_to_the_log() {
+        // What a disk, a database or a crashed task says stays in the log.
+        let io = DocError::io(
+            "write",
+            Path::new("/var/lib/faxbridge/spool/outgoing/mail-1.tif"),
+            std::io::Error::from_raw_os_error(28),
+        );
+        let sqlx = sqlx::Error::Protocol("unexpected response from the database".into());
+        for r in [
+            doc_refusal(&io),
+            local_failure("the job database failed", &sqlx),
+            local_failure(
+                "the document renderer stopped",
+                "task 7 panicked with message \"x\"",
+            ),
+        ] {
+            let line = r.smtp_line();
+            assert!(line.starts_with("451 4.3.0"), "{line}");
+            for internal in [
+                "/var/lib",
+                "os error",
+                "space left",
+                "unexpected response",
+                "panicked",
+            ] {
+                assert!(!line.contains(internal), "{internal:?} in {line:?}");
+            }
+        }
+        // Limits are named in words, permanently (5.3.4: too big for the system).
+        let r = doc_refusal(&DocError::DecompressedTooLarge {
+            what: "bomb.pdf".into(),
+            limit: "64 MiB".into(),
+            scope: "one part of a document".into(),
+        });
+        assert_eq!((r.code, r.enhanced), (552, "5.3.4"));
+        assert!(
+            r.smtp_line().contains("expands to more than 64 MiB"),
+            "{}",
+            r.smtp_line()
+        );
+        let r = doc_refusal(&DocError::TooManyOperators {
+            what: "plan.pdf".into(),
+            page: 3,
+            max: 1_000_000,
+        });
+        assert_eq!((r.code, r.enhanced), (552, "5.3.4"));
+        assert!(
+            r.smtp_line()
+                .contains("page 3 of plan.pdf has more than 1000000")
+        );
+        let r = doc_refusal(&DocError::MemoryLimit {
+            what: "scan.pdf".into(),
+            limit: "768 MiB".into(),
+        });
+        assert_eq!((r.code, r.enhanced), (552, "5.3.4"));
+        // Busy is temporary: the sending server tries again.
+        let r = doc_refusal(&DocError::Busy {
+            what: "scan.pdf".into(),
+            secs: 60,
+        });
+        assert_eq!((r.code, r.enhanced), (451, "4.3.1"));
+    }
 
     fn row(key: &str, ago_ms: Millis, pages: u32) -> UsageRow {
         UsageRow {

@@ -60,6 +60,8 @@ pub struct SendRequest {
     pub files: Vec<PathBuf>,
     /// Who asked, for `faxbridge jobs`.
     pub submitter: String,
+    /// Worker processes for PDFs (`None`: render in this process).
+    pub workers: Option<std::sync::Arc<crate::docs::render::Workers>>,
 }
 
 /// The queued job.
@@ -124,12 +126,8 @@ pub async fn send(config: &Config, req: &SendRequest) -> Result<Queued, QueueToo
     let key = fresh_key();
     let document = spool.join("outgoing").join(format!("{key}.tif"));
     let render = RenderOptions {
-        resolution: config.documents.resolution,
-        paper: config.documents.paper,
-        max_pages: config.documents.max_pages,
-        max_pixels: config.documents.max_pixels,
-        max_input_bytes: config.documents.max_input_bytes,
-        render_timeout: config.documents.render_timeout(),
+        workers: req.workers.clone(),
+        ..config.documents.render_options(config.documents.resolution)
     };
     let pages = store_document(&req.files, &document, &render)?;
     let job = NewJob {
@@ -186,10 +184,15 @@ pub fn run_cli(args: SendArgs, config: &Config) -> Result<ExitCode, QueueToolErr
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "local".to_string());
+    // PDFs from the command line are rendered in worker processes, like
+    // the daemon's: held to [documents]' memory and time limits.
+    let workers =
+        crate::docs::render::worker::this_program().map(|exe| config.documents.workers(exe));
     let req = SendRequest {
         to: args.to,
         files: args.files,
         submitter,
+        workers,
     };
     let runtime = tokio::runtime::Runtime::new().map_err(QueueToolError::Runtime)?;
     let queued = runtime.block_on(send(config, &req))?;
@@ -238,6 +241,7 @@ mod tests {
             to: "100".into(),
             files: vec![],
             submitter: "t".into(),
+            workers: None,
         };
         assert!(matches!(
             send(&config, &req).await,

@@ -154,11 +154,16 @@ pub async fn submit(
         Refusal::new(
             451,
             "4.3.0",
-            format!("The fax queue cannot be opened: {e}."),
+            {
+                tracing::error!("cannot open the fax queue: {e}");
+                "The fax queue cannot be opened.".to_string()
+            },
             "The mail server will try again; tell the fax administrator if this persists.",
         )
     })?;
-    let intake = Intake::new(config, jobs.clone(), None);
+    let workers =
+        crate::docs::render::worker::this_program().map(|exe| config.documents.workers(exe));
+    let intake = Intake::with_workers(config, jobs.clone(), None, workers);
     let sender = Sender {
         address,
         origin: Origin::Local,

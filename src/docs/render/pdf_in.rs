@@ -9,14 +9,18 @@
 //! `catch_unwind`: a malformed file must end as a refused document, never as a
 //! crashed daemon.
 //!
+//! Before anything is drawn, the document is checked against the limits of
+//! [`super::preflight`] (decoded sizes, operators per page, image sizes).
+//!
 //! Rendering runs on threads of its own with a [`Deadline`]: a pathological
 //! page (hundreds of thousands of tiny paths, a huge shading) can take
 //! minutes. Workers look at the deadline between pages; hayro offers no way
 //! to interrupt a page it is drawing, so when the deadline passes during a
-//! page the caller stops waiting at once and refuses the document, and the
-//! thread drawing that page finishes it, finds the document given up and
-//! exits, its result discarded. The caller (an SMTP session, a queue
-//! worker) is never held longer than the limit.
+//! page the caller stops waiting at once and refuses the document. In the
+//! daemon all this happens in a worker process ([`super::worker`]), which
+//! is killed at the deadline, threads and all; where there is no worker
+//! process the thread drawing that page finishes it, finds the document
+//! given up and exits, its result discarded.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,6 +38,7 @@ use hayro::{RenderCache, RenderSettings, render_into};
 use super::direct::{DirectCache, GreyDevice, IRect};
 use super::geometry::Target;
 use super::halftone::{GreyPage, RgbaSource, binarize, binarize_source};
+use super::preflight::{self, Limits};
 use crate::docs::{DocError, Page};
 
 /// When rendering of one document must be given up.
@@ -108,6 +113,13 @@ pub(crate) fn ends_with_eof_marker(data: &[u8]) -> bool {
     tail.windows(5).any(|w| w == b"%%EOF")
 }
 
+/// The refusal for a document the renderer panicked on: the panic's own
+/// text is the library's business and goes to the log, not to the sender.
+pub(crate) fn renderer_failed(what: &str, part: &str, p: &(dyn std::any::Any + Send)) -> DocError {
+    tracing::warn!(document = %what, part, reason = %panic_text(p), "the PDF renderer failed");
+    DocError::corrupt(what, "the PDF renderer cannot read it")
+}
+
 /// Parse a PDF under `catch_unwind`.
 fn parse(data: &Arc<Vec<u8>>, what: &str) -> Result<Pdf, DocError> {
     match catch_unwind(AssertUnwindSafe(|| Pdf::new(data.clone()))) {
@@ -116,7 +128,7 @@ fn parse(data: &Arc<Vec<u8>>, what: &str) -> Result<Pdf, DocError> {
         Ok(Err(LoadPdfError::Invalid)) => {
             Err(DocError::corrupt(what, "the PDF structure cannot be read"))
         }
-        Err(p) => Err(DocError::corrupt(what, panic_text(p.as_ref()))),
+        Err(p) => Err(renderer_failed(what, "structure", p.as_ref())),
     }
 }
 
@@ -356,7 +368,7 @@ fn render_share(
         Ok(p) => p,
         Err(p) => {
             let first = next.fetch_add(1, Ordering::Relaxed);
-            let _ = out.send((first, Err(DocError::corrupt(what, panic_text(p.as_ref())))));
+            let _ = out.send((first, Err(renderer_failed(what, "page tree", p.as_ref()))));
             return;
         }
     };
@@ -374,11 +386,12 @@ fn render_share(
             Err(p) => {
                 // The worker's state may be inconsistent after a panic.
                 worker = Worker::new();
+                let _ = renderer_failed(what, &format!("page {}", i + 1), p.as_ref());
                 out.send((
                     i,
                     Err(DocError::Render {
                         what: format!("page {} of {what}", i + 1),
-                        reason: panic_text(p.as_ref()),
+                        reason: "the PDF renderer failed on this page".into(),
                     }),
                 ))
             }
@@ -391,8 +404,9 @@ fn render_share(
 }
 
 impl OpenPdf {
-    /// Parse a PDF. Password-protected and encrypted files are refused.
-    pub fn open(data: Vec<u8>, what: &str) -> Result<OpenPdf, DocError> {
+    /// Parse a PDF and check it against `limits` ([`preflight`]).
+    /// Password-protected and encrypted files are refused.
+    pub fn open(data: Vec<u8>, what: &str, limits: &Limits) -> Result<OpenPdf, DocError> {
         // Fax is a copy the recipient keeps: an encrypted document's
         // protection cannot travel with it, so any encryption is refused
         // rather than silently stripped.
@@ -408,8 +422,14 @@ impl OpenPdf {
                  cut off in transfer; send the complete file",
             ));
         }
+        // Streams the parser decodes while it opens the file first.
+        preflight::check_raw(&data, what, limits)?;
         let data = Arc::new(data);
         let pdf = parse(&data, what)?;
+        match catch_unwind(AssertUnwindSafe(|| preflight::check(&pdf, what, limits))) {
+            Ok(checked) => checked?,
+            Err(p) => return Err(renderer_failed(what, "limits check", p.as_ref())),
+        }
         let pages = catch_unwind(AssertUnwindSafe(|| pdf.pages().len())).unwrap_or(0);
         Ok(OpenPdf {
             data,
@@ -464,9 +484,10 @@ impl OpenPdf {
                 });
             if let Err(e) = spawned {
                 given_up.store(true, Ordering::Relaxed);
+                tracing::error!(document = %self.what, "cannot start a render thread: {e}");
                 return Err(DocError::Render {
                     what: self.what.clone(),
-                    reason: format!("cannot start a render thread ({e})"),
+                    reason: "the fax server could not start rendering it".into(),
                 });
             }
         }
@@ -543,6 +564,10 @@ mod tests {
     use super::*;
     use crate::docs::Page;
 
+    fn limits() -> Limits {
+        Limits::of(&crate::docs::RenderOptions::default())
+    }
+
     fn two_page_pdf() -> Vec<u8> {
         let mut pages = vec![Page::blank(1728, 2200, crate::docs::Resolution::Fine); 2];
         for p in &mut pages {
@@ -559,13 +584,15 @@ mod tests {
     fn a_pdf_cut_off_in_transfer_is_refused() {
         let pdf = two_page_pdf();
         assert_eq!(
-            OpenPdf::open(pdf.clone(), "whole.pdf")
+            OpenPdf::open(pdf.clone(), "whole.pdf", &limits())
                 .unwrap()
                 .page_count(),
             2
         );
         let cut = pdf[..pdf.len() / 3].to_vec();
-        let err = OpenPdf::open(cut, "cut.pdf").err().expect("refused");
+        let err = OpenPdf::open(cut, "cut.pdf", &limits())
+            .err()
+            .expect("refused");
         let text = err.to_string();
         assert!(text.contains("cut.pdf") && text.contains("%%EOF"), "{text}");
     }
@@ -588,6 +615,6 @@ mod tests {
     fn trailing_bytes_after_the_marker_are_accepted() {
         let mut pdf = two_page_pdf();
         pdf.extend_from_slice(&[b' '; 600]);
-        assert!(OpenPdf::open(pdf, "padded.pdf").is_ok());
+        assert!(OpenPdf::open(pdf, "padded.pdf", &limits()).is_ok());
     }
 }

@@ -14,10 +14,13 @@
 //! Text drawn as pictures (scans, outlined type) has no glyphs and is not
 //! found: reading it needs OCR, which faxbridge does not have.
 //!
-//! Reading is bounded: at most [`MAX_TEXT_BYTES`] of text are kept, and the
-//! caller stops waiting at the deadline (hayro cannot interrupt a page;
-//! the thread interpreting it finishes that page, finds the work given up
-//! and exits, its result discarded).
+//! Reading is bounded: the document must meet the limits of
+//! [`super::preflight`] first, at most [`MAX_TEXT_BYTES`] of text are
+//! kept, and the caller stops waiting at the deadline. In the daemon the
+//! reading runs in a worker process killed at the deadline
+//! ([`super::worker`]); elsewhere the thread interpreting a page finishes
+//! it (hayro cannot interrupt a page), finds the work given up and exits,
+//! its result discarded.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +35,9 @@ use hayro::hayro_interpret::{
 use hayro::hayro_syntax::Pdf;
 use hayro::kurbo::{Affine, BezPath, Point, Rect, Vec2};
 
+use super::RenderOptions;
 use super::pdf_in;
+use super::preflight::Limits;
 use crate::docs::DocError;
 
 /// Text kept per document, in bytes; the rest is not read. A card number
@@ -157,12 +162,26 @@ fn read_pages(pdf: &Pdf, given_up: &AtomicBool) -> String {
     device.out
 }
 
-/// The text shown in a PDF, for scanning. Gives up with
-/// [`DocError::RenderTimeout`] after `limit` (the document's render
-/// budget); encrypted and unreadable files are refused as the renderer
+/// The text shown in a PDF, for scanning, read within the limits of
+/// `opts` (in a worker process when `opts` has workers). Gives up with
+/// [`DocError::RenderTimeout`] after the document's render time limit;
+/// encrypted, unreadable and over-limit files are refused as the renderer
 /// refuses them.
-pub fn pdf_text(data: &[u8], what: &str, limit: Option<Duration>) -> Result<String, DocError> {
-    let open = pdf_in::OpenPdf::open(data.to_vec(), what)?;
+pub fn pdf_text(data: &[u8], what: &str, opts: &RenderOptions) -> Result<String, DocError> {
+    match &opts.workers {
+        Some(w) => w.text(data, what, opts),
+        None => pdf_text_here(data, what, &Limits::of(opts), opts.render_timeout),
+    }
+}
+
+/// [`pdf_text`] in this process.
+pub(crate) fn pdf_text_here(
+    data: &[u8],
+    what: &str,
+    limits: &Limits,
+    limit: Option<Duration>,
+) -> Result<String, DocError> {
+    let open = pdf_in::OpenPdf::open(data.to_vec(), what, limits)?;
     let data = open.data();
     let given_up = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
