@@ -16,6 +16,7 @@ pub mod fax;
 pub mod intake;
 pub mod mail;
 pub mod media;
+pub mod net;
 pub mod numbering;
 pub mod password;
 pub mod problem;

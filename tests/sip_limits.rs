@@ -850,3 +850,116 @@ number = "+441632960201"
         invites[0]
     );
 }
+
+/// CPU seconds (user + system) the process `pid` has used.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// The SMTP greeting's code from a new connection, if one comes in time.
+fn smtp_greeting(server: SocketAddr) -> Option<u16> {
+    let mut s = TcpStream::connect_timeout(&server, WAIT).ok()?;
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf[..n]).get(..3)?.parse().ok()
+}
+
+#[test]
+fn accept_loops_back_off_when_descriptors_run_out() {
+    rlimit::increase_nofile_limit(8192).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let sip = free_sip_port();
+    let smtp = free_port();
+    // SMTP allows far more connections than the process has descriptors,
+    // so a flood runs the daemon out of them: every accept then fails.
+    let cfg = write_config(
+        root,
+        &format!(
+            r#"
+[sip]
+listen = "127.0.0.1:{sip}"
+transports = ["udp", "tcp"]
+
+[[sip.peers]]
+name = "loopback"
+addresses = ["127.0.0.0/8"]
+
+[intake.smtp]
+listen = "127.0.0.1:{smtp}"
+max_connections = 5000
+max_connections_per_address = 1000
+"#
+        ),
+    );
+    let mut cmd = Command::new("prlimit");
+    cmd.args(["--nofile=512:512", "--", BIN, "run", "--config"])
+        .arg(&cfg)
+        .env("RUST_LOG", "info");
+    let daemon = Proc::start("daemon", &mut cmd, "faxbridge ready");
+    let smtp: SocketAddr = format!("127.0.0.1:{smtp}").parse().unwrap();
+    let sip: SocketAddr = format!("127.0.0.1:{sip}").parse().unwrap();
+    assert_eq!(smtp_greeting(smtp), Some(220));
+
+    // 800 connections to SMTP from 8 addresses: more than the daemon has
+    // descriptors; the kernel completes the rest into the listen backlog.
+    let sources: Vec<IpAddr> = (1..=8)
+        .map(|n| format!("127.0.3.{n}").parse().unwrap())
+        .collect();
+    let flood = Flood::open(Flood::sources(&sources, 100), smtp);
+    std::thread::sleep(Duration::from_secs(1));
+    // SIP over TCP competes for the same descriptors (it may or may not
+    // get one); whatever happens, neither loop spins.
+    let _ = tcp_options("127.0.3.99", sip);
+    let cpu_before = cpu_secs(daemon.pid());
+    let watched = Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    let cpu = cpu_secs(daemon.pid()) - cpu_before;
+    let secs = watched.elapsed().as_secs_f64();
+    assert!(
+        daemon.log_contains(&["SMTP accept failed"], Duration::ZERO),
+        "the flood did not run the daemon out of descriptors"
+    );
+    // Backing off: no core spun, no log flood.
+    assert!(
+        cpu < 0.2 * secs,
+        "the daemon used {cpu:.2} s of CPU in {secs:.1} s while out of descriptors"
+    );
+    let smtp_lines = daemon.log_count(&["SMTP accept failed"]);
+    assert!(
+        smtp_lines <= 3,
+        "{smtp_lines} SMTP accept failure lines within seconds"
+    );
+    let sip_lines = daemon.log_count(&["accept failed"]) - smtp_lines;
+    assert!(
+        sip_lines <= 3,
+        "{sip_lines} SIP accept failure lines within seconds"
+    );
+    // SIP over UDP needs no descriptor: it is answered throughout.
+    let mut udp = Client::new("127.0.3.100", sip);
+    let reply = udp
+        .request("OPTIONS", &format!("sip:100@{sip}"), "fd-options-1", "", "")
+        .expect("OPTIONS over UDP answered while out of descriptors");
+    assert_eq!(reply.status, 200);
+
+    // The flood ends: both listeners serve again by themselves (at the
+    // latest when the sessions accepted during it time out unproven).
+    drop(flood);
+    let recovered = Instant::now();
+    let mut greeting = None;
+    while recovered.elapsed() < Duration::from_secs(45) && greeting != Some(220) {
+        greeting = smtp_greeting(smtp);
+    }
+    assert_eq!(greeting, Some(220), "SMTP serves again after the flood");
+    assert_eq!(
+        tcp_options("127.0.3.101", sip),
+        Some(200),
+        "SIP over TCP serves again"
+    );
+}

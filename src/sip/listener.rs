@@ -56,7 +56,8 @@ use tracing::{debug, info, warn};
 use super::config::TransportKind;
 use super::endpoint::SipError;
 use super::limits::framing::{Framing, MAX_MESSAGE, frame};
-use super::limits::{Admission, Backoff, ConnectionTable, LogGate, Refusal, stats};
+use super::limits::{Admission, ConnectionTable, Refusal, stats};
+use crate::net::{Backoff, LogGate};
 
 use super::wire::{Screening, bad_request, screen_datagram, validate_request};
 

@@ -475,7 +475,6 @@ fn smtp(e: &mut Exposition) {
     }
 }
 
-
 /// Headers a reverse proxy adds to say whom it forwards for. A request
 /// carrying any of them came through a proxy, whatever address it
 /// connects from.

@@ -295,6 +295,8 @@ impl SmtpListener {
         let SmtpListener { listener, shared } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
+        let mut backoff = crate::net::Backoff::default();
+        let mut accept_log = crate::net::LogGate::new(Duration::from_secs(10));
         tracing::info!(addr = ?listener.local_addr().ok(), tls = shared.tls.is_some(), "SMTP listener started");
         tokio::pin!(shutdown);
         loop {
@@ -302,6 +304,7 @@ impl SmtpListener {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        backoff.succeeded();
                         let trusted = handler.is_trusted(peer.ip());
                         let client = ClientKey::of(peer.ip());
                         let admitted = lock(&shared.slots).admit(client, trusted);
@@ -339,10 +342,13 @@ impl SmtpListener {
                         }
                     }
                     Err(e) => {
-                        // Usually out of file descriptors; accepting again
-                        // at once would spin.
-                        tracing::warn!(error = %e, "SMTP accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        // Usually out of file descriptors (EMFILE/ENFILE);
+                        // accepting again at once would spin and flood the
+                        // log: back off, and log once per interval.
+                        if let Some(held) = accept_log.event(std::time::Instant::now()) {
+                            tracing::warn!(error = %e, failures_not_logged = held, "SMTP accept failed; backing off");
+                        }
+                        tokio::time::sleep(backoff.failed()).await;
                     }
                 },
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
