@@ -412,6 +412,7 @@ mod tests {
             }],
             speech_ms: 0,
             analysed_ms: 30_000,
+            vetoed: 0,
         }
     }
 
