@@ -1435,6 +1435,7 @@ enum PumpRxState {
 /// a real modem, which speech and music do not produce.
 pub struct DataPumpRx {
     state: PumpRxState,
+    bit_rate: c_int,
     ev: NonNull<ModemEvents>,
 }
 
@@ -1487,7 +1488,24 @@ impl DataPumpRx {
                 }
             }
         }
-        Ok(DataPumpRx { state, ev })
+        Ok(DataPumpRx {
+            state,
+            bit_rate: rate,
+            ev,
+        })
+    }
+
+    /// Forget the signal heard so far (a parked receiver listens again);
+    /// the carrier threshold is kept.
+    pub fn restart(&mut self) {
+        // SAFETY: the state is live; restart only resets fields of it, at
+        // the bit rate it was created with (checked then).
+        unsafe {
+            match &self.state {
+                PumpRxState::V29(s) => sys::v29_rx_restart(s.as_ptr(), self.bit_rate, false),
+                PumpRxState::V27ter(s) => sys::v27ter_rx_restart(s.as_ptr(), self.bit_rate, false),
+            };
+        }
     }
 
     /// Set the level (dBm0) above which the receiver takes a signal for a
