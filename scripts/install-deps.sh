@@ -16,6 +16,8 @@ packages=(
   # SNMP tests: snmpsim (PyPI) in a venv under target/, built from Debian's python3
   # web UI tests: headless Chromium driven over WebDriver
   chromium chromium-driver
+  # call classifier corpus: speech from espeak-ng, resampled and synthesised by sox
+  espeak-ng sox
 )
 if [ "${1:-}" = bench ]; then
   packages+=(libtasn1-doc shared-mime-info)

@@ -187,3 +187,47 @@ fn no_false_flags_and_handshakes_flagged() {
         missed.join("\n")
     );
 }
+
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat")
+}
+
+/// The classifier's CPU cost per call-second on one call of each kind of
+/// the corpus and on the bridge benchmark's synthetic speech (thread CPU
+/// time, both directions). A measurement, not a check: run it in an
+/// optimised build, as BENCHMARKS.md does.
+#[test]
+#[ignore]
+fn cpu_per_call_second_by_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut calls = non_payment_calls(dir.path());
+    calls.extend(payment_calls());
+    let bench = faxbridge::bench::bridge::speech(120.0, 1, 2500.0);
+    calls.push(Call {
+        name: "bench speech".into(),
+        category: "bridge benchmark speech",
+        payment: false,
+        caller: bench.clone(),
+        callee: faxbridge::bench::bridge::speech(120.0, 2, 2500.0),
+    });
+    let mut by_kind: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for call in &calls {
+        let heard = render(call, Condition::ALaw, 1);
+        let secs = heard[0].len().max(heard[1].len()) as f64 * 0.02;
+        let t = thread_cpu_ns();
+        let _ = classify(&heard);
+        let ms = (thread_cpu_ns() - t) as f64 / 1e6;
+        let e = by_kind.entry(call.category).or_default();
+        e.0 += ms;
+        e.1 += secs;
+    }
+    println!("| call kind | audio (s) | classifier CPU, ms per call-second |");
+    println!("|---|---:|---:|");
+    for (kind, (ms, secs)) in by_kind {
+        println!("| {kind} | {secs:.0} | {:.2} |", ms / secs);
+    }
+}

@@ -44,7 +44,7 @@ pub use spandsp::IfpPacket;
 pub(crate) use spandsp::{ConnectToneRx, connect_tone};
 pub use spandsp::{
     ConnectToneTx, DataPump, DataPumpRx, DataPumpTx, DtmfTx, FskChannel, FskTx, GeneratedTone,
-    V22bisModem, sig_status,
+    GuardTone, V22bisModem, sig_status,
 };
 
 /// Audio sample rate of every fax path: 8 kHz, as G.711 and T.38's timing assume.

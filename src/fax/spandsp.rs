@@ -1136,9 +1136,32 @@ pub struct V22bisModem {
 // &mut self.
 unsafe impl Send for V22bisModem {}
 
+/// The guard tone a V.22/V.22bis answering modem may send with its carrier
+/// (V.22 §2.3: 1800 Hz is usual in Europe, 550 Hz in some networks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardTone {
+    /// No guard tone.
+    None,
+    /// 550 Hz.
+    Hz550,
+    /// 1800 Hz.
+    Hz1800,
+}
+
 impl V22bisModem {
-    /// A modem at `bit_rate` (1200 or 2400 bit/s), calling or answering.
+    /// A modem at `bit_rate` (1200 or 2400 bit/s), calling or answering,
+    /// without a guard tone.
     pub fn new(bit_rate: u32, calling_party: bool) -> Result<V22bisModem, FaxError> {
+        V22bisModem::with_guard_tone(bit_rate, calling_party, GuardTone::None)
+    }
+
+    /// [`V22bisModem::new`] with the answerer's guard tone `guard` (a
+    /// calling modem never sends one).
+    pub fn with_guard_tone(
+        bit_rate: u32,
+        calling_party: bool,
+        guard: GuardTone,
+    ) -> Result<V22bisModem, FaxError> {
         if bit_rate != 1200 && bit_rate != 2400 {
             return Err(FaxError::EngineInit(
                 "V.22bis modem (bit rate 1200 or 2400)",
@@ -1153,7 +1176,11 @@ impl V22bisModem {
             sys::v22bis_init(
                 ptr::null_mut(),
                 bit_rate as c_int,
-                sys::v22bis_options_t_V22BIS_GUARD_TONE_NONE as c_int,
+                match guard {
+                    GuardTone::None => sys::v22bis_options_t_V22BIS_GUARD_TONE_NONE,
+                    GuardTone::Hz550 => sys::v22bis_options_t_V22BIS_GUARD_TONE_550HZ,
+                    GuardTone::Hz1800 => sys::v22bis_options_t_V22BIS_GUARD_TONE_1800HZ,
+                } as c_int,
                 calling_party,
                 Some(on_modem_get_bit),
                 ud,

@@ -1056,6 +1056,9 @@ struct Pump {
     /// The receiver trained on the current carrier; waiting for spread
     /// signal to confirm it.
     trained: bool,
+    /// The receiver gave up on the current carrier (it parks until the
+    /// carrier drops).
+    failed: bool,
     /// The evidence record of the training now in progress.
     record: Option<usize>,
 }
@@ -1067,6 +1070,7 @@ impl Pump {
         self.heard = 0;
         self.spread = 0;
         self.trained = false;
+        self.failed = false;
         self.record = None;
     }
 }
@@ -1176,6 +1180,7 @@ impl DirectionState {
                 heard: 0,
                 spread: 0,
                 trained: false,
+                failed: false,
                 record: None,
             });
         }
@@ -1404,6 +1409,7 @@ impl CallClassifier {
                 match status {
                     crate::fax::sig_status::CARRIER_UP => pump.reset(i),
                     crate::fax::sig_status::TRAINING_SUCCEEDED => pump.trained = true,
+                    crate::fax::sig_status::TRAINING_FAILED => pump.failed = true,
                     crate::fax::sig_status::CARRIER_DOWN => {
                         pump.trained = false;
                         pump.record = None;
@@ -1418,6 +1424,11 @@ impl CallClassifier {
             {
                 trained.push(p);
             }
+        }
+        // Every receiver gave up on this signal: stop until the next onset
+        // (speech and music end here, a few tens of milliseconds in).
+        if pumps_on && st.pumps.iter().all(|p| p.failed) {
+            st.pumps_until = i + 1;
         }
         let (ones1200, ones2400) = match &mut st.listeners {
             Some(l) if l.until > i => l.feed(block),

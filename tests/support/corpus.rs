@@ -25,7 +25,7 @@ use std::process::{Command, Stdio};
 
 use faxbridge::fax::{
     ConnectToneTx, DataPump, DataPumpTx, DtmfTx, FaxJob, FaxSession, FaxSettings, FskChannel,
-    FskTx, G711Law, GeneratedTone, Modem, Transport, V22bisModem,
+    FskTx, G711Law, GeneratedTone, GuardTone, Modem, Transport, V22bisModem,
 };
 use faxbridge::media::classifier::{CallClassifier, Classification, Direction};
 
@@ -787,7 +787,12 @@ fn before_answer(rng: &mut Rng) -> Vec<i16> {
 /// A V.22 (1200 bit/s) or V.22bis (2400) card-terminal call: the acquirer
 /// answers with `tone` (ANS, ANS/PR or the Bell 2225 Hz tone), then
 /// SpanDSP's answering and calling modems train and exchange data.
-fn v22_call(rng: &mut Rng, tone: GeneratedTone, rate: u32) -> (Vec<i16>, Vec<i16>) {
+fn v22_call(
+    rng: &mut Rng,
+    tone: GeneratedTone,
+    rate: u32,
+    guard: GuardTone,
+) -> (Vec<i16>, Vec<i16>) {
     let mut answerer_side = before_answer(rng);
     let tone_blocks = match tone {
         GeneratedTone::BellAns => 50 + rng.below(100),
@@ -797,7 +802,7 @@ fn v22_call(rng: &mut Rng, tone: GeneratedTone, rate: u32) -> (Vec<i16>, Vec<i16
     answerer_side.extend(blocks(tone_blocks, |b| g.tx(b)));
     answerer_side.extend(silence(0.075));
     let mut caller_side = vec![0i16; answerer_side.len()];
-    let mut a = V22bisModem::new(rate, false).unwrap();
+    let mut a = V22bisModem::with_guard_tone(rate, false, guard).unwrap();
     let mut c = V22bisModem::new(rate, true).unwrap();
     let power = rng.range(-16.0, -9.0) as f32;
     a.set_power(power);
@@ -947,32 +952,40 @@ pub fn payment_calls() -> Vec<Call> {
             callee,
         })
     };
-    for i in 0..4 {
+    // European answerers may add a guard tone (1800 Hz usual, 550 Hz in
+    // some networks) to their carrier; Bell 212A has none.
+    let guards = [
+        GuardTone::None,
+        GuardTone::Hz1800,
+        GuardTone::None,
+        GuardTone::Hz550,
+    ];
+    for (i, guard) in guards.into_iter().enumerate() {
         let tone = if i % 2 == 0 {
             GeneratedTone::Ans
         } else {
             GeneratedTone::AnsPr
         };
         push(
-            format!("V.22bis {i} {tone:?}"),
+            format!("V.22bis {i} {tone:?} guard {guard:?}"),
             "V.22bis",
-            v22_call(&mut rng, tone, 2400),
+            v22_call(&mut rng, tone, 2400, guard),
         );
         push(
-            format!("V.22 {i} {tone:?}"),
+            format!("V.22 {i} {tone:?} guard {guard:?}"),
             "V.22",
-            v22_call(&mut rng, tone, 1200),
+            v22_call(&mut rng, tone, 1200, guard),
         );
         push(
             format!("Bell 212A {i}"),
             "Bell 212A",
-            v22_call(&mut rng, GeneratedTone::BellAns, 1200),
+            v22_call(&mut rng, GeneratedTone::BellAns, 1200, GuardTone::None),
         );
     }
     // The acquirer calls the terminal (e.g. a software download): the
     // answering modem is on the called side, as above, but the port that
     // placed the call is the host.
-    let (c, a) = v22_call(&mut rng, GeneratedTone::Ans, 2400);
+    let (c, a) = v22_call(&mut rng, GeneratedTone::Ans, 2400, GuardTone::Hz1800);
     push("V.22bis host calls terminal".into(), "V.22bis", (c, a));
     for (pump, tone) in [
         (DataPump::V29(9600), true),
