@@ -95,6 +95,7 @@ fn no_false_flags_and_handshakes_flagged() {
     let mut order: Vec<&str> = Vec::new();
     let (mut others_n, mut payments_n, mut false_flags, mut flagged) = (0, 0, Vec::new(), 0);
     let mut missed = Vec::new();
+    let mut suspected = Vec::new();
     for (i, condition, c) in &results {
         let call = &calls[*i];
         if !order.contains(&call.category) {
@@ -113,6 +114,9 @@ fn no_false_flags_and_handshakes_flagged() {
             }
         } else {
             others_n += 1;
+            if c.is_suspected() {
+                suspected.push(format!("{} [{condition:?}]: {:?}", call.name, c.evidence));
+            }
             if c.is_finding() {
                 false_flags.push(format!("{} [{condition:?}]: {c:?}", call.name));
             }
@@ -158,6 +162,9 @@ fn no_false_flags_and_handshakes_flagged() {
         100.0 * flagged as f64 / payments_n.max(1) as f64,
     );
     eprintln!("\n{table}\n{summary}");
+    for m in &suspected {
+        eprintln!("SUSPECTED, NOT PAYMENT: {m}");
+    }
     for m in &missed {
         eprintln!("MISSED: {m}");
     }

@@ -8,8 +8,10 @@
 //! (caller→callee and callee→caller) as they pass, usually in 20 ms blocks,
 //! and reads a [`Classification`] when the call ends. No audio is kept:
 //! each 20 ms block is reduced to a spectrum and a few measures and dropped
-//! (the spectrum's window reaches 12 ms into the previous block), and the
-//! SpanDSP demodulators keep only their filter state.
+//! (the spectrum's window reaches 12 ms into the previous block; the last
+//! 40 ms are held in memory to replay to the V.29/V.27ter receivers when
+//! they start listening), and the SpanDSP demodulators keep only their
+//! filter state.
 //!
 //! # A flag needs a signature, not a tone
 //!
@@ -42,6 +44,14 @@
 //! The front end is a 256-point FFT (Hann window, 31.25 Hz bins, frequency
 //! interpolated to a few hertz) every 20 ms block. A tone is a block whose
 //! energy sits in one line; a modem carrier fills its band with no line.
+//!
+//! The demodulators cost CPU, so they listen only when a modem may be
+//! talking: the V.22 receivers for 20 s after an answer tone (or another
+//! V.22 signal), the V.29/V.27ter receivers from a block out of quiet with
+//! its energy in their band and none below 400 Hz (the 40 ms before it are
+//! replayed) until all of them have given up on the signal. Their carrier
+//! threshold follows the line's noise floor (8 dB above it, between -40 and
+//! -20 dBm0), so noise alone neither wakes them nor spoils a training.
 //!
 //! # Speech and music veto
 //!
@@ -744,11 +754,13 @@ impl Features {
     }
 
     /// Energy confined to `centre` ± 450 Hz, as a V.22 modem's signal of
-    /// any kind (unscrambled ones, S1, data) leaves it.
+    /// any kind (S1, scrambled ones, data) leaves it, with no single line
+    /// holding most of it (a note in the band is no modem).
     fn modem_band(&self, centre: f32) -> bool {
         self.active()
             && self.band(centre - 450.0, centre + 450.0) >= 0.7
             && self.band(62.5, 500.0) < 0.1
+            && self.peak_share < 0.6
     }
 
     /// A 600 Bd modem carrier: its band (centre ± 350 Hz) holds the energy,
@@ -770,12 +782,15 @@ impl Features {
             && self.max_bin_in(centre - 450.0, centre + 450.0) <= 0.3
     }
 
-    /// V.21 FSK (either channel), or the broad flat band of fax and
-    /// V.29/V.27ter data.
+    /// V.21 FSK (either channel: its strongest line on one of the four
+    /// V.21 frequencies), or the broad flat band of fax and V.29/V.27ter
+    /// data.
     fn fax_modem(&self) -> bool {
         self.active()
-            && (self.band(1550.0, 1950.0) >= 0.7
-                || self.band(900.0, 1260.0) >= 0.8
+            && ([980.0, 1180.0, 1650.0, 1850.0]
+                .into_iter()
+                .any(|hz| (self.peak_hz - hz).abs() <= 30.0)
+                && self.band(900.0, 1950.0) >= 0.8
                 || (self.band(450.0, 3100.0) >= 0.9 && self.max_bin_in(450.0, 3100.0) <= 0.1))
     }
 
