@@ -31,7 +31,7 @@
 //!
 //! | signal | sent by | how it is recognised |
 //! |---|---|---|
-//! | CNG 1100 Hz, 0.5 s on / 3 s off | calling fax | SpanDSP `modem_connect_tones` (cadence checked) |
+//! | CNG 1100 Hz, 0.5 s on / 3 s off | calling fax | SpanDSP `modem_connect_tones`; set aside when the 1100 Hz burst lasts over 0.8 s or sits in music |
 //! | V.21 ch. 2 HDLC flags, 1650/1850 Hz FSK | both faxes before every T.30 frame | SpanDSP V.21 demodulator, ≥ 5 back-to-back flags |
 //! | 2100 Hz answer tone | answering fax (CED) **or** data modem (V.25 ANS) | spectral line, ≥ 400 ms, steady |
 //! | 2100 Hz with phase reversals or 15 Hz AM | V.25 ANS/PR, V.8 ANSam (data modems, V.34 fax) | SpanDSP |
@@ -137,6 +137,9 @@ const QUIET_ABOVE_FLOOR_DB: f32 = 6.0;
 /// Blocks the V.29/V.27ter receivers keep listening after the last block
 /// that could belong to a training or its data (300 ms).
 const PUMP_HOLD_BLOCKS: u64 = 15;
+/// Blocks a V.29/V.27ter receiver may listen to a carrier without finding
+/// the start of its training sequence (SpanDSP's find it within 60 ms).
+const PUMP_ACQUIRE_BLOCKS: u32 = 8;
 /// How far the centre of a V.29/V.27ter signal may lie from its carrier.
 const PUMP_CENTRE_HZ: f32 = 250.0;
 /// Blocks a tone run may miss (lost packets, fades) before it ends.
@@ -413,8 +416,9 @@ pub enum Label {
     Voice,
     /// A T.30 fax call.
     Fax,
-    /// A data modem, e.g. a card terminal (suspected only, with
-    /// [`Confidence::Low`]).
+    /// A data modem, e.g. a card terminal: confirmed by a handshake
+    /// signature with [`Confidence::Medium`] or [`Confidence::High`], only
+    /// suspected with [`Confidence::Low`].
     DataModem {
         /// Which modem.
         kind: ModemKind,
@@ -1071,8 +1075,10 @@ struct Pump {
     /// The receiver trained on the current carrier; waiting for spread
     /// signal to confirm it.
     trained: bool,
+    /// The receiver found the start of its training sequence.
+    in_progress: bool,
     /// The receiver gave up on the current carrier (it parks until the
-    /// carrier drops).
+    /// carrier drops), or found no training sequence in time.
     failed: bool,
     /// The evidence record of the training now in progress.
     record: Option<usize>,
@@ -1085,6 +1091,7 @@ impl Pump {
         self.heard = 0;
         self.spread = 0;
         self.trained = false;
+        self.in_progress = false;
         self.failed = false;
         self.record = None;
     }
@@ -1195,6 +1202,7 @@ impl DirectionState {
                 heard: 0,
                 spread: 0,
                 trained: false,
+                in_progress: false,
                 failed: false,
                 record: None,
             });
@@ -1383,14 +1391,18 @@ impl CallClassifier {
         let mut trained = Vec::new();
         // They listen only from a block that could start a V.29 or V.27ter
         // training (one out of quiet, in their band, with nothing below
-        // 400 Hz; the two blocks before it are replayed) until no block
-        // that could carry it has come for a while: speech, with its
+        // 400 Hz; the two blocks before it are replayed) and only while
+        // they see a training: one that has not found the start of its
+        // training sequence within [`PUMP_ACQUIRE_BLOCKS`], or gave up, is
+        // left alone until the next such block. Speech, with its
         // low-frequency energy, costs almost nothing.
         if let (Some(c), Some(b)) = (&class, block) {
             let floor = st.floor_db.unwrap_or(c.level_db);
-            if c.pump_band && (st.pumps_until > i || st.quiet_before) {
-                if st.pumps_until <= i {
-                    for pump in &mut st.pumps {
+            let onset = c.pump_band && st.quiet_before;
+            if onset || (c.pump_band && st.pumps_until > i) {
+                let fresh = st.pumps_until <= i;
+                for pump in &mut st.pumps {
+                    if fresh || (onset && pump.failed) {
                         pump.rx.restart();
                         pump.reset(i);
                         for earlier in &st.preroll[..st.preroll_len] {
@@ -1407,7 +1419,7 @@ impl CallClassifier {
         }
         let pumps_on = st.pumps_until > i;
         for (p, pump) in st.pumps.iter_mut().enumerate() {
-            if !pumps_on {
+            if !pumps_on || pump.failed {
                 continue;
             }
             match block {
@@ -1423,7 +1435,11 @@ impl CallClassifier {
             for status in pump.rx.take_statuses() {
                 match status {
                     crate::fax::sig_status::CARRIER_UP => pump.reset(i),
-                    crate::fax::sig_status::TRAINING_SUCCEEDED => pump.trained = true,
+                    crate::fax::sig_status::TRAINING_IN_PROGRESS => pump.in_progress = true,
+                    crate::fax::sig_status::TRAINING_SUCCEEDED => {
+                        pump.in_progress = true;
+                        pump.trained = true;
+                    }
                     crate::fax::sig_status::TRAINING_FAILED => pump.failed = true,
                     crate::fax::sig_status::CARRIER_DOWN => {
                         pump.trained = false;
@@ -1431,6 +1447,9 @@ impl CallClassifier {
                     }
                     _ => {}
                 }
+            }
+            if !pump.in_progress && pump.heard >= PUMP_ACQUIRE_BLOCKS {
+                pump.failed = true;
             }
             if pump.trained
                 && pump.record.is_none()
