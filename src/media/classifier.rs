@@ -138,8 +138,9 @@ const QUIET_ABOVE_FLOOR_DB: f32 = 6.0;
 /// that could belong to a training or its data (300 ms).
 const PUMP_HOLD_BLOCKS: u64 = 15;
 /// Blocks a V.29/V.27ter receiver may listen to a carrier without finding
-/// the start of its training sequence (SpanDSP's find it within 60 ms).
-const PUMP_ACQUIRE_BLOCKS: u32 = 8;
+/// the start of its training sequence (SpanDSP's find it within 60 ms of
+/// the carrier).
+const PUMP_ACQUIRE_BLOCKS: u32 = 6;
 /// How far the centre of a V.29/V.27ter signal may lie from its carrier.
 const PUMP_CENTRE_HZ: f32 = 250.0;
 /// Blocks a tone run may miss (lost packets, fades) before it ends.
@@ -832,8 +833,12 @@ struct BlockClass {
     spread1200: bool,
     spread2400: bool,
     /// Energy in the V.29/V.27ter band and almost none below 400 Hz: a
-    /// block that may start (or carry) a training.
+    /// block that may carry a training or its data.
     pump_band: bool,
+    /// Two lines hold most of the energy: how every V.29 and V.27ter
+    /// training starts (alternations of two points put two lines either
+    /// side of the carrier, or the carrier and one side).
+    two_lines: bool,
     /// A spread signal over most of the voice band, with no line: what a
     /// V.29/V.27ter modem sends while its equaliser trains and after.
     wide_spread: bool,
@@ -894,6 +899,7 @@ impl BlockClass {
             spread1200: f.spread(1200.0),
             spread2400: f.spread(2400.0),
             pump_band: active && f.band(62.5, 400.0) < 0.1 && f.band(400.0, 3100.0) >= 0.85,
+            two_lines: f.peak_share + f.second_share >= 0.6,
             wide_spread: active
                 && f.band(400.0, 3200.0) >= 0.8
                 && f.max_bin_in(400.0, 3200.0) <= 0.2,
@@ -1156,9 +1162,10 @@ struct DirectionState {
     pumps: Vec<Pump>,
     /// The pumps listen until this block.
     pumps_until: u64,
-    /// The previous block was quiet (near the noise floor): a training
-    /// starts out of quiet, as every half-duplex turn does.
-    quiet_before: bool,
+    /// Which of the previous two blocks were quiet (near the noise floor),
+    /// one bit each: a training starts out of quiet, as every half-duplex
+    /// turn does.
+    quiet_before: u8,
     /// The last blocks, replayed to the pumps when they start listening.
     preroll: [[i16; BLOCK]; PREROLL],
     preroll_len: usize,
@@ -1222,7 +1229,7 @@ impl DirectionState {
             modulated_answer_seen: false,
             pumps,
             pumps_until: 0,
-            quiet_before: true,
+            quiet_before: 0b11,
             preroll: [[0; BLOCK]; PREROLL],
             preroll_len: 0,
             listeners: None,
@@ -1391,14 +1398,17 @@ impl CallClassifier {
         let mut trained = Vec::new();
         // They listen only from a block that could start a V.29 or V.27ter
         // training (one out of quiet, in their band, with nothing below
-        // 400 Hz; the two blocks before it are replayed) and only while
+        // 400 Hz and two lines holding most of its energy; the two blocks
+        // before it are replayed) and only while
         // they see a training: one that has not found the start of its
         // training sequence within [`PUMP_ACQUIRE_BLOCKS`], or gave up, is
         // left alone until the next such block. Speech, with its
         // low-frequency energy, costs almost nothing.
         if let (Some(c), Some(b)) = (&class, block) {
             let floor = st.floor_db.unwrap_or(c.level_db);
-            let onset = c.pump_band && st.quiet_before;
+            // A training may start late in a block, too weak to tell: the
+            // block after it is an onset as well.
+            let onset = c.pump_band && c.two_lines && st.quiet_before != 0;
             if onset || (c.pump_band && st.pumps_until > i) {
                 let fresh = st.pumps_until <= i;
                 for pump in &mut st.pumps {
@@ -1412,7 +1422,8 @@ impl CallClassifier {
                 }
                 st.pumps_until = i + PUMP_HOLD_BLOCKS;
             }
-            st.quiet_before = c.level_db < floor + QUIET_ABOVE_FLOOR_DB;
+            st.quiet_before =
+                (st.quiet_before << 1 | u8::from(c.level_db < floor + QUIET_ABOVE_FLOOR_DB)) & 0b11;
             st.preroll.rotate_left(1);
             st.preroll[PREROLL - 1] = *b;
             st.preroll_len = (st.preroll_len + 1).min(PREROLL);
