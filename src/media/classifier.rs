@@ -49,7 +49,8 @@
 //! talking: the V.22 receivers for 20 s after an answer tone (or another
 //! V.22 signal), the V.29/V.27ter receivers from a block out of quiet with
 //! its energy in their band and none below 400 Hz (the 40 ms before it are
-//! replayed) until all of them have given up on the signal. Their carrier
+//! replayed) until all of them have given up on the signal; once V.21
+//! flags have shown a fax call, none of them runs again. Their carrier
 //! threshold follows the line's noise floor (8 dB above it, between -40 and
 //! -20 dBm0), so noise alone neither wakes them nor spoils a training.
 //!
@@ -1251,6 +1252,9 @@ pub struct CallClassifier {
     fft: Fft,
     dirs: [DirectionState; 2],
     records: Vec<Record>,
+    /// V.21 flags were heard: a fax call, so the demodulators, which look
+    /// for card terminals, are no longer needed.
+    fax: bool,
 }
 
 impl fmt::Debug for CallClassifier {
@@ -1271,6 +1275,7 @@ impl CallClassifier {
                 DirectionState::new(Direction::CalleeToCaller)?,
             ],
             records: Vec::new(),
+            fax: false,
         })
     }
 
@@ -1317,6 +1322,9 @@ impl CallClassifier {
 
     /// Start (or keep) the V.22 receivers of both directions.
     fn arm_listeners(&mut self) {
+        if self.fax {
+            return;
+        }
         for st in &mut self.dirs {
             let until = st.blocks + LISTEN_BLOCKS;
             match &mut st.listeners {
@@ -1404,7 +1412,7 @@ impl CallClassifier {
         // training sequence within [`PUMP_ACQUIRE_BLOCKS`], or gave up, is
         // left alone until the next such block. Speech, with its
         // low-frequency energy, costs almost nothing.
-        if let (Some(c), Some(b)) = (&class, block) {
+        if let (Some(c), Some(b), false) = (&class, block, self.fax) {
             let floor = st.floor_db.unwrap_or(c.level_db);
             // A training may start late in a block, too weak to tell: the
             // block after it is an onset as well.
@@ -1641,7 +1649,17 @@ impl CallClassifier {
         for sig in fax_hits {
             let (signal, duration_ms) = match sig {
                 FaxSignal::Cng => (Signal::Cng, 415),
-                FaxSignal::V21Preamble => (Signal::V21Preamble, 133),
+                FaxSignal::V21Preamble => {
+                    // Only fax sends HDLC flags on V.21 channel 2: the call is
+                    // fax, whatever modem signals follow (its page data is
+                    // V.27ter, V.29 or V.17).
+                    self.fax = true;
+                    for st in &mut self.dirs {
+                        st.listeners = None;
+                        st.pumps_until = 0;
+                    }
+                    (Signal::V21Preamble, 133)
+                }
                 // Plain 2100 Hz is recorded from the spectrum with its
                 // duration.
                 FaxSignal::Ced => continue,
