@@ -23,6 +23,8 @@ packages=(
   sip-tester
   # prlimit: the SIP connection flood test holds the daemon to 1024 descriptors
   util-linux
+  # call classifier corpus: speech from espeak-ng, resampled and synthesised by sox
+  espeak-ng sox
 )
 if [ "${1:-}" = bench ]; then
   packages+=(libtasn1-doc shared-mime-info)

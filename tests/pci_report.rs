@@ -27,15 +27,51 @@ fn port(ata: &str, port: &str, role: &str, takes_payments: bool) -> PortFacts {
     }
 }
 
-/// The classifier's verdict on a real Bell 212A answer tone (SpanDSP).
+/// The classifier's verdict on a real Bell 212A handshake (SpanDSP): the
+/// 2225 Hz answer tone, then the answering and calling modems at 1200
+/// bit/s (V.22 modulation) training on each other. The tone alone would be
+/// only suspected, never a finding.
 fn bell_call() -> faxbridge::media::classifier::Classification {
     let mut c = CallClassifier::new().unwrap();
     let mut g = faxbridge::fax::ConnectToneTx::new(faxbridge::fax::GeneratedTone::BellAns).unwrap();
     let mut block = [0i16; 160];
+    for _ in 0..100 {
+        c.feed(Direction::CalleeToCaller, &[0; 160]);
+        c.feed(Direction::CallerToCallee, &[0; 160]);
+    }
     for _ in 0..150 {
         g.tx(&mut block);
         c.feed(Direction::CalleeToCaller, &block);
         c.feed(Direction::CallerToCallee, &[0; 160]);
+    }
+    let mut answerer = faxbridge::fax::V22bisModem::new(1200, false).unwrap();
+    let mut caller = faxbridge::fax::V22bisModem::new(1200, true).unwrap();
+    let (mut a, mut b) = ([0i16; 160], [0i16; 160]);
+    for _ in 0..250 {
+        answerer.tx(&mut a);
+        caller.tx(&mut b);
+        answerer.rx(&b);
+        caller.rx(&a);
+        c.feed(Direction::CalleeToCaller, &a);
+        c.feed(Direction::CallerToCallee, &b);
+    }
+    c.classification()
+}
+
+/// The classifier's verdict on a call that holds only SpanDSP's V.21
+/// channel 1 mark (980 Hz, the FastPOS calling tone) between silences.
+fn lone_980_call() -> faxbridge::media::classifier::Classification {
+    let mut c = CallClassifier::new().unwrap();
+    let mut fsk = faxbridge::fax::FskTx::new(faxbridge::fax::FskChannel::V21Ch1, true, 1).unwrap();
+    let mut block = [0i16; 160];
+    for n in 0..200 {
+        if (50..125).contains(&n) {
+            fsk.tx(&mut block);
+        } else {
+            block = [0; 160];
+        }
+        c.feed(Direction::CallerToCallee, &block);
+        c.feed(Direction::CalleeToCaller, &[0; 160]);
     }
     c.classification()
 }
@@ -114,6 +150,7 @@ fn flags_are_reported_acknowledged_and_never_deleted() {
         // A phone port where a modem handshake was heard, twice.
         let heard = bell_call();
         assert!(heard.is_data_modem(), "{heard:?}");
+        assert!(heard.is_finding(), "{heard:?}");
         for i in 1..=2 {
             ids.extend(
                 pci.record(&evaluate_call(
@@ -149,6 +186,23 @@ fn flags_are_reported_acknowledged_and_never_deleted() {
             .await
             .unwrap(),
         );
+        // A phone port whose call held only the V.29 FastPOS calling tone
+        // (980 Hz), with no handshake after it: suspected, not a finding.
+        let lone = lone_980_call();
+        assert!(lone.is_suspected(), "{lone:?}");
+        let observed = faxbridge::compliance::alert::observe_call(
+            &pci,
+            &cfg,
+            None,
+            "call-lone-980",
+            &port("ata-b", "FXS4", "phone", false),
+            &call("01632960999", 5),
+            Some(&lone),
+        )
+        .await
+        .unwrap();
+        assert!(observed.flags.is_empty(), "a suspected call raises no flag");
+        assert_eq!(observed.alerts_queued, 0);
         store.close().await;
         ids
     });
@@ -195,6 +249,23 @@ fn flags_are_reported_acknowledged_and_never_deleted() {
     assert_eq!(acq["requirements"][0]["id"], "4.2.1");
     assert_eq!(acq["evidence"][0]["number"], "080091234567");
     assert_eq!(acq["calls"], 1);
+    let modem = flags
+        .iter()
+        .find(|f| f["reason"] == "modem_handshake")
+        .unwrap();
+    assert_eq!(modem["evidence"][0]["confidence"], "high", "{modem:#}");
+    // The suspected line is listed apart, not as a finding.
+    let suspected = doc["suspected"].as_array().unwrap();
+    assert_eq!(suspected.len(), 1, "{doc:#}");
+    assert_eq!(suspected[0]["port"], "FXS4");
+    assert_eq!(
+        suspected[0]["verdicts"][0],
+        "suspected data modem (V.29 FastPOS)"
+    );
+    assert!(
+        !csv.contains("FXS4"),
+        "a suspected line is no row of the findings: {csv}"
+    );
 
     let (ok, page, err) = pci(&config, &["report", "--format", "html"]);
     assert!(ok, "{err}");
@@ -203,6 +274,9 @@ fn flags_are_reported_acknowledged_and_never_deleted() {
         page.contains("4 finding(s), 4 not yet acknowledged"),
         "{page}"
     );
+    assert!(page.contains("Suspected lines (not findings)"), "{page}");
+    assert!(page.contains("ata-b / FXS4"), "{page}");
+    assert!(page.contains("Classifier confidence: high"), "{page}");
     assert!(
         page.contains("<b>9.5.1</b>") && page.contains("<b>12.5.2</b>"),
         "{page}"

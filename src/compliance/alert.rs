@@ -6,6 +6,13 @@
 //! pure [`super::evaluate_call`] decides which flags the call raises; they
 //! are recorded with their evidence ([`ComplianceStore::record_observations`]).
 //!
+//! Only confident findings reach finance ([`FlagEvidence::alerts_finance`]):
+//! facts (a `pdq` port, an acquirer number, an unencrypted payments port)
+//! and modem handshakes with a signature (medium or high confidence). A
+//! call the classifier only *suspects* (a lone tone) raises no flag and no
+//! mail; it stays in the call history with its verdict, confidence and
+//! signals, where the report lists it as suspected.
+//!
 //! A flag seen for the first time (a new ATA, port and reason) is alerted
 //! at once, besides the periodic finance digest ([`super::digest`]): an
 //! error line in the log, and one mail per call listing its new findings
@@ -95,7 +102,7 @@ pub async fn observe_call(
     let new: Vec<(&str, &FlagEvidence)> = recorded
         .iter()
         .zip(&evidence)
-        .filter(|(r, _)| r.new)
+        .filter(|(r, e)| r.new && e.alerts_finance())
         .map(|(r, e)| (r.id.as_str(), e))
         .collect();
     for (id, e) in &new {
@@ -143,9 +150,9 @@ fn call_evidence(
         building: port.building.clone(),
         started_ms: call.started_at_ms,
         ended_ms: call.ended_at_ms,
-        label: classification.map_or_else(|| "not analysed".into(), |c| c.label.to_string()),
+        label: classification.map_or_else(|| "not analysed".into(), |c| c.verdict()),
         confidence: classification
-            .map(|c| format!("{:?}", c.confidence).to_ascii_lowercase())
+            .map(|c| c.confidence.as_str().to_string())
             .unwrap_or_default(),
         speech_ms: classification.map_or(0, |c| ms(c.speech_ms)),
         analysed_ms: classification.map_or(0, |c| ms(c.analysed_ms)),
@@ -377,6 +384,9 @@ pub fn alert_text(new: &[(&str, &FlagEvidence)]) -> (String, String) {
         if let Some(n) = &e.number {
             line(&mut b, "  Dialled:", n);
         }
+        if let Some(c) = e.confidence {
+            b.push_str(&format!("  Confidence: {c} (handshake signature)\n"));
+        }
         if !e.signals.is_empty() {
             b.push_str("  Signals heard (time from the start of the call):\n");
             for s in &e.signals {
@@ -430,7 +440,9 @@ mod tests {
                 at_ms: 2_400,
                 duration_ms: 1_500,
             }],
-            detail: "classifier: data modem (Bell 212A) (High confidence)".into(),
+            confidence: Some(crate::media::classifier::Confidence::High),
+            detail: "classifier: data modem (Bell 212A), high confidence (handshake signature)"
+                .into(),
         }
     }
 
@@ -555,6 +567,7 @@ mod tests {
             "4.2.1: ",
             "12.5.2: ",
             "faxbridge pci ack pci-0123456789ab",
+            "  Confidence: high",
         ] {
             assert!(body.contains(want), "missing {want:?} in:\n{body}");
         }

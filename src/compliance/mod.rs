@@ -7,16 +7,21 @@
 //! needs to move them to an IP or cellular terminal. A line is flagged when:
 //!
 //! * its port role is `pdq` in the inventory ([`Reason::RolePdq`]);
-//! * the call classifier heard a data-modem handshake on it
-//!   ([`Reason::ModemHandshake`], see [`crate::media::classifier`]);
+//! * the call classifier heard a data-modem handshake *signature* on it
+//!   ([`Reason::ModemHandshake`], see [`crate::media::classifier`]): an
+//!   answer tone followed by the modems training, or a V.29/V.27ter
+//!   training outside a fax call, with medium or high confidence. A lone
+//!   tone or band (980 Hz, 2225 Hz, a second of carrier) makes the call
+//!   only *suspected*: it is kept in the call history and listed in the
+//!   report as suspected, never flagged and never alerted;
 //! * it dialled a number starting with a configured acquirer or
 //!   authorisation prefix ([`Reason::AcquirerNumber`]);
 //! * a port marked as taking payments carried a call without SIP TLS and
 //!   SRTP ([`Reason::UnencryptedPayments`]).
 //!
 //! Each flag keeps port, ATA, building, call times, the matching number,
-//! the signals heard, first and last seen, and the PCI-DSS requirements
-//! concerned. Never card data, never audio: the only digits stored are the
+//! the signals heard and how sure the classifier was, first and last seen,
+//! and the PCI-DSS requirements concerned. Never card data, never audio: the only digits stored are the
 //! dialled number that matched an acquirer prefix, and free text (notes)
 //! is refused when it contains anything that passes the Luhn check of a
 //! card number ([`crate::intake::pan`]).
@@ -37,11 +42,11 @@ pub mod store;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Problem;
-use crate::media::classifier::{Classification, Evidence};
+use crate::media::classifier::{Classification, Confidence, Evidence};
 
 pub use store::{
     Acknowledgement, CallEvidence, ComplianceStore, ComplianceStoreError, Flag, FlagEvidenceRecord,
-    Recorded,
+    Recorded, SuspectedLine,
 };
 
 /// `[compliance]`: the PCI-DSS guard.
@@ -275,8 +280,24 @@ pub struct FlagEvidence {
     pub number: Option<String>,
     /// Signals the classifier heard (times relative to the call start).
     pub signals: Vec<Evidence>,
+    /// How sure the classifier was, for a modem handshake (`None` for the
+    /// other reasons, which are facts).
+    pub confidence: Option<Confidence>,
     /// One line of context in plain English.
     pub detail: String,
+}
+
+impl FlagEvidence {
+    /// Whether this observation may alert finance: every reason that is a
+    /// fact (the inventory, a dialled number, an unencrypted payments
+    /// port), and a modem handshake only with a signature (medium or high
+    /// confidence). A suspected modem never does.
+    pub fn alerts_finance(&self) -> bool {
+        match self.reason {
+            Reason::ModemHandshake => self.confidence.is_some_and(|c| c >= Confidence::Medium),
+            Reason::RolePdq | Reason::AcquirerNumber | Reason::UnencryptedPayments => true,
+        }
+    }
 }
 
 fn base(port: &PortFacts, reason: Reason, at_ms: i64, detail: String) -> FlagEvidence {
@@ -289,6 +310,7 @@ fn base(port: &PortFacts, reason: Reason, at_ms: i64, detail: String) -> FlagEvi
         call: None,
         number: None,
         signals: Vec::new(),
+        confidence: None,
         detail,
     }
 }
@@ -319,14 +341,20 @@ pub fn evaluate_call(
             "call on a port registered as a card terminal line".into(),
         ));
     }
-    if let Some(c) = classification.filter(|c| c.is_data_modem()) {
+    // Only a handshake signature is a finding; a suspected modem (a lone
+    // tone or band) stays in the call history.
+    if let Some(c) = classification.filter(|c| c.is_finding()) {
         let mut e = base(
             port,
             Reason::ModemHandshake,
             call.started_at_ms,
-            format!("classifier: {} ({:?} confidence)", c.label, c.confidence),
+            format!(
+                "classifier: {}, {} confidence (handshake signature)",
+                c.label, c.confidence
+            ),
         );
         e.signals = c.evidence.clone();
+        e.confidence = Some(c.confidence);
         push(e);
     }
     if let Some(prefix) = cfg.matching_prefix(&call.dialled) {
@@ -412,6 +440,7 @@ mod tests {
             }],
             speech_ms: 0,
             analysed_ms: 30_000,
+            vetoed: 0,
         }
     }
 
@@ -433,6 +462,15 @@ mod tests {
             reasons(&plain, &call(""), Some(&modem())),
             [Reason::ModemHandshake]
         );
+        // A suspected modem (no signature) is no finding.
+        let suspected = Classification {
+            confidence: Confidence::Low,
+            ..modem()
+        };
+        assert!(reasons(&plain, &call(""), Some(&suspected)).is_empty());
+        let e = evaluate_call(&plain, &call(""), Some(&modem()), &cfg());
+        assert_eq!(e[0].confidence, Some(Confidence::High));
+        assert!(e[0].detail.contains("high confidence"), "{}", e[0].detail);
         assert_eq!(
             reasons(&plain, &call("0800 9123 456"), None),
             [Reason::AcquirerNumber]
@@ -471,6 +509,34 @@ mod tests {
         );
         assert_eq!(e[0].number, None);
         assert_eq!(e[0].call, Some((1_000, 31_000)));
+    }
+
+    #[test]
+    fn only_confident_findings_alert_finance() {
+        let mut e = base(
+            &port("phone", false, false),
+            Reason::ModemHandshake,
+            0,
+            String::new(),
+        );
+        for (confidence, alerts) in [
+            (None, false),
+            (Some(Confidence::Low), false),
+            (Some(Confidence::Medium), true),
+            (Some(Confidence::High), true),
+        ] {
+            e.confidence = confidence;
+            assert_eq!(e.alerts_finance(), alerts, "{confidence:?}");
+        }
+        for reason in [
+            Reason::RolePdq,
+            Reason::AcquirerNumber,
+            Reason::UnencryptedPayments,
+        ] {
+            e.reason = reason;
+            e.confidence = None;
+            assert!(e.alerts_finance(), "{reason:?}");
+        }
     }
 
     #[test]

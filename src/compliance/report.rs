@@ -3,11 +3,14 @@
 //!
 //! The HTML page is standalone (inline style, no scripts) so it can be
 //! mailed or archived: a summary, then one table row per flagged line with
-//! the requirement in plain English, the evidence and the acknowledgement.
+//! the requirement in plain English, the evidence (with the classifier's
+//! confidence for a modem handshake) and the acknowledgement, then the
+//! lines the classifier only *suspected* (a modem tone without a handshake
+//! signature), which are listed for checking and are not findings.
 
 use std::fmt::Write as _;
 
-use super::{Flag, Reason};
+use super::{Flag, Reason, SuspectedLine};
 use crate::media::classifier::Direction;
 use crate::utc::civil_from_unix;
 
@@ -50,6 +53,15 @@ fn signals(f: &Flag) -> Vec<String> {
     v
 }
 
+/// The classifier's confidence in a flag's latest observation that has one.
+fn confidence(f: &Flag) -> Option<&'static str> {
+    f.evidence
+        .iter()
+        .rev()
+        .find_map(|e| e.confidence)
+        .map(|c| c.as_str())
+}
+
 /// Distinct signals of a flag in plain English, for people.
 fn signals_plain(f: &Flag) -> Vec<String> {
     let mut v: Vec<String> = f
@@ -81,7 +93,7 @@ fn csv_field(s: &str) -> String {
 pub fn csv(flags: &[Flag]) -> String {
     let mut out = String::from(
         "id,building,ata,port,reason,requirements,first_seen,last_seen,calls,numbers,signals,\
-         acknowledged_by,acknowledged_at,acknowledgement_note\n",
+         acknowledged_by,acknowledged_at,acknowledgement_note,confidence\n",
     );
     for f in flags {
         let ack = f.acknowledged();
@@ -100,6 +112,7 @@ pub fn csv(flags: &[Flag]) -> String {
             ack.map(|a| a.by.clone()).unwrap_or_default(),
             ack.map(|a| format_utc(a.at_ms)).unwrap_or_default(),
             ack.map(|a| a.note.clone()).unwrap_or_default(),
+            confidence(f).unwrap_or_default().to_string(),
         ];
         let line: Vec<String> = fields.iter().map(|s| csv_field(s)).collect();
         out.push_str(&line.join(","));
@@ -108,9 +121,11 @@ pub fn csv(flags: &[Flag]) -> String {
     out
 }
 
-/// The flags as a JSON document: `{"generated_at": …, "flags": [...]}`,
-/// each flag with its requirements (id and explanation) added.
-pub fn json(flags: &[Flag], now_ms: i64) -> String {
+/// The flags as a JSON document: `{"generated_at": …, "flags": [...],
+/// "suspected": [...]}`, each flag with its requirements (id and
+/// explanation) added; `suspected` lists the lines the classifier only
+/// suspected, which are not findings.
+pub fn json(flags: &[Flag], suspected: &[SuspectedLine], now_ms: i64) -> String {
     let items: Vec<serde_json::Value> = flags
         .iter()
         .map(|f| {
@@ -128,6 +143,8 @@ pub fn json(flags: &[Flag], now_ms: i64) -> String {
     let doc = serde_json::json!({
         "generated_at": format_utc(now_ms),
         "flags": items,
+        "suspected": suspected,
+        "suspected_note": SUSPECTED_NOTE,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
@@ -142,6 +159,12 @@ pub fn calls_json(calls: &[super::CallEvidence], now_ms: i64) -> String {
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
+
+/// What a suspected line is, for the reader of a report.
+pub const SUSPECTED_NOTE: &str = "Suspected lines are not findings: the call classifier heard a \
+     modem tone (e.g. 980 Hz or 2225 Hz) or a modem band without the handshake that confirms a \
+     card terminal. They raise no flag and alert no one; check them if the line should not carry \
+     data.";
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -158,8 +181,9 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// A standalone HTML page for finance: summary, then a table of flags.
-pub fn html(flags: &[Flag], now_ms: i64) -> String {
+/// A standalone HTML page for finance: summary, then a table of flags,
+/// then the suspected lines.
+pub fn html(flags: &[Flag], suspected: &[SuspectedLine], now_ms: i64) -> String {
     let open = flags.iter().filter(|f| f.acknowledged().is_none()).count();
     let mut lines: Vec<(&str, &str, &str)> = flags
         .iter()
@@ -213,6 +237,13 @@ pub fn html(flags: &[Flag], now_ms: i64) -> String {
             if !sigs.is_empty() {
                 let _ = write!(evidence, "<br>Signals heard: {}", esc(&sigs.join("; ")));
             }
+            if let Some(c) = confidence(f) {
+                let _ = write!(
+                    evidence,
+                    "<br>Classifier confidence: {} (handshake signature)",
+                    esc(c)
+                );
+            }
             if let Some(last) = f.evidence.last() {
                 if let (Some(s), Some(e)) = (last.call_started_ms, last.call_ended_ms) {
                     let _ = write!(
@@ -259,6 +290,36 @@ pub fn html(flags: &[Flag], now_ms: i64) -> String {
                 esc(&format_utc(f.first_seen_ms)),
                 esc(&format_utc(f.last_seen_ms)),
                 ack_cell
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    if !suspected.is_empty() {
+        let _ = write!(
+            out,
+            "<h2>Suspected lines (not findings)</h2>\n<p>{}</p>\n<table>\n<tr><th>Building</th>\
+             <th>Line (ATA / port)</th><th>What was suspected</th><th>Signals heard (latest \
+             call)</th><th>First / last seen</th><th>Calls</th></tr>\n",
+            esc(SUSPECTED_NOTE)
+        );
+        for l in suspected {
+            let sigs: Vec<String> = l
+                .signals
+                .iter()
+                .map(|s| format!("{} ({})", s.signal.description(), s.direction))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<tr class=\"suspected\"><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td>\
+                 <td>{}<br>{}</td><td>{}</td></tr>",
+                esc(&l.building),
+                esc(&l.ata),
+                esc(&l.port),
+                esc(&l.verdicts.join("; ")),
+                esc(&sigs.join("; ")),
+                esc(&format_utc(l.first_seen_ms)),
+                esc(&format_utc(l.last_seen_ms)),
+                l.calls
             );
         }
         out.push_str("</table>\n");
@@ -367,6 +428,7 @@ mod tests {
                     at_ms: 3000,
                     duration_ms: 1500,
                 }],
+                confidence: Some(crate::media::classifier::Confidence::High),
                 detail: "dialled".into(),
             }],
             acknowledgements: if ack {
@@ -404,11 +466,39 @@ mod tests {
         let c = csv(&flags);
         assert!(c.contains("\"Shop, \"\"North\"\"\""), "{c}");
         assert!(c.contains("4.2.1 12.5.2"), "{c}");
-        let h = html(&flags, 1_764_200_000_000);
+        assert!(c.lines().nth(1).unwrap().ends_with(",high"), "{c}");
+        let suspected = [SuspectedLine {
+            ata: "ata-<2>".into(),
+            port: "FXS4".into(),
+            building: "Shop".into(),
+            first_seen_ms: 1_764_000_000_000,
+            last_seen_ms: 1_764_000_060_000,
+            calls: 2,
+            verdicts: vec!["suspected data modem (V.29 FastPOS)".into()],
+            signals: vec![Evidence {
+                signal: Signal::V29Tone980,
+                direction: Direction::CallerToCallee,
+                at_ms: 200,
+                duration_ms: 1500,
+            }],
+        }];
+        let h = html(&flags, &suspected, 1_764_200_000_000);
         assert!(h.contains("ata-&lt;1&gt;"), "{h}");
         assert!(!h.contains("ata-<1>"));
         assert!(h.contains("Jo on "), "{h}");
-        let j: serde_json::Value = serde_json::from_str(&json(&flags, 0)).unwrap();
+        assert!(h.contains("Classifier confidence: high"), "{h}");
+        assert!(h.contains("Suspected lines (not findings)"), "{h}");
+        assert!(h.contains("ata-&lt;2&gt; / FXS4"), "{h}");
+        assert!(
+            h.contains("V.29 FastPOS card terminal tone (980 Hz)"),
+            "{h}"
+        );
+        // The summary counts findings only.
+        assert!(h.contains("1 telephone line(s)"), "{h}");
+        let j: serde_json::Value = serde_json::from_str(&json(&flags, &suspected, 0)).unwrap();
         assert_eq!(j["flags"][0]["requirements"][0]["id"], "4.2.1");
+        assert_eq!(j["flags"][0]["evidence"][0]["confidence"], "high");
+        assert_eq!(j["suspected"][0]["port"], "FXS4");
+        assert_eq!(j["suspected"][0]["calls"], 2);
     }
 }

@@ -9,13 +9,17 @@
 //!
 //! The call history (table `pci_call`, migration 0008) keeps the
 //! classifier's verdict on every bridged call of a port, voice and fax
-//! included ([`ComplianceStore::record_call`]), for 13 months.
+//! included ([`ComplianceStore::record_call`]), for 13 months. Calls it
+//! only suspected of carrying a card terminal (a tone without a handshake
+//! signature) are never flags; [`ComplianceStore::suspected_lines`] lists
+//! their lines from the history. Each observation of a flag keeps the
+//! classifier's confidence (migration 0010).
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{FlagEvidence, Reason};
-use crate::media::classifier::{Direction, Evidence, Signal};
+use crate::media::classifier::{Confidence, Direction, Evidence, Signal};
 use crate::store::Store;
 
 /// Why a compliance operation failed.
@@ -67,8 +71,34 @@ pub struct FlagEvidenceRecord {
     pub number: Option<String>,
     /// Signals heard.
     pub signals: Vec<Evidence>,
+    /// How sure the classifier was (modem handshakes only).
+    pub confidence: Option<Confidence>,
     /// Context in plain English.
     pub detail: String,
+}
+
+/// A line whose calls the classifier only suspected of carrying a card
+/// terminal (a modem tone or band without a handshake signature): shown in
+/// the report, never a finding, never alerted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SuspectedLine {
+    /// ATA.
+    pub ata: String,
+    /// Port.
+    pub port: String,
+    /// Building.
+    pub building: String,
+    /// Start of the first suspected call, ms since the Unix epoch.
+    pub first_seen_ms: i64,
+    /// End of the latest one.
+    pub last_seen_ms: i64,
+    /// Suspected calls in the history.
+    pub calls: i64,
+    /// What the classifier suspected (distinct verdicts, e.g. `suspected
+    /// data modem (V.29 FastPOS)`).
+    pub verdicts: Vec<String>,
+    /// Signals heard in the latest suspected call.
+    pub signals: Vec<Evidence>,
 }
 
 /// A flagged line with its evidence and acknowledgements.
@@ -188,6 +218,16 @@ fn decode_signals(text: &str) -> Result<Vec<Evidence>, ComplianceStoreError> {
         .collect()
 }
 
+/// A stored confidence: empty for none.
+fn decode_confidence(text: &str) -> Result<Option<Confidence>, ComplianceStoreError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    Confidence::parse(text)
+        .map(Some)
+        .ok_or_else(|| ComplianceStoreError::Corrupt(format!("confidence `{text}`")))
+}
+
 /// Refuse free text with card-like digits.
 fn guard(text: &str, what: &'static str) -> Result<(), ComplianceStoreError> {
     if crate::intake::pan::scan(text).is_empty() {
@@ -286,7 +326,7 @@ impl ComplianceStore {
             .try_get(0)?;
             sqlx::query(
                 "INSERT INTO pci_evidence (flag_id, seq, at_ms, call_started_ms, call_ended_ms, \
-                 number, signals, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 number, signals, detail, confidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&id)
             .bind(seq)
@@ -296,6 +336,7 @@ impl ComplianceStore {
             .bind(e.number.clone())
             .bind(encode_signals(&e.signals))
             .bind(&e.detail)
+            .bind(e.confidence.map_or("", Confidence::as_str))
             .execute(&mut *tx)
             .await?;
             ids.push(Recorded { id, new });
@@ -342,13 +383,14 @@ impl ComplianceStore {
                 );
                 sqlx::query(
                     "INSERT INTO pci_evidence (flag_id, seq, at_ms, call_started_ms, \
-                     call_ended_ms, number, signals, detail) \
-                     VALUES ($1, 1, $2, NULL, NULL, NULL, $3, $4)",
+                     call_ended_ms, number, signals, detail, confidence) \
+                     VALUES ($1, 1, $2, NULL, NULL, NULL, $3, $4, $5)",
                 )
                 .bind(&id)
                 .bind(e.at_ms)
                 .bind(encode_signals(&e.signals))
                 .bind(&e.detail)
+                .bind(e.confidence.map_or("", Confidence::as_str))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -420,6 +462,50 @@ impl ComplianceStore {
                 })
             })
             .collect()
+    }
+
+    /// The lines with calls the classifier only suspected (verdict
+    /// `suspected …`, low confidence) in the call history, by building,
+    /// ATA and port.
+    pub async fn suspected_lines(&self) -> Result<Vec<SuspectedLine>, ComplianceStoreError> {
+        let rows = sqlx::query(
+            "SELECT ata, port, building, started_ms, ended_ms, label, signals FROM pci_call \
+             WHERE confidence = 'low' AND label LIKE 'suspected %' \
+             ORDER BY building, ata, port, ended_ms",
+        )
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut lines: Vec<SuspectedLine> = Vec::new();
+        for r in rows {
+            let (ata, port, building): (String, String, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let (started, ended): (i64, i64) = (r.try_get(3)?, r.try_get(4)?);
+            let label: String = r.try_get(5)?;
+            let signals: String = r.try_get(6)?;
+            let signals = decode_signals(&signals)?;
+            match lines.last_mut() {
+                Some(l) if l.ata == ata && l.port == port && l.building == building => {
+                    l.first_seen_ms = l.first_seen_ms.min(started);
+                    l.last_seen_ms = l.last_seen_ms.max(ended);
+                    l.calls += 1;
+                    if !l.verdicts.contains(&label) {
+                        l.verdicts.push(label);
+                    }
+                    l.signals = signals;
+                }
+                _ => lines.push(SuspectedLine {
+                    ata,
+                    port,
+                    building,
+                    first_seen_ms: started,
+                    last_seen_ms: ended,
+                    calls: 1,
+                    verdicts: vec![label],
+                    signals,
+                }),
+            }
+        }
+        Ok(lines)
     }
 
     /// Acknowledge a flag: appends to its history (earlier ones are kept).
@@ -495,20 +581,22 @@ impl ComplianceStore {
         }
         for f in &mut flags {
             let ev = sqlx::query(
-                "SELECT at_ms, call_started_ms, call_ended_ms, number, signals, detail \
-                 FROM pci_evidence WHERE flag_id = $1 ORDER BY seq",
+                "SELECT at_ms, call_started_ms, call_ended_ms, number, signals, detail, \
+                 confidence FROM pci_evidence WHERE flag_id = $1 ORDER BY seq",
             )
             .bind(&f.id)
             .fetch_all(pool)
             .await?;
             for r in ev {
                 let signals: String = r.try_get(4)?;
+                let confidence: String = r.try_get(6)?;
                 f.evidence.push(FlagEvidenceRecord {
                     at_ms: r.try_get(0)?,
                     call_started_ms: r.try_get(1)?,
                     call_ended_ms: r.try_get(2)?,
                     number: r.try_get(3)?,
                     signals: decode_signals(&signals)?,
+                    confidence: decode_confidence(&confidence)?,
                     detail: r.try_get(5)?,
                 });
             }
@@ -604,6 +692,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn suspected_calls_are_listed_by_line_and_confidence_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ComplianceStore::new(Store::open_in_spool(dir.path()).await.unwrap());
+        let call = |id: &str, port: &str, label: &str, confidence: &str, ended_ms| CallEvidence {
+            call_id: id.into(),
+            ata: "ata1".into(),
+            port: port.into(),
+            building: "HQ".into(),
+            started_ms: ended_ms - 10_000,
+            ended_ms,
+            label: label.into(),
+            confidence: confidence.into(),
+            speech_ms: 0,
+            analysed_ms: 10_000,
+            signals: vec![Evidence {
+                signal: Signal::V29Tone980,
+                direction: Direction::CallerToCallee,
+                at_ms: 200,
+                duration_ms: 1500,
+            }],
+            flags: Vec::new(),
+        };
+        let t = 1_800_000_000_000;
+        for c in [
+            call(
+                "a",
+                "Port1",
+                "suspected data modem (V.29 FastPOS)",
+                "low",
+                t,
+            ),
+            call(
+                "b",
+                "Port1",
+                "suspected data modem (Bell 212A)",
+                "low",
+                t + 60_000,
+            ),
+            call("c", "Port2", "voice", "high", t),
+            call("d", "Port3", "data modem (V.22/V.22bis)", "high", t),
+        ] {
+            store.record_call(&c).await.unwrap();
+        }
+        let lines = store.suspected_lines().await.unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let l = &lines[0];
+        assert_eq!((l.port.as_str(), l.calls), ("Port1", 2));
+        assert_eq!((l.first_seen_ms, l.last_seen_ms), (t - 10_000, t + 60_000));
+        assert_eq!(
+            l.verdicts,
+            [
+                "suspected data modem (V.29 FastPOS)",
+                "suspected data modem (Bell 212A)"
+            ]
+        );
+        assert_eq!(l.signals[0].signal, Signal::V29Tone980);
+
+        let e = FlagEvidence {
+            ata: "ata1".into(),
+            port: "Port3".into(),
+            building: "HQ".into(),
+            reason: Reason::ModemHandshake,
+            at_ms: t,
+            call: Some((t - 10_000, t)),
+            number: None,
+            signals: Vec::new(),
+            confidence: Some(Confidence::Medium),
+            detail: "classifier".into(),
+        };
+        store.record(&[e]).await.unwrap();
+        let flags = store.list().await.unwrap();
+        assert_eq!(flags[0].evidence[0].confidence, Some(Confidence::Medium));
+        assert_eq!(decode_confidence("").unwrap(), None);
+        assert!(decode_confidence("sure").is_err());
+    }
+
+    #[tokio::test]
     async fn record_upserts_and_acks_append() {
         let dir = tempfile::tempdir().unwrap();
         let store = ComplianceStore::new(Store::open_in_spool(dir.path()).await.unwrap());
@@ -616,6 +781,7 @@ mod tests {
             call: Some((at, at + 30_000)),
             number: Some("08009123456".into()),
             signals: Vec::new(),
+            confidence: None,
             detail: "dialled".into(),
         };
         let first = store.record_observations(&[e(2000)]).await.unwrap();

@@ -42,7 +42,10 @@ pub use gateway::{GatewaySettings, GatewayStats, T38Gateway};
 pub use session::{FaxJob, FaxSession, T38Options, Transport};
 pub use spandsp::IfpPacket;
 pub(crate) use spandsp::{ConnectToneRx, connect_tone};
-pub use spandsp::{ConnectToneTx, GeneratedTone, V22bisModem, sig_status};
+pub use spandsp::{
+    ConnectToneTx, DataPump, DataPumpRx, DataPumpTx, DtmfTx, FskChannel, FskTx, GeneratedTone,
+    GuardTone, V22bisModem, sig_status,
+};
 
 /// Audio sample rate of every fax path: 8 kHz, as G.711 and T.38's timing assume.
 pub const SAMPLE_RATE: u32 = 8000;

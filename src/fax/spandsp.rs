@@ -1036,25 +1036,60 @@ pub mod sig_status {
     pub const TRAINING_SUCCEEDED: i32 = -4;
     /// The receiver failed to train.
     pub const TRAINING_FAILED: i32 = -5;
+    /// The transmitter's data source ran out (its shutdown sequence follows).
+    pub const END_OF_DATA: i32 = -7;
+    /// The transmitter finished its shutdown sequence and is silent.
+    pub const SHUTDOWN_COMPLETE: i32 = -10;
 }
 
-/// Callback context of one V.22bis modem; its boxed address is SpanDSP's
-/// `user_data` for the bit source, bit sink and status handler.
-#[derive(Debug, Default)]
+/// Callback context of one modem (V.22bis, V.29, V.27ter or FSK); its
+/// boxed address is SpanDSP's `user_data` for the bit source, bit sink and
+/// status handler.
+#[derive(Debug)]
 struct ModemEvents {
     /// State of the pseudo-random data source (a 32-bit LCG).
     lcg: u32,
+    /// Send binary ones only (an FSK mark tone) instead of random data.
+    marks_only: bool,
+    /// Data bits still to send; at 0 the source reports the end of data.
+    bits_left: u64,
     /// Data bits received after training.
     bits_rx: u64,
+    /// Binary ones among them.
+    ones_rx: u64,
+    /// Length of the current run of received ones.
+    ones_run: u64,
     /// Status changes reported, oldest first.
     statuses: Vec<i32>,
 }
 
+impl ModemEvents {
+    /// A context whose source sends `bits` pseudo-random bits from `seed`.
+    fn boxed(seed: u32, bits: u64) -> NonNull<ModemEvents> {
+        NonNull::from(Box::leak(Box::new(ModemEvents {
+            lcg: seed,
+            marks_only: false,
+            bits_left: bits,
+            bits_rx: 0,
+            ones_rx: 0,
+            ones_run: 0,
+            statuses: Vec::new(),
+        })))
+    }
+}
+
 unsafe extern "C" fn on_modem_get_bit(user_data: *mut c_void) -> c_int {
-    // SAFETY: registered with the live ModemEvents pointer of one
-    // V22bisModem; SpanDSP calls back only synchronously from inside its
+    // SAFETY: registered with the live ModemEvents pointer of one modem
+    // wrapper; SpanDSP calls back only synchronously from inside its
     // &mut self methods, while no Rust reference to it exists.
     let ev = unsafe { &mut *user_data.cast::<ModemEvents>() };
+    if ev.marks_only {
+        return 1;
+    }
+    if ev.bits_left == 0 {
+        return sig_status::END_OF_DATA;
+    }
+    ev.bits_left -= 1;
     ev.lcg = ev.lcg.wrapping_mul(1_103_515_245).wrapping_add(12_345);
     ((ev.lcg >> 16) & 1) as c_int
 }
@@ -1068,6 +1103,12 @@ unsafe extern "C" fn on_modem_put_bit(user_data: *mut c_void, bit: c_int) {
         ev.statuses.push(bit);
     } else {
         ev.bits_rx += 1;
+        if bit & 1 == 1 {
+            ev.ones_rx += 1;
+            ev.ones_run += 1;
+        } else {
+            ev.ones_run = 0;
+        }
     }
 }
 
@@ -1095,18 +1136,38 @@ pub struct V22bisModem {
 // &mut self.
 unsafe impl Send for V22bisModem {}
 
+/// The guard tone a V.22/V.22bis answering modem may send with its carrier
+/// (V.22 §2.3: 1800 Hz is usual in Europe, 550 Hz in some networks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardTone {
+    /// No guard tone.
+    None,
+    /// 550 Hz.
+    Hz550,
+    /// 1800 Hz.
+    Hz1800,
+}
+
 impl V22bisModem {
-    /// A modem at `bit_rate` (1200 or 2400 bit/s), calling or answering.
+    /// A modem at `bit_rate` (1200 or 2400 bit/s), calling or answering,
+    /// without a guard tone.
     pub fn new(bit_rate: u32, calling_party: bool) -> Result<V22bisModem, FaxError> {
+        V22bisModem::with_guard_tone(bit_rate, calling_party, GuardTone::None)
+    }
+
+    /// [`V22bisModem::new`] with the answerer's guard tone `guard` (a
+    /// calling modem never sends one).
+    pub fn with_guard_tone(
+        bit_rate: u32,
+        calling_party: bool,
+        guard: GuardTone,
+    ) -> Result<V22bisModem, FaxError> {
         if bit_rate != 1200 && bit_rate != 2400 {
             return Err(FaxError::EngineInit(
                 "V.22bis modem (bit rate 1200 or 2400)",
             ));
         }
-        let ev = NonNull::from(Box::leak(Box::new(ModemEvents {
-            lcg: 0x1234_5678,
-            ..ModemEvents::default()
-        })));
+        let ev = ModemEvents::boxed(0x1234_5678, u64::MAX);
         let ud: *mut c_void = ev.as_ptr().cast();
         // SAFETY: a NULL state asks SpanDSP to allocate one; the callbacks
         // match span_get_bit_func_t/span_put_bit_func_t and `ud` stays valid
@@ -1115,7 +1176,11 @@ impl V22bisModem {
             sys::v22bis_init(
                 ptr::null_mut(),
                 bit_rate as c_int,
-                sys::v22bis_options_t_V22BIS_GUARD_TONE_NONE as c_int,
+                match guard {
+                    GuardTone::None => sys::v22bis_options_t_V22BIS_GUARD_TONE_NONE,
+                    GuardTone::Hz550 => sys::v22bis_options_t_V22BIS_GUARD_TONE_550HZ,
+                    GuardTone::Hz1800 => sys::v22bis_options_t_V22BIS_GUARD_TONE_1800HZ,
+                } as c_int,
                 calling_party,
                 Some(on_modem_get_bit),
                 ud,
@@ -1170,6 +1235,37 @@ impl V22bisModem {
         unsafe { self.ev.as_mut() }.bits_rx
     }
 
+    /// Data bits received, binary ones among them, and the length of the
+    /// current run of ones: the descrambled output of the receiver.
+    /// Scrambled binary ones, which both V.22/V.22bis modems send while
+    /// they train, come out as a long run of ones.
+    pub fn received_ones(&mut self) -> (u64, u64, u64) {
+        // SAFETY: as in take_statuses.
+        let ev = unsafe { self.ev.as_mut() };
+        (ev.bits_rx, ev.ones_rx, ev.ones_run)
+    }
+
+    /// Process `samples` of lost audio (SpanDSP's fill-in keeps the
+    /// receiver's timing).
+    pub fn rx_missing(&mut self, samples: usize) {
+        let len = samples.min(i32::MAX as usize) as c_int;
+        // SAFETY: the state is live; fill-in reads no buffer.
+        unsafe { sys::v22bis_rx_fillin(self.state.as_ptr(), len) };
+    }
+
+    /// Set the level (dBm0) above which the receiver takes a signal for a
+    /// carrier.
+    pub fn set_signal_cutoff(&mut self, dbm0: f32) {
+        // SAFETY: the state is live; a plain setter.
+        unsafe { sys::v22bis_rx_set_signal_cutoff(self.state.as_ptr(), dbm0) };
+    }
+
+    /// Set the transmit level, in dBm0.
+    pub fn set_power(&mut self, dbm0: f32) {
+        // SAFETY: the state is live; a plain setter.
+        unsafe { sys::v22bis_tx_power(self.state.as_ptr(), dbm0) };
+    }
+
     /// The bit rate in use (0 before training has finished).
     pub fn current_bit_rate(&mut self) -> u32 {
         // SAFETY: the state is live; a plain getter.
@@ -1186,6 +1282,485 @@ impl Drop for V22bisModem {
         // SAFETY: SpanDSP no longer exists, so no callback can use `ev`; it
         // came from Box::leak in `new` and is reclaimed exactly once.
         drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Half-duplex data pumps: V.29 and V.27ter.
+
+/// A half-duplex data pump: ITU-T V.29 (9600/7200/4800 bit/s, 1700 Hz
+/// carrier, 2400 Bd) or V.27ter (4800/2400 bit/s, 1800 Hz carrier, 1600 or
+/// 1200 Bd). Fax uses them for page data after a V.21 exchange; fast-connect
+/// card terminals ("V.29 FastPOS") use them on their own, with no V.21.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataPump {
+    /// V.29 at 9600, 7200 or 4800 bit/s.
+    V29(u32),
+    /// V.27ter at 4800 or 2400 bit/s.
+    V27ter(u32),
+}
+
+impl DataPump {
+    fn check(self) -> Result<(), FaxError> {
+        match self {
+            DataPump::V29(9600 | 7200 | 4800) | DataPump::V27ter(4800 | 2400) => Ok(()),
+            DataPump::V29(_) => Err(FaxError::EngineInit(
+                "V.29 modem (bit rate 9600, 7200 or 4800)",
+            )),
+            DataPump::V27ter(_) => Err(FaxError::EngineInit(
+                "V.27ter modem (bit rate 4800 or 2400)",
+            )),
+        }
+    }
+
+    fn bit_rate(self) -> c_int {
+        match self {
+            DataPump::V29(r) | DataPump::V27ter(r) => r as c_int,
+        }
+    }
+}
+
+enum PumpTxState {
+    V29(NonNull<sys::v29_tx_state_t>),
+    V27ter(NonNull<sys::v27ter_tx_state_t>),
+}
+
+/// SpanDSP's V.29 or V.27ter transmitter (`v29_tx_state_t`,
+/// `v27ter_tx_state_t`): the full training sequence, then a given number of
+/// pseudo-random data bits, then the shutdown sequence and silence. A
+/// reference signal source for the call classifier.
+pub struct DataPumpTx {
+    state: PumpTxState,
+    ev: NonNull<ModemEvents>,
+}
+
+// SAFETY: a DataPumpTx exclusively owns its SpanDSP state and its
+// ModemEvents box; SpanDSP keeps no global per-modem state. It is !Sync
+// through the raw pointers and every method that reaches SpanDSP takes
+// &mut self.
+unsafe impl Send for DataPumpTx {}
+
+impl DataPumpTx {
+    /// A transmitter for `pump` that sends `data_bits` bits after training
+    /// (pseudo-random from `seed`).
+    pub fn new(pump: DataPump, data_bits: u64, seed: u32) -> Result<DataPumpTx, FaxError> {
+        pump.check()?;
+        let ev = ModemEvents::boxed(seed, data_bits);
+        let ud: *mut c_void = ev.as_ptr().cast();
+        let rate = pump.bit_rate();
+        // SAFETY: a NULL state asks SpanDSP to allocate one (NULL on
+        // failure); the rate was checked; the get_bit callback matches
+        // span_get_bit_func_t and `ud` stays valid until Drop, after the
+        // state is freed.
+        let state = unsafe {
+            match pump {
+                DataPump::V29(_) => NonNull::new(sys::v29_tx_init(
+                    ptr::null_mut(),
+                    rate,
+                    false,
+                    Some(on_modem_get_bit),
+                    ud,
+                ))
+                .map(PumpTxState::V29),
+                DataPump::V27ter(_) => NonNull::new(sys::v27ter_tx_init(
+                    ptr::null_mut(),
+                    rate,
+                    false,
+                    Some(on_modem_get_bit),
+                    ud,
+                ))
+                .map(PumpTxState::V27ter),
+            }
+        };
+        let Some(state) = state else {
+            // SAFETY: `ev` came from Box::leak and was never shared.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("V.29/V.27ter transmitter"));
+        };
+        // SAFETY: the state is live; the handler matches
+        // span_modem_status_func_t and `ud` outlives the state.
+        unsafe {
+            match &state {
+                PumpTxState::V29(s) => {
+                    sys::v29_tx_set_modem_status_handler(s.as_ptr(), Some(on_modem_status), ud)
+                }
+                PumpTxState::V27ter(s) => {
+                    sys::v27ter_tx_set_modem_status_handler(s.as_ptr(), Some(on_modem_status), ud)
+                }
+            }
+        }
+        Ok(DataPumpTx { state, ev })
+    }
+
+    /// Set the transmit level, in dBm0.
+    pub fn set_power(&mut self, dbm0: f32) {
+        // SAFETY: the state is live; a plain setter.
+        unsafe {
+            match &self.state {
+                PumpTxState::V29(s) => sys::v29_tx_power(s.as_ptr(), dbm0),
+                PumpTxState::V27ter(s) => sys::v27ter_tx_power(s.as_ptr(), dbm0),
+            }
+        }
+    }
+
+    /// Generate transmit audio; returns how many samples were generated
+    /// (fewer than asked once the shutdown sequence has ended; the rest of
+    /// `out` is silence).
+    pub fn tx(&mut self, out: &mut [i16]) -> usize {
+        let len = out.len() as c_int;
+        // SAFETY: the state is live; `out` has room for `len` samples;
+        // callbacks reach `ev` while we hold no reference to it.
+        let n = unsafe {
+            match &self.state {
+                PumpTxState::V29(s) => sys::v29_tx(s.as_ptr(), out.as_mut_ptr(), len),
+                PumpTxState::V27ter(s) => sys::v27ter_tx(s.as_ptr(), out.as_mut_ptr(), len),
+            }
+        };
+        let n = (n.max(0) as usize).min(out.len());
+        out[n..].fill(0);
+        n
+    }
+
+    /// Whether the data and the shutdown sequence have been sent.
+    pub fn finished(&mut self) -> bool {
+        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
+        // tx, which is not running now.
+        unsafe { self.ev.as_mut() }
+            .statuses
+            .contains(&sig_status::SHUTDOWN_COMPLETE)
+    }
+}
+
+impl Drop for DataPumpTx {
+    fn drop(&mut self) {
+        // SAFETY: the state came from its init function and is freed exactly
+        // once, here.
+        unsafe {
+            match &self.state {
+                PumpTxState::V29(s) => sys::v29_tx_free(s.as_ptr()),
+                PumpTxState::V27ter(s) => sys::v27ter_tx_free(s.as_ptr()),
+            };
+        }
+        // SAFETY: SpanDSP no longer exists, so no callback can use `ev`; it
+        // came from Box::leak and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
+enum PumpRxState {
+    V29(NonNull<sys::v29_rx_state_t>),
+    V27ter(NonNull<sys::v27ter_rx_state_t>),
+}
+
+/// SpanDSP's V.29 or V.27ter receiver (`v29_rx_state_t`,
+/// `v27ter_rx_state_t`). It stays idle while the signal is below its
+/// carrier threshold, and reports [`sig_status::TRAINING_SUCCEEDED`] only
+/// after a complete training sequence of its modem and bit rate has been
+/// received (carrier and symbol timing acquired, equaliser converged, a run
+/// of scrambled ones received cleanly); after a failed attempt it parks
+/// until the carrier drops. That makes a successful training a signature of
+/// a real modem, which speech and music do not produce.
+pub struct DataPumpRx {
+    state: PumpRxState,
+    bit_rate: c_int,
+    ev: NonNull<ModemEvents>,
+}
+
+// SAFETY: as for DataPumpTx.
+unsafe impl Send for DataPumpRx {}
+
+impl DataPumpRx {
+    /// A receiver for `pump`.
+    pub fn new(pump: DataPump) -> Result<DataPumpRx, FaxError> {
+        pump.check()?;
+        let ev = ModemEvents::boxed(0, 0);
+        let ud: *mut c_void = ev.as_ptr().cast();
+        let rate = pump.bit_rate();
+        // SAFETY: a NULL state asks SpanDSP to allocate one (NULL on
+        // failure); the rate was checked; put_bit matches
+        // span_put_bit_func_t and `ud` stays valid until Drop, after the
+        // state is freed.
+        let state = unsafe {
+            match pump {
+                DataPump::V29(_) => NonNull::new(sys::v29_rx_init(
+                    ptr::null_mut(),
+                    rate,
+                    Some(on_modem_put_bit),
+                    ud,
+                ))
+                .map(PumpRxState::V29),
+                DataPump::V27ter(_) => NonNull::new(sys::v27ter_rx_init(
+                    ptr::null_mut(),
+                    rate,
+                    Some(on_modem_put_bit),
+                    ud,
+                ))
+                .map(PumpRxState::V27ter),
+            }
+        };
+        let Some(state) = state else {
+            // SAFETY: `ev` came from Box::leak and was never shared.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("V.29/V.27ter receiver"));
+        };
+        // SAFETY: the state is live; the handler matches
+        // span_modem_status_func_t and `ud` outlives the state.
+        unsafe {
+            match &state {
+                PumpRxState::V29(s) => {
+                    sys::v29_rx_set_modem_status_handler(s.as_ptr(), Some(on_modem_status), ud)
+                }
+                PumpRxState::V27ter(s) => {
+                    sys::v27ter_rx_set_modem_status_handler(s.as_ptr(), Some(on_modem_status), ud)
+                }
+            }
+        }
+        Ok(DataPumpRx {
+            state,
+            bit_rate: rate,
+            ev,
+        })
+    }
+
+    /// Forget the signal heard so far (a parked receiver listens again);
+    /// the carrier threshold is kept.
+    pub fn restart(&mut self) {
+        // SAFETY: the state is live; restart only resets fields of it, at
+        // the bit rate it was created with (checked then).
+        unsafe {
+            match &self.state {
+                PumpRxState::V29(s) => sys::v29_rx_restart(s.as_ptr(), self.bit_rate, false),
+                PumpRxState::V27ter(s) => sys::v27ter_rx_restart(s.as_ptr(), self.bit_rate, false),
+            };
+        }
+    }
+
+    /// Set the level (dBm0) above which the receiver takes a signal for a
+    /// carrier and starts training on it.
+    pub fn set_signal_cutoff(&mut self, dbm0: f32) {
+        // SAFETY: the state is live; a plain setter.
+        unsafe {
+            match &self.state {
+                PumpRxState::V29(s) => sys::v29_rx_set_signal_cutoff(s.as_ptr(), dbm0),
+                PumpRxState::V27ter(s) => sys::v27ter_rx_set_signal_cutoff(s.as_ptr(), dbm0),
+            }
+        }
+    }
+
+    /// Process received audio.
+    pub fn rx(&mut self, samples: &[i16]) {
+        let len = samples.len() as c_int;
+        // SAFETY: the state is live; SpanDSP only reads `len` samples;
+        // callbacks reach `ev` while we hold no reference to it.
+        unsafe {
+            match &self.state {
+                PumpRxState::V29(s) => sys::v29_rx(s.as_ptr(), samples.as_ptr(), len),
+                PumpRxState::V27ter(s) => sys::v27ter_rx(s.as_ptr(), samples.as_ptr(), len),
+            };
+        }
+    }
+
+    /// Account for `samples` of lost audio (SpanDSP's fill-in keeps the
+    /// receiver's timing).
+    pub fn rx_missing(&mut self, samples: usize) {
+        let len = samples.min(i32::MAX as usize) as c_int;
+        // SAFETY: the state is live; fill-in reads no buffer.
+        unsafe {
+            match &self.state {
+                PumpRxState::V29(s) => sys::v29_rx_fillin(s.as_ptr(), len),
+                PumpRxState::V27ter(s) => sys::v27ter_rx_fillin(s.as_ptr(), len),
+            };
+        }
+    }
+
+    /// Status changes reported since the last call ([`sig_status`] codes).
+    pub fn take_statuses(&mut self) -> Vec<i32> {
+        // SAFETY: `ev` is live until Drop and SpanDSP touches it only during
+        // rx, which is not running now.
+        std::mem::take(&mut unsafe { self.ev.as_mut() }.statuses)
+    }
+
+    /// Data bits received after training (all trainings so far).
+    pub fn bits_received(&mut self) -> u64 {
+        // SAFETY: as in take_statuses.
+        unsafe { self.ev.as_mut() }.bits_rx
+    }
+}
+
+impl Drop for DataPumpRx {
+    fn drop(&mut self) {
+        // SAFETY: the state came from its init function and is freed exactly
+        // once, here.
+        unsafe {
+            match &self.state {
+                PumpRxState::V29(s) => sys::v29_rx_free(s.as_ptr()),
+                PumpRxState::V27ter(s) => sys::v27ter_rx_free(s.as_ptr()),
+            };
+        }
+        // SAFETY: SpanDSP no longer exists, so no callback can use `ev`; it
+        // came from Box::leak and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// FSK transmitter.
+
+/// A channel of a 300 bit/s FSK modem, with SpanDSP's preset frequencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FskChannel {
+    /// V.21 channel 1 (the caller's): mark 980 Hz, space 1180 Hz. A
+    /// continuous mark is the "V.29 FastPOS" card terminal's calling tone.
+    V21Ch1,
+    /// V.21 channel 2 (the answerer's, and fax T.30's): mark 1650 Hz,
+    /// space 1850 Hz.
+    V21Ch2,
+    /// Bell 103 originate: mark 1270 Hz, space 1070 Hz.
+    Bell103Originate,
+    /// Bell 103 answer: mark 2225 Hz, space 2025 Hz.
+    Bell103Answer,
+}
+
+impl FskChannel {
+    /// (space, mark) frequencies in Hz.
+    fn frequencies(self) -> (c_int, c_int) {
+        match self {
+            FskChannel::V21Ch1 => (1180, 980),
+            FskChannel::V21Ch2 => (1850, 1650),
+            FskChannel::Bell103Originate => (1070, 1270),
+            FskChannel::Bell103Answer => (2025, 2225),
+        }
+    }
+}
+
+/// SpanDSP's FSK transmitter (`fsk_tx_state_t`) at 300 bit/s and -14 dBm0,
+/// sending a continuous mark or pseudo-random data. A reference signal
+/// source for the call classifier.
+pub struct FskTx {
+    state: NonNull<sys::fsk_tx_state_t>,
+    ev: NonNull<ModemEvents>,
+}
+
+// SAFETY: as for DataPumpTx.
+unsafe impl Send for FskTx {}
+
+impl FskTx {
+    /// A transmitter on `channel`: a continuous mark tone when
+    /// `marks_only`, else pseudo-random data from `seed`.
+    pub fn new(channel: FskChannel, marks_only: bool, seed: u32) -> Result<FskTx, FaxError> {
+        let ev = ModemEvents::boxed(seed, u64::MAX);
+        // SAFETY: `ev` was just created and is not shared yet.
+        unsafe { (*ev.as_ptr()).marks_only = marks_only };
+        let (zero, one) = channel.frequencies();
+        let spec = sys::fsk_spec_t {
+            name: c"faxbridge FSK".as_ptr(),
+            freq_zero: zero,
+            freq_one: one,
+            tx_level: -14,
+            min_level: -30,
+            baud_rate: 300 * 100,
+        };
+        // SAFETY: a NULL state asks SpanDSP to allocate one (NULL on
+        // failure); fsk_tx_init copies what it needs from `spec` (the name
+        // is static); get_bit matches span_get_bit_func_t and `ev` stays
+        // valid until Drop, after the state is freed.
+        let state = unsafe {
+            sys::fsk_tx_init(
+                ptr::null_mut(),
+                &spec,
+                Some(on_modem_get_bit),
+                ev.as_ptr().cast(),
+            )
+        };
+        let Some(state) = NonNull::new(state) else {
+            // SAFETY: `ev` came from Box::leak and was never shared.
+            drop(unsafe { Box::from_raw(ev.as_ptr()) });
+            return Err(FaxError::EngineInit("FSK transmitter"));
+        };
+        Ok(FskTx { state, ev })
+    }
+
+    /// Generate transmit audio; fills the whole buffer.
+    pub fn tx(&mut self, out: &mut [i16]) {
+        // SAFETY: the state is live; `out` has room for `len` samples;
+        // callbacks reach `ev` while we hold no reference to it.
+        let n = unsafe { sys::fsk_tx(self.state.as_ptr(), out.as_mut_ptr(), out.len() as c_int) };
+        let n = (n.max(0) as usize).min(out.len());
+        out[n..].fill(0);
+    }
+}
+
+impl Drop for FskTx {
+    fn drop(&mut self) {
+        // SAFETY: the state came from fsk_tx_init and is freed exactly once,
+        // here.
+        unsafe { sys::fsk_tx_free(self.state.as_ptr()) };
+        // SAFETY: SpanDSP no longer exists, so no callback can use `ev`; it
+        // came from Box::leak and is reclaimed exactly once.
+        drop(unsafe { Box::from_raw(self.ev.as_ptr()) });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// DTMF generator.
+
+/// SpanDSP's DTMF generator (`dtmf_tx_state_t`): digits queued with
+/// [`DtmfTx::put`] are sent with SpanDSP's default timing (50 ms tone,
+/// 55 ms gap) and levels. A reference signal source for the call
+/// classifier.
+pub struct DtmfTx {
+    state: NonNull<sys::dtmf_tx_state_t>,
+}
+
+// SAFETY: a DtmfTx exclusively owns its SpanDSP state, which has no
+// callback registered and no global per-generator state; it is !Sync
+// through the raw pointer and every method that reaches SpanDSP takes
+// &mut self.
+unsafe impl Send for DtmfTx {}
+
+impl DtmfTx {
+    /// A generator with nothing queued.
+    pub fn new() -> Result<DtmfTx, FaxError> {
+        // SAFETY: a NULL state asks SpanDSP to allocate one (NULL on
+        // failure); no callback is registered.
+        let state = unsafe { sys::dtmf_tx_init(ptr::null_mut(), None, ptr::null_mut()) };
+        NonNull::new(state)
+            .map(|state| DtmfTx { state })
+            .ok_or(FaxError::EngineInit("DTMF generator"))
+    }
+
+    /// Set the tone and gap lengths in milliseconds.
+    pub fn set_timing(&mut self, on_ms: u32, off_ms: u32) {
+        // SAFETY: the state is live; a plain setter.
+        unsafe { sys::dtmf_tx_set_timing(self.state.as_ptr(), on_ms as c_int, off_ms as c_int) };
+    }
+
+    /// Queue digits (`0-9*#A-D`); returns how many did not fit the queue.
+    pub fn put(&mut self, digits: &str) -> usize {
+        let Ok(c) = CString::new(digits) else {
+            return digits.len();
+        };
+        // SAFETY: the state is live; `c` is NUL-terminated and `len` is its
+        // length; SpanDSP copies the digits into its queue.
+        let left = unsafe { sys::dtmf_tx_put(self.state.as_ptr(), c.as_ptr(), -1) };
+        usize::try_from(left).unwrap_or(digits.len())
+    }
+
+    /// Generate audio; the rest of `out` is silence once the queue is empty.
+    pub fn tx(&mut self, out: &mut [i16]) {
+        // SAFETY: the state is live; `out` has room for `len` samples and
+        // SpanDSP writes at most that many.
+        let n = unsafe { sys::dtmf_tx(self.state.as_ptr(), out.as_mut_ptr(), out.len() as c_int) };
+        let n = (n.max(0) as usize).min(out.len());
+        out[n..].fill(0);
+    }
+}
+
+impl Drop for DtmfTx {
+    fn drop(&mut self) {
+        // SAFETY: the state came from dtmf_tx_init and is freed exactly once,
+        // here.
+        unsafe { sys::dtmf_tx_free(self.state.as_ptr()) };
     }
 }
 

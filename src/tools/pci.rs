@@ -2,7 +2,9 @@
 //! and finance.
 //!
 //! `report [--format csv|json|html]` prints every flagged line with its
-//! requirements and evidence; `calls [--limit N]` prints the latest bridged
+//! requirements, evidence and the classifier's confidence (JSON and HTML
+//! also list the lines only suspected of carrying a card terminal, which
+//! are not findings); `calls [--limit N]` prints the latest bridged
 //! calls of the ATA ports with the classifier's verdict (JSON); `ack FLAG_ID --by NAME --note TEXT` records an
 //! acknowledgement. Acknowledging appends to the flag's history and never
 //! removes anything; there is no command to delete a flag. Both work on the
@@ -30,7 +32,8 @@ pub enum ReportFormat {
 /// What `faxbridge pci` does.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum PciCommand {
-    /// Print the flagged lines with requirements and evidence.
+    /// Print the flagged lines with requirements, evidence and confidence
+    /// (JSON and HTML also list suspected lines, which are not findings).
     Report {
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
@@ -99,11 +102,12 @@ pub fn run_cli(args: PciArgs, config: &Config) -> Result<ExitCode, PciToolError>
         let result = match args.command {
             PciCommand::Report { format } => {
                 let flags = pci.list().await?;
+                let suspected = pci.suspected_lines().await?;
                 let now = now_ms();
                 let text = match format {
                     ReportFormat::Csv => report::csv(&flags),
-                    ReportFormat::Json => report::json(&flags, now),
-                    ReportFormat::Html => report::html(&flags, now),
+                    ReportFormat::Json => report::json(&flags, &suspected, now),
+                    ReportFormat::Html => report::html(&flags, &suspected, now),
                 };
                 print!("{text}");
                 ExitCode::SUCCESS

@@ -205,13 +205,20 @@ pub(crate) async fn pci(State(st): State<Arc<AppState>>, s: Signed) -> Response 
     if let Err(r) = s.require(&[Role::Admin, Role::Finance], true) {
         return *r;
     }
+    let suspected = match crate::compliance::ComplianceStore::new(st.store.clone())
+        .suspected_lines()
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return failed(e.into()),
+    };
     match data::flags(&st.store).await {
         Ok(flags) => (
             [
                 (header::CONTENT_TYPE, "application/json"),
                 (header::CACHE_CONTROL, "no-store"),
             ],
-            crate::compliance::report::json(&flags, now_ms()),
+            crate::compliance::report::json(&flags, &suspected, now_ms()),
         )
             .into_response(),
         Err(e) => failed(e),

@@ -543,6 +543,13 @@ pub(crate) async fn pci(State(st): State<Arc<AppState>>, s: Signed) -> Response 
         Ok(f) => f,
         Err(e) => return failed(e),
     };
+    let suspected = match crate::compliance::ComplianceStore::new(st.store.clone())
+        .suspected_lines()
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return failed(e.into()),
+    };
     let open = flags.iter().filter(|f| f.acknowledged().is_none()).count();
     let body = html! {
         p {
@@ -564,12 +571,28 @@ pub(crate) async fn pci(State(st): State<Arc<AppState>>, s: Signed) -> Response 
                         td { @for e in f.evidence.iter().take(5) {
                             (when(e.at_ms)) ": " (e.detail)
                             @if let Some(n) = &e.number { " (dialled " (n) ")" }
+                            @if let Some(c) = e.confidence { " [confidence: " (c) "]" }
                             br;
                         } }
                         td { @match f.acknowledged() {
                             Some(a) => { (a.by) ", " (when(a.at_ms)) ": " (a.note) },
                             None => span.bad { "open" },
                         } }
+                    }
+                }
+            }
+        }
+        @if !suspected.is_empty() {
+            h3 { "Suspected lines (not findings)" }
+            p { (crate::compliance::report::SUSPECTED_NOTE) }
+            table {
+                tr { th { "Building" } th { "ATA" } th { "Port" } th { "What was suspected" } th { "Signals heard (latest call)" } th { "First seen" } th { "Last seen" } th { "Calls" } }
+                @for l in &suspected {
+                    tr {
+                        td { (l.building) } td { (l.ata) } td { (l.port) }
+                        td { (l.verdicts.join("; ")) }
+                        td { @for e in &l.signals { (e.signal.description()) " (" (e.direction) ")" br; } }
+                        td { (when(l.first_seen_ms)) } td { (when(l.last_seen_ms)) } td { (l.calls) }
                     }
                 }
             }

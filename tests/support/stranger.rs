@@ -146,7 +146,7 @@ pub fn web_section(port: u16) -> String {
     format!(
         "[web]\nlisten = \"127.0.0.1:{port}\"\nmetrics_from = [\"127.0.0.0/8\"]\n\
          [[web.accounts]]\nusername = \"admin\"\nrole = \"admin\"\n\
-         password_hash = \"pbkdf2-sha256$1000$salt$940C0541E4DB7E6D7C84BEBC9EFEA88433D3A3AD7434F6C40C7AE31743D6E74A\"\n"
+         password_hash = \"pbkdf2-sha256$100000$0a1b2c3d4e5f6071$37AAD17F6B9872311D002DAAE7EFFBB95A25CF9A8A2EB113D1C2B9C10E556F18\"\n"
     )
 }
 

@@ -216,6 +216,7 @@ pub async fn seed(config: &Config, store: &Store) {
             call: Some((1_795_000_900_000, 1_795_000_960_000)),
             number: Some("08001234".into()),
             signals: Vec::new(),
+            confidence: None,
             detail: "dialled an acquirer number".into(),
         }])
         .await
