@@ -4,7 +4,7 @@
 //! emergency call no trunk took, a port over its hourly call limit) raises
 //! an alert through an [`Alerts`] it was given. The daemon gives it one
 //! that logs at ERROR and mails `[alerts] to`
-//! ([`crate::mail::alert::MailAlerts`]); tests give it one that records.
+//! (`MailAlerts` in the mail module); tests give it one that records.
 //! This module sits at the bottom: services of every layer raise alerts,
 //! and it imports nothing of theirs.
 

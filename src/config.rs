@@ -490,6 +490,33 @@ impl Config {
 }
 
 impl Config {
+    /// Where a number's fax is sent: an ATA port's number straight to the
+    /// port, anything else through the trunk.
+    pub fn send_routes(&self) -> crate::queue::Routes {
+        crate::queue::Routes::new(
+            &self.outgoing,
+            &self.bridge,
+            &self.ata,
+            &self.intake.dialplan,
+        )
+    }
+
+    /// What email intake needs: `[intake]`, documents rendered at its
+    /// default resolution, the send routes, and the spool's `outgoing`
+    /// directory (absolute).
+    pub fn intake_settings(&self) -> crate::intake::IntakeSettings {
+        let spool = std::path::absolute(&self.general.spool_dir)
+            .unwrap_or_else(|_| self.general.spool_dir.clone());
+        crate::intake::IntakeSettings {
+            intake: self.intake.clone(),
+            render: self
+                .documents
+                .render_options(self.intake.default_resolution),
+            routes: self.send_routes(),
+            outgoing_dir: spool.join("outgoing"),
+        }
+    }
+
     /// Settings that work but are likely not what the operator meant:
     /// printed by `check-config` and logged at start, never fatal.
     pub fn warnings(&self) -> Vec<Problem> {

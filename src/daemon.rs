@@ -201,7 +201,7 @@ pub async fn run_with(
     let mut queue_waker = None;
     // Jobs to our own ATA ports need no trunk: the worker runs when either
     // can carry a fax.
-    let send_routes = crate::queue::Routes::from_config(&config);
+    let send_routes = config.send_routes();
     let sender = if send_routes.can_send() {
         let worker = Worker::new(
             jobs.clone(),
@@ -237,7 +237,8 @@ pub async fn run_with(
                     "cannot find this program to start document workers; rendering in the daemon"
                 );
             }
-            let intake = Intake::with_workers(&config, jobs.clone(), queue_waker, workers);
+            let intake =
+                Intake::with_workers(config.intake_settings(), jobs.clone(), queue_waker, workers);
             let mut stop = send_stop_rx.clone();
             Some(tokio::spawn(listener.run(Arc::new(intake), async move {
                 let _ = stop.wait_for(|s| *s).await;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use sqlx::Row;
 use tracing::{info, warn};
 
-use crate::config::Problem;
+use crate::problem::Problem;
 use crate::store::Store;
 
 /// One day in milliseconds.

@@ -58,7 +58,7 @@ impl CallRecord {
 /// A fax id: `YYYYMMDDTHHMMSS-<hash of Call-ID>`, letters, digits and `-`.
 pub fn fax_id(at: SystemTime, call_id: &str) -> String {
     let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let (y, mo, d, h, mi, s) = crate::utc::civil_from_unix(secs as i64);
+    let (y, mo, d, h, mi, s) = crate::clock::civil_from_unix(secs as i64);
     // FNV-1a: short, stable, no dependency; uniqueness comes from the Call-ID.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in call_id.bytes() {

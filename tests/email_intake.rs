@@ -87,7 +87,7 @@ async fn env_edited(edit: impl FnOnce(String) -> String) -> Env {
     faxbridge::daemon::prepare_spool(&spool).unwrap();
     let store = Store::open_in_spool(&spool).await.unwrap();
     let jobs = JobStore::new(store, config.queue.clone());
-    let intake = Intake::new(&config, jobs.clone(), None);
+    let intake = Intake::new(config.intake_settings(), jobs.clone(), None);
     Env {
         _dir: dir,
         spool,

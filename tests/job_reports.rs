@@ -800,7 +800,7 @@ trusted_relays = ["127.0.0.0/8"]
     .unwrap();
     faxbridge::daemon::prepare_spool(&spool).unwrap();
     let s = open(&spool, RetryConfig::default()).await;
-    let intake = Intake::new(&config, s.jobs.clone(), None);
+    let intake = Intake::new(config.intake_settings(), s.jobs.clone(), None);
 
     // A real one-page PDF to fax.
     let tif = document(tmp.path(), "form", 1);

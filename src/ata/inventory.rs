@@ -10,115 +10,13 @@
 //!   by the presented CLI, so each building presents its own emergency CLI.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::net::Cidr;
 use crate::numbering::dialable;
 use crate::problem::Problem;
-
-/// An IPv4 or IPv6 subnet such as `10.20.0.0/16`; a bare address is a /32
-/// (or /128) block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subnet {
-    network: IpAddr,
-    prefix: u8,
-}
-
-/// A subnet that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not a subnet ({why}); write e.g. `10.1.0.0/16`")]
-pub struct SubnetError {
-    input: String,
-    why: &'static str,
-}
-
-impl FromStr for Subnet {
-    type Err = SubnetError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |why| SubnetError {
-            input: s.to_string(),
-            why,
-        };
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s.trim(), None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| err("bad address"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p.parse::<u8>().map_err(|_| err("bad prefix length"))?,
-            None => max,
-        };
-        if prefix > max {
-            return Err(err("prefix length too long for the address family"));
-        }
-        let subnet = Subnet {
-            network: addr,
-            prefix,
-        };
-        if subnet.masked(addr) != addr {
-            return Err(err("host bits are set; use the network address"));
-        }
-        Ok(subnet)
-    }
-}
-
-impl fmt::Display for Subnet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
-    }
-}
-
-impl Subnet {
-    /// Prefix length in bits.
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    fn masked(&self, ip: IpAddr) -> IpAddr {
-        match ip {
-            IpAddr::V4(v4) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                IpAddr::V4((u32::from(v4) & mask).into())
-            }
-            IpAddr::V6(v6) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                IpAddr::V6((u128::from(v6) & mask).into())
-            }
-        }
-    }
-
-    /// True when `ip` lies inside the subnet (an IPv4-mapped IPv6 source
-    /// counts as IPv4, as dual-stack sockets report it that way).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        ip.is_ipv4() == self.network.is_ipv4() && self.masked(ip) == self.network
-    }
-
-    /// True when the two subnets share any address.
-    pub fn overlaps(&self, other: &Subnet) -> bool {
-        if self.network.is_ipv4() != other.network.is_ipv4() {
-            return false;
-        }
-        let (wide, narrow) = if self.prefix <= other.prefix {
-            (self, other)
-        } else {
-            (other, self)
-        };
-        wide.contains(narrow.network)
-    }
-}
 
 /// What an analogue port is used for. PDQ (card terminal) ports matter for
 /// PCI-DSS reporting; alarm panels must never be blocked by policy.
@@ -403,7 +301,7 @@ pub struct Building {
     pub name: String,
     /// Parsed subnets (entries that did not parse are reported by
     /// validation and left out here).
-    pub subnets: Vec<Subnet>,
+    pub subnets: Vec<Cidr>,
     /// Emergency caller ID.
     pub emergency_cli: String,
 }
@@ -453,10 +351,7 @@ impl Inventory {
 
     /// The unit a SIP request with this source address comes from.
     pub fn unit_by_ip(&self, ip: IpAddr) -> Option<&UnitConfig> {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
+        let ip = ip.to_canonical();
         self.units.iter().find(|u| u.address == ip)
     }
 
@@ -500,7 +395,7 @@ impl Inventory {
         };
 
         let mut building_names = BTreeSet::new();
-        let mut parsed: Vec<(String, String, Subnet)> = Vec::new();
+        let mut parsed: Vec<(String, String, Cidr)> = Vec::new();
         for (i, b) in buildings.iter().enumerate() {
             let key = format!("ata.buildings[{i}]");
             if b.name.trim().is_empty() {
@@ -524,7 +419,7 @@ impl Inventory {
                 );
             }
             for (j, s) in b.subnets.iter().enumerate() {
-                match s.parse::<Subnet>() {
+                match Cidr::network(s) {
                     Ok(net) => parsed.push((b.name.clone(), format!("{key}.subnets[{j}]"), net)),
                     Err(e) => bad(
                         format!("{key}.subnets[{j}]"),
@@ -741,18 +636,18 @@ mod tests {
 
     #[test]
     fn subnets_parse_and_match() {
-        let s: Subnet = "10.1.0.0/16".parse().unwrap();
+        let s: Cidr = "10.1.0.0/16".parse().unwrap();
         assert!(s.contains("10.1.255.1".parse().unwrap()));
         assert!(!s.contains("10.2.0.1".parse().unwrap()));
         assert!(s.contains("::ffff:10.1.0.5".parse().unwrap()));
         assert!(!s.contains("2001:db8::1".parse().unwrap()));
-        assert_eq!("192.0.2.7".parse::<Subnet>().unwrap().prefix(), 32);
-        assert!("10.1.0.1/16".parse::<Subnet>().is_err(), "host bits set");
-        assert!("10.1.0.0/33".parse::<Subnet>().is_err());
-        assert!("ten/8".parse::<Subnet>().is_err());
-        let v6: Subnet = "2001:db8::/32".parse().unwrap();
+        assert_eq!("192.0.2.7".parse::<Cidr>().unwrap().prefix(), 32);
+        assert!(Cidr::network("10.1.0.1/16").is_err(), "host bits set");
+        assert!(Cidr::network("10.1.0.0/33").is_err());
+        assert!(Cidr::network("ten/8").is_err());
+        let v6: Cidr = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains("2001:db8:1::5".parse().unwrap()));
-        let wide: Subnet = "10.0.0.0/8".parse().unwrap();
+        let wide: Cidr = "10.0.0.0/8".parse().unwrap();
         assert!(wide.overlaps(&s) && s.overlaps(&wide));
         assert!(!s.overlaps(&"10.2.0.0/16".parse().unwrap()));
     }

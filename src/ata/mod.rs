@@ -17,7 +17,7 @@ pub mod store;
 
 use serde::Deserialize;
 
-use crate::config::Problem;
+use crate::problem::Problem;
 pub use inventory::{
     Building, BuildingConfig, Inventory, MonitorConfig, PortConfig, PortRole, SnmpOverride,
     SnmpSettings, UnitConfig,

@@ -529,7 +529,7 @@ pub async fn poll_unit(unit: &UnitConfig, settings: &SnmpSettings) -> Snapshot {
     let result = read_unit(&mut client).await.map_err(|e| e.to_string());
     Snapshot {
         unit: unit.name.clone(),
-        at: crate::queue::worker::now_ms(),
+        at: crate::clock::now_ms(),
         result,
     }
 }

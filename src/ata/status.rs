@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch.
-pub type Millis = i64;
+pub use crate::clock::Millis;
 
 /// MX-POTS-MIB `lineState` of one FXS line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,7 +357,7 @@ impl fmt::Display for AtaEvent {
             AtaEvent::Stuck { unit, since } => write!(
                 f,
                 "{unit}: still unreachable after the upgrade window (upgrade seen at {})",
-                crate::tools::jobs::format_utc(*since)
+                crate::clock::format_utc(*since)
             ),
         }
     }

@@ -159,7 +159,7 @@ pub async fn run_intake(args: &IntakeArgs) -> Result<IntakeReport, IntakeBenchEr
     // As in the daemon: PDF attachments in worker processes.
     let workers =
         crate::docs::render::worker::this_program().map(|exe| config.documents.workers(exe));
-    let intake = Intake::with_workers(&config, jobs, None, workers);
+    let intake = Intake::with_workers(config.intake_settings(), jobs, None, workers);
     let listener = SmtpListener::bind(&config.intake.smtp)
         .await
         .map_err(|e| err("SMTP listener")(e.to_string()))?;

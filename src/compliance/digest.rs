@@ -118,7 +118,7 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let now = crate::queue::worker::now_ms();
+                let now = crate::clock::now_ms();
                 if let Err(e) = queue_digest(&cfg, &flags, &outbox, now).await {
                     warn!("{e}; trying again in an hour");
                 }

@@ -41,8 +41,8 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Problem;
 use crate::media::classifier::{Classification, Confidence, Evidence};
+use crate::problem::Problem;
 
 pub use store::{
     Acknowledgement, CallEvidence, ComplianceStore, ComplianceStoreError, Flag, FlagEvidenceRecord,
@@ -127,13 +127,7 @@ impl ComplianceConfig {
     }
 }
 
-/// A dialled number with separators removed: digits, `+`, `*` and `#`.
-pub fn normalise_number(number: &str) -> String {
-    number
-        .chars()
-        .filter(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
-        .collect()
-}
+use crate::numbering::dial_digits as normalise_number;
 
 /// A PCI-DSS v4.0 requirement a flag concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

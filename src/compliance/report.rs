@@ -12,13 +12,8 @@ use std::fmt::Write as _;
 
 use super::{Flag, Reason, SuspectedLine};
 use crate::media::classifier::Direction;
-use crate::utc::civil_from_unix;
 
-/// A UTC time for people: `2026-11-25 11:40:22Z`.
-pub fn format_utc(ms: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil_from_unix(ms.div_euclid(1000));
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}Z")
-}
+pub use crate::clock::format_utc;
 
 fn requirement_ids(r: Reason) -> String {
     r.requirements()

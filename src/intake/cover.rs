@@ -87,7 +87,7 @@ pub fn date_text(t: SystemTime) -> String {
         Ok(d) => d.as_secs() as i64,
         Err(e) => -(e.duration().as_secs() as i64),
     };
-    let (y, mo, d, h, mi, _) = crate::utc::civil_from_unix(secs);
+    let (y, mo, d, h, mi, _) = crate::clock::civil_from_unix(secs);
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02} UTC")
 }
 

@@ -46,7 +46,7 @@ pub use crate::numbering::{DialError, DialPlan, Normalised, NumberKind};
 pub use address::{AddressError, FaxAddress, FaxOptions, parse_recipient};
 pub use message::{CoverSpec, Document, InboundMessage, MessagePlan, Part, plan};
 pub use pan::{Issuer, PanFinding, scan};
-pub use pipeline::{Intake, QueuedFax, Submitted};
+pub use pipeline::{Intake, IntakeSettings, QueuedFax, Submitted};
 pub use policy::{
     Origin, Sender, Standing, Usage, authorise_sender, check_destination, check_destination_at,
     check_pan, check_pan_at, check_quota, standing,

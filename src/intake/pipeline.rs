@@ -57,12 +57,11 @@ use super::{
     authorise_sender, check_destination_at, check_pan_at, check_quota, pan, parse_recipient,
     standing,
 };
-use crate::config::Config;
+use crate::clock::now_ms;
 use crate::docs::render::Workers;
 use crate::docs::tiff::{Compression, write_tiff};
 use crate::docs::{DocError, Page, RenderOptions, Resolution};
 use crate::mail::intake::{Accepted, MailHandler, ReceivedMessage, SessionInfo};
-use crate::queue::worker::now_ms;
 use crate::queue::{JobStore, LeftOut, Millis, NewJob, Routes};
 
 /// One hour in milliseconds: the window of the message allowance.
@@ -658,42 +657,55 @@ fn remove_documents<'a>(paths: impl Iterator<Item = &'a Path>) {
     }
 }
 
+/// What the intake needs of the configuration: `[intake]`, how documents
+/// are rendered, where faxes can be sent, and where the rendered documents
+/// go. The configuration assembles it (`Config::intake_settings`).
+#[derive(Debug, Clone)]
+pub struct IntakeSettings {
+    /// `[intake]`.
+    pub intake: IntakeConfig,
+    /// `[documents]` at `[intake] default_resolution`.
+    pub render: RenderOptions,
+    /// Where a number's fax goes: an ATA port or the trunk.
+    pub routes: Routes,
+    /// `<general.spool_dir>/outgoing`, absolute.
+    pub outgoing_dir: std::path::PathBuf,
+}
+
 impl Intake {
-    /// The intake of `config` queueing into `jobs`. Outgoing documents are
-    /// written to `<general.spool_dir>/outgoing`. `wake`, when given, is
-    /// notified after each queued message so that the queue worker of this
-    /// process calls at once instead of at its next poll
+    /// The intake of `settings` queueing into `jobs`. `wake`, when given,
+    /// is notified after each queued message so that the queue worker of
+    /// this process calls at once instead of at its next poll
     /// ([`crate::queue::worker::Worker::waker`]).
     ///
     /// PDFs are rendered and read in this process; the daemon uses
     /// [`Intake::with_workers`].
-    pub fn new(config: &Config, jobs: JobStore, wake: Option<Arc<Notify>>) -> Intake {
-        Intake::with_workers(config, jobs, wake, None)
+    pub fn new(settings: IntakeSettings, jobs: JobStore, wake: Option<Arc<Notify>>) -> Intake {
+        Intake::with_workers(settings, jobs, wake, None)
     }
 
     /// [`Intake::new`], rendering and reading PDF attachments in the
     /// worker processes of `workers` (held to `[documents]`' memory and
     /// time limits, killed when a document is given up).
     pub fn with_workers(
-        config: &Config,
+        settings: IntakeSettings,
         jobs: JobStore,
         wake: Option<Arc<Notify>>,
         workers: Option<Arc<Workers>>,
     ) -> Intake {
-        let spool = std::path::absolute(&config.general.spool_dir)
-            .unwrap_or_else(|_| config.general.spool_dir.clone());
+        let IntakeSettings {
+            intake,
+            render,
+            routes,
+            outgoing_dir,
+        } = settings;
         Intake {
             inner: Arc::new(Inner {
-                intake: config.intake.clone(),
-                render: RenderOptions {
-                    workers,
-                    ..config
-                        .documents
-                        .render_options(config.intake.default_resolution)
-                },
-                routes: Routes::from_config(config),
+                intake,
+                render: RenderOptions { workers, ..render },
+                routes,
                 jobs,
-                outgoing_dir: spool.join("outgoing"),
+                outgoing_dir,
                 wake,
             }),
         }
@@ -1337,6 +1349,7 @@ mod no_trunk_tests {
     use super::*;
     use crate::ata::{PortConfig, PortRole, UnitConfig};
     use crate::bridge::LineConfig;
+    use crate::config::Config;
 
     /// An intake with no `[outgoing] uri` and, with `port`, one bridged
     /// ATA port numbered +441632960202.
@@ -1375,7 +1388,11 @@ mod no_trunk_tests {
         let store = crate::store::Store::open_in_spool(&config.general.spool_dir)
             .await
             .unwrap();
-        Intake::new(&config, JobStore::new(store, config.queue.clone()), None)
+        Intake::new(
+            config.intake_settings(),
+            JobStore::new(store, config.queue.clone()),
+            None,
+        )
     }
 
     #[tokio::test]

@@ -43,8 +43,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::Problem;
 use crate::intake::Refusal;
+use crate::problem::Problem;
 
 pub use listener::{SmtpCounters, SmtpError, SmtpListener, counters};
 

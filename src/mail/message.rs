@@ -319,11 +319,7 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// "2026-11-25 10:15:16 UTC".
-pub fn format_utc(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(t);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
-}
+pub use crate::clock::format_utc_text as format_utc;
 
 /// "45 s", "3 min 05 s", "1 h 02 min".
 pub fn format_duration(d: Duration) -> String {
@@ -343,7 +339,7 @@ fn civil(t: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    crate::utc::civil_from_unix(secs)
+    crate::clock::civil_from_unix(secs)
 }
 
 #[cfg(test)]

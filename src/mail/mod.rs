@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use crate::config::Problem;
+use crate::problem::Problem;
 
 pub use outbox::{
     DeliveryState, Failure, Outbox, OutboxCounters, OutboxEntry, OutgoingMessage, PreparedMessage,

@@ -377,15 +377,7 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-fn now_ms() -> i64 {
-    to_ms(SystemTime::now())
-}
-
-fn to_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::clock::{now_ms, to_ms};
 
 fn from_ms(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64)

@@ -736,7 +736,7 @@ fn utc(ms: Millis) -> String {
 
 /// `2026-11-25-1015` for file names.
 fn civil_stamp(ms: Millis) -> String {
-    let (y, mo, d, h, mi, _) = crate::utc::civil_from_unix(ms.max(0) / 1000);
+    let (y, mo, d, h, mi, _) = crate::clock::civil_from_unix(ms.max(0) / 1000);
     format!("{y:04}-{mo:02}-{d:02}-{h:02}{mi:02}")
 }
 

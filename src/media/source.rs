@@ -114,12 +114,8 @@ pub struct SourceGuard {
 
 /// IPv4-mapped IPv6 (`::ffff:a.b.c.d`, as a dual-stack socket reports IPv4
 /// senders) compares equal to the IPv4 address an SDP names.
-fn canonical(ip: IpAddr) -> IpAddr {
-    ip.to_canonical()
-}
-
 fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
-    a.port() == b.port() && canonical(a.ip()) == canonical(b.ip())
+    a.port() == b.port() && a.ip().to_canonical() == b.ip().to_canonical()
 }
 
 impl SourceGuard {
@@ -129,7 +125,7 @@ impl SourceGuard {
     pub fn new(signalled: Option<SocketAddr>, unit: Option<IpAddr>) -> Self {
         let mut g = SourceGuard {
             signalled: None,
-            unit: unit.map(canonical),
+            unit: unit.map(|u| u.to_canonical()),
             allowed: None,
             bound: None,
         };
@@ -141,7 +137,7 @@ impl SourceGuard {
     /// SDP): the binding and its SSRC are forgotten, and the next valid
     /// datagram from the signalled IP binds the stream.
     pub fn arm(&mut self, signalled: Option<SocketAddr>) {
-        let ip = signalled.map(|a| canonical(a.ip()));
+        let ip = signalled.map(|a| a.ip().to_canonical());
         self.signalled = signalled;
         self.allowed = ip.filter(|ip| !ip.is_unspecified() && self.unit.is_none_or(|u| u == *ip));
         self.bound = None;
@@ -171,14 +167,14 @@ impl SourceGuard {
     /// The signalled address is not the ATA unit's: nothing will be taken
     /// (the driver should say so, naming both).
     pub fn unit_mismatch(&self) -> Option<(IpAddr, IpAddr)> {
-        let signalled = canonical(self.signalled?.ip());
+        let signalled = self.signalled?.ip().to_canonical();
         let unit = self.unit?;
         (!signalled.is_unspecified() && signalled != unit).then_some((signalled, unit))
     }
 
     /// Judge a datagram from `from`.
     pub fn handle(&mut self, from: SocketAddr, datagram: Datagram) -> Verdict {
-        if self.allowed != Some(canonical(from.ip())) {
+        if self.allowed != Some(from.ip().to_canonical()) {
             return Verdict::Drop(DropReason::ForeignSource);
         }
         let exact = self.signalled.is_some_and(|s| same_addr(s, from));

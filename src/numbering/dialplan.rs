@@ -308,6 +308,28 @@ impl DialPlan {
         Ok((plus, digits))
     }
 
+    /// The forms a number may be compared in with other numbers (a line's
+    /// number, a fax route's DID): E.164 and the national form when the
+    /// plan reads it, and the bare digits; digits without a prefix are also
+    /// read as a national significant number (`1632960201`, as some trunks
+    /// send) and as an international number missing its `+`
+    /// (`441632960201`). Two numbers are the same line when one's first
+    /// (most canonical) form is among the other's forms.
+    pub fn match_keys(&self, number: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Ok(n) = self.normalise(number) {
+            keys.extend(n.e164);
+            keys.push(n.national);
+        }
+        let digits = super::digits_key(number);
+        if !digits.starts_with('+') && !digits.starts_with('0') && !digits.is_empty() {
+            keys.push(format!("+{}{digits}", self.country_code));
+            keys.push(format!("+{digits}"));
+        }
+        keys.push(digits);
+        keys
+    }
+
     /// Every digit string a written number could reach the network as, for the
     /// emergency check: the digits as written and, when they begin with the
     /// outside-line prefix, the digits after it (`9999` on a PBX is `999`).

@@ -53,6 +53,61 @@ pub fn digits_key(number: &str) -> String {
     if plus { format!("+{digits}") } else { digits }
 }
 
+/// The characters a phone sends for `number`: digits, `*`, `#` and `+`;
+/// separators and anything else are dropped (`+44 (20) 7946-0000` →
+/// `+442079460000`). For comparing dialled numbers with prefixes.
+pub fn dial_digits(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
+        .collect()
+}
+
+/// A number that is not a dial string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadNumber {
+    /// A character no phone sends.
+    #[error("the number {number:?} contains {found:?}; use digits, a leading '+', '*' or '#'")]
+    Character {
+        /// The number as written.
+        number: String,
+        /// The offending character.
+        found: char,
+    },
+    /// No digits at all.
+    #[error("the number {number:?} has no digits")]
+    NoDigits {
+        /// The number as written.
+        number: String,
+    },
+}
+
+/// [`dial_digits`] for a number that must be one: RFC 3966 separators
+/// (space, `-`, `.`, `(`, `)`) are dropped, `+` is allowed only first,
+/// anything else is refused, and there must be a digit.
+pub fn checked_dial_string(raw: &str) -> Result<String, BadNumber> {
+    let mut out = String::new();
+    for (i, c) in raw.trim().chars().enumerate() {
+        match c {
+            '0'..='9' | '*' | '#' => out.push(c),
+            '+' if i == 0 => out.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => {
+                return Err(BadNumber::Character {
+                    number: raw.to_string(),
+                    found: c,
+                });
+            }
+        }
+    }
+    if !out.chars().any(|c| c.is_ascii_digit()) {
+        return Err(BadNumber::NoDigits {
+            number: raw.to_string(),
+        });
+    }
+    Ok(out)
+}
+
 /// A string a telephone network accepts as a number: digits, `*`, `#` and
 /// an optional leading `+`.
 pub fn dialable(s: &str) -> bool {
@@ -76,6 +131,20 @@ mod tests {
         assert_eq!(normalize_number("(01223) 123.456"), "01223123456");
         assert_eq!(digits_key("+44 1632-960201"), "+441632960201");
         assert_eq!(digits_key("01632 960201"), "01632960201");
+    }
+
+    #[test]
+    fn dial_strings() {
+        assert_eq!(dial_digits("+44 (20) 7946-0000 *9#"), "+442079460000*9#");
+        assert_eq!(
+            checked_dial_string(" +44 (20) 7946-0000 ").unwrap(),
+            "+442079460000"
+        );
+        let e = checked_dial_string("9,0123").unwrap_err();
+        assert!(e.to_string().contains("','"), "{e}");
+        for bad in ["1+2", "--", "mailto:x", ""] {
+            assert!(checked_dial_string(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

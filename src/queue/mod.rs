@@ -50,7 +50,7 @@ pub use store::{
 /// A point in time as Unix epoch milliseconds, the unit stored in the
 /// database. Every function of the queue takes the current time as an
 /// argument instead of reading a clock.
-pub type Millis = i64;
+pub use crate::clock::Millis;
 
 /// Where a job's calls go out.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -108,7 +108,7 @@ impl Reporter {
             if *stop.borrow() {
                 break;
             }
-            let more = match self.round(crate::queue::worker::now_ms()).await {
+            let more = match self.round(crate::clock::now_ms()).await {
                 Ok(r) => r.queued + r.unsendable >= BATCH,
                 Err(e) => {
                     error!("{e}; trying again shortly");

@@ -31,9 +31,8 @@ use std::net::SocketAddr;
 use super::Route;
 use super::worker::OutgoingConfig;
 use crate::ata::AtaConfig;
-use crate::bridge::BridgeConfig;
-use crate::config::Config;
-use crate::intake::DialPlan;
+use crate::numbering::DialPlan;
+use crate::routing::BridgeConfig;
 
 /// One ATA port reachable directly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +87,7 @@ impl Routes {
                     .find(|p| p.unit == l.unit && p.number == l.port)?;
                 Some(AtaLine {
                     name: format!("{}:{}", l.unit, l.port),
-                    keys: number_keys(dialplan, &l.number),
+                    keys: dialplan.match_keys(&l.number),
                     unit: l.unit.clone(),
                     sip_user: port.sip_user.clone(),
                     target: format!(
@@ -107,20 +106,10 @@ impl Routes {
         }
     }
 
-    /// The table of a whole configuration.
-    pub fn from_config(config: &Config) -> Routes {
-        Routes::new(
-            &config.outgoing,
-            &config.bridge,
-            &config.ata,
-            &config.intake.dialplan,
-        )
-    }
-
     /// The route a job to `number` is queued on: the ATA port whose
     /// number it is, else the trunk.
     pub fn route_for(&self, number: &str) -> Route {
-        let keys = number_keys(&self.dialplan, number);
+        let keys = self.dialplan.match_keys(number);
         self.lines
             .iter()
             .find(|l| l.keys.first().is_some_and(|k| keys.contains(k)))
@@ -159,35 +148,11 @@ impl Routes {
     }
 }
 
-/// The forms `number` may be compared in; the first is the most canonical.
-fn number_keys(dialplan: &DialPlan, number: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    if let Ok(n) = dialplan.normalise(number)
-        && let Some(e) = n.e164
-    {
-        keys.push(e);
-    }
-    let plus = number.trim_start().starts_with('+');
-    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() {
-        return keys;
-    }
-    if plus {
-        keys.push(format!("+{digits}"));
-    } else {
-        if !digits.starts_with('0') {
-            keys.push(format!("+{}{digits}", dialplan.country_code));
-        }
-        keys.push(digits);
-    }
-    keys
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ata::{PortConfig, PortRole, UnitConfig};
-    use crate::bridge::LineConfig;
+    use crate::routing::LineConfig;
 
     fn routes() -> Routes {
         let ata = AtaConfig {

@@ -1250,25 +1250,7 @@ fn job_id(key: &str) -> String {
 
 /// Keep the dialable characters of a number.
 fn normalise_number(raw: &str) -> Result<String> {
-    let mut out = String::new();
-    for (i, c) in raw.trim().chars().enumerate() {
-        match c {
-            '0'..='9' | '*' | '#' => out.push(c),
-            '+' if i == 0 => out.push(c),
-            ' ' | '-' | '.' | '(' | ')' => {}
-            _ => {
-                return Err(QueueError::Invalid(format!(
-                    "the number {raw:?} contains {c:?}; use digits, a leading '+', '*' or '#'"
-                )));
-            }
-        }
-    }
-    if !out.chars().any(|c| c.is_ascii_digit()) {
-        return Err(QueueError::Invalid(format!(
-            "the number {raw:?} has no digits"
-        )));
-    }
-    Ok(out)
+    crate::numbering::checked_dial_string(raw).map_err(|e| QueueError::Invalid(e.to_string()))
 }
 
 /// The far end's identity as printable text: T.30 sends 20 characters

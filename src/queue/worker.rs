@@ -44,7 +44,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::sync::{Notify, watch};
@@ -52,7 +52,7 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use super::fallback::{Settings, Transport};
-use super::{CallOutcome, CallResult, Claim, JobStore, Millis, NoTrunk, Route, Routes};
+use super::{CallOutcome, CallResult, Claim, JobStore, NoTrunk, Route, Routes};
 use crate::docs::tiff::{Compression, read_tiff, write_tiff};
 use crate::fax::{FaxCompression, FaxJob, FaxStatus, Modem};
 use crate::media::fax_call::{
@@ -304,13 +304,7 @@ fn document_error(detail: String) -> CallOutcome {
     }
 }
 
-/// Current time as epoch milliseconds.
-pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// The TIFF of the pages `claim` sends, and whether it is a temporary
 /// file to remove after the call.
@@ -372,9 +366,9 @@ impl Worker {
     ) -> Worker {
         let routes = Routes::new(
             &outgoing,
-            &crate::bridge::BridgeConfig::default(),
+            &crate::routing::BridgeConfig::default(),
             &crate::ata::AtaConfig::default(),
-            &crate::intake::DialPlan::default(),
+            &crate::numbering::DialPlan::default(),
         );
         Worker {
             shared: Arc::new(Shared {

@@ -544,7 +544,7 @@ impl Router {
     /// The `[sip.routing]` route a number is listed under, in any of the
     /// forms it may be written in.
     fn fax_route(&self, number: &str) -> Option<&str> {
-        let mut forms = self.number_keys(number);
+        let mut forms = self.dialplan.match_keys(number);
         forms.push(number.to_string());
         forms.iter().find_map(|f| self.fax.route(Some(f)))
     }
@@ -701,32 +701,11 @@ impl Router {
         refuse(404, reason)
     }
 
-    /// The forms a number may be compared in: E.164 when the dial plan
-    /// reads it, the bare digits, and the digits read as a national
-    /// significant number without its prefix (trunks that send
-    /// `1632960201` for `+441632960201`).
-    fn number_keys(&self, number: &str) -> Vec<String> {
-        let mut keys = Vec::new();
-        if let Ok(n) = self.dialplan.normalise(number) {
-            keys.extend(n.e164);
-            keys.push(n.national);
-        }
-        let digits = crate::numbering::digits_key(number);
-        if !digits.starts_with('+') && !digits.starts_with('0') && !digits.is_empty() {
-            // `1632960201` (national significant number) and
-            // `441632960201` (international without the `+`).
-            keys.push(format!("+{}{digits}", self.dialplan.country_code));
-            keys.push(format!("+{digits}"));
-        }
-        keys.push(digits);
-        keys
-    }
-
     /// The line and port whose number `number` is.
     fn line_for(&self, number: &str) -> Option<(&LineConfig, PortRef)> {
-        let keys = self.number_keys(number);
+        let keys = self.dialplan.match_keys(number);
         self.bridge.lines.iter().find_map(|l| {
-            let own = self.number_keys(&l.number);
+            let own = self.dialplan.match_keys(&l.number);
             // The line's first key is its most canonical form.
             let canonical = own.first()?;
             if !keys.contains(canonical) {

@@ -17,93 +17,13 @@
 //! This module decides; it sends nothing. The endpoint turns the verdict into
 //! a response.
 
-use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use super::digest::{
     CountCheck, Credentials, NonceCounts, NonceIssuer, NonceState, parse_nonce_count, uri_matches,
 };
 
-/// An address block such as `10.20.0.0/16`, `2001:db8::/32` or a single host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-/// A CIDR block that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{input}` is not an address or CIDR block ({why}); write e.g. `192.0.2.7` or `10.1.0.0/16`"
-)]
-pub struct CidrError {
-    input: String,
-    why: &'static str,
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
-        v4 => v4,
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = CidrError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |why| CidrError {
-            input: s.to_string(),
-            why,
-        };
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s.trim(), None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| err("bad address"))?;
-        let addr = canonical(addr);
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            Some(p) => p.parse::<u8>().map_err(|_| err("bad prefix length"))?,
-            None => max,
-        };
-        if prefix > max {
-            return Err(err("prefix length too long for the address family"));
-        }
-        Ok(Cidr { addr, prefix })
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl Cidr {
-    /// True when `ip` lies inside the block (IPv4-mapped IPv6 counts as IPv4).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
+use crate::net::Cidr;
 
 /// A digest account: username and shared secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -388,29 +308,6 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn cidr_parsing_and_matching() {
-        let n: Cidr = "10.1.0.0/16".parse().unwrap();
-        assert!(n.contains(ip("10.1.200.3")));
-        assert!(!n.contains(ip("10.2.0.1")));
-        assert!(n.contains(ip("::ffff:10.1.0.9")), "v4-mapped v6 source");
-        let host: Cidr = "192.0.2.7".parse().unwrap();
-        assert!(host.contains(ip("192.0.2.7")));
-        assert!(!host.contains(ip("192.0.2.8")));
-        let all: Cidr = "0.0.0.0/0".parse().unwrap();
-        assert!(all.contains(ip("203.0.113.1")));
-        assert!(!all.contains(ip("2001:db8::1")), "families never mix");
-        let v6: Cidr = "2001:db8::/32".parse().unwrap();
-        assert!(v6.contains(ip("2001:db8:1::5")));
-        assert!(!v6.contains(ip("2001:db9::5")));
-        let v6all: Cidr = "::/0".parse().unwrap();
-        assert!(v6all.contains(ip("2001:db9::5")));
-        assert_eq!(v6.to_string(), "2001:db8::/32");
-        for bad in ["10.0.0.0/33", "10.0.0/8", "x", "10.0.0.0/", "::/129"] {
-            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
-        }
     }
 
     fn acl() -> Acl {

@@ -51,9 +51,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::acl::{Account, Acl, AuthAccount, Cidr, Peer, SourceAccount, Sources};
+use super::acl::{Account, Acl, AuthAccount, Peer, SourceAccount, Sources};
 use super::digest::DigestAlgorithm;
 use super::registrar::ExpiryPolicy;
+use crate::net::Cidr;
 use crate::routing::did::{RouteRule, RoutingTable};
 
 /// A transport the endpoint listens on.
@@ -230,7 +231,7 @@ pub enum SipConfigError {
         /// The peer's name.
         peer: String,
         /// The parse error.
-        source: super::acl::CidrError,
+        source: crate::net::CidrError,
     },
     /// A peer without addresses.
     #[error("sip.peers `{0}` has no addresses; add its IP or CIDR block to `addresses`")]
@@ -282,7 +283,7 @@ pub enum SipConfigError {
         /// The username.
         account: String,
         /// The parse error.
-        source: super::acl::CidrError,
+        source: crate::net::CidrError,
     },
     /// `"any"` beside addresses in one account's sources.
     #[error(

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rsipstack::dialog::DialogId;
 use rsipstack::dialog::authenticate::Credential;
@@ -215,12 +215,7 @@ fn descriptor_soft_limit() -> u64 {
         .unwrap_or(1024)
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use crate::clock::now_secs;
 
 fn transport_kind(t: Transport) -> TransportKind {
     match t {
@@ -968,7 +963,7 @@ fn decide(
         .and_then(|f| f.uri().ok())
         .and_then(|u| u.user().map(str::to_string))
         .unwrap_or_default();
-    let (weekday, minute) = crate::utc::local_weekday_minute();
+    let (weekday, minute) = crate::clock::local_weekday_minute();
     let router = shared
         .router
         .read()

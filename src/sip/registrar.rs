@@ -35,7 +35,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rsipstack::sip::{Header, StatusCode, prelude::HeadersExt};
 use rsipstack::transaction::transaction::Transaction;
@@ -491,19 +491,7 @@ pub enum RegistrarError {
     Store(#[from] sqlx::Error),
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
-}
+use crate::clock::now_ms;
 
 /// The registrar: the units allowed to register, the binding table and
 /// its copy in the database. Cheap to share behind an `Arc`.
@@ -633,10 +621,10 @@ impl Registrar {
 
     /// The unit at `source` and whether `user` is one of its ports.
     fn unit_for(&self, source: IpAddr, user: &str) -> Option<&RegistrarUnit> {
-        let source = canonical(source);
+        let source = source.to_canonical();
         self.units
             .iter()
-            .find(|u| canonical(u.address) == source && u.users.iter().any(|p| p == user))
+            .find(|u| u.address.to_canonical() == source && u.users.iter().any(|p| p == user))
     }
 
     async fn write(

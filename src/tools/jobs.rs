@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::send::{QueueToolError, open_jobs};
+use crate::clock::now_ms;
 use crate::config::Config;
-use crate::queue::worker::now_ms;
 use crate::queue::{JobDetail, JobState, JobSummary, ListFilter, Millis};
 
 /// What `faxbridge jobs` does.
@@ -57,11 +57,7 @@ pub struct JobsArgs {
     pub config: Option<PathBuf>,
 }
 
-/// A UTC time for people: `2026-11-25 11:40:22Z`.
-pub fn format_utc(ms: Millis) -> String {
-    let (year, month, day, h, m, s) = crate::utc::civil_from_unix(ms.div_euclid(1000));
-    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}Z")
-}
+use crate::clock::format_utc;
 
 /// When the job will be tried next, relative to `now`.
 fn next_attempt(state: &JobState, now: Millis) -> String {

@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use crate::ata::inventory::UnitConfig;
 use crate::ata::poller::Monitor;
 use crate::ata::status::UnitStatus;
+use crate::clock::format_utc;
 use crate::config::Config;
 use crate::store::{DEFAULT_DB_FILE, Store, StoreError};
-use crate::tools::jobs::format_utc;
 
 /// Output format of `faxbridge lines`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -311,7 +311,7 @@ pub fn format_json(config: &Config, statuses: &[UnitStatus]) -> Value {
 pub fn run_cli(args: LinesArgs, config: &Config) -> Result<ExitCode, LinesError> {
     let runtime = tokio::runtime::Runtime::new().map_err(LinesError::Runtime)?;
     let statuses = runtime.block_on(statuses(config, args.poll))?;
-    let now = crate::queue::worker::now_ms();
+    let now = crate::clock::now_ms();
     match args.format {
         LinesFormat::Table => print!("{}", format_table(config, &statuses, now)),
         LinesFormat::Json => println!(

@@ -83,12 +83,7 @@ pub enum PciToolError {
     Runtime(std::io::Error),
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::clock::now_ms;
 
 /// Run `faxbridge pci` and print its output.
 pub fn run_cli(args: PciArgs, config: &Config) -> Result<ExitCode, PciToolError> {

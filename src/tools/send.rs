@@ -17,9 +17,9 @@ use std::process::ExitCode;
 
 use tracing::info;
 
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::docs::{self, DocError, RenderOptions};
-use crate::queue::worker::now_ms;
 use crate::queue::{JobStore, NewJob, QueueError};
 use crate::store::{Store, StoreError};
 
@@ -117,7 +117,8 @@ fn store_document(
 pub async fn send(config: &Config, req: &SendRequest) -> Result<Queued, QueueToolError> {
     // A port of our own ATAs is dialled directly, not through the trunk;
     // without a trunk nothing else can be reached.
-    let route = crate::queue::Routes::from_config(config)
+    let route = config
+        .send_routes()
         .sendable(&req.to)
         .map_err(|_| QueueToolError::NotConfigured)?;
     let jobs = open_jobs(config).await?;

@@ -163,7 +163,7 @@ pub async fn submit(
     })?;
     let workers =
         crate::docs::render::worker::this_program().map(|exe| config.documents.workers(exe));
-    let intake = Intake::with_workers(config, jobs.clone(), None, workers);
+    let intake = Intake::with_workers(config.intake_settings(), jobs.clone(), None, workers);
     let sender = Sender {
         address,
         origin: Origin::Local,

@@ -38,8 +38,8 @@ use sha2::Sha256;
 use super::AppState;
 use super::config::{Role, SecureCookies, TrustedProxy, WebConfig};
 use super::limit::{Attempt, Delays, Locked, Lockout, LoginLimiter};
+use crate::net::Cidr;
 use crate::password::PasswordHash;
-use crate::sip::acl::Cidr;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "faxbridge_session";

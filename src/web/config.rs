@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Problem;
-use crate::sip::acl::Cidr;
+use crate::net::Cidr;
+use crate::problem::Problem;
 
 /// What a signed-in person may see and do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]

@@ -87,7 +87,7 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) jobs: JobStore,
     pub(crate) auth: auth::Auth,
-    pub(crate) metrics_from: Vec<crate::sip::acl::Cidr>,
+    pub(crate) metrics_from: Vec<crate::net::Cidr>,
     /// The bearer token that reads `/metrics` from anywhere.
     pub(crate) metrics_token: Option<String>,
 }
@@ -188,10 +188,7 @@ pub async fn serve(
     Ok(Some(WebServer { addr: local, task }))
 }
 
-/// The current time, ms since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    crate::queue::worker::now_ms()
-}
+pub(crate) use crate::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

@@ -26,8 +26,8 @@ use super::auth::Accounts;
 use super::limits::{AuthLimiter, ClientKey, Gate, Refused, Slots};
 use super::protocol::{self, Event, ProtocolConfig, Session, Waiting};
 use super::{MailHandler, ReceivedMessage, SmtpConfig};
-use crate::config::Problem;
 use crate::password::PasswordHash;
+use crate::problem::Problem;
 
 /// Why the SMTP listener could not start.
 #[derive(Debug, thiserror::Error)]

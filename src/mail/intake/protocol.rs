@@ -1105,7 +1105,7 @@ pub(crate) fn rfc5322_date(t: SystemTime) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let (y, mo, d, h, mi, s) = crate::utc::civil_from_unix(secs);
+    let (y, mo, d, h, mi, s) = crate::clock::civil_from_unix(secs);
     // 1970-01-01 was a Thursday.
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
