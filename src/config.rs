@@ -129,15 +129,7 @@ impl MediaConfig {
 }
 
 /// `[routes.NAME]`: the mailboxes of one route.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    /// One or more mailboxes, e.g. `["Accounts <accounts@example.org>"]`.
-    pub mailboxes: Vec<String>,
-    /// Attach the received TIFF beside the PDF.
-    #[serde(default)]
-    pub attach_tiff: bool,
-}
+pub use crate::mail::Route as RouteConfig;
 
 /// `[documents]`: limits and defaults when documents become fax pages.
 #[derive(Debug, Clone, Deserialize)]
@@ -490,6 +482,83 @@ impl Config {
 }
 
 impl Config {
+    /// The configuration summary: what an admin checks, never a password,
+    /// hash or shared secret (only whether one is set).
+    pub fn summary(&self) -> serde_json::Value {
+        let c = self;
+        serde_json::json!({
+            "general": {
+                "spool_dir": c.general.spool_dir.display().to_string(),
+                "log": c.general.log,
+            },
+            "sip": {
+                "listen": c.sip.listen.to_string(),
+                "peers": c.sip.peers.iter().map(|p| format!("{} ({})", p.name, p.addresses.join(", "))).collect::<Vec<_>>().join("; "),
+                "default_route": c.sip.routing.default_route,
+            },
+            "media": {
+                "t38": c.media.t38,
+                "prefer_t38": c.media.prefer_t38,
+                "redundancy": c.media.redundancy,
+                "playout_delay_ms": c.media.playout_delay_ms,
+            },
+            "routes": c.routes.iter().map(|(name, r)| (name.clone(), serde_json::Value::from(r.mailboxes.join(", ")))).collect::<serde_json::Map<_, _>>(),
+            "mail": {
+                "from": c.mail.from,
+                "relay": c.mail.relay.as_ref().map(|r| format!("{}:{}", r.host, r.port.map(|p| p.to_string()).unwrap_or_else(|| "default".into()))),
+                "relay_authenticated": c.mail.relay.as_ref().is_some_and(|r| r.username.is_some()),
+                "max_attempts": c.mail.max_attempts,
+            },
+            "queue": {
+                "max_calls_per_trunk": c.queue.max_calls_per_trunk,
+                "trunks": c.queue.trunks.len(),
+            },
+            "outgoing": {
+                "enabled": c.outgoing.enabled(),
+                "trunk": c.outgoing.trunk,
+                "uri": c.outgoing.uri,
+                "authenticated": c.outgoing.account.is_some(),
+            },
+            "intake": {
+                "fax_domains": c.intake.fax_domains.join(", "),
+                "smtp_listen": c.intake.smtp.listen.map(|a| a.to_string()),
+                "smtp_accounts": c.intake.smtp.accounts.len(),
+            },
+            "ata": {
+                "units": c.ata.units.iter().map(|u| format!("{} {} ({})", u.name, u.address, u.building)).collect::<Vec<_>>().join("; "),
+                "ports": c.ata.ports.len(),
+                "buildings": c.ata.buildings.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", "),
+            },
+            "compliance": {
+                "acquirer_prefixes": c.compliance.acquirer_prefixes.join(", "),
+                "finance_digest_to": c.compliance.finance_digest.to.join(", "),
+            },
+            "retention": {
+                "received_days": c.retention.received_days,
+                "sent_days": c.retention.sent_days,
+            },
+            "web": {
+                "listen": c.web.listen.map(|a| a.to_string()),
+                "session_minutes": c.web.session_minutes,
+                "accounts": c.web.accounts.iter().map(|a| format!("{} ({})", a.username, a.role.as_str())).collect::<Vec<_>>().join(", "),
+                "trusted_proxy": c.web.trusted_proxy.as_ref().map(|p| format!("{} from {}", p.header, p.addresses.join(", "))),
+                "metrics_from": c.web.metrics_from.join(", "),
+            },
+        })
+    }
+
+    /// What the web interface is told of this configuration.
+    pub fn site(&self) -> crate::web::Site {
+        crate::web::Site {
+            web: self.web.clone(),
+            queue: self.queue.clone(),
+            spool_dir: self.general.spool_dir.clone(),
+            ata: self.ata.clone(),
+            policy: self.bridge.policy.clone(),
+            summary: self.summary(),
+        }
+    }
+
     /// Where a number's fax is sent: an ATA port's number straight to the
     /// port, anything else through the trunk.
     pub fn send_routes(&self) -> crate::queue::Routes {

@@ -3,11 +3,9 @@
 //! Start-up prepares the spool, opens the store, finishes what a previous
 //! run left (the outbox's own recovery, then calls whose pages never reached
 //! the store), and starts the mail worker and the SIP endpoint. Each incoming
-//! fax call gets its own task (see [`handle_call`]): a call record is written
-//! durably, the call is answered, the pages are received into the spool, the
-//! TIFF is fsynced, the fax is recorded for mail, and only then is the call
-//! record removed. A daemon killed at any point leaves a state that the next
-//! start finishes.
+//! call gets its own task, carried by [`crate::reception`]: fax reception
+//! (durable at every step, so a daemon killed at any point leaves a state
+//! that the next start finishes) or the analogue bridge.
 //!
 //! When `[outgoing] uri` is set or a `[[bridge.lines]]` port can be dialled
 //! directly, the queue's sending worker ([`crate::queue::worker`]) runs
@@ -42,16 +40,14 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, RouteConfig};
-use crate::fax::{FaxJob, FaxOutcome, FaxStatus};
 use crate::intake::Intake;
-use crate::mail::intake::SmtpListener;
-use crate::mail::{Outbox, ReceivedFax, Route};
-use crate::media::fax_call::{FaxCallConfig, MediaSockets, answer_call};
+use crate::mail::Outbox;
 use crate::queue::JobStore;
 use crate::queue::reporter::Reporter;
-use crate::queue::worker::{self, Worker};
-use crate::sip::{IncomingCall, SipEndpoint};
-use crate::spool::{self, CallRecord};
+use crate::queue::worker::Worker;
+use crate::reception::{CallContext, handle_call, recover_interrupted_calls};
+use crate::sip::SipEndpoint;
+use crate::smtp::SmtpListener;
 use crate::store::Store;
 use crate::systemd::Notifier;
 
@@ -126,7 +122,7 @@ pub async fn run_with(
     let health_store = store.clone();
     let jobs = JobStore::new(store, config.queue.clone());
     let recovered = jobs
-        .recover(worker::now_ms())
+        .recover(crate::clock::now_ms())
         .await
         .context("recovering the fax queue")?;
     info!(?recovered, "fax queue recovered");
@@ -251,13 +247,9 @@ pub async fn run_with(
     let ata_task = tokio::spawn(ata_monitor.run(stop_rx.clone()));
     // The admin/finance web interface and /metrics ([web] listen; off when
     // unset). It stays up while calls drain and stops with the mail worker.
-    let web = crate::web::serve(
-        Arc::new(config.clone()),
-        health_store.clone(),
-        stop_rx.clone(),
-    )
-    .await
-    .context("starting the web interface ([web])")?;
+    let web = crate::web::serve(config.site(), health_store.clone(), stop_rx.clone())
+        .await
+        .context("starting the web interface ([web])")?;
     // Ready once every listener (SIP, SMTP, web) takes connections.
     info!(
         udp = ?endpoint.udp_addr(),
@@ -287,7 +279,7 @@ pub async fn run_with(
         &config.compliance,
         Some(&outbox),
         &config.ata.inventory(),
-        worker::now_ms(),
+        crate::clock::now_ms(),
     )
     .await
     {
@@ -313,7 +305,8 @@ pub async fn run_with(
         alerts: Some(Arc::new(alerts)),
     };
     let ctx = Arc::new(CallContext {
-        config: Arc::new(config.clone()),
+        inventory: config.ata.inventory(),
+        compliance: config.compliance.clone(),
         bridge,
         endpoint: endpoint.clone(),
         spool: spool.clone(),
@@ -399,7 +392,8 @@ async fn purge_periodically(store: Store, spool: PathBuf, cfg: crate::retention:
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = crate::retention::purge(&store, &spool, &cfg, worker::now_ms()).await {
+        if let Err(e) = crate::retention::purge(&store, &spool, &cfg, crate::clock::now_ms()).await
+        {
             warn!("{e}; trying again in {every:?}");
         }
     }
@@ -420,230 +414,6 @@ async fn watchdog(notifier: Arc<Notifier>, store: Store, every: Duration) {
             }
             Err(_) => error!(
                 "health check: the store took longer than {every:?}; not pinging the watchdog"
-            ),
-        }
-    }
-}
-
-/// What every call task needs.
-struct CallContext {
-    config: Arc<Config>,
-    /// What the bridge needs: media address, trunk account, call counter,
-    /// alerts.
-    bridge: crate::bridge::b2bua::BridgeSettings,
-    endpoint: Arc<SipEndpoint>,
-    spool: PathBuf,
-    outbox: Outbox,
-    routes: Arc<RwLock<BTreeMap<String, RouteConfig>>>,
-    media_ip: std::net::IpAddr,
-    call: FaxCallConfig,
-    /// PCI-DSS flags of bridged calls ([`crate::compliance::alert`]).
-    pci: crate::compliance::ComplianceStore,
-}
-
-/// Carry one call where the router sent it: fax reception, or the
-/// analogue bridge.
-async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
-    if let Some(route) = call.fax_route() {
-        let route = route.to_string();
-        return receive_call(call, route, ctx).await;
-    }
-    let config = &ctx.config;
-    let call_id = call.call_id.clone();
-    // PCI-DSS: the ports this call involves, for its evidence when it ends.
-    let started_at_ms = worker::now_ms();
-    let ports = crate::compliance::alert::ports_of_call(&config.ata.inventory(), &call.decision);
-    match crate::bridge::b2bua::bridge_call(&ctx.endpoint, &ctx.bridge, call).await {
-        crate::bridge::b2bua::BridgeOutcome::OwnFax(call, own) => {
-            receive_call(*call, own.route, ctx.clone()).await;
-        }
-        crate::bridge::b2bua::BridgeOutcome::Ended(report) => {
-            info!(%call_id, classification = ?report.classification, "bridged call ended");
-            crate::compliance::alert::observe_bridged_call(
-                &ctx.pci,
-                &config.compliance,
-                Some(&ctx.outbox),
-                &call_id,
-                &ports,
-                (started_at_ms, worker::now_ms()),
-                report.classification.as_ref(),
-            )
-            .await;
-        }
-        other => info!(%call_id, outcome = ?other, "bridged call not connected"),
-    }
-}
-
-/// Receive one fax call and hand its pages to the outbox.
-async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) {
-    let caller = uri_user(&call.from).unwrap_or_default();
-    let called = call.did.clone().unwrap_or_default();
-    let record = CallRecord::new(&call.call_id, &caller, &called, &route);
-    if let Err(e) = spool::write_record(&ctx.spool, &record) {
-        // Without a durable record a crash could lose the fax: refuse, so the
-        // sending fax machine retries later instead of believing it was sent.
-        error!(call_id = %call.call_id, "cannot write the call record: {e}; answering 503");
-        call.reject(503);
-        return;
-    }
-    let sockets = match MediaSockets::bind(ctx.media_ip).await {
-        Ok(s) => s,
-        Err(e) => {
-            error!(call_id = %call.call_id, "{e}; answering 503");
-            call.reject(503);
-            let _ = spool::remove_record(&ctx.spool, &record.id);
-            return;
-        }
-    };
-    let tiff = spool::tiff_path(&ctx.spool, &record.id);
-    info!(fax = %record.id, %caller, %called, %route, "incoming fax call");
-    match answer_call(call, FaxJob::Receive(tiff.clone()), sockets, &ctx.call).await {
-        Ok(report) => {
-            info!(fax = %record.id, "{report}");
-            finish_reception(&ctx, &record, Some(&report.outcome), report.elapsed).await;
-        }
-        Err(e) => {
-            // Refused before the call was answered (SDP, sockets): no pages.
-            warn!(fax = %record.id, "call not answered: {e}");
-            let _ = std::fs::remove_file(&tiff);
-            let _ = spool::remove_record(&ctx.spool, &record.id);
-        }
-    }
-}
-
-/// fsync the pages, record the fax for mail, then drop the call record.
-/// `outcome` is `None` for a call interrupted by a crash.
-async fn finish_reception(
-    ctx: &CallContext,
-    record: &CallRecord,
-    outcome: Option<&FaxOutcome>,
-    elapsed: Duration,
-) {
-    let route = ctx
-        .routes
-        .read()
-        .expect("routes lock")
-        .get(&record.route)
-        .cloned();
-    deliver(&ctx.spool, &ctx.outbox, record, route, outcome, elapsed).await;
-}
-
-async fn deliver(
-    spool: &Path,
-    outbox: &Outbox,
-    record: &CallRecord,
-    route: Option<RouteConfig>,
-    outcome: Option<&FaxOutcome>,
-    elapsed: Duration,
-) {
-    let tiff = spool::tiff_path(spool, &record.id);
-    let pages_on_disk = std::fs::metadata(&tiff).is_ok_and(|m| m.len() > 0);
-    let pages = match outcome {
-        Some(o) => o.pages_stored,
-        None if pages_on_disk => crate::docs::tiff::read_tiff(&tiff)
-            .map(|p| p.len() as u32)
-            .unwrap_or(0),
-        None => 0,
-    };
-    if !pages_on_disk || pages == 0 {
-        // Nothing arrived (a voice call, a failed training): no fax to mail.
-        info!(fax = %record.id, "no pages received; nothing to deliver");
-        let _ = std::fs::remove_file(&tiff);
-        let _ = spool::remove_record(spool, &record.id);
-        return;
-    }
-    if let Err(e) = spool::sync_file(&tiff) {
-        error!(fax = %record.id, "cannot sync {}: {e}; keeping the call record for the next start", tiff.display());
-        return;
-    }
-    let Some(route) = route else {
-        error!(fax = %record.id, route = %record.route, "ALERT: route has no mailboxes; the fax stays in the spool until [routes.{}] is configured", record.route);
-        return;
-    };
-    let fax = received_fax(record, &tiff, pages, outcome, elapsed);
-    let route = Route {
-        mailboxes: route.mailboxes,
-        attach_tiff: route.attach_tiff,
-    };
-    match outbox.deliver_received_fax(&fax, &route).await {
-        Ok(()) => {
-            if let Err(e) = spool::remove_record(spool, &record.id) {
-                warn!(fax = %record.id, "cannot remove the call record: {e}");
-            }
-        }
-        Err(e) => {
-            error!(fax = %record.id, "ALERT: cannot queue the fax for mail: {e}; it will be retried at the next start")
-        }
-    }
-}
-
-/// The mail's view of a received fax.
-fn received_fax(
-    record: &CallRecord,
-    tiff: &Path,
-    pages: u32,
-    outcome: Option<&FaxOutcome>,
-    elapsed: Duration,
-) -> ReceivedFax {
-    let (result, success) = match outcome.map(|o| &o.status) {
-        Some(FaxStatus::Success) if pages == 1 => ("Received the whole fax (1 page).".into(), true),
-        Some(FaxStatus::Success) => (format!("Received all {pages} pages."), true),
-        Some(FaxStatus::Failed { reason, .. }) => (
-            format!("The call ended early: {reason} {pages} page(s) arrived."),
-            false,
-        ),
-        None => (
-            format!(
-                "The call was interrupted when the fax service stopped; {pages} page(s) arrived."
-            ),
-            false,
-        ),
-    };
-    ReceivedFax {
-        id: record.id.clone(),
-        tiff: tiff.to_path_buf(),
-        caller: record.caller.clone(),
-        called: record.called.clone(),
-        remote_csi: outcome
-            .and_then(|o| o.remote_ident.clone())
-            .unwrap_or_default(),
-        pages_received: pages,
-        pages_expected: outcome
-            .filter(|o| o.is_success())
-            .map(|o| o.pages_transferred),
-        started_at: record.started_at(),
-        duration: outcome.map(|o| o.duration()).unwrap_or(elapsed),
-        bit_rate: outcome.and_then(|o| o.bit_rate).unwrap_or(0),
-        ecm: outcome.is_some_and(|o| o.ecm),
-        result,
-        success,
-    }
-}
-
-/// Mail the pages of calls cut off by a crash (their call record is still in
-/// the spool). Delivery is idempotent, so a fax already recorded just resumes.
-async fn recover_interrupted_calls(
-    spool: &Path,
-    outbox: &Outbox,
-    routes: &BTreeMap<String, RouteConfig>,
-) {
-    let found = match spool::interrupted_calls(spool) {
-        Ok(f) => f,
-        Err(e) => {
-            error!("cannot scan {} for interrupted calls: {e}", spool.display());
-            return;
-        }
-    };
-    for entry in found {
-        match entry {
-            Ok(record) => {
-                warn!(fax = %record.id, "finishing a call interrupted by a stop");
-                let route = routes.get(&record.route).cloned();
-                deliver(spool, outbox, &record, route, None, Duration::ZERO).await;
-            }
-            Err(path) => error!(
-                "ALERT: unreadable call record {}; inspect it and the TIFF beside it",
-                path.display()
             ),
         }
     }
@@ -696,27 +466,6 @@ fn reload_routes(
     }
 }
 
-/// The user part of a SIP URI in a From/To value:
-/// `"Lab" <sip:01223123456@host>;tag=x` → `01223123456`.
-pub fn uri_user(value: &str) -> Option<String> {
-    let uri = match (value.find('<'), value.find('>')) {
-        (Some(a), Some(b)) if a < b => &value[a + 1..b],
-        _ => value.split(';').next().unwrap_or(value),
-    };
-    let rest = uri
-        .trim()
-        .strip_prefix("sips:")
-        .or_else(|| uri.trim().strip_prefix("sip:"))
-        .or_else(|| uri.trim().strip_prefix("tel:"))?;
-    let user = match rest.find('@') {
-        Some(at) => &rest[..at],
-        None if uri.trim().starts_with("tel:") => rest.split(';').next().unwrap_or(rest),
-        None => return None,
-    };
-    let user = user.split(';').next().unwrap_or(user);
-    (!user.is_empty()).then(|| user.to_string())
-}
-
 /// Create the spool directories and prove the spool is writable and syncable.
 pub fn prepare_spool(spool: &Path) -> anyhow::Result<()> {
     for dir in SPOOL_DIRS {
@@ -752,46 +501,5 @@ mod tests {
     fn unwritable_spool_is_an_error() {
         let err = prepare_spool(Path::new("/proc/faxbridge-spool")).unwrap_err();
         assert!(format!("{err:#}").contains("/proc/faxbridge-spool"));
-    }
-
-    #[test]
-    fn caller_number_from_from_header() {
-        assert_eq!(
-            uri_user("\"Lab\" <sip:01223123456@10.0.0.5>;tag=abc").as_deref(),
-            Some("01223123456")
-        );
-        assert_eq!(
-            uri_user("sip:+441223123456@trunk.example;user=phone").as_deref(),
-            Some("+441223123456")
-        );
-        assert_eq!(
-            uri_user("<sip:100;phone-context=x@h>").as_deref(),
-            Some("100")
-        );
-        assert_eq!(
-            uri_user("<tel:+441223123456>").as_deref(),
-            Some("+441223123456")
-        );
-        assert_eq!(uri_user("<sip:host.example>"), None);
-        assert_eq!(uri_user("garbage"), None);
-        // Forms ATAs send in From.
-        let user = |v: &str| uri_user(v).unwrap_or_default();
-        assert_eq!(user("sip:2001@10.1.2.3"), "2001");
-        assert_eq!(user("\"Fax\" <sip:2001@10.1.2.3:5060>;tag=abc"), "2001");
-        assert_eq!(
-            user("<sips:+441223123456@trunk;user=phone>"),
-            "+441223123456"
-        );
-        assert_eq!(user("sip:10.1.2.3"), "");
-        assert_eq!(user("tel:+441223123456;phone-context=x"), "+441223123456");
-    }
-
-    #[test]
-    fn interrupted_call_reads_as_partial() {
-        let rec = CallRecord::new("c1", "0161", "100", "inbox");
-        let fax = received_fax(&rec, Path::new("/x.tif"), 2, None, Duration::from_secs(5));
-        assert!(!fax.success);
-        assert_eq!(fax.pages_received, 2);
-        assert!(fax.result.contains("interrupted"), "{}", fax.result);
     }
 }

@@ -1,5 +1,7 @@
 //! The `faxbridge` command: the daemon and the tools that admins and tests share.
 
+#![deny(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

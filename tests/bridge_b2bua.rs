@@ -206,7 +206,7 @@ async fn world_with(answer_timeout_secs: u64) -> World {
 }
 
 fn user_of(uri: &str) -> String {
-    faxbridge::daemon::uri_user(uri).unwrap_or_default()
+    faxbridge::sip::wire::uri_user(uri).unwrap_or_default()
 }
 
 fn media_of(sdp: &[u8]) -> SocketAddr {

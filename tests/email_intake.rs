@@ -16,8 +16,8 @@ use faxbridge::config::Config;
 use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
 use faxbridge::docs::{Page, Resolution};
 use faxbridge::intake::Intake;
-use faxbridge::mail::intake::{MailHandler, ReceivedMessage, SessionInfo};
 use faxbridge::queue::JobStore;
+use faxbridge::smtp::{MailHandler, ReceivedMessage, SessionInfo};
 use faxbridge::store::Store;
 use sqlx::Row;
 
@@ -761,14 +761,12 @@ async fn mail_through_the_smtp_listener_is_queued() {
     use tokio::io::AsyncWriteExt;
 
     let env = env().await;
-    let smtp = faxbridge::mail::intake::SmtpConfig {
+    let smtp = faxbridge::smtp::SmtpConfig {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         hostname: Some("fax.example.ac.uk".into()),
         ..Default::default()
     };
-    let listener = faxbridge::mail::intake::SmtpListener::bind(&smtp)
-        .await
-        .unwrap();
+    let listener = faxbridge::smtp::SmtpListener::bind(&smtp).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(listener.run(Arc::new(env.intake.clone()), async move {

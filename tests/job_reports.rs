@@ -779,7 +779,7 @@ async fn a_generic_message_whose_file_is_lost_becomes_a_dead_letter() {
 #[tokio::test]
 async fn parts_left_out_of_a_mail_message_are_listed_in_its_report() {
     use faxbridge::intake::Intake;
-    use faxbridge::mail::intake::{MailHandler, ReceivedMessage, SessionInfo};
+    use faxbridge::smtp::{MailHandler, ReceivedMessage, SessionInfo};
 
     let tmp = tempfile::tempdir().unwrap();
     let spool = tmp.path().join("spool");

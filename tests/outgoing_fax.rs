@@ -313,7 +313,7 @@ fn resend_starts_at_the_first_unconfirmed_page() {
             .await
             .unwrap();
         let jobs = JobStore::new(store, QueueConfig::default());
-        let now = faxbridge::queue::worker::now_ms();
+        let now = faxbridge::clock::now_ms();
         let job = jobs
             .enqueue(
                 &NewJob {
@@ -556,7 +556,7 @@ fn without_a_trunk_ports_are_sent_to_and_other_numbers_refused() {
                     subject: String::new(),
                     not_before: None,
                 },
-                faxbridge::queue::worker::now_ms(),
+                faxbridge::clock::now_ms(),
             )
             .await
             .unwrap();

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use faxbridge::queue::{
     CallOutcome, CallResult, Cause, JobState, JobStore, ListFilter, NewJob, QueueConfig,
@@ -667,10 +667,7 @@ const KILL_JOBS: u32 = 80;
 const KILL_PAGES: u32 = 3;
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    faxbridge::clock::now_ms()
 }
 
 fn kill_config() -> QueueConfig {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use faxbridge::intake::Refusal;
-use faxbridge::mail::intake::{
+use faxbridge::smtp::{
     Accepted, MailHandler, ReceivedMessage, SessionInfo, SmtpAccount, SmtpConfig, SmtpError,
     SmtpListener,
 };

@@ -536,9 +536,9 @@ async fn no_listen_address_means_no_web_interface() {
         .await
         .unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let config = std::sync::Arc::new(faxbridge::config::Config::embedded_default());
+    let config = faxbridge::config::Config::embedded_default();
     assert!(
-        faxbridge::web::serve(config, store, rx)
+        faxbridge::web::serve(config.site(), store, rx)
             .await
             .unwrap()
             .is_none()

@@ -20,8 +20,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use crate::config::Config;
 use crate::docs::{Page, Paper, RenderOptions, Resolution};
 use crate::intake::Intake;
-use crate::mail::intake::SmtpListener;
 use crate::queue::JobStore;
+use crate::smtp::SmtpListener;
 use crate::store::Store;
 
 /// Command-line arguments of `faxbridge bench intake`.

@@ -174,13 +174,6 @@ fn session_id() -> u64 {
         .unwrap_or(1)
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// Where the second leg goes and how.
 struct Onward {
     /// Targets to try in order (several only for emergency calls).
@@ -276,7 +269,11 @@ pub async fn bridge_call(
             }
         }
         Decision::ToTrunk(t) => {
-            let slot = match settings.counter.admit(&t.port_key(), t.limits, now_secs()) {
+            let slot = match settings.counter.admit(
+                &t.port_key(),
+                t.limits,
+                crate::clock::now_secs(),
+            ) {
                 Ok(slot) => slot,
                 Err(breach) => {
                     let refusal = policy_refusal(&t.number, &breach);

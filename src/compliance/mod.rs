@@ -24,7 +24,7 @@
 //! and the PCI-DSS requirements concerned. Never card data, never audio: the only digits stored are the
 //! dialled number that matched an acquirer prefix, and free text (notes)
 //! is refused when it contains anything that passes the Luhn check of a
-//! card number ([`crate::intake::pan`]).
+//! card number ([`pan`]).
 //!
 //! Flags can be acknowledged (who, when, note) but never deleted: the store
 //! has no delete path, and every acknowledgement is kept as history.
@@ -36,6 +36,7 @@
 
 pub mod alert;
 pub mod digest;
+pub mod pan;
 pub mod report;
 pub mod store;
 

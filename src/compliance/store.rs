@@ -230,7 +230,7 @@ fn decode_confidence(text: &str) -> Result<Option<Confidence>, ComplianceStoreEr
 
 /// Refuse free text with card-like digits.
 fn guard(text: &str, what: &'static str) -> Result<(), ComplianceStoreError> {
-    if crate::intake::pan::scan(text).is_empty() {
+    if super::pan::scan(text).is_empty() {
         Ok(())
     } else {
         Err(ComplianceStoreError::CardData(what))

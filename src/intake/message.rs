@@ -1008,7 +1008,7 @@ mod tests {
         assert_eq!(names, ["the subject", "the message text", "list.txt"]);
         let found: usize = texts
             .iter()
-            .map(|(_, t)| crate::intake::pan::scan(t).len())
+            .map(|(_, t)| crate::compliance::pan::scan(t).len())
             .sum();
         assert_eq!(found, 2);
     }

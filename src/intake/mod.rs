@@ -32,98 +32,24 @@
 pub mod address;
 pub mod cover;
 pub mod message;
-pub mod pan;
 pub mod pipeline;
 pub mod policy;
 
-use std::fmt;
+pub use crate::smtp::Refusal;
 
 use serde::Deserialize;
 
 use crate::docs::Resolution;
 
+pub use crate::compliance::pan::{self, Issuer, PanFinding, scan};
 pub use crate::numbering::{DialError, DialPlan, Normalised, NumberKind};
 pub use address::{AddressError, FaxAddress, FaxOptions, parse_recipient};
 pub use message::{CoverSpec, Document, InboundMessage, MessagePlan, Part, plan};
-pub use pan::{Issuer, PanFinding, scan};
 pub use pipeline::{Intake, IntakeSettings, QueuedFax, Submitted};
 pub use policy::{
     Origin, Sender, Standing, Usage, authorise_sender, check_destination, check_destination_at,
     check_pan, check_pan_at, check_quota, standing,
 };
-
-/// A refusal: what an SMTP server replies and what a report or bounce says.
-///
-/// `code` is the RFC 5321 reply code (4xx: try again later, 5xx: do not
-/// retry); `enhanced` is the RFC 3463 enhanced status code (`class.subject.detail`);
-/// `reason` says what happened and `advice` what the sender can do, both in
-/// plain language for people who have never heard of SMTP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// RFC 5321 reply code, e.g. 550.
-    pub code: u16,
-    /// RFC 3463 enhanced status code, e.g. `5.7.1`.
-    pub enhanced: &'static str,
-    /// What happened, in one or two sentences.
-    pub reason: String,
-    /// What the sender can do about it.
-    pub advice: String,
-}
-
-impl Refusal {
-    /// Build a refusal from its parts.
-    pub(crate) fn new(
-        code: u16,
-        enhanced: &'static str,
-        reason: impl Into<String>,
-        advice: impl Into<String>,
-    ) -> Refusal {
-        Refusal {
-            code,
-            enhanced,
-            reason: reason.into(),
-            advice: advice.into(),
-        }
-    }
-
-    /// The refusal of a number the dial plan cannot read, for `RCPT TO`
-    /// and the report: 553 5.1.3, bad destination address syntax.
-    pub fn dial(e: &DialError) -> Refusal {
-        Refusal::new(553, "5.1.3", e.to_string(), "")
-    }
-
-    /// True for a 4xx refusal: the same message may succeed later unchanged.
-    pub fn is_temporary(&self) -> bool {
-        (400..500).contains(&self.code)
-    }
-
-    /// The single-line SMTP reply, e.g. `550 5.7.1 Sender not allowed …`.
-    ///
-    /// RFC 5321 §4.5.3.1.5 limits a reply line to 512 octets including CRLF,
-    /// and reply text must be printable US-ASCII; non-ASCII characters are
-    /// replaced and the text is shortened to fit. Only the reason is sent: the
-    /// advice belongs in the report.
-    pub fn smtp_line(&self) -> String {
-        let mut line = format!("{} {} ", self.code, self.enhanced);
-        for c in self.reason.chars() {
-            if line.len() >= 500 {
-                break;
-            }
-            line.push(if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            });
-        }
-        line.trim_end().to_string()
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.reason, self.advice)
-    }
-}
 
 /// `[intake]`: the email-to-fax intake settings.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -149,7 +75,7 @@ pub struct IntakeConfig {
     /// How a message is turned into documents and a cover page.
     pub message: message::MessageConfig,
     /// The SMTP listener the site's mail relay forwards fax mail to.
-    pub smtp: crate::mail::intake::SmtpConfig,
+    pub smtp: crate::smtp::SmtpConfig,
 }
 
 impl Default for IntakeConfig {
@@ -164,7 +90,7 @@ impl Default for IntakeConfig {
             quota: policy::QuotaConfig::default(),
             pci: policy::PciConfig::default(),
             message: message::MessageConfig::default(),
-            smtp: crate::mail::intake::SmtpConfig::default(),
+            smtp: crate::smtp::SmtpConfig::default(),
         }
     }
 }
@@ -193,7 +119,7 @@ impl IntakeConfig {
     pub fn validate(&self) -> Result<(), Vec<ConfigError>> {
         let mut problems = Vec::new();
         for (i, d) in self.fax_domains.iter().enumerate() {
-            if !address::is_plausible_domain(d) {
+            if !crate::smtp::is_plausible_domain(d) {
                 problems.push(ConfigError::new(
                     format!("fax_domains[{i}]"),
                     format!("{d:?} is not a mail domain; write it like \"fax.example.ac.uk\""),

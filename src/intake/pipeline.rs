@@ -61,8 +61,8 @@ use crate::clock::now_ms;
 use crate::docs::render::Workers;
 use crate::docs::tiff::{Compression, write_tiff};
 use crate::docs::{DocError, Page, RenderOptions, Resolution};
-use crate::mail::intake::{Accepted, MailHandler, ReceivedMessage, SessionInfo};
 use crate::queue::{JobStore, LeftOut, Millis, NewJob, Routes};
+use crate::smtp::{Accepted, MailHandler, ReceivedMessage, SessionInfo};
 
 /// One hour in milliseconds: the window of the message allowance.
 const HOUR_MS: Millis = 3_600_000;

@@ -42,8 +42,8 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use super::pan::PanFinding;
 use super::{ConfigError, Refusal};
+use crate::compliance::pan::PanFinding;
 use crate::numbering::policy::{Breach, DEFAULT_BLOCKED_PREFIXES, check_number, describe_prefix};
 use crate::numbering::{DialPlan, NEVER_FAXED, Normalised, NumberKind};
 
@@ -707,26 +707,11 @@ pub(crate) fn matches_any(list: &[String], address: &str) -> bool {
     })
 }
 
+/// Problems in a list of sender addresses or domains (`key` names the list).
 pub(crate) fn address_list_problems(key: &str, list: &[String]) -> Vec<ConfigError> {
-    list.iter()
-        .enumerate()
-        .filter(|(_, e)| {
-            let e = e.trim();
-            let domain = match e.rfind('@') {
-                Some(at) if at > 0 => &e[at + 1..],
-                Some(_) => &e[1..],
-                None => e.strip_prefix("*.").unwrap_or(e),
-            };
-            !super::address::is_plausible_domain(domain)
-        })
-        .map(|(i, e)| {
-            ConfigError::new(
-                format!("{key}[{i}]"),
-                format!(
-                    "{e:?} is not an address or domain; write \"user@example.ac.uk\", \"example.ac.uk\" or \"*.example.ac.uk\""
-                ),
-            )
-        })
+    crate::smtp::address_list_problems(key, list)
+        .into_iter()
+        .map(|(key, problem)| ConfigError::new(key, problem))
         .collect()
 }
 
@@ -771,7 +756,7 @@ fn in_relays(relays: &[String], ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::intake::pan;
+    use crate::compliance::pan;
 
     /// An SMTP origin; an authenticated account may send as any address at
     /// example.ac.uk or example.com.

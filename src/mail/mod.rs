@@ -28,10 +28,8 @@
 //! clients and archives can recognise the duplicate.
 
 pub mod alert;
-pub mod intake;
 pub mod message;
 pub mod outbox;
-pub mod report;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -337,12 +335,14 @@ pub struct ReceivedFax {
     pub success: bool,
 }
 
-/// Where a received fax is mailed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a received fax is mailed: `[routes.NAME]` of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Route {
     /// One or more mailboxes, e.g. `"Accounts <accounts@example.org>"`.
     pub mailboxes: Vec<String>,
     /// Attach the original TIFF beside the PDF.
+    #[serde(default)]
     pub attach_tiff: bool,
 }
 

@@ -2,7 +2,7 @@
 //! card terminal)?
 //!
 //! Analogue card terminals (PDQs) dial their acquirer with a modem; carried
-//! over VoIP such a line is outside PCI-DSS (see [`crate::compliance`]), so
+//! over VoIP such a line is outside PCI-DSS (the compliance service keeps the flags), so
 //! every bridged call is listened to and labelled. The classifier is
 //! sans-IO: the bridge feeds it 8 kHz linear samples of each direction
 //! (caller→callee and callee→caller) as they pass, usually in 20 ms blocks,

@@ -27,6 +27,7 @@
 
 pub mod fallback;
 pub mod job;
+pub mod report;
 pub mod reporter;
 pub mod retry;
 pub mod routes;

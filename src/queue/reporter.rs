@@ -4,7 +4,7 @@
 //! A report becomes due in the job store, in the same transaction that
 //! moves the job to `done`, `failed` or `cancelled` (`report_state =
 //! 'pending'`). This task finds due reports, builds each message
-//! ([`crate::mail::report`]) and hands it to the mail outbox, which owns
+//! ([`super::report`]) and hands it to the mail outbox, which owns
 //! delivery, retries and dead letters. The hand-over is one transaction:
 //!
 //! 1. the message file is written to the spool and fsynced
@@ -31,8 +31,8 @@ use lettre::message::Mailbox;
 use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
+use super::report::{self, JobReport};
 use super::{JobStore, Millis, QueueError};
-use crate::mail::report::{self, JobReport};
 use crate::mail::{MailError, Outbox, OutgoingMessage};
 
 /// The outbox kind of delivery reports.

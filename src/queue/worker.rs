@@ -304,7 +304,7 @@ fn document_error(detail: String) -> CallOutcome {
     }
 }
 
-pub use crate::clock::now_ms;
+use crate::clock::now_ms;
 
 /// The TIFF of the pages `claim` sends, and whether it is a temporary
 /// file to remove after the call.

@@ -198,9 +198,62 @@ pub fn retry_after_secs(random: u32) -> u32 {
     random % 11
 }
 
+/// The user part of a SIP URI in a From/To value:
+/// `"Lab" <sip:01223123456@host>;tag=x` → `01223123456`.
+pub fn uri_user(value: &str) -> Option<String> {
+    let uri = match (value.find('<'), value.find('>')) {
+        (Some(a), Some(b)) if a < b => &value[a + 1..b],
+        _ => value.split(';').next().unwrap_or(value),
+    };
+    let rest = uri
+        .trim()
+        .strip_prefix("sips:")
+        .or_else(|| uri.trim().strip_prefix("sip:"))
+        .or_else(|| uri.trim().strip_prefix("tel:"))?;
+    let user = match rest.find('@') {
+        Some(at) => &rest[..at],
+        None if uri.trim().starts_with("tel:") => rest.split(';').next().unwrap_or(rest),
+        None => return None,
+    };
+    let user = user.split(';').next().unwrap_or(user);
+    (!user.is_empty()).then(|| user.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caller_number_from_from_header() {
+        assert_eq!(
+            super::uri_user("\"Lab\" <sip:01223123456@10.0.0.5>;tag=abc").as_deref(),
+            Some("01223123456")
+        );
+        assert_eq!(
+            super::uri_user("sip:+441223123456@trunk.example;user=phone").as_deref(),
+            Some("+441223123456")
+        );
+        assert_eq!(
+            super::uri_user("<sip:100;phone-context=x@h>").as_deref(),
+            Some("100")
+        );
+        assert_eq!(
+            super::uri_user("<tel:+441223123456>").as_deref(),
+            Some("+441223123456")
+        );
+        assert_eq!(uri_user("<sip:host.example>"), None);
+        assert_eq!(uri_user("garbage"), None);
+        // Forms ATAs send in From.
+        let user = |v: &str| uri_user(v).unwrap_or_default();
+        assert_eq!(user("sip:2001@10.1.2.3"), "2001");
+        assert_eq!(user("\"Fax\" <sip:2001@10.1.2.3:5060>;tag=abc"), "2001");
+        assert_eq!(
+            user("<sips:+441223123456@trunk;user=phone>"),
+            "+441223123456"
+        );
+        assert_eq!(user("sip:10.1.2.3"), "");
+        assert_eq!(user("tel:+441223123456;phone-context=x"), "+441223123456");
+    }
 
     fn dialog_id() -> rsipstack::dialog::DialogId {
         rsipstack::dialog::DialogId {

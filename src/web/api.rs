@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::auth::Signed;
 use super::config::Role;
 use super::data::{self, LIST_LIMIT};
-use super::{AppState, WebError, now_ms};
-use crate::config::Config;
+use super::{AppState, WebError};
+use crate::clock::now_ms;
 
 /// A JSON document with `status`.
 fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
@@ -58,7 +58,7 @@ pub(crate) async fn session(s: Signed) -> Response {
 
 /// `GET /api/dashboard`.
 pub(crate) async fn dashboard(State(st): State<Arc<AppState>>, s: Signed) -> Response {
-    match data::dashboard(&st.config, &st.store, &st.jobs, &s.who).await {
+    match data::dashboard(&st.site, &st.store, &st.jobs, &s.who).await {
         Ok(d) => json_response(StatusCode::OK, &d),
         Err(e) => failed(e),
     }
@@ -193,7 +193,7 @@ pub(crate) async fn lines(State(st): State<Arc<AppState>>, s: Signed) -> Respons
     if let Err(r) = s.require(&[Role::Admin, Role::Finance], true) {
         return *r;
     }
-    match data::lines(&st.config, &st.store).await {
+    match data::lines(&st.site, &st.store).await {
         Ok(v) => json_response(StatusCode::OK, &json!({ "units": v })),
         Err(e) => failed(e),
     }
@@ -265,69 +265,5 @@ pub(crate) async fn config_summary(State(st): State<Arc<AppState>>, s: Signed) -
     if let Err(r) = s.require(&[Role::Admin], true) {
         return *r;
     }
-    json_response(StatusCode::OK, &config_json(&st.config))
-}
-
-/// The configuration summary: what an admin checks, never a password,
-/// hash or shared secret (only whether one is set).
-pub(crate) fn config_json(c: &Config) -> Value {
-    json!({
-        "general": {
-            "spool_dir": c.general.spool_dir.display().to_string(),
-            "log": c.general.log,
-        },
-        "sip": {
-            "listen": c.sip.listen.to_string(),
-            "peers": c.sip.peers.iter().map(|p| format!("{} ({})", p.name, p.addresses.join(", "))).collect::<Vec<_>>().join("; "),
-            "default_route": c.sip.routing.default_route,
-        },
-        "media": {
-            "t38": c.media.t38,
-            "prefer_t38": c.media.prefer_t38,
-            "redundancy": c.media.redundancy,
-            "playout_delay_ms": c.media.playout_delay_ms,
-        },
-        "routes": c.routes.iter().map(|(name, r)| (name.clone(), Value::from(r.mailboxes.join(", ")))).collect::<serde_json::Map<_, _>>(),
-        "mail": {
-            "from": c.mail.from,
-            "relay": c.mail.relay.as_ref().map(|r| format!("{}:{}", r.host, r.port.map(|p| p.to_string()).unwrap_or_else(|| "default".into()))),
-            "relay_authenticated": c.mail.relay.as_ref().is_some_and(|r| r.username.is_some()),
-            "max_attempts": c.mail.max_attempts,
-        },
-        "queue": {
-            "max_calls_per_trunk": c.queue.max_calls_per_trunk,
-            "trunks": c.queue.trunks.len(),
-        },
-        "outgoing": {
-            "enabled": c.outgoing.enabled(),
-            "trunk": c.outgoing.trunk,
-            "uri": c.outgoing.uri,
-            "authenticated": c.outgoing.account.is_some(),
-        },
-        "intake": {
-            "fax_domains": c.intake.fax_domains.join(", "),
-            "smtp_listen": c.intake.smtp.listen.map(|a| a.to_string()),
-            "smtp_accounts": c.intake.smtp.accounts.len(),
-        },
-        "ata": {
-            "units": c.ata.units.iter().map(|u| format!("{} {} ({})", u.name, u.address, u.building)).collect::<Vec<_>>().join("; "),
-            "ports": c.ata.ports.len(),
-            "buildings": c.ata.buildings.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", "),
-        },
-        "compliance": {
-            "acquirer_prefixes": c.compliance.acquirer_prefixes.join(", "),
-            "finance_digest_to": c.compliance.finance_digest.to.join(", "),
-        },
-        "retention": {
-            "received_days": c.retention.received_days,
-            "sent_days": c.retention.sent_days,
-        },
-        "web": {
-            "listen": c.web.listen.map(|a| a.to_string()),
-            "session_minutes": c.web.session_minutes,
-            "accounts": c.web.accounts.iter().map(|a| format!("{} ({})", a.username, a.role.as_str())).collect::<Vec<_>>().join(", "),
-            "trusted_proxy": c.web.trusted_proxy.as_ref().map(|p| format!("{} from {}", p.header, p.addresses.join(", "))),
-            "metrics_from": c.web.metrics_from.join(", "),
-        },
-    })
+    json_response(StatusCode::OK, &st.site.summary)
 }

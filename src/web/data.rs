@@ -18,7 +18,6 @@ use super::auth::Principal;
 use super::config::Role;
 use crate::ata::status::UnitStatus;
 use crate::compliance::{ComplianceStore, Flag};
-use crate::config::Config;
 use crate::queue::{JobState, JobStore, JobSummary, ListFilter};
 use crate::store::Store;
 
@@ -405,10 +404,10 @@ pub(crate) async fn flags(store: &Store) -> Result<Vec<Flag>, WebError> {
 
 /// The ATAs of the inventory (and any unit only the store knows), with
 /// their ports, last status and PCI-DSS flags.
-pub(crate) async fn lines(config: &Config, store: &Store) -> Result<Vec<UnitView>, WebError> {
+pub(crate) async fn lines(site: &super::Site, store: &Store) -> Result<Vec<UnitView>, WebError> {
     let statuses = ata_statuses(store).await?;
     let flags = flags(store).await?;
-    let mut units: Vec<UnitView> = config
+    let mut units: Vec<UnitView> = site
         .ata
         .units
         .iter()
@@ -421,7 +420,7 @@ pub(crate) async fn lines(config: &Config, store: &Store) -> Result<Vec<UnitView
             last_poll_ms: None,
             firmware: None,
             problems: Vec::new(),
-            ports: config
+            ports: site
                 .ata
                 .ports
                 .iter()
@@ -435,8 +434,7 @@ pub(crate) async fn lines(config: &Config, store: &Store) -> Result<Vec<UnitView
                     takes_payments: p.takes_payments,
                     state: None,
                     pci_flags: Vec::new(),
-                    policy: config
-                        .bridge
+                    policy: site
                         .policy
                         .for_port(&p.unit, p.number, p.role.as_str())
                         .summary(),
@@ -499,15 +497,15 @@ pub(crate) async fn lines(config: &Config, store: &Store) -> Result<Vec<UnitView
 }
 
 /// Incoming fax calls in progress: call records in the spool.
-pub(crate) fn incoming_calls(config: &Config) -> usize {
-    crate::spool::interrupted_calls(&config.general.spool_dir)
+pub(crate) fn incoming_calls(site: &super::Site) -> usize {
+    crate::spool::interrupted_calls(&site.spool_dir)
         .map(|v| v.len())
         .unwrap_or(0)
 }
 
 /// The dashboard for `who`.
 pub(crate) async fn dashboard(
-    config: &Config,
+    site: &super::Site,
     store: &Store,
     job_store: &JobStore,
     who: &Principal,
@@ -532,7 +530,7 @@ pub(crate) async fn dashboard(
         .count();
     Ok(Dashboard {
         site: Some(SiteOverview {
-            incoming_calls: incoming_calls(config),
+            incoming_calls: incoming_calls(site),
             bridged_calls: crate::bridge::active_calls(),
             outgoing_calls: ["dialling", "sending"]
                 .iter()

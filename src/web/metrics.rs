@@ -267,7 +267,7 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
     e.sample(
         "faxbridge_calls_in_progress",
         &[("direction", "in")],
-        data::incoming_calls(&st.config) as i64,
+        data::incoming_calls(&st.site) as i64,
     );
     let out_active =
         queue.get("dialling").copied().unwrap_or(0) + queue.get("sending").copied().unwrap_or(0);
@@ -415,7 +415,7 @@ pub(crate) async fn render(st: &AppState) -> Result<String, WebError> {
 /// (the store never sees a refused connection or a wrong password), so
 /// they restart from 0 with the daemon, which `rate()` handles.
 fn smtp(e: &mut Exposition) {
-    let c = crate::mail::intake::counters();
+    let c = crate::smtp::counters();
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     e.family(
         "faxbridge_smtp_auth_failures_total",

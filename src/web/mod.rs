@@ -36,7 +36,6 @@ use tokio::task::JoinHandle;
 pub use auth::Principal;
 pub use config::{Role, SecureCookies, TrustedProxy, WebAccount, WebConfig};
 
-use crate::config::Config;
 use crate::queue::JobStore;
 use crate::store::Store;
 
@@ -81,9 +80,28 @@ impl WebError {
     }
 }
 
+/// What the web interface is told of the site's configuration. The daemon
+/// builds it from the whole configuration (`Config::site`); the web layer
+/// sees only these parts.
+#[derive(Debug, Clone, Default)]
+pub struct Site {
+    /// `[web]`.
+    pub web: WebConfig,
+    /// `[queue]`, for the job views.
+    pub queue: crate::queue::QueueConfig,
+    /// `[general] spool_dir`, where calls in progress leave their records.
+    pub spool_dir: std::path::PathBuf,
+    /// `[ata]`: the units and ports shown on the Lines page.
+    pub ata: crate::ata::AtaConfig,
+    /// `[bridge.policy]`: each port's dialling policy, shown beside it.
+    pub policy: crate::numbering::policy::PolicyConfig,
+    /// The configuration summary an admin reads (no secrets).
+    pub summary: serde_json::Value,
+}
+
 /// What every handler shares.
 pub(crate) struct AppState {
-    pub(crate) config: Arc<Config>,
+    pub(crate) site: Site,
     pub(crate) store: Store,
     pub(crate) jobs: JobStore,
     pub(crate) auth: auth::Auth,
@@ -150,14 +168,14 @@ fn router(state: Arc<AppState>) -> Router {
 /// is not). It serves until `shutdown` turns `true` (or its sender is
 /// dropped), then finishes requests in progress.
 pub async fn serve(
-    config: Arc<Config>,
+    site: Site,
     store: Store,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Option<WebServer>, WebError> {
-    let Some(addr) = config.web.listen else {
+    let Some(addr) = site.web.listen else {
         return Ok(None);
     };
-    let metrics_token = config.web.metrics_token().map_err(WebError::MetricsToken)?;
+    let metrics_token = site.web.metrics_token().map_err(WebError::MetricsToken)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| WebError::Bind { addr, source })?;
@@ -165,11 +183,11 @@ pub async fn serve(
         .local_addr()
         .map_err(|source| WebError::Bind { addr, source })?;
     let state = Arc::new(AppState {
-        jobs: JobStore::new(store.clone(), config.queue.clone()),
-        auth: auth::Auth::new(&config.web),
-        metrics_from: config.web.metrics_networks(),
+        jobs: JobStore::new(store.clone(), site.queue.clone()),
+        auth: auth::Auth::new(&site.web),
+        metrics_from: site.web.metrics_networks(),
         metrics_token,
-        config,
+        site,
         store,
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -188,8 +206,6 @@ pub async fn serve(
     Ok(Some(WebServer { addr: local, task }))
 }
 
-pub(crate) use crate::clock::now_ms;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,7 +220,7 @@ mod tests {
         spawnable(async move {
             let store = Store::open_in_spool(&dir).await;
             if let Ok(store) = store {
-                let _ = serve(Arc::new(Config::default()), store, rx).await;
+                let _ = serve(Site::default(), store, rx).await;
             }
         });
     }

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use super::auth::{Auth, Signed};
 use super::config::Role;
 use super::data::{self, LIST_LIMIT};
-use super::{AppState, WebError, now_ms};
+use super::{AppState, WebError};
+use crate::clock::now_ms;
 use crate::compliance::report::{self, format_utc};
 use crate::media::classifier::Direction;
 
@@ -107,7 +108,7 @@ fn when(ms: i64) -> String {
 
 /// `GET /`: calls in progress, queue, last faxes, ATA health.
 pub(crate) async fn dashboard(State(st): State<Arc<AppState>>, s: Signed) -> Response {
-    let d = match data::dashboard(&st.config, &st.store, &st.jobs, &s.who).await {
+    let d = match data::dashboard(&st.site, &st.store, &st.jobs, &s.who).await {
         Ok(d) => d,
         Err(e) => return failed(e),
     };
@@ -499,7 +500,7 @@ pub(crate) async fn lines(State(st): State<Arc<AppState>>, s: Signed) -> Respons
     if let Err(r) = s.require(&[Role::Admin, Role::Finance], false) {
         return *r;
     }
-    let units = match data::lines(&st.config, &st.store).await {
+    let units = match data::lines(&st.site, &st.store).await {
         Ok(u) => u,
         Err(e) => return failed(e),
     };
@@ -698,7 +699,7 @@ pub(crate) async fn config_summary(State(st): State<Arc<AppState>>, s: Signed) -
     if let Err(r) = s.require(&[Role::Admin], false) {
         return *r;
     }
-    let summary = super::api::config_json(&st.config);
+    let summary = &st.site.summary;
     let body = html! {
         p { "Passwords, hashes and shared secrets are never shown." }
         @if let Some(o) = summary.as_object() {

@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 use faxbridge::ata::status::{LineState, Reading, UnitStatus};
 use faxbridge::compliance::{ComplianceStore, FlagEvidence, Reason};
@@ -244,7 +243,7 @@ pub async fn start_with(web: impl FnOnce(&Path) -> String) -> Running {
     let store = Store::open_in_spool(dir.path()).await.unwrap();
     seed(&config, &store).await;
     let (stop, stop_rx) = watch::channel(false);
-    let server = serve(Arc::new(config), store.clone(), stop_rx)
+    let server = serve(config.site(), store.clone(), stop_rx)
         .await
         .unwrap()
         .expect("[web] listen is set");

@@ -32,10 +32,12 @@
 //! password guessing, with the checks themselves on a bounded blocking
 //! pool. What was refused is counted ([`counters`]) for `/metrics`.
 
+mod addresses;
 pub(crate) mod auth;
 mod limits;
 mod listener;
 pub(crate) mod protocol;
+mod refusal;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -43,10 +45,11 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::intake::Refusal;
 use crate::problem::Problem;
 
+pub use addresses::{address_list_problems, is_plausible_domain};
 pub use listener::{SmtpCounters, SmtpError, SmtpListener, counters};
+pub use refusal::Refusal;
 
 /// Largest `max_message_bytes` accepted: a message is held in memory while
 /// it is received and checked.
@@ -348,13 +351,12 @@ impl SmtpConfig {
             if let Some(e) = crate::password::problem(&account.password_hash) {
                 bad(&format!("{key}.password_hash"), e, crate::password::FIX);
             }
-            for e in crate::intake::policy::address_list_problems(
-                &format!("{key}.addresses"),
-                &account.addresses,
-            ) {
+            for (entry, problem) in
+                address_list_problems(&format!("{key}.addresses"), &account.addresses)
+            {
                 bad(
-                    &e.key,
-                    e.problem,
+                    &entry,
+                    problem,
                     "list addresses or domains, e.g. addresses = [\"j.smith@example.ac.uk\"] or [\"example.ac.uk\"]",
                 );
             }

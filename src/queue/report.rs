@@ -32,12 +32,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
-use super::MailError;
-use super::message::{format_duration, format_utc};
+use super::{Attempt, Cause, JobDetail, JobState, Millis, Transport};
 use crate::docs::pdf::tiff_to_pdf_bytes;
 use crate::docs::tiff::parse_tiff;
 use crate::fax::Modem;
-use crate::queue::{Attempt, Cause, JobDetail, JobState, Millis, Transport};
+use crate::mail::MailError;
+use crate::mail::message::{format_duration, format_utc};
 
 /// Everything one delivery report is made of.
 #[derive(Debug, Clone)]

@@ -20,7 +20,7 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use crate::intake::Refusal;
+use super::Refusal;
 
 use super::SessionInfo;
 use super::auth::{self, SaslError};

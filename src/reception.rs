@@ -1,0 +1,264 @@
+//! Fax reception: incoming calls the router sent to the fax receiver are
+//! answered, their pages received into the spool and handed to the mail
+//! outbox, durably at each step.
+//!
+//! Each call gets its own task ([`handle_call`]): a call record is written
+//! durably, the call is answered, the pages are received into the spool, the
+//! TIFF is fsynced, the fax is recorded for mail, and only then is the call
+//! record removed. A process killed at any point leaves a state that the
+//! next start finishes ([`recover_interrupted_calls`]).
+//!
+//! Calls the router sent to the analogue bridge go to
+//! [`crate::bridge::b2bua::bridge_call`] from here too, so that every
+//! bridged call that ends is checked by the PCI-DSS guard
+//! ([`crate::compliance::alert`]) with the ports the router decided on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use crate::clock::now_ms;
+use crate::fax::{FaxJob, FaxOutcome, FaxStatus};
+use crate::mail::{Outbox, ReceivedFax, Route};
+use crate::media::fax_call::{FaxCallConfig, MediaSockets, answer_call};
+use crate::sip::{IncomingCall, SipEndpoint};
+use crate::spool::{self, CallRecord};
+
+/// What every call task needs.
+pub struct CallContext {
+    /// The units and ports, for the PCI-DSS evidence of bridged calls.
+    pub inventory: crate::ata::Inventory,
+    /// `[compliance]`.
+    pub compliance: crate::compliance::ComplianceConfig,
+    /// What the bridge needs: media address, trunk account, call counter,
+    /// alerts.
+    pub bridge: crate::bridge::b2bua::BridgeSettings,
+    pub endpoint: Arc<SipEndpoint>,
+    pub spool: PathBuf,
+    pub outbox: Outbox,
+    pub routes: Arc<RwLock<BTreeMap<String, Route>>>,
+    pub media_ip: std::net::IpAddr,
+    pub call: FaxCallConfig,
+    /// PCI-DSS flags of bridged calls ([`crate::compliance::alert`]).
+    pub pci: crate::compliance::ComplianceStore,
+}
+
+/// Carry one call where the router sent it: fax reception, or the
+/// analogue bridge.
+pub async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
+    if let Some(route) = call.fax_route() {
+        let route = route.to_string();
+        return receive_call(call, route, ctx).await;
+    }
+    let call_id = call.call_id.clone();
+    // PCI-DSS: the ports this call involves, for its evidence when it ends.
+    let started_at_ms = now_ms();
+    let ports = crate::compliance::alert::ports_of_call(&ctx.inventory, &call.decision);
+    match crate::bridge::b2bua::bridge_call(&ctx.endpoint, &ctx.bridge, call).await {
+        crate::bridge::b2bua::BridgeOutcome::OwnFax(call, own) => {
+            receive_call(*call, own.route, ctx.clone()).await;
+        }
+        crate::bridge::b2bua::BridgeOutcome::Ended(report) => {
+            info!(%call_id, classification = ?report.classification, "bridged call ended");
+            crate::compliance::alert::observe_bridged_call(
+                &ctx.pci,
+                &ctx.compliance,
+                Some(&ctx.outbox),
+                &call_id,
+                &ports,
+                (started_at_ms, now_ms()),
+                report.classification.as_ref(),
+            )
+            .await;
+        }
+        other => info!(%call_id, outcome = ?other, "bridged call not connected"),
+    }
+}
+
+/// Receive one fax call and hand its pages to the outbox.
+async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) {
+    let caller = crate::sip::wire::uri_user(&call.from).unwrap_or_default();
+    let called = call.did.clone().unwrap_or_default();
+    let record = CallRecord::new(&call.call_id, &caller, &called, &route);
+    if let Err(e) = spool::write_record(&ctx.spool, &record) {
+        // Without a durable record a crash could lose the fax: refuse, so the
+        // sending fax machine retries later instead of believing it was sent.
+        error!(call_id = %call.call_id, "cannot write the call record: {e}; answering 503");
+        call.reject(503);
+        return;
+    }
+    let sockets = match MediaSockets::bind(ctx.media_ip).await {
+        Ok(s) => s,
+        Err(e) => {
+            error!(call_id = %call.call_id, "{e}; answering 503");
+            call.reject(503);
+            let _ = spool::remove_record(&ctx.spool, &record.id);
+            return;
+        }
+    };
+    let tiff = spool::tiff_path(&ctx.spool, &record.id);
+    info!(fax = %record.id, %caller, %called, %route, "incoming fax call");
+    match answer_call(call, FaxJob::Receive(tiff.clone()), sockets, &ctx.call).await {
+        Ok(report) => {
+            info!(fax = %record.id, "{report}");
+            finish_reception(&ctx, &record, Some(&report.outcome), report.elapsed).await;
+        }
+        Err(e) => {
+            // Refused before the call was answered (SDP, sockets): no pages.
+            warn!(fax = %record.id, "call not answered: {e}");
+            let _ = std::fs::remove_file(&tiff);
+            let _ = spool::remove_record(&ctx.spool, &record.id);
+        }
+    }
+}
+
+/// fsync the pages, record the fax for mail, then drop the call record.
+/// `outcome` is `None` for a call interrupted by a crash.
+async fn finish_reception(
+    ctx: &CallContext,
+    record: &CallRecord,
+    outcome: Option<&FaxOutcome>,
+    elapsed: Duration,
+) {
+    let route = ctx
+        .routes
+        .read()
+        .expect("routes lock")
+        .get(&record.route)
+        .cloned();
+    deliver(&ctx.spool, &ctx.outbox, record, route, outcome, elapsed).await;
+}
+
+async fn deliver(
+    spool: &Path,
+    outbox: &Outbox,
+    record: &CallRecord,
+    route: Option<Route>,
+    outcome: Option<&FaxOutcome>,
+    elapsed: Duration,
+) {
+    let tiff = spool::tiff_path(spool, &record.id);
+    let pages_on_disk = std::fs::metadata(&tiff).is_ok_and(|m| m.len() > 0);
+    let pages = match outcome {
+        Some(o) => o.pages_stored,
+        None if pages_on_disk => crate::docs::tiff::read_tiff(&tiff)
+            .map(|p| p.len() as u32)
+            .unwrap_or(0),
+        None => 0,
+    };
+    if !pages_on_disk || pages == 0 {
+        // Nothing arrived (a voice call, a failed training): no fax to mail.
+        info!(fax = %record.id, "no pages received; nothing to deliver");
+        let _ = std::fs::remove_file(&tiff);
+        let _ = spool::remove_record(spool, &record.id);
+        return;
+    }
+    if let Err(e) = spool::sync_file(&tiff) {
+        error!(fax = %record.id, "cannot sync {}: {e}; keeping the call record for the next start", tiff.display());
+        return;
+    }
+    let Some(route) = route else {
+        error!(fax = %record.id, route = %record.route, "ALERT: route has no mailboxes; the fax stays in the spool until [routes.{}] is configured", record.route);
+        return;
+    };
+    let fax = received_fax(record, &tiff, pages, outcome, elapsed);
+    match outbox.deliver_received_fax(&fax, &route).await {
+        Ok(()) => {
+            if let Err(e) = spool::remove_record(spool, &record.id) {
+                warn!(fax = %record.id, "cannot remove the call record: {e}");
+            }
+        }
+        Err(e) => {
+            error!(fax = %record.id, "ALERT: cannot queue the fax for mail: {e}; it will be retried at the next start")
+        }
+    }
+}
+
+/// The mail's view of a received fax.
+fn received_fax(
+    record: &CallRecord,
+    tiff: &Path,
+    pages: u32,
+    outcome: Option<&FaxOutcome>,
+    elapsed: Duration,
+) -> ReceivedFax {
+    let (result, success) = match outcome.map(|o| &o.status) {
+        Some(FaxStatus::Success) if pages == 1 => ("Received the whole fax (1 page).".into(), true),
+        Some(FaxStatus::Success) => (format!("Received all {pages} pages."), true),
+        Some(FaxStatus::Failed { reason, .. }) => (
+            format!("The call ended early: {reason} {pages} page(s) arrived."),
+            false,
+        ),
+        None => (
+            format!(
+                "The call was interrupted when the fax service stopped; {pages} page(s) arrived."
+            ),
+            false,
+        ),
+    };
+    ReceivedFax {
+        id: record.id.clone(),
+        tiff: tiff.to_path_buf(),
+        caller: record.caller.clone(),
+        called: record.called.clone(),
+        remote_csi: outcome
+            .and_then(|o| o.remote_ident.clone())
+            .unwrap_or_default(),
+        pages_received: pages,
+        pages_expected: outcome
+            .filter(|o| o.is_success())
+            .map(|o| o.pages_transferred),
+        started_at: record.started_at(),
+        duration: outcome.map(|o| o.duration()).unwrap_or(elapsed),
+        bit_rate: outcome.and_then(|o| o.bit_rate).unwrap_or(0),
+        ecm: outcome.is_some_and(|o| o.ecm),
+        result,
+        success,
+    }
+}
+
+/// Mail the pages of calls cut off by a crash (their call record is still in
+/// the spool). Delivery is idempotent, so a fax already recorded just resumes.
+pub async fn recover_interrupted_calls(
+    spool: &Path,
+    outbox: &Outbox,
+    routes: &BTreeMap<String, Route>,
+) {
+    let found = match spool::interrupted_calls(spool) {
+        Ok(f) => f,
+        Err(e) => {
+            error!("cannot scan {} for interrupted calls: {e}", spool.display());
+            return;
+        }
+    };
+    for entry in found {
+        match entry {
+            Ok(record) => {
+                warn!(fax = %record.id, "finishing a call interrupted by a stop");
+                let route = routes.get(&record.route).cloned();
+                deliver(spool, outbox, &record, route, None, Duration::ZERO).await;
+            }
+            Err(path) => error!(
+                "ALERT: unreadable call record {}; inspect it and the TIFF beside it",
+                path.display()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interrupted_call_reads_as_partial() {
+        let rec = CallRecord::new("c1", "0161", "100", "inbox");
+        let fax = received_fax(&rec, Path::new("/x.tif"), 2, None, Duration::from_secs(5));
+        assert!(!fax.success);
+        assert_eq!(fax.pages_received, 2);
+        assert!(fax.result.contains("interrupted"), "{}", fax.result);
+    }
+}
