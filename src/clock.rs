@@ -82,6 +82,22 @@ pub fn local_weekday_minute() -> (u8, u16) {
     (weekday, minute)
 }
 
+/// Exponential back-off: the wait after `failures` consecutive failures
+/// (1 → `initial`, 2 → 2 × `initial`, 3 → 4 × `initial`, …), never more than
+/// `max`. The one rule for every retry in faxbridge: mail delivery, fax
+/// jobs that failed on the network, accept loops.
+pub fn backoff(
+    initial: std::time::Duration,
+    max: std::time::Duration,
+    failures: u32,
+) -> std::time::Duration {
+    let doublings = failures.saturating_sub(1).min(31);
+    initial
+        .checked_mul(1u32 << doublings)
+        .unwrap_or(max)
+        .min(max)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -99,6 +115,28 @@ mod tests {
             1_500
         );
         assert!(super::now_ms() > 1_700_000_000_000);
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_first_failure_up_to_the_cap() {
+        use std::time::Duration;
+        let s = Duration::from_secs;
+        let wait = |n| super::backoff(s(60), s(3600), n);
+        assert_eq!(
+            [0, 1, 2, 3, 6, 7, 8, 40, u32::MAX].map(wait),
+            [
+                s(60),
+                s(60),
+                s(120),
+                s(240),
+                s(1920),
+                s(3600),
+                s(3600),
+                s(3600),
+                s(3600)
+            ]
+        );
+        assert_eq!(super::backoff(Duration::from_millis(100), s(1), 5), s(1));
     }
 
     use super::*;

@@ -15,7 +15,8 @@
 //!   listener helpers), `problem` (a configuration problem and its fix),
 //!   `alert` (the alert sink), `password` (account hashes), `systemd`
 //!   (readiness and watchdog), `store` (the database handle and schema),
-//!   `spool` (durable files of calls in progress).
+//!   `durable` (atomic, fsynced file writes), `spool` (records of calls in
+//!   progress).
 //! - **protocol cores**: `sdp` (offer/answer), `docs` (TIFF, PDF, rendering),
 //!   `fax` (T.30 over SpanDSP), `numbering` (dial plans, emergency numbers,
 //!   the toll-fraud policy). No sockets, no tasks.
@@ -45,6 +46,7 @@ pub mod compliance;
 pub mod config;
 pub mod daemon;
 pub mod docs;
+pub mod durable;
 pub mod fax;
 pub mod intake;
 pub mod mail;

@@ -131,17 +131,9 @@ impl Cidr {
 
 /// Delay before retrying a failed `accept`: 100 ms, doubling up to 1 s,
 /// back to 100 ms after a success.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            next: Backoff::FIRST,
-        }
-    }
+    failures: u32,
 }
 
 impl Backoff {
@@ -152,14 +144,13 @@ impl Backoff {
 
     /// The delay to wait after another failure.
     pub fn failed(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(Backoff::MAX);
-        d
+        self.failures = self.failures.saturating_add(1);
+        crate::clock::backoff(Backoff::FIRST, Backoff::MAX, self.failures)
     }
 
     /// An accept succeeded.
     pub fn succeeded(&mut self) {
-        self.next = Backoff::FIRST;
+        self.failures = 0;
     }
 }
 

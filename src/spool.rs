@@ -10,8 +10,7 @@
 //! record whose fax the store does not know: [`interrupted_calls`] finds them
 //! at start so the pages that did arrive are still mailed.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -82,16 +81,13 @@ fn record_path(spool: &Path, id: &str) -> PathBuf {
     incoming_dir(spool).join(format!("{id}.call"))
 }
 
-/// Durably write the call record: temp file, fsync, rename, fsync directory.
+/// Durably write the call record ([`crate::durable::write`]).
 pub fn write_record(spool: &Path, record: &CallRecord) -> std::io::Result<()> {
-    let dir = incoming_dir(spool);
-    let tmp = dir.join(format!(".{}.call.tmp", record.id));
     let text = toml::to_string(record).map_err(std::io::Error::other)?;
-    let mut f = File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    fs::rename(&tmp, record_path(spool, &record.id))?;
-    sync_dir(&dir)
+    Ok(crate::durable::write(
+        &record_path(spool, &record.id),
+        text.as_bytes(),
+    )?)
 }
 
 /// Remove the call record once the fax is recorded in the store.
@@ -103,14 +99,8 @@ pub fn remove_record(spool: &Path, id: &str) -> std::io::Result<()> {
     }
 }
 
-/// fsync a file (the received TIFF) so its pages survive a power cut.
-pub fn sync_file(path: &Path) -> std::io::Result<()> {
-    File::open(path)?.sync_all()
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
+use crate::durable::sync_dir;
+pub use crate::durable::sync_file;
 
 /// Call records left by calls that never reached the store, oldest first.
 /// Unreadable records are reported with their path so an admin can look.

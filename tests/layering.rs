@@ -21,7 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shared helpers",
         &[
-            "clock", "net", "problem", "alert", "password", "systemd", "store", "spool",
+            "clock", "net", "problem", "alert", "password", "systemd", "store", "durable", "spool",
         ],
     ),
     ("protocol cores", &["sdp", "docs", "fax", "numbering"]),

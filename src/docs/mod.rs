@@ -216,35 +216,15 @@ impl DocError {
     }
 }
 
-/// How carefully an output file is put on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// Temporary file, fsync of the file, rename, fsync of the directory:
-    /// the spool's "durable before visible" rule. A crash at any point
-    /// leaves the old file or the complete new one. The daemon's path.
-    #[default]
-    Durable,
-    /// Temporary file and rename only: a reader never sees a partial file
-    /// and a bad input leaves an existing output untouched, but after a
-    /// power cut the new file may be missing. Enough for a command-line
-    /// conversion whose user can run it again; each fsync waits for the
-    /// disk (0.3 ms to several ms).
-    Atomic,
-}
+pub use crate::durable::Durability;
 
-/// Write `bytes` to `path` durably: a temporary file in the same directory is
-/// written, fsynced and renamed over `path`, then the directory is fsynced.
-///
-/// A crash at any point leaves either the old file or the complete new one,
-/// never a torn file (the spool's "durable before visible" rule). On error the
-/// temporary file is removed and `path` is untouched.
+/// Write `bytes` to `path` durably ([`crate::durable::write`]).
 pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), DocError> {
     write_file(path, bytes, Durability::Durable)
 }
 
 /// Write `bytes` to `path` through a temporary file renamed into place,
-/// with the fsyncs `durability` asks for. On error the temporary file is
-/// removed and `path` is untouched.
+/// with the fsyncs `durability` asks for.
 pub(crate) fn write_file(
     path: &Path,
     bytes: &[u8],
@@ -253,47 +233,14 @@ pub(crate) fn write_file(
     write_file_with(path, durability, |w| w.write_all(bytes))
 }
 
-/// Write `path` through a temporary file renamed into place, with the
-/// fsyncs `durability` asks for; `write` produces the content through a
-/// buffered writer. On error the temporary file is removed and `path` is
-/// untouched.
+/// [`crate::durable::write_with`], with the error a document error.
 pub(crate) fn write_file_with<T>(
     path: &Path,
     durability: Durability,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<T>,
 ) -> Result<T, DocError> {
-    let durable = durability == Durability::Durable;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "document".to_string());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let f = std::fs::File::create(&tmp).map_err(|e| DocError::io("create", &tmp, e))?;
-        let mut w = std::io::BufWriter::with_capacity(64 * 1024, f);
-        let value = write(&mut w).map_err(|e| DocError::io("write", &tmp, e))?;
-        let f = w
-            .into_inner()
-            .map_err(|e| DocError::io("write", &tmp, e.into_error()))?;
-        if durable {
-            f.sync_all().map_err(|e| DocError::io("fsync", &tmp, e))?;
-        }
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| DocError::io("rename into place", path, e))?;
-        // The rename is only durable once the directory entry is on disk.
-        if durable && let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(value)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::durable::write_with(path, durability, write)
+        .map_err(|e| DocError::io(e.action, &e.path, e.source))
 }
 
 /// The fax resolutions of ITU-T T.30 / T.4 that faxbridge sends and receives.

@@ -158,11 +158,7 @@ impl RetryPolicy {
     /// Delay before the next attempt after `attempts` failed attempts
     /// (1 → initial, 2 → 2 × initial, … capped at max).
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let doublings = attempts.saturating_sub(1).min(31);
-        self.initial
-            .checked_mul(1u32 << doublings)
-            .unwrap_or(self.max)
-            .min(self.max)
+        crate::clock::backoff(self.initial, self.max, attempts)
     }
 
     /// Decide after attempt number `attempts` failed with `failure`, for a
@@ -1022,8 +1018,7 @@ impl Outbox {
             };
             while let Ok(Some(e)) = entries.next_entry().await {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.')
-                    && name.ends_with(".tmp")
+                if crate::durable::is_leftover(&name)
                     && tokio::fs::remove_file(e.path()).await.is_ok()
                 {
                     removed += 1;
@@ -1405,34 +1400,13 @@ fn outbox_entry(row: &AnyRow) -> Result<OutboxEntry, sqlx::Error> {
 // Files: durable writes and Maildir delivery.
 // ---------------------------------------------------------------------------
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Write `bytes` to `path`: temporary file in the same directory, fsync,
-/// rename, fsync of the directory. A crash leaves the old file or the new
-/// one, never a torn file; leftovers are named `.<name>.<pid>.<n>.tmp`.
+/// [`crate::durable::write`], with the error a mail error.
 fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), MailError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(MailError::io("create", &tmp))?;
-        f.write_all(bytes).map_err(MailError::io("write", &tmp))?;
-        f.sync_all().map_err(MailError::io("fsync", &tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(MailError::io("rename into place", path))?;
-        sync_dir(dir).map_err(MailError::io("fsync directory", dir))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::durable::write(path, bytes).map_err(|e| MailError::Io {
+        action: e.action,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 async fn write_durable_async(path: &Path, bytes: Vec<u8>) -> Result<(), MailError> {
@@ -1444,10 +1418,6 @@ async fn write_durable_async(path: &Path, bytes: Vec<u8>) -> Result<(), MailErro
             path: path.to_path_buf(),
             source: std::io::Error::other(e.to_string()),
         })?
-}
-
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Deliver into a Maildir (the qmail `maildir(5)` protocol): write the
@@ -1492,7 +1462,7 @@ fn maildir_deliver(root: &Path, from: &str, rcpt: &str, bytes: &[u8]) -> std::io
         return Err(e);
     }
     std::fs::rename(&tmp, &new)?;
-    sync_dir(&root.join("new"))?;
+    crate::durable::sync_dir(&root.join("new"))?;
     Ok(format!("maildir new/{name}"))
 }
 

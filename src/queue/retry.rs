@@ -293,13 +293,9 @@ pub fn delay_ms(cfg: &RetryConfig, cause: Cause, network_streak: u32) -> Millis 
         Cause::NotFax => cfg.not_fax_delay_secs,
         Cause::Interrupted => cfg.interrupted_delay_secs,
         Cause::Network => {
-            let doublings = network_streak.saturating_sub(1).min(32);
-            cfg.network_initial_delay_secs
-                .saturating_mul(1u64 << doublings)
-                .min(
-                    cfg.network_max_delay_secs
-                        .max(cfg.network_initial_delay_secs),
-                )
+            let initial = std::time::Duration::from_secs(cfg.network_initial_delay_secs);
+            let max = std::time::Duration::from_secs(cfg.network_max_delay_secs).max(initial);
+            crate::clock::backoff(initial, max, network_streak).as_secs()
         }
         Cause::BadNumber | Cause::Refused | Cause::Incompatible | Cause::DocumentError => 0,
     };
