@@ -349,12 +349,44 @@ struct FaxRecord {
     fax: ReceivedFax,
     recipients: Vec<String>,
     attach_tiff: bool,
-    state: String,
+    state: FaxState,
     convert_attempts: i64,
     pdf_path: Option<PathBuf>,
     thumb_path: Option<PathBuf>,
     pdf_pages: Option<u32>,
     conversion_error: Option<String>,
+}
+
+/// Where a received fax is on its way to the mailboxes (`received_fax.state`):
+/// `received` (recorded; no PDF yet) → `converted` (PDF and thumbnail in
+/// the spool, or the conversion error noted) → `queued` (one outbox row per
+/// recipient, written in the same transaction as this state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FaxState {
+    Received,
+    Converted,
+    Queued,
+}
+
+impl FaxState {
+    /// The name stored in the database.
+    fn as_str(self) -> &'static str {
+        match self {
+            FaxState::Received => "received",
+            FaxState::Converted => "converted",
+            FaxState::Queued => "queued",
+        }
+    }
+
+    /// Parse a stored name.
+    fn parse(s: &str) -> Option<FaxState> {
+        Some(match s {
+            "received" => FaxState::Received,
+            "converted" => FaxState::Converted,
+            "queued" => FaxState::Queued,
+            _ => return None,
+        })
+    }
 }
 
 impl std::fmt::Debug for Outbox {
@@ -681,11 +713,11 @@ impl Outbox {
     /// Move a recorded fax forward from whatever state it is in.
     async fn advance(&self, id: &str) -> Result<(), MailError> {
         let mut rec = self.load_fax(id).await?;
-        if rec.state == "received" {
+        if rec.state == FaxState::Received {
             self.convert(&rec).await?;
             rec = self.load_fax(id).await?;
         }
-        if rec.state == "converted" {
+        if rec.state == FaxState::Converted {
             self.queue(&rec).await?;
         }
         Ok(())
@@ -923,13 +955,14 @@ impl Outbox {
             let state: String = row
                 .try_get("state")
                 .map_err(MailError::db("listing unfinished faxes"))?;
+            let state = FaxState::parse(&state).unwrap_or(FaxState::Received);
             match self.advance(&id).await {
                 Ok(()) => {
-                    if state == "received" {
+                    if state == FaxState::Received {
                         report.converted += 1;
                     }
                     report.queued += 1;
-                    info!(fax = %id, from_state = %state, "recovered an unfinished fax");
+                    info!(fax = %id, from_state = state.as_str(), "recovered an unfinished fax");
                 }
                 Err(e) => {
                     report.failures += 1;
@@ -1365,7 +1398,12 @@ fn fax_record(row: &AnyRow) -> Result<FaxRecord, sqlx::Error> {
             .map(str::to_string)
             .collect(),
         attach_tiff: i("attach_tiff")? != 0,
-        state: s("state")?,
+        state: {
+            let state = s("state")?;
+            FaxState::parse(&state).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown received fax state {state:?}").into())
+            })?
+        },
         convert_attempts: i("convert_attempts")?,
         pdf_path: os("pdf_path")?.map(PathBuf::from),
         thumb_path: os("thumb_path")?.map(PathBuf::from),
@@ -1577,6 +1615,14 @@ mod tests {
             RetryDecision::GiveUp(r) => assert!(r.contains("550"), "{r}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn received_fax_states_round_trip_and_unknown_ones_are_refused() {
+        for s in [FaxState::Received, FaxState::Converted, FaxState::Queued] {
+            assert_eq!(FaxState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(FaxState::parse("mailed"), None);
     }
 
     #[test]
