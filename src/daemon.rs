@@ -21,9 +21,10 @@
 //! alerted at once ([`crate::compliance::alert`]); ports the inventory
 //! lists with role `pdq` are flagged at start.
 //!
-//! Signals: SIGTERM or SIGINT stop taking calls and claiming queued faxes,
-//! let calls in progress (both directions) finish
-//! (at most [`DRAIN_LIMIT`]), then stop the endpoint and the mail worker.
+//! Signals: SIGTERM or SIGINT shut down in stages ([`crate::shutdown`]):
+//! stop taking calls, mail and queued faxes; let calls in progress (both
+//! directions) finish (at most [`DRAIN_LIMIT`]); write the last reports; then
+//! stop the endpoint, the mail worker and the rest.
 //! SIGHUP re-reads the configuration file and swaps in its mail routes and
 //! its DID routing table (`[sip.routing]`).
 
@@ -46,6 +47,7 @@ use crate::queue::JobStore;
 use crate::queue::reporter::Reporter;
 use crate::queue::worker::Worker;
 use crate::reception::{CallContext, handle_call, recover_interrupted_calls};
+use crate::shutdown::{Shutdown, Stage};
 use crate::sip::SipEndpoint;
 use crate::smtp::SmtpListener;
 use crate::store::Store;
@@ -127,10 +129,11 @@ pub async fn run_with(
         .context("recovering the fax queue")?;
     info!(?recovered, "fax queue recovered");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
+    // One shutdown signal in stages ([`crate::shutdown`]).
+    let mut shutdown = Shutdown::new();
     let worker = {
         let outbox = outbox.clone();
-        let mut stop = stop_rx.clone();
+        let mut stop = shutdown.subscribe(Stage::Stop);
         tokio::spawn(async move {
             outbox
                 .run_worker(async move {
@@ -187,13 +190,11 @@ pub async fn run_with(
         endpoint.set_registrar(Arc::new(registrar));
     }
     let media_ip = config.media.address.unwrap_or(config.sip.listen.ip());
-    let (send_stop_tx, send_stop_rx) = watch::channel(false);
     // Delivery reports of jobs that reached a final state (also jobs
     // cancelled from the command line or failed at recovery).
     let reporter = Reporter::new(jobs.clone(), outbox.clone());
     let report_waker = reporter.waker();
-    let (report_stop_tx, report_stop_rx) = watch::channel(false);
-    let reporter = tokio::spawn(reporter.run(report_stop_rx));
+    let reporter = tokio::spawn(reporter.run(shutdown.subscribe(Stage::Drained)));
     let mut queue_waker = None;
     // Jobs to our own ATA ports need no trunk: the worker runs when either
     // can carry a fax.
@@ -210,7 +211,9 @@ pub async fn run_with(
         .with_routes(send_routes);
         worker.wake_on_final(report_waker);
         queue_waker = Some(worker.waker());
-        Some(tokio::spawn(worker.run(send_stop_rx.clone())))
+        Some(tokio::spawn(
+            worker.run(shutdown.subscribe(Stage::StopTaking)),
+        ))
     } else {
         info!("no [outgoing] uri and no [[bridge.lines]] port: queued faxes are not sent");
         None
@@ -235,7 +238,7 @@ pub async fn run_with(
             }
             let intake =
                 Intake::with_workers(config.intake_settings(), jobs.clone(), queue_waker, workers);
-            let mut stop = send_stop_rx.clone();
+            let mut stop = shutdown.subscribe(Stage::StopTaking);
             Some(tokio::spawn(listener.run(Arc::new(intake), async move {
                 let _ = stop.wait_for(|s| *s).await;
             })))
@@ -244,12 +247,16 @@ pub async fn run_with(
     };
     // SNMP monitoring of the ATAs listed in [ata] (nothing to do without).
     let ata_monitor = crate::ata::poller::Monitor::new(&config.ata, Some(health_store.clone()));
-    let ata_task = tokio::spawn(ata_monitor.run(stop_rx.clone()));
+    let ata_task = tokio::spawn(ata_monitor.run(shutdown.subscribe(Stage::Stop)));
     // The admin/finance web interface and /metrics ([web] listen; off when
     // unset). It stays up while calls drain and stops with the mail worker.
-    let web = crate::web::serve(config.site(), health_store.clone(), stop_rx.clone())
-        .await
-        .context("starting the web interface ([web])")?;
+    let web = crate::web::serve(
+        config.site(),
+        health_store.clone(),
+        shutdown.subscribe(Stage::Stop),
+    )
+    .await
+    .context("starting the web interface ([web])")?;
     // Ready once every listener (SIP, SMTP, web) takes connections.
     info!(
         udp = ?endpoint.udp_addr(),
@@ -269,7 +276,7 @@ pub async fn run_with(
         config.compliance.finance_digest.clone(),
         crate::compliance::store::ComplianceStore::new(health_store.clone()),
         outbox.clone(),
-        stop_rx.clone(),
+        shutdown.subscribe(Stage::Stop),
     ));
     let pci = crate::compliance::ComplianceStore::new(health_store.clone());
     // PCI-DSS: ports listed with role `pdq` are flagged from the start
@@ -345,7 +352,7 @@ pub async fn run_with(
     // progress run to their end.
     drop(calls);
     notifier.stopping(&format!("finishing {} calls in progress", tasks.len()));
-    let _ = send_stop_tx.send(true);
+    shutdown.advance(Stage::StopTaking);
     let drained = tokio::time::timeout(DRAIN_LIMIT, async {
         // Emergency calls are still put through while others drain.
         loop {
@@ -368,9 +375,9 @@ pub async fn run_with(
     endpoint.shutdown().await;
     tasks.shutdown().await;
     // Reports of the last calls go into the outbox before it stops.
-    let _ = report_stop_tx.send(true);
+    shutdown.advance(Stage::Drained);
     let _ = reporter.await;
-    let _ = stop_tx.send(true);
+    shutdown.advance(Stage::Stop);
     let _ = worker.await;
     let _ = ata_task.await;
     if let Some(web) = web {

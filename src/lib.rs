@@ -15,8 +15,8 @@
 //!   listener helpers), `problem` (a configuration problem and its fix),
 //!   `alert` (the alert sink), `password` (account hashes), `systemd`
 //!   (readiness and watchdog), `store` (the database handle and schema),
-//!   `durable` (atomic, fsynced file writes), `spool` (records of calls in
-//!   progress).
+//!   `durable` (atomic, fsynced file writes), `shutdown` (the staged stop
+//!   signal), `spool` (records of calls in progress).
 //! - **protocol cores**: `sdp` (offer/answer), `docs` (TIFF, PDF, rendering),
 //!   `fax` (T.30 over SpanDSP), `numbering` (dial plans, emergency numbers,
 //!   the toll-fraud policy). No sockets, no tasks.
@@ -60,6 +60,7 @@ pub mod reception;
 pub mod retention;
 pub mod routing;
 pub mod sdp;
+pub mod shutdown;
 pub mod sip;
 pub mod smtp;
 pub mod spool;

@@ -21,7 +21,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "shared helpers",
         &[
-            "clock", "net", "problem", "alert", "password", "systemd", "store", "durable", "spool",
+            "clock", "net", "problem", "alert", "password", "systemd", "store", "durable",
+            "shutdown", "spool",
         ],
     ),
     ("protocol cores", &["sdp", "docs", "fax", "numbering"]),
