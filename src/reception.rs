@@ -83,7 +83,11 @@ async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) 
     let caller = crate::sip::wire::uri_user(&call.from).unwrap_or_default();
     let called = call.did.clone().unwrap_or_default();
     let record = CallRecord::new(&call.call_id, &caller, &called, &route);
-    if let Err(e) = spool::write_record(&ctx.spool, &record) {
+    let write = {
+        let (spool, record) = (ctx.spool.clone(), record.clone());
+        blocking(move || spool::write_record(&spool, &record)).await
+    };
+    if let Err(e) = write {
         // Without a durable record a crash could lose the fax: refuse, so the
         // sending fax machine retries later instead of believing it was sent.
         error!(call_id = %call.call_id, "cannot write the call record: {e}; answering 503");
@@ -95,7 +99,7 @@ async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) 
         Err(e) => {
             error!(call_id = %call.call_id, "{e}; answering 503");
             call.reject(503);
-            let _ = spool::remove_record(&ctx.spool, &record.id);
+            remove_record(&ctx.spool, &record.id).await;
             return;
         }
     };
@@ -109,8 +113,8 @@ async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) 
         Err(e) => {
             // Refused before the call was answered (SDP, sockets): no pages.
             warn!(fax = %record.id, "call not answered: {e}");
-            let _ = std::fs::remove_file(&tiff);
-            let _ = spool::remove_record(&ctx.spool, &record.id);
+            let _ = tokio::fs::remove_file(&tiff).await;
+            remove_record(&ctx.spool, &record.id).await;
         }
     }
 }
@@ -141,22 +145,33 @@ async fn deliver(
     elapsed: Duration,
 ) {
     let tiff = spool::tiff_path(spool, &record.id);
-    let pages_on_disk = std::fs::metadata(&tiff).is_ok_and(|m| m.len() > 0);
+    let pages_on_disk = tokio::fs::metadata(&tiff).await.is_ok_and(|m| m.len() > 0);
     let pages = match outcome {
         Some(o) => o.pages_stored,
-        None if pages_on_disk => crate::docs::tiff::read_tiff(&tiff)
-            .map(|p| p.len() as u32)
-            .unwrap_or(0),
+        None if pages_on_disk => {
+            let tiff = tiff.clone();
+            blocking(move || {
+                crate::docs::tiff::read_tiff(&tiff)
+                    .map(|p| p.len() as u32)
+                    .map_err(std::io::Error::other)
+            })
+            .await
+            .unwrap_or(0)
+        }
         None => 0,
     };
     if !pages_on_disk || pages == 0 {
         // Nothing arrived (a voice call, a failed training): no fax to mail.
         info!(fax = %record.id, "no pages received; nothing to deliver");
-        let _ = std::fs::remove_file(&tiff);
-        let _ = spool::remove_record(spool, &record.id);
+        let _ = tokio::fs::remove_file(&tiff).await;
+        remove_record(spool, &record.id).await;
         return;
     }
-    if let Err(e) = spool::sync_file(&tiff) {
+    let synced = {
+        let tiff = tiff.clone();
+        blocking(move || spool::sync_file(&tiff)).await
+    };
+    if let Err(e) = synced {
         error!(fax = %record.id, "cannot sync {}: {e}; keeping the call record for the next start", tiff.display());
         return;
     }
@@ -166,14 +181,28 @@ async fn deliver(
     };
     let fax = received_fax(record, &tiff, pages, outcome, elapsed);
     match outbox.deliver_received_fax(&fax, &route).await {
-        Ok(()) => {
-            if let Err(e) = spool::remove_record(spool, &record.id) {
-                warn!(fax = %record.id, "cannot remove the call record: {e}");
-            }
-        }
+        Ok(()) => remove_record(spool, &record.id).await,
         Err(e) => {
             error!(fax = %record.id, "ALERT: cannot queue the fax for mail: {e}; it will be retried at the next start")
         }
+    }
+}
+
+/// Run blocking file work (fsync, TIFF decoding) off the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
+/// Drop the call record of a call that needs it no more (its directory is
+/// fsynced, off the runtime's threads).
+async fn remove_record(spool: &Path, id: &str) {
+    let (dir, owned) = (spool.to_path_buf(), id.to_string());
+    if let Err(e) = blocking(move || spool::remove_record(&dir, &owned)).await {
+        warn!(fax = %id, "cannot remove the call record: {e}");
     }
 }
 

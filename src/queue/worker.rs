@@ -586,7 +586,14 @@ async fn attempt_call(
             }
         },
     };
-    let (tiff, temporary) = match prepare_pages(claim, &shared.tmp_dir) {
+    // TIFF decoding and encoding block: off the runtime's threads.
+    let prepared = {
+        let (claim, tmp_dir) = (claim.clone(), shared.tmp_dir.clone());
+        tokio::task::spawn_blocking(move || prepare_pages(&claim, &tmp_dir))
+            .await
+            .unwrap_or_else(|e| Err(format!("preparing the pages failed: {e}")))
+    };
+    let (tiff, temporary) = match prepared {
         Ok(x) => x,
         Err(e) => {
             error!(%job, "cannot prepare the pages to send: {e}");
@@ -615,7 +622,7 @@ async fn attempt_call(
     }
     .await;
     if temporary {
-        let _ = std::fs::remove_file(&tiff);
+        let _ = tokio::fs::remove_file(&tiff).await;
     }
     match &result {
         Ok(report) => info!(%job, "{report}"),

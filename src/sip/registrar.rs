@@ -35,6 +35,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rsipstack::sip::{Header, StatusCode, prelude::HeadersExt};
@@ -499,9 +500,16 @@ use crate::clock::now_ms;
 pub struct Registrar {
     units: Vec<RegistrarUnit>,
     policy: ExpiryPolicy,
-    /// Held across the database write, so REGISTERs apply one at a time
-    /// and the table never runs ahead of the database.
-    table: tokio::sync::Mutex<BindingTable>,
+    /// The bindings in memory. Its lock is held only for in-memory work,
+    /// never across a database write, so lookups by calls and other ports'
+    /// REGISTERs never wait for the disk.
+    table: std::sync::Mutex<BindingTable>,
+    /// One lock per address-of-record (unit, user), held from planning a
+    /// REGISTER to applying it: RFC 3261 §10.3 asks a registrar to process
+    /// the REGISTERs of one address-of-record atomically, and the database
+    /// is written before the table ("durable before visible"). Bounded by
+    /// the configured ports: only a configured port's REGISTER gets here.
+    aor_locks: std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
     store: Option<Store>,
 }
 
@@ -555,16 +563,15 @@ impl Registrar {
         Ok(Registrar {
             units,
             policy,
-            table: tokio::sync::Mutex::new(BindingTable::from_bindings(loaded)),
+            table: std::sync::Mutex::new(BindingTable::from_bindings(loaded)),
+            aor_locks: std::sync::Mutex::new(HashMap::new()),
             store,
         })
     }
 
     /// The live contact a port registered, if any.
     pub async fn contact_for(&self, unit: &str, user: &str) -> Option<String> {
-        self.table
-            .lock()
-            .await
+        self.table()
             .contact_for(unit, user, now_ms())
             .map(str::to_string)
     }
@@ -573,9 +580,7 @@ impl Registrar {
     pub async fn bindings(&self) -> Vec<Binding> {
         let now = now_ms();
         let mut v: Vec<Binding> = self
-            .table
-            .lock()
-            .await
+            .table()
             .all()
             .filter(|b| b.expires_at_ms > now)
             .cloned()
@@ -588,14 +593,14 @@ impl Registrar {
     /// many went.
     pub async fn purge(&self) -> Result<usize, RegistrarError> {
         let now = now_ms();
-        let mut table = self.table.lock().await;
         if let Some(store) = &self.store {
             sqlx::query("DELETE FROM sip_bindings WHERE expires_at_ms <= $1")
                 .bind(now)
                 .execute(store.pool())
                 .await?;
         }
-        let gone = table.expire(now);
+        // A refresh written meanwhile expires later than `now`: it stays.
+        let gone = self.table().expire(now);
         for b in &gone {
             info!(unit = %b.unit, user = %b.user, contact = %b.contact, "SIP registration lapsed");
         }
@@ -617,6 +622,21 @@ impl Registrar {
                 warn!("{e}");
             }
         }
+    }
+
+    /// The binding table, locked for in-memory work only.
+    fn table(&self) -> std::sync::MutexGuard<'_, BindingTable> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The lock of one address-of-record.
+    fn aor_lock(&self, unit: &str, user: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.aor_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((unit.to_string(), user.to_string()))
+            .or_default()
+            .clone()
     }
 
     /// The unit at `source` and whether `user` is one of its ports.
@@ -729,16 +749,16 @@ impl Registrar {
             cseq,
             source,
         };
-        let mut table = self.table.lock().await;
+        let aor = self.aor_lock(&request.unit, &request.user);
+        let _aor = aor.lock().await;
         let now = now_ms();
-        match table.plan(&request, &self.policy, now) {
+        let plan = self.table().plan(&request, &self.policy, now);
+        match plan {
             Err(e) => {
                 info!(%source, user = %request.user, "REGISTER refused: {e}");
-                drop(table);
                 let _ = tx.reply(StatusCode::from(e.status())).await;
             }
             Ok(RegisterPlan::IntervalTooBrief { min_secs }) => {
-                drop(table);
                 let _ = tx
                     .reply_with(
                         StatusCode::from(423),
@@ -756,7 +776,6 @@ impl Registrar {
                 // table and the 200.
                 if let Err(e) = self.write(&upserts, &removals).await {
                     warn!(%source, "REGISTER not stored: {e}");
-                    drop(table);
                     let _ = tx
                         .reply_with(
                             StatusCode::ServerInternalError,
@@ -766,8 +785,7 @@ impl Registrar {
                         .await;
                     return;
                 }
-                table.apply(&upserts, &removals);
-                drop(table);
+                self.table().apply(&upserts, &removals);
                 for b in &upserts {
                     debug!(unit = %b.unit, user = %b.user, contact = %b.contact, "registered");
                 }
