@@ -1,6 +1,8 @@
 # faxbridge: the two entry points named at the top of README.md.
 #   make run   install what is needed, build, start the daemon on the embedded default
 #   make test  install what is needed, then format check, lint and the whole test suite
+#              (with the `bench` feature, so the benchmarks' own tests run too)
+#   make bench build with the `bench` feature and run the engine and document benchmarks
 
 CARGO ?= cargo
 
@@ -17,10 +19,12 @@ run: build
 
 test: deps
 	$(CARGO) fmt --check
-	CARGO_INCREMENTAL=0 $(CARGO) clippy --all-targets --locked -- -D warnings
-	CARGO_INCREMENTAL=0 $(CARGO) test --all-targets --locked
+	CARGO_INCREMENTAL=0 $(CARGO) clippy --lib --bins --locked -- -D warnings
+	CARGO_INCREMENTAL=0 $(CARGO) clippy --all-targets --all-features --locked -- -D warnings
+	CARGO_INCREMENTAL=0 $(CARGO) test --all-targets --all-features --locked
 
-bench: build
+bench: deps
+	$(CARGO) build --release --features bench
 	./scripts/install-deps.sh bench
 	./target/release/faxbridge bench engine
 	./target/release/faxbridge bench docs

@@ -33,12 +33,13 @@
 //! - **daemon**: `config` (the whole configuration, built from every
 //!   section), `daemon` (wiring of `faxbridge run`).
 //! - **tools and CLI**: `tools` (the fax command-line tools), `bench`
-//!   (`faxbridge bench`).
+//!   (`faxbridge bench`, built with the `bench` feature only).
 
 #![deny(unsafe_code)]
 
 pub mod alert;
 pub mod ata;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod bridge;
 pub mod clock;

@@ -36,6 +36,7 @@ enum Command {
     #[command(subcommand)]
     Convert(Convert),
     /// Measure the fax engine and document conversion against reference tools.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(Bench),
     /// Send documents as a fax over a SIP call.
@@ -107,6 +108,7 @@ enum PaperArg {
     Letter,
 }
 
+#[cfg(feature = "bench")]
 #[derive(Subcommand)]
 enum Bench {
     /// CPU cost of the fax engine per second of fax, G.711 and T.38.
@@ -205,25 +207,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: {report}", output.display());
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "bench")]
         Command::Bench(Bench::Intake(args)) => {
             init_logging("warn");
             faxbridge::bench::intake::run_cli(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "bench")]
         Command::Bench(Bench::Bridge(args)) => {
             init_logging("warn");
             faxbridge::bench::bridge::run_cli(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "bench")]
         Command::Bench(Bench::Channels(args)) => {
             init_logging("warn");
             faxbridge::bench::channels::run_cli(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "bench")]
         Command::Bench(Bench::Engine { seconds }) => {
             faxbridge::bench::engine::run_cli(seconds)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "bench")]
         Command::Bench(Bench::Docs { work_dir }) => {
             faxbridge::bench::docs::run_cli(work_dir.as_deref())?;
             Ok(ExitCode::SUCCESS)

@@ -213,13 +213,13 @@ fn cpu_per_call_second_by_kind() {
     let dir = tempfile::tempdir().unwrap();
     let mut calls = non_payment_calls(dir.path());
     calls.extend(payment_calls());
-    let bench = faxbridge::bench::bridge::speech(120.0, 1, 2500.0);
+    let bench = faxbridge::media::synth::speech(120.0, 1, 2500.0);
     calls.push(Call {
         name: "bench speech".into(),
         category: "bridge benchmark speech",
         payment: false,
         caller: bench.clone(),
-        callee: faxbridge::bench::bridge::speech(120.0, 2, 2500.0),
+        callee: faxbridge::media::synth::speech(120.0, 2, 2500.0),
     });
     let mut by_kind: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for call in &calls {

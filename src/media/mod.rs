@@ -13,6 +13,7 @@ pub mod fax_call;
 pub mod rtp;
 pub mod rtp_stream;
 pub mod source;
+pub mod synth;
 pub mod t38_stream;
 pub mod tones;
 pub mod udptl;

@@ -3,5 +3,5 @@
 
 /// `secs` of speech-like audio from `seed`, scaled to `level` RMS.
 pub fn speech(secs: f64, seed: u64, level: f64) -> Vec<i16> {
-    faxbridge::bench::bridge::speech(secs, seed, level)
+    faxbridge::media::synth::speech(secs, seed, level)
 }
