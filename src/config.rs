@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::docs::render::Workers;
 use crate::docs::{Paper, RenderOptions, Resolution};
-use crate::fax::{FaxError, FaxSettings};
+use crate::fax::FaxSettings;
 
 /// The whole configuration of one faxbridge instance.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -242,6 +242,7 @@ pub enum ConfigError {
 }
 
 pub use crate::problem::Problem;
+use crate::problem::Validate;
 
 impl Config {
     /// The embedded default: everything on 127.0.0.1 (SIP accepted from
@@ -289,23 +290,52 @@ impl Config {
 
     /// Check every value that the type system cannot; returns all problems.
     pub fn validate(&self) -> Result<(), Vec<Problem>> {
+        // In the order of the example file: sections first, then what ties
+        // them together (routes to mailboxes, bridge lines to ATA ports).
+        let mut problems: Vec<Problem> = [&self.general as &dyn Validate, &self.fax, &self.sip]
+            .iter()
+            .flat_map(|s| s.problems())
+            .collect();
+        self.check_routes(&mut |key: &str, problem: String, fix: &str| {
+            problems.push(Problem::new(key, problem, fix))
+        });
+        let sections: [&dyn Validate; 8] = [
+            &self.media,
+            &self.documents,
+            &self.queue,
+            &self.outgoing,
+            &self.mail,
+            &self.intake,
+            &self.intake.smtp,
+            &self.ata,
+        ];
+        problems.extend(sections.iter().flat_map(|s| s.problems()));
+        problems.extend(self.bridge.problems(&self.ata));
+        let sections: [&dyn Validate; 4] =
+            [&self.compliance, &self.retention, &self.web, &self.alerts];
+        problems.extend(sections.iter().flat_map(|s| s.problems()));
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+impl Validate for General {
+    fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut bad = |key: &str, problem: String, fix: &str| {
-            problems.push(Problem {
-                key: key.to_string(),
-                problem,
-                fix: fix.to_string(),
-            })
+            problems.push(Problem::new(key, problem, fix));
         };
-
-        if self.general.spool_dir.as_os_str().is_empty() {
+        if self.spool_dir.as_os_str().is_empty() {
             bad(
                 "general.spool_dir",
                 "is empty".into(),
                 "set a directory the daemon can write, e.g. \"/var/spool/faxbridge\"",
             );
         }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.general.log) {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             bad(
                 "general.log",
                 format!("is not a valid log filter ({e})"),
@@ -313,79 +343,81 @@ impl Config {
             );
         }
 
-        match self.fax.validate() {
-            Ok(()) => {}
-            Err(FaxError::InvalidSetting { key, reason }) => bad(
-                key,
-                reason,
-                "see the [fax] section of config/faxbridge.example.toml",
-            ),
-            Err(other) => bad("fax", other.to_string(), "correct the [fax] section"),
-        }
+        problems
+    }
+}
 
-        if let Err(e) = self.sip.validate() {
-            bad(
-                "sip",
-                e.to_string(),
-                "see the [sip] section of config/faxbridge.example.toml",
-            );
-        }
-        self.check_routes(&mut bad);
-        if self.media.redundancy > 15 {
+impl Validate for MediaConfig {
+    fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, problem: String, fix: &str| {
+            problems.push(Problem::new(key, problem, fix));
+        };
+        if self.redundancy > 15 {
             bad(
                 "media.redundancy",
                 format!(
                     "is {}; UDPTL carries at most 15 earlier packets",
-                    self.media.redundancy
+                    self.redundancy
                 ),
                 "use 3 (what Mediatrix gateways send) or 0 to turn it off",
             );
         }
-        if !(20..=200).contains(&self.media.playout_delay_ms) {
+        if !(20..=200).contains(&self.playout_delay_ms) {
             bad(
                 "media.playout_delay_ms",
-                format!("is {} ms", self.media.playout_delay_ms),
+                format!("is {} ms", self.playout_delay_ms),
                 "use 20 to 200 ms; 60 absorbs usual LAN jitter",
             );
         }
-        if self.media.watchdog_secs < 30 {
+        if self.watchdog_secs < 30 {
             bad(
                 "media.watchdog_secs",
                 format!(
                     "is {} s; T.30 may legitimately wait 35 s (T1) between messages",
-                    self.media.watchdog_secs
+                    self.watchdog_secs
                 ),
                 "use at least 60; 120 is the default",
             );
         }
-        if self.documents.max_pages == 0 {
+        problems
+    }
+}
+
+impl Validate for Documents {
+    fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut bad = |key: &str, problem: String, fix: &str| {
+            problems.push(Problem::new(key, problem, fix));
+        };
+        if self.max_pages == 0 {
             bad(
                 "documents.max_pages",
                 "is 0, so every document would be refused".into(),
                 "set a page limit such as 100",
             );
         }
-        if self.documents.max_pixels < 1728 * 2339 {
+        if self.max_pixels < 1728 * 2339 {
             bad(
                 "documents.max_pixels",
                 format!(
                     "is {}, less than one fine A4 fax page (1728 x 2339)",
-                    self.documents.max_pixels
+                    self.max_pixels
                 ),
                 "set at least 4041792, e.g. 100000000",
             );
         }
-        if self.documents.max_input_bytes < 1024 {
+        if self.max_input_bytes < 1024 {
             bad(
                 "documents.max_input_bytes",
                 format!(
                     "is {} bytes, too small for any document",
-                    self.documents.max_input_bytes
+                    self.max_input_bytes
                 ),
                 "set a limit such as 26214400 (25 MiB)",
             );
         }
-        let d = &self.documents;
+        let d = self;
         if d.max_decompressed_stream_bytes < 1 << 20 {
             bad(
                 "documents.max_decompressed_stream_bytes",
@@ -436,10 +468,7 @@ impl Config {
                 "set it to max_document_memory_bytes times the documents to render at once, e.g. twice it",
             );
         }
-        if !matches!(
-            self.documents.resolution,
-            Resolution::Standard | Resolution::Fine
-        ) {
+        if !matches!(self.resolution, Resolution::Standard | Resolution::Fine) {
             bad(
                 "documents.resolution",
                 "must be \"standard\" or \"fine\" for rendered pages".into(),
@@ -447,37 +476,7 @@ impl Config {
             );
         }
 
-        if let Err(e) = self.queue.validate() {
-            bad(
-                &e.key,
-                e.reason,
-                "see the [queue] section of config/faxbridge.example.toml",
-            );
-        }
-        for p in self.outgoing.problems() {
-            bad(p.key, p.problem, p.fix);
-        }
-        problems.extend(self.mail.problems());
-        if let Err(errors) = self.intake.validate() {
-            problems.extend(errors.into_iter().map(|e| Problem {
-                key: format!("intake.{}", e.key),
-                problem: e.problem,
-                fix: "see the [intake] section of config/faxbridge.example.toml".to_string(),
-            }));
-        }
-        problems.extend(self.intake.smtp.problems());
-        problems.extend(self.ata.problems());
-        problems.extend(self.bridge.problems(&self.ata));
-        problems.extend(self.compliance.problems());
-        problems.extend(self.retention.problems());
-        problems.extend(self.web.problems());
-        problems.extend(crate::mail::alert::problems(&self.alerts.to));
-
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
+        problems
     }
 }
 

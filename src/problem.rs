@@ -29,6 +29,15 @@ impl Problem {
     }
 }
 
+/// A configuration section that checks the values its types cannot: the one
+/// shape every section reports in. Keys are written from the top of the file
+/// (`sip.listen`, `intake.smtp.accounts[0].password_hash`), so
+/// `check-config` prints them as they are.
+pub trait Validate {
+    /// Every problem of this section; empty when it can work.
+    fn problems(&self) -> Vec<Problem>;
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}; fix: {}", self.key, self.problem, self.fix)

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use sqlx::Row;
 use tracing::{info, warn};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, Validate};
 use crate::store::Store;
 
 /// One day in milliseconds.
@@ -49,9 +49,9 @@ impl Default for RetentionConfig {
     }
 }
 
-impl RetentionConfig {
+impl Validate for RetentionConfig {
     /// Every value that cannot work.
-    pub fn problems(&self) -> Vec<Problem> {
+    fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.interval_minutes == 0 {
             out.push(Problem {

@@ -17,7 +17,7 @@ pub mod store;
 
 use serde::Deserialize;
 
-use crate::problem::Problem;
+use crate::problem::{Problem, Validate};
 pub use inventory::{
     Building, BuildingConfig, Inventory, MonitorConfig, PortConfig, PortRole, SnmpOverride,
     SnmpSettings, UnitConfig,
@@ -40,8 +40,20 @@ pub struct AtaConfig {
 }
 
 impl AtaConfig {
+    /// The inventory with its lookups.
+    pub fn inventory(&self) -> Inventory {
+        Inventory::new(&self.units, &self.ports, &self.buildings)
+    }
+
+    /// The SNMP settings for `unit`: `[ata.snmp]` with the unit's overrides.
+    pub fn snmp_for(&self, unit: &UnitConfig) -> SnmpSettings {
+        unit.snmp.apply(&self.snmp.apply(&SnmpSettings::default()))
+    }
+}
+
+impl Validate for AtaConfig {
     /// Every value that cannot work.
-    pub fn problems(&self) -> Vec<Problem> {
+    fn problems(&self) -> Vec<Problem> {
         let mut problems = Inventory::problems(&self.units, &self.ports, &self.buildings);
         let base = self.snmp.apply(&SnmpSettings::default());
         if base.timeout_ms == 0 {
@@ -69,16 +81,6 @@ impl AtaConfig {
         }
         problems.dedup();
         problems
-    }
-
-    /// The inventory with its lookups.
-    pub fn inventory(&self) -> Inventory {
-        Inventory::new(&self.units, &self.ports, &self.buildings)
-    }
-
-    /// The SNMP settings for `unit`: `[ata.snmp]` with the unit's overrides.
-    pub fn snmp_for(&self, unit: &UnitConfig) -> SnmpSettings {
-        unit.snmp.apply(&self.snmp.apply(&SnmpSettings::default()))
     }
 }
 

@@ -43,7 +43,7 @@ pub mod store;
 use serde::{Deserialize, Serialize};
 
 use crate::media::classifier::{Classification, Confidence, Evidence};
-use crate::problem::Problem;
+use crate::problem::{Problem, Validate};
 
 pub use store::{
     Acknowledgement, CallEvidence, ComplianceStore, ComplianceStoreError, Flag, FlagEvidenceRecord,
@@ -82,8 +82,20 @@ impl Default for FinanceDigest {
 }
 
 impl ComplianceConfig {
+    /// The configured prefix `number` starts with, if any. Separators
+    /// (spaces, dashes, dots, brackets) in the dialled number are ignored.
+    pub fn matching_prefix(&self, number: &str) -> Option<&str> {
+        let n = normalise_number(number);
+        self.acquirer_prefixes
+            .iter()
+            .find(|p| !p.is_empty() && n.starts_with(&normalise_number(p)))
+            .map(String::as_str)
+    }
+}
+
+impl Validate for ComplianceConfig {
     /// Every value that cannot work.
-    pub fn problems(&self) -> Vec<Problem> {
+    fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         for (i, p) in self.acquirer_prefixes.iter().enumerate() {
             let digits = p.strip_prefix('+').unwrap_or(p);
@@ -115,16 +127,6 @@ impl ComplianceConfig {
             });
         }
         out
-    }
-
-    /// The configured prefix `number` starts with, if any. Separators
-    /// (spaces, dashes, dots, brackets) in the dialled number are ignored.
-    pub fn matching_prefix(&self, number: &str) -> Option<&str> {
-        let n = normalise_number(number);
-        self.acquirer_prefixes
-            .iter()
-            .find(|p| !p.is_empty() && n.starts_with(&normalise_number(p)))
-            .map(String::as_str)
     }
 }
 

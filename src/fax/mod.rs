@@ -633,6 +633,25 @@ pub enum FaxError {
     },
 }
 
+impl crate::problem::Validate for FaxSettings {
+    fn problems(&self) -> Vec<crate::problem::Problem> {
+        use crate::problem::Problem;
+        match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(FaxError::InvalidSetting { key, reason }) => vec![Problem::new(
+                key,
+                reason,
+                "see the [fax] section of config/faxbridge.example.toml",
+            )],
+            Err(other) => vec![Problem::new(
+                "fax",
+                other.to_string(),
+                "correct the [fax] section",
+            )],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

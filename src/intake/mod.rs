@@ -201,6 +201,23 @@ impl IntakeConfig {
     }
 }
 
+impl crate::problem::Validate for IntakeConfig {
+    fn problems(&self) -> Vec<crate::problem::Problem> {
+        self.validate()
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| {
+                crate::problem::Problem::new(
+                    format!("intake.{}", e.key),
+                    e.problem,
+                    "see the [intake] section of config/faxbridge.example.toml",
+                )
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,12 @@ impl Alerts for MailAlerts {
     }
 }
 
+impl crate::problem::Validate for crate::alert::AlertsConfig {
+    fn problems(&self) -> Vec<Problem> {
+        problems(&self.to)
+    }
+}
+
 /// Every `[alerts] to` entry that is not a mailbox.
 pub fn problems(to: &[String]) -> Vec<Problem> {
     to.iter()

@@ -37,7 +37,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use crate::problem::Problem;
+use crate::problem::{Problem, Validate};
 
 pub use outbox::{
     DeliveryState, Failure, Outbox, OutboxCounters, OutboxEntry, OutgoingMessage, PreparedMessage,
@@ -189,8 +189,20 @@ impl fmt::Debug for RelayConfig {
 }
 
 impl MailConfig {
+    /// The retry policy these settings describe.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            initial: Duration::from_secs(self.retry_initial_secs.max(1)),
+            max: Duration::from_secs(self.retry_max_secs.max(self.retry_initial_secs.max(1))),
+            max_attempts: self.max_attempts.max(1),
+            max_age: Duration::from_secs(self.max_age_secs),
+        }
+    }
+}
+
+impl Validate for MailConfig {
     /// Check the values the types cannot; each problem names its key and fix.
-    pub fn problems(&self) -> Vec<Problem> {
+    fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut bad = |key: &str, problem: String, fix: &str| {
             problems.push(Problem {
@@ -286,16 +298,6 @@ impl MailConfig {
             }
         }
         problems
-    }
-
-    /// The retry policy these settings describe.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy {
-            initial: Duration::from_secs(self.retry_initial_secs.max(1)),
-            max: Duration::from_secs(self.retry_max_secs.max(self.retry_initial_secs.max(1))),
-            max_attempts: self.max_attempts.max(1),
-            max_age: Duration::from_secs(self.max_age_secs),
-        }
     }
 }
 

@@ -39,6 +39,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::problem::{Problem, Validate};
+
 pub use fallback::{DestinationProfile, FallbackConfig, Settings, Transport};
 pub use job::{Attempt, IllegalTransition, JobState};
 pub use retry::{Cause, Decision, RetryConfig};
@@ -185,6 +187,19 @@ impl QueueConfig {
                 .get(name)
                 .map_or(self.max_calls_per_trunk, |t| t.max_calls),
             Route::Ata(_) => 1,
+        }
+    }
+}
+
+impl Validate for QueueConfig {
+    fn problems(&self) -> Vec<Problem> {
+        match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![Problem::new(
+                e.key,
+                e.reason,
+                "see the [queue] section of config/faxbridge.example.toml",
+            )],
         }
     }
 }

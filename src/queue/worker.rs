@@ -58,6 +58,7 @@ use crate::fax::{FaxCompression, FaxJob, FaxStatus, Modem};
 use crate::media::fax_call::{
     CallProgress, FaxCallConfig, FaxCallError, FaxCallReport, MediaPath, MediaSockets, place_call,
 };
+use crate::problem::{Problem, Validate};
 use crate::sdp::OfferKind;
 use crate::sip::acl::Account;
 use crate::sip::{DialError, SipEndpoint};
@@ -102,17 +103,6 @@ impl Default for OutgoingConfig {
     }
 }
 
-/// One `[outgoing]` value that cannot work: key, problem, fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutgoingProblem {
-    /// Dotted key, e.g. `outgoing.uri`.
-    pub key: &'static str,
-    /// What is wrong.
-    pub problem: String,
-    /// What to write instead.
-    pub fix: &'static str,
-}
-
 impl OutgoingConfig {
     /// Whether outgoing faxes are configured (a trunk URI is set).
     pub fn enabled(&self) -> bool {
@@ -128,30 +118,32 @@ impl OutgoingConfig {
     pub fn target(&self, number: &str) -> String {
         self.uri.replace("{number}", number)
     }
+}
 
+impl Validate for OutgoingConfig {
     /// Every value that cannot work.
-    pub fn problems(&self) -> Vec<OutgoingProblem> {
+    fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.trunk.is_empty() || self.trunk.contains([':', ' ']) {
-            out.push(OutgoingProblem {
-                key: "outgoing.trunk",
+            out.push(Problem {
+                key: "outgoing.trunk".into(),
                 problem: format!("{:?} is not a usable trunk name", self.trunk),
-                fix: "use a short name without spaces or colons, e.g. \"main\"",
+                fix: "use a short name without spaces or colons, e.g. \"main\"".into(),
             });
         }
         if self.enabled() {
             let uri = self.uri.trim();
             if !(uri.starts_with("sip:") || uri.starts_with("sips:")) {
-                out.push(OutgoingProblem {
-                    key: "outgoing.uri",
+                out.push(Problem {
+                    key: "outgoing.uri".into(),
                     problem: format!("{uri:?} is not a SIP URI"),
-                    fix: "write e.g. \"sip:{number}@192.0.2.1:5060\"",
+                    fix: "write e.g. \"sip:{number}@192.0.2.1:5060\"".into(),
                 });
             } else if !uri.contains("{number}") {
-                out.push(OutgoingProblem {
-                    key: "outgoing.uri",
+                out.push(Problem {
+                    key: "outgoing.uri".into(),
                     problem: format!("{uri:?} has no {{number}}, so every fax would go to one number"),
-                    fix: "put {number} where the dialled number belongs, e.g. \"sip:{number}@192.0.2.1\"",
+                    fix: "put {number} where the dialled number belongs, e.g. \"sip:{number}@192.0.2.1\"".into(),
                 });
             }
         }
@@ -161,29 +153,29 @@ impl OutgoingConfig {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+-_.*#".contains(c))
         {
-            out.push(OutgoingProblem {
-                key: "outgoing.from_user",
+            out.push(Problem {
+                key: "outgoing.from_user".into(),
                 problem: format!("{:?} cannot be the user part of a SIP URI", self.from_user),
-                fix: "use the fax number, e.g. \"+441632960000\"",
+                fix: "use the fax number, e.g. \"+441632960000\"".into(),
             });
         }
         for (i, uri) in self.emergency_uris.iter().enumerate() {
             let uri = uri.trim();
             if !(uri.starts_with("sip:") || uri.starts_with("sips:")) || !uri.contains("{number}") {
-                out.push(OutgoingProblem {
-                    key: "outgoing.emergency_uris",
+                out.push(Problem {
+                    key: "outgoing.emergency_uris".into(),
                     problem: format!(
                         "entry {i}, {uri:?}, is not a SIP URI with {{number}} in it"
                     ),
-                    fix: "write e.g. \"sip:{number}@192.0.2.1:5060\" for each trunk, in the order to try them",
+                    fix: "write e.g. \"sip:{number}@192.0.2.1:5060\" for each trunk, in the order to try them".into(),
                 });
             }
         }
         if !(100..=60_000).contains(&self.poll_interval_ms) {
-            out.push(OutgoingProblem {
-                key: "outgoing.poll_interval_ms",
+            out.push(Problem {
+                key: "outgoing.poll_interval_ms".into(),
                 problem: format!("is {} ms", self.poll_interval_ms),
-                fix: "use 100 to 60000; 1000 picks up new jobs within a second",
+                fix: "use 100 to 60000; 1000 picks up new jobs within a second".into(),
             });
         }
         out
@@ -739,7 +731,7 @@ mod tests {
             poll_interval_ms: 0,
             ..OutgoingConfig::default()
         };
-        let keys: Vec<_> = bad.problems().iter().map(|p| p.key).collect();
+        let keys: Vec<_> = bad.problems().into_iter().map(|p| p.key).collect();
         assert_eq!(
             keys,
             vec![

@@ -55,6 +55,7 @@ use super::acl::{Account, Acl, AuthAccount, Peer, SourceAccount, Sources};
 use super::digest::DigestAlgorithm;
 use super::registrar::ExpiryPolicy;
 use crate::net::Cidr;
+use crate::problem::{Problem, Validate};
 use crate::routing::did::{RouteRule, RoutingTable};
 
 /// A transport the endpoint listens on.
@@ -662,6 +663,19 @@ impl SipConfig {
             return Err(SipConfigError::EmptyRoute);
         }
         self.acl().map(|_| ())
+    }
+}
+
+impl Validate for SipConfig {
+    fn problems(&self) -> Vec<Problem> {
+        match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![Problem::new(
+                "sip",
+                e.to_string(),
+                "see the [sip] section of config/faxbridge.example.toml",
+            )],
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use super::limits::{AuthLimiter, ClientKey, Gate, Refused, Slots};
 use super::protocol::{self, Event, ProtocolConfig, Session, Waiting};
 use super::{MailHandler, ReceivedMessage, SmtpConfig};
 use crate::password::PasswordHash;
-use crate::problem::Problem;
+use crate::problem::{Problem, Validate};
 
 /// Why the SMTP listener could not start.
 #[derive(Debug, thiserror::Error)]

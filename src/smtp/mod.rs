@@ -45,7 +45,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::problem::Problem;
+use crate::problem::{Problem, Validate};
 
 pub use addresses::{address_list_problems, is_plausible_domain};
 pub use listener::{SmtpCounters, SmtpError, SmtpListener, counters};
@@ -208,11 +208,13 @@ impl SmtpConfig {
         self.reserved_connections
             .unwrap_or(self.max_connections / 5)
     }
+}
 
+impl Validate for SmtpConfig {
     /// Check the values the types cannot; each problem names its key
     /// (`intake.smtp.…`) and the fix. Certificate and key files are read
     /// when the listener is bound ([`SmtpListener::bind`]).
-    pub fn problems(&self) -> Vec<Problem> {
+    fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut bad = |key: &str, problem: String, fix: &str| {
             problems.push(Problem {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::net::Cidr;
-use crate::problem::Problem;
+use crate::problem::{Problem, Validate};
 
 /// What a signed-in person may see and do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
@@ -178,8 +178,48 @@ impl Default for WebConfig {
 }
 
 impl WebConfig {
+    /// The bearer token of `/metrics`: the contents of `metrics_token_file`
+    /// trimmed (`Ok(None)` when no file is set). A file that cannot be
+    /// read, or holds an empty or short token, is an error saying which.
+    pub(crate) fn metrics_token(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.metrics_token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {} ({e})", path.display()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(format!("{} is empty", path.display()));
+        }
+        if token.len() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "{} holds a token of {} characters; one that short can be guessed",
+                path.display(),
+                token.len()
+            ));
+        }
+        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "{} holds spaces or control characters inside the token",
+                path.display()
+            ));
+        }
+        Ok(Some(token.to_string()))
+    }
+
+    /// The parsed `metrics_from` blocks (invalid ones are skipped; they are
+    /// reported by [`WebConfig::problems`]).
+    pub(crate) fn metrics_networks(&self) -> Vec<Cidr> {
+        self.metrics_from
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect()
+    }
+}
+
+impl Validate for WebConfig {
     /// Every value that cannot work, with the key and the fix.
-    pub fn problems(&self) -> Vec<Problem> {
+    fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut bad = |key: String, problem: String, fix: &str| {
             out.push(Problem {
@@ -298,44 +338,6 @@ impl WebConfig {
             );
         }
         out
-    }
-
-    /// The bearer token of `/metrics`: the contents of `metrics_token_file`
-    /// trimmed (`Ok(None)` when no file is set). A file that cannot be
-    /// read, or holds an empty or short token, is an error saying which.
-    pub(crate) fn metrics_token(&self) -> Result<Option<String>, String> {
-        let Some(path) = &self.metrics_token_file else {
-            return Ok(None);
-        };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {} ({e})", path.display()))?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(format!("{} is empty", path.display()));
-        }
-        if token.len() < MIN_TOKEN_LEN {
-            return Err(format!(
-                "{} holds a token of {} characters; one that short can be guessed",
-                path.display(),
-                token.len()
-            ));
-        }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!(
-                "{} holds spaces or control characters inside the token",
-                path.display()
-            ));
-        }
-        Ok(Some(token.to_string()))
-    }
-
-    /// The parsed `metrics_from` blocks (invalid ones are skipped; they are
-    /// reported by [`WebConfig::problems`]).
-    pub(crate) fn metrics_networks(&self) -> Vec<Cidr> {
-        self.metrics_from
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .collect()
     }
 }
 
