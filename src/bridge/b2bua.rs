@@ -10,7 +10,9 @@
 //! mode follows what both legs agreed (RTP, or UDPTL when both use T.38).
 //!
 //! When one side asks for T.38 in a re-INVITE and the other refuses it
-//! (488, 415 or 606), the bridge answers the T.38 offer itself and the
+//! (488, 415 or 606: [`Refused::NotAcceptable`], as
+//! [`crate::media::switch`] classifies refusals for fax calls too), the
+//! bridge answers the T.38 offer itself and the
 //! relay switches to its G.711↔T.38 gateway ([`MediaMode::Gateway`]): the
 //! T.38 side gets T.38, the other side stays on G.711. An initial INVITE
 //! that offers T.38 only is passed on as a G.711 offer of the bridge's own,
@@ -23,7 +25,9 @@
 //! one. A bridged INVITE is not subject to `[sip] answer_timeout_secs`
 //! (a phone may ring for a minute): the callee's final response or the
 //! caller's CANCEL ends the ringing, and Timer C ([`TIMER_C`], RFC 3261
-//! §16.6) a callee that falls silent.
+//! §16.6) a callee that falls silent. [`BridgeCall`] keeps Timer C; this
+//! task only sleeps until the deadline it gives and feeds it
+//! [`Input::TimerC`].
 //!
 //! A port that registered with faxbridge ([`crate::sip::registrar`]) is
 //! reached at its registered contact, otherwise at `[bridge]
@@ -61,26 +65,24 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::net::UdpSocket;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
-use super::call::{Action, BridgeCall, Input};
+use super::call::{Action, BridgeCall, Input, TIMER_C};
+use super::leg::{GatewayMode, Leg, MediaMode};
 use super::media::{
     PartyMedia, RelayAddress, RelayPlan, SdpLeg, StreamKind, audio_codec, gateway_for_exchange,
     relay_plan,
 };
-use super::relay::{GatewayMode, Leg, LegSockets, MediaMode, Relay, RelayReport};
+use super::relay::{LegSockets, Relay, RelayReport};
 use crate::alert::Alerts;
+use crate::media::switch::{self, Refused};
 use crate::numbering::policy::{Breach, CallCounter, CallSlot};
 use crate::routing::{Decision, FaxCall, policy_refusal};
 use crate::sip::acl::Account;
 use crate::sip::{
-    ActiveCall, CallEvent, DialError, DialOptions, DialRequest, Dialing, IncomingCall, ReInvite,
-    ReInviteOutcome, SipEndpoint,
+    ActiveCall, CallEvent, CallHandle, DialError, DialOptions, DialRequest, Dialing, IncomingCall,
+    ReInvite, ReInviteOutcome, SipEndpoint,
 };
-
-/// Timer C of a ringing second leg (RFC 3261 §16.6 step 11: "greater
-/// than 3 minutes"), restarted by every provisional response.
-const TIMER_C: std::time::Duration = std::time::Duration::from_secs(181);
 
 /// An emergency call moves on to the next trunk when one has sent nothing
 /// but `100 Trying` this long after the INVITE.
@@ -489,77 +491,103 @@ impl Bridge {
                     ),
                 );
             }
-            let input = match failure {
-                Failure::NotPlaced => {
-                    incoming.reject(503);
-                    return BridgeOutcome::Refused { status: 503 };
-                }
-                Failure::TimerC => {
-                    b.call.handle(Input::CalleeUnreachable);
-                    incoming.reject(408);
-                    return BridgeOutcome::Refused { status: 408 };
-                }
-                Failure::Unreachable => Input::CalleeUnreachable,
+            b.feed(match failure {
+                Failure::NotPlaced => Input::CalleeNotPlaced,
+                Failure::TimerC | Failure::Unreachable => Input::CalleeUnreachable,
                 Failure::Rejected(status) => Input::CalleeFailed { status },
-            };
-            let mut status = 502;
-            for action in b.call.handle(input) {
-                if let Action::RejectCaller { status: s } = action {
-                    status = s;
-                }
-            }
+            });
+            let status = b.refusal(None).await.unwrap_or(502);
             incoming.reject(status);
             return BridgeOutcome::Refused { status };
         };
-        b.call.handle(Input::CalleeAnswered);
-        let answer = String::from_utf8_lossy(&callee.remote_sdp).into_owned();
-        let (answer, callee_media) = match b.caller_sdp.rewrite(&answer, b.caller_relay) {
-            Ok(x) => x,
+        // What the caller is answered with, and how the relay carries the
+        // call.
+        let planned = match b
+            .caller_sdp
+            .rewrite(&String::from_utf8_lossy(&callee.remote_sdp), b.caller_relay)
+        {
+            Ok((answer, callee_media)) => {
+                b.callee_kind = callee_media.kind;
+                set_remote(&mut callee_socks, &callee_media);
+                match relay_plan(b.caller_kind, b.callee_kind) {
+                    RelayPlan::Relay(m) => Ok((answer, m)),
+                    // The caller's T.38 offer, answered by the bridge itself.
+                    RelayPlan::Gateway => match b.caller_sdp.gateway_answer(
+                        &String::from_utf8_lossy(&incoming.offer),
+                        &String::from_utf8_lossy(&callee.remote_sdp),
+                        b.caller_relay,
+                    ) {
+                        Ok((a, g)) => Ok((a, MediaMode::Gateway(g))),
+                        Err(e) => {
+                            warn!(call_id = %incoming.call_id, "no gateway for the call: {e}");
+                            Err(488)
+                        }
+                    },
+                }
+            }
             Err(e) => {
                 warn!(call_id = %incoming.call_id, "callee's answer cannot be bridged: {e}");
-                let _ = callee.handle.hangup().await;
-                incoming.reject(502);
-                return BridgeOutcome::Refused { status: 502 };
+                Err(502)
             }
         };
-        b.callee_kind = callee_media.kind;
-        set_remote(&mut callee_socks, &callee_media);
-        let (answer, mode) = match relay_plan(b.caller_kind, b.callee_kind) {
-            RelayPlan::Relay(m) => (answer, m),
-            // The caller's T.38 offer, answered by the bridge itself.
-            RelayPlan::Gateway => match b.caller_sdp.gateway_answer(
-                &String::from_utf8_lossy(&incoming.offer),
-                &String::from_utf8_lossy(&callee.remote_sdp),
-                b.caller_relay,
-            ) {
-                Ok((a, g)) => (a, MediaMode::Gateway(g)),
-                Err(e) => {
-                    warn!(call_id = %incoming.call_id, "no gateway for the call: {e}");
-                    let _ = callee.handle.hangup().await;
-                    incoming.reject(488);
-                    return BridgeOutcome::Refused { status: 488 };
-                }
-            },
+        let (answer, mode) = match planned {
+            Ok(p) => p,
+            Err(status) => {
+                b.feed(Input::AnswerUnusable { status });
+                let status = b.refusal(Some(&callee)).await.unwrap_or(status);
+                incoming.reject(status);
+                return BridgeOutcome::Refused { status };
+            }
         };
         let call_id = incoming.call_id.clone();
-        let caller = match incoming.accept(answer.into_bytes()) {
-            Ok(c) => c,
-            Err(_) => {
-                let _ = callee.handle.hangup().await;
-                return BridgeOutcome::Cancelled;
+        b.feed(Input::CalleeAnswered);
+        let mut incoming = Some(incoming);
+        let mut answer = Some(answer.into_bytes());
+        let mut sockets = Some((caller_socks, callee_socks));
+        let mut relay = None;
+        let mut caller = None;
+        while let Some(action) = b.call.poll_action() {
+            match action {
+                Action::StartMedia => {
+                    let Some((caller_socks, callee_socks)) = sockets.take() else {
+                        continue;
+                    };
+                    info!(
+                        %call_id,
+                        caller_leg = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtp_port),
+                        caller_rtcp = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtcp_port),
+                        callee_leg = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtp_port),
+                        callee_rtcp = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtcp_port),
+                        caller_media = ?caller_socks.remote_rtp,
+                        callee_media = ?callee_socks.remote_rtp,
+                        "media relay started"
+                    );
+                    relay = Some(Relay::start(caller_socks, callee_socks, mode, None));
+                }
+                Action::AnswerCaller => {
+                    let (Some(incoming), Some(answer)) = (incoming.take(), answer.take()) else {
+                        continue;
+                    };
+                    match incoming.accept(answer) {
+                        Ok(c) => caller = Some(c),
+                        // The caller went away meanwhile.
+                        Err(_) => b.feed(Input::Hangup(Leg::Caller)),
+                    }
+                }
+                Action::StopMedia => {
+                    if let Some(r) = relay.take() {
+                        let _ = r.stop().await;
+                    }
+                }
+                Action::Bye(Leg::Callee) => {
+                    let _ = callee.handle.hangup().await;
+                }
+                other => debug!(%call_id, ?other, "no such action while answering"),
             }
+        }
+        let (Some(caller), Some(relay)) = (caller, relay) else {
+            return BridgeOutcome::Cancelled;
         };
-        info!(
-            %call_id,
-            caller_leg = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtp_port),
-            caller_rtcp = %SocketAddr::new(b.caller_relay.ip, b.caller_relay.rtcp_port),
-            callee_leg = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtp_port),
-            callee_rtcp = %SocketAddr::new(b.callee_relay.ip, b.callee_relay.rtcp_port),
-            caller_media = ?caller_socks.remote_rtp,
-            callee_media = ?callee_socks.remote_rtp,
-            "media relay started"
-        );
-        let relay = Relay::start(caller_socks, callee_socks, mode, None);
         b.answered(caller, callee, &relay).await;
         match relay.stop().await {
             Ok(report) => {
@@ -585,6 +613,65 @@ impl Bridge {
         }
     }
 
+    /// Feed `input` to the call's state machine; its actions follow from
+    /// `self.call.poll_action()`.
+    fn feed(&mut self, input: Input) {
+        self.call.handle(input, std::time::Instant::now());
+    }
+
+    /// Carry out the actions of a call that is not bridged: BYE to a
+    /// callee that answered all the same; returns the status to refuse
+    /// the caller with.
+    async fn refusal(&mut self, callee: Option<&ActiveCall>) -> Option<u16> {
+        let mut status = None;
+        while let Some(action) = self.call.poll_action() {
+            match action {
+                Action::RejectCaller { status: s } => status = Some(s),
+                Action::Bye(Leg::Callee) if callee.is_some() => {
+                    if let Some(callee) = callee {
+                        let _ = callee.handle.hangup().await;
+                    }
+                }
+                other => debug!(?other, "no such action for a call not bridged"),
+            }
+        }
+        status
+    }
+
+    /// Carry out the actions of a ringing call: progress to the caller
+    /// (`early` is the callee's early-media SDP, if the progress had one),
+    /// CANCEL to the callee.
+    async fn ringing_actions(
+        &mut self,
+        incoming: &IncomingCall,
+        callee: &CallHandle,
+        early: Option<&[u8]>,
+        callee_socks: &mut LegSockets,
+    ) {
+        while let Some(action) = self.call.poll_action() {
+            match action {
+                Action::Provisional { status, sdp } => {
+                    match early.filter(|_| sdp).map(|s| {
+                        self.caller_sdp
+                            .rewrite(&String::from_utf8_lossy(s), self.caller_relay)
+                    }) {
+                        Some(Ok((text, media))) => {
+                            set_remote(callee_socks, &media);
+                            incoming.provisional(status, Some(text.into_bytes()));
+                        }
+                        _ => incoming.provisional(status, None),
+                    }
+                }
+                Action::CancelCallee => {
+                    let _ = callee.hangup().await;
+                }
+                other => {
+                    debug!(call_id = %incoming.call_id, ?other, "no such action while ringing")
+                }
+            }
+        }
+    }
+
     /// Ring one attempt at the second leg until it is answered or fails:
     /// the callee's progress goes to the caller (and restarts Timer C),
     /// the caller's CANCEL to the callee. With `guard`, an attempt that
@@ -598,30 +685,22 @@ impl Bridge {
         guard: Option<std::time::Duration>,
     ) -> Rung {
         let callee_handle = dialing.handle().clone();
-        let mut timed_out = false;
         let mut heard = guard.is_none();
-        let mut timer_c = std::pin::pin!(tokio::time::sleep(TIMER_C));
         let mut guard_timer = std::pin::pin!(tokio::time::sleep(guard.unwrap_or(TIMER_C)));
+        self.feed(Input::CalleeInvited);
         loop {
+            // Timer C, as the call's state machine keeps it.
+            let timer_c = self.call.poll_timeout();
+            let timer_c_at = tokio::time::Instant::from_std(
+                timer_c.unwrap_or_else(|| std::time::Instant::now() + TIMER_C),
+            );
             tokio::select! {
                 p = dialing.next_progress() => match p {
                     Some(p) => {
                         heard = true;
-                        timer_c.as_mut().reset(tokio::time::Instant::now() + TIMER_C);
-                        let input = Input::CalleeProgress { status: p.status, sdp: p.sdp.is_some() };
-                        for action in self.call.handle(input) {
-                            if let Action::Provisional { status, sdp } = action {
-                                match p.sdp.as_ref().filter(|_| sdp).map(|s| {
-                                    self.caller_sdp.rewrite(&String::from_utf8_lossy(s), self.caller_relay)
-                                }) {
-                                    Some(Ok((text, media))) => {
-                                        set_remote(callee_socks, &media);
-                                        incoming.provisional(status, Some(text.into_bytes()));
-                                    }
-                                    _ => incoming.provisional(status, None),
-                                }
-                            }
-                        }
+                        self.feed(Input::CalleeProgress { status: p.status, sdp: p.sdp.is_some() });
+                        self.ringing_actions(incoming, &callee_handle, p.sdp.as_deref(), callee_socks)
+                            .await;
                     }
                     None => break,
                 },
@@ -638,18 +717,17 @@ impl Bridge {
                     });
                     return Rung::Silent;
                 }
-                _ = &mut timer_c, if !timed_out => {
-                    warn!(call_id = %incoming.call_id, "callee silent for {TIMER_C:?} while ringing; cancelled");
-                    timed_out = true;
-                    let _ = callee_handle.hangup().await;
+                _ = tokio::time::sleep_until(timer_c_at), if timer_c.is_some() => {
+                    self.feed(Input::TimerC);
+                    if self.call.timed_out() {
+                        warn!(call_id = %incoming.call_id, "callee silent for {TIMER_C:?} while ringing; cancelled");
+                    }
+                    self.ringing_actions(incoming, &callee_handle, None, callee_socks).await;
                 }
                 ev = incoming.next_event() => {
                     if matches!(ev, None | Some(CallEvent::Ended(_))) {
-                        for action in self.call.handle(Input::CallerCancelled) {
-                            if action == Action::CancelCallee {
-                                let _ = callee_handle.hangup().await;
-                            }
-                        }
+                        self.feed(Input::CallerCancelled);
+                        self.ringing_actions(incoming, &callee_handle, None, callee_socks).await;
                         return Rung::CallerGone(dialing);
                     }
                 }
@@ -658,7 +736,7 @@ impl Bridge {
         match dialing.outcome().await {
             // An answer that crossed our CANCEL is still an answer.
             Ok(active) => Rung::Answered(active),
-            Err(_) if timed_out => Rung::Failed(Failure::TimerC),
+            Err(_) if self.call.timed_out() => Rung::Failed(Failure::TimerC),
             Err(DialError::Rejected { status, .. }) => Rung::Failed(Failure::Rejected(status)),
             Err(_) => Rung::Failed(Failure::Unreachable),
         }
@@ -668,9 +746,13 @@ impl Bridge {
     /// final response, and end it should an answer have crossed the CANCEL.
     async fn caller_gone(&mut self, dialing: Dialing) -> BridgeOutcome {
         if let Ok(active) = dialing.outcome().await {
-            for action in self.call.handle(Input::CalleeAnswered) {
-                if action == Action::Bye(Leg::Callee) {
-                    let _ = active.handle.hangup().await;
+            self.feed(Input::CalleeAnswered);
+            while let Some(action) = self.call.poll_action() {
+                match action {
+                    Action::Bye(Leg::Callee) => {
+                        let _ = active.handle.hangup().await;
+                    }
+                    other => debug!(?other, "no such action after the caller's CANCEL"),
                 }
             }
         }
@@ -679,45 +761,77 @@ impl Bridge {
 
     /// Both legs up: BYE and re-INVITEs across until both are over.
     async fn answered(&mut self, mut caller: ActiveCall, mut callee: ActiveCall, relay: &Relay) {
+        // Per leg (caller, callee): its re-INVITE waiting for an answer,
+        // and the answer the other side gave to it.
+        let mut reinvites: [Option<ReInvite>; 2] = [None, None];
+        let mut answers: [Option<Vec<u8>>; 2] = [None, None];
         loop {
             let (leg, event) = tokio::select! {
                 e = caller.next_event() => (Leg::Caller, e),
                 e = callee.next_event() => (Leg::Callee, e),
             };
-            match event {
-                None | Some(CallEvent::Ended(_)) => {
-                    for action in self.call.handle(Input::Hangup(leg)) {
-                        if let Action::Bye(to) = action {
-                            let other = if to == Leg::Caller { &caller } else { &callee };
-                            let _ = other.handle.hangup().await;
+            let input = match event {
+                None | Some(CallEvent::Ended(_)) => Input::Hangup(leg),
+                Some(CallEvent::Established) => continue,
+                Some(CallEvent::ReInvite(r)) => {
+                    reinvites[leg.index()] = Some(r);
+                    Input::ReInvite(leg)
+                }
+            };
+            let hung_up = matches!(input, Input::Hangup(_));
+            self.feed(input);
+            // The relay is stopped by the caller once this returns.
+            let mut media_stopped = false;
+            while let Some(action) = self.call.poll_action() {
+                match action {
+                    Action::Bye(to) => {
+                        let to = if to == Leg::Caller { &caller } else { &callee };
+                        let _ = to.handle.hangup().await;
+                    }
+                    Action::StopMedia => media_stopped = true,
+                    Action::ForwardReInvite(to) => {
+                        let from = to.other();
+                        let offer = reinvites[from.index()].as_ref().map(|r| r.offer.clone());
+                        let (status, answer) = match offer {
+                            Some(offer) => {
+                                self.forward_reinvite(from, &offer, &caller, &callee, relay)
+                                    .await
+                            }
+                            None => (500, None),
+                        };
+                        answers[from.index()] = answer;
+                        self.feed(Input::ReInviteAnswered { status });
+                    }
+                    Action::AnswerReInvite { leg, status } => {
+                        let answer = answers[leg.index()].take();
+                        if let Some(r) = reinvites[leg.index()].take() {
+                            match answer {
+                                Some(sdp) if (200..300).contains(&status) => r.accept(sdp),
+                                _ => r.reject(status),
+                            }
                         }
                     }
-                    return;
+                    other => debug!(?other, "no such action in an answered call"),
                 }
-                Some(CallEvent::Established) => {}
-                Some(CallEvent::ReInvite(r)) => {
-                    let actions = self.call.handle(Input::ReInvite(leg));
-                    if actions.contains(&Action::ForwardReInvite(other(leg))) {
-                        let status = self.forward_reinvite(leg, r, &caller, &callee, relay).await;
-                        self.call.handle(Input::ReInviteAnswered { status });
-                    } else {
-                        r.reject(491);
-                    }
-                }
+            }
+            // A leg that hung up has no more events to wait for.
+            if media_stopped || hung_up {
+                return;
             }
         }
     }
 
-    /// Send a re-INVITE from `from` on to the other leg and answer it with
-    /// the result; returns the status answered.
+    /// Send a re-INVITE from `from` (its `offer`) on to the other leg;
+    /// returns the status to answer it with and, for 2xx, the answer
+    /// (rewritten for the relay).
     async fn forward_reinvite(
         &mut self,
         from: Leg,
-        r: ReInvite,
+        offer: &[u8],
         caller: &ActiveCall,
         callee: &ActiveCall,
         relay: &Relay,
-    ) -> u16 {
+    ) -> (u16, Option<Vec<u8>>) {
         // The G.711 codec in force, for the gateway should the other party
         // refuse a T.38 offer: the one the caller was answered with, which
         // both parties send (RFC 3264 §6.1), or, when the caller is on T.38
@@ -740,50 +854,43 @@ impl Bridge {
                 caller,
             ),
         };
-        let Ok((offer, offerer)) = to_sdp.rewrite(&String::from_utf8_lossy(&r.offer), to_relay)
+        let Ok((forwarded, offerer)) = to_sdp.rewrite(&String::from_utf8_lossy(offer), to_relay)
         else {
-            r.reject(488);
-            return 488;
+            return (488, None);
         };
-        match to_call.handle.reinvite(offer.into_bytes()).await {
+        match to_call.handle.reinvite(forwarded.into_bytes()).await {
             Ok(ReInviteOutcome::Accepted(answer)) => {
                 let Ok((answer, answerer)) =
                     back_sdp.rewrite(&String::from_utf8_lossy(&answer), back_relay)
                 else {
-                    r.reject(488);
-                    return 488;
+                    return (488, None);
                 };
                 let mode = match relay_plan(offerer.kind, answerer.kind) {
                     RelayPlan::Relay(m) => m,
-                    RelayPlan::Gateway => match gateway_for_exchange(
-                        from,
-                        &String::from_utf8_lossy(&r.offer),
-                        &answer,
-                    ) {
-                        Ok(g) => MediaMode::Gateway(g),
-                        Err(_) => {
-                            r.reject(488);
-                            return 488;
+                    RelayPlan::Gateway => {
+                        match gateway_for_exchange(from, &String::from_utf8_lossy(offer), &answer) {
+                            Ok(g) => MediaMode::Gateway(g),
+                            Err(_) => return (488, None),
                         }
-                    },
+                    }
                 };
                 relay.set_mode(mode);
                 relay.set_remote(from, offerer.rtp, offerer.rtcp);
-                relay.set_remote(other(from), answerer.rtp, answerer.rtcp);
-                r.accept(answer.into_bytes());
-                200
+                relay.set_remote(from.other(), answerer.rtp, answerer.rtcp);
+                (200, Some(answer.into_bytes()))
             }
             // The other party cannot do T.38: answer it ourselves and
             // gateway to the G.711 the other party keeps.
-            Ok(ReInviteOutcome::Rejected(status @ (488 | 415 | 606)))
-                if offerer.kind == StreamKind::T38 && other_codec.is_some() =>
+            Ok(ReInviteOutcome::Rejected(status))
+                if switch::refused(status) == Refused::NotAcceptable
+                    && offerer.kind == StreamKind::T38
+                    && other_codec.is_some() =>
             {
-                let offer = String::from_utf8_lossy(&r.offer);
+                let offer = String::from_utf8_lossy(offer);
                 let (Some((law, payload_type)), Ok((answer, t38, udp_ec))) =
                     (other_codec, back_sdp.answer_t38(&offer, back_relay))
                 else {
-                    r.reject(status);
-                    return status;
+                    return (status, None);
                 };
                 info!(t38_leg = ?from, refused = status, "T.38 refused by the other side: gatewaying G.711 to T.38");
                 relay.set_mode(MediaMode::Gateway(GatewayMode {
@@ -794,25 +901,11 @@ impl Bridge {
                     udp_ec,
                 }));
                 relay.set_remote(from, offerer.rtp, offerer.rtcp);
-                r.accept(answer.into_bytes());
-                200
+                (200, Some(answer.into_bytes()))
             }
-            Ok(ReInviteOutcome::Rejected(status)) => {
-                r.reject(status);
-                status
-            }
-            Err(_) => {
-                r.reject(500);
-                500
-            }
+            Ok(ReInviteOutcome::Rejected(status)) => (status, None),
+            Err(_) => (500, None),
         }
-    }
-}
-
-fn other(leg: Leg) -> Leg {
-    match leg {
-        Leg::Caller => Leg::Callee,
-        Leg::Callee => Leg::Caller,
     }
 }
 

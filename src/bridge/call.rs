@@ -1,19 +1,30 @@
 //! The signalling state machine of one bridged call: what happens on one
 //! leg and what the bridge must do on the other.
 //!
-//! Sans-IO: [`BridgeCall::handle`] takes an [`Input`] (a response, CANCEL,
-//! BYE or re-INVITE seen on one leg) and returns the [`Action`]s for the
-//! SIP glue to carry out. The rules:
+//! Sans-IO, in the shape of quinn-proto's `Connection`:
+//! [`BridgeCall::handle`] takes an [`Input`] (a response, CANCEL, BYE or
+//! re-INVITE seen on one leg, or Timer C running out) with the time it
+//! happened; [`BridgeCall::poll_action`] then yields the [`Action`]s for
+//! the SIP glue to carry out, in order, and [`BridgeCall::poll_timeout`]
+//! says when to feed [`Input::TimerC`]. No sockets, tasks or clocks here:
+//! [`super::b2bua`] drives it. The rules:
 //!
 //! * **Progress passes through.** 180–182 become 180 to the caller, 183
 //!   stays 183; with the callee's early-media SDP when it sent one, so the
 //!   caller hears ringback or announcements through the relay. 100 is
 //!   hop-by-hop and never forwarded.
+//! * **Timer C** ([`TIMER_C`], RFC 3261 §16.6 step 11, §16.8) runs while
+//!   the callee rings: started by each INVITE sent to a callee, restarted
+//!   by every provisional response. When it runs out the callee is
+//!   cancelled, and whatever final response that brings, the caller gets
+//!   408 (an answer that crosses the CANCEL is still an answer).
 //! * **Final failures pass through** with the callee's status (486 busy,
 //!   404, 480, 484, 487, 503, 603…), except challenges (401/407 answer the
 //!   bridge's credentials, not the caller's: 403) and redirects (not
 //!   followed: 480). No final answer at all is 408 (RFC 3261 §16.7 does the
-//!   same for a proxy).
+//!   same for a proxy); an INVITE that could not even be sent is 503, and
+//!   an answer the bridge cannot relay is ended with BYE and refused with
+//!   the status the bridge chose.
 //! * **CANCEL and BYE on either side end both.** A CANCEL from the caller
 //!   while the callee rings cancels the callee; a BYE from either party of
 //!   an answered call is sent on to the other. An answer that crosses the
@@ -24,8 +35,19 @@
 //!   answer comes back to the first. While one is in progress, a
 //!   re-INVITE from the other side gets 491 (RFC 3261 §14.2), and the two
 //!   ends' own back-off settles the glare.
+//!
+//! What the relay does with a T.38 re-INVITE the other side refuses (the
+//! G.711↔T.38 gateway) is decided with the SDP in [`super::b2bua`] and
+//! [`super::media`]; this machine only sees the final status.
 
-use super::relay::Leg;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::leg::Leg;
+
+/// Timer C of a ringing second leg (RFC 3261 §16.6 step 11: "greater
+/// than 3 minutes"), restarted by every provisional response.
+pub const TIMER_C: Duration = Duration::from_secs(181);
 
 /// Where the call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +62,15 @@ pub enum State {
     Ended,
 }
 
-/// Something seen on one leg.
+/// Something seen on one leg, or a timer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
+    /// An INVITE went out to a callee (the first, or the next trunk of an
+    /// emergency call after the previous one gave up): Timer C starts.
+    CalleeInvited,
+    /// The INVITE to the callee could not be sent at all (no route, no
+    /// socket, TLS failed).
+    CalleeNotPlaced,
     /// A provisional response from the callee.
     CalleeProgress {
         /// 101–199.
@@ -50,8 +78,16 @@ pub enum Input {
         /// It carried SDP (early media).
         sdp: bool,
     },
-    /// The callee answered (2xx; the stack sent the ACK).
+    /// The callee answered (2xx; the stack sent the ACK) with an answer the
+    /// relay can carry.
     CalleeAnswered,
+    /// The callee answered, but with a session description the bridge
+    /// cannot relay to the caller.
+    AnswerUnusable {
+        /// The status to refuse the caller with (502 for an answer that
+        /// cannot be rewritten, 488 when no gateway fits).
+        status: u16,
+    },
     /// The callee's final non-2xx response.
     CalleeFailed {
         /// The status.
@@ -70,6 +106,9 @@ pub enum Input {
         /// 2xx: accepted (its SDP goes back); otherwise refused.
         status: u16,
     },
+    /// [`BridgeCall::poll_timeout`] has passed: Timer C ran out (ignored
+    /// when it has not).
+    TimerC,
 }
 
 /// What the glue must do.
@@ -115,18 +154,17 @@ pub struct BridgeCall {
     state: State,
     /// The leg whose re-INVITE is being forwarded.
     reinvite_from: Option<Leg>,
+    /// When Timer C runs out, while the callee rings.
+    timer_c: Option<Instant>,
+    /// Timer C ran out on the callee being rung: its final failure is the
+    /// caller's 408.
+    timed_out: bool,
+    actions: VecDeque<Action>,
 }
 
 impl Default for BridgeCall {
     fn default() -> Self {
         BridgeCall::new()
-    }
-}
-
-fn other(leg: Leg) -> Leg {
-    match leg {
-        Leg::Caller => Leg::Callee,
-        Leg::Callee => Leg::Caller,
     }
 }
 
@@ -142,11 +180,15 @@ pub fn caller_status(callee_status: u16) -> u16 {
 }
 
 impl BridgeCall {
-    /// A call whose INVITE to the callee has just been sent.
+    /// A call whose INVITE to the callee is about to be sent
+    /// ([`Input::CalleeInvited`] starts Timer C).
     pub fn new() -> Self {
         BridgeCall {
             state: State::Dialling,
             reinvite_from: None,
+            timer_c: None,
+            timed_out: false,
+            actions: VecDeque::new(),
         }
     }
 
@@ -155,16 +197,50 @@ impl BridgeCall {
         self.state
     }
 
-    /// Apply one input; the returned actions are to be carried out in
-    /// order.
-    pub fn handle(&mut self, input: Input) -> Vec<Action> {
+    /// Timer C ran out on the callee being rung (until the next
+    /// [`Input::CalleeInvited`]).
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
+    /// When to feed [`Input::TimerC`]: Timer C's deadline while the callee
+    /// rings.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timer_c
+    }
+
+    /// The next thing to do, in the order the inputs asked for them.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Apply one input that happened at `now`; its actions follow from
+    /// [`BridgeCall::poll_action`].
+    pub fn handle(&mut self, input: Input, now: Instant) {
         use Action::*;
         let ringing = matches!(self.state, State::Dialling | State::Early);
-        match input {
-            Input::CalleeProgress { status, sdp } if ringing && (101..=199).contains(&status) => {
-                self.state = State::Early;
-                let status = if status == 183 { 183 } else { 180 };
-                vec![Provisional { status, sdp }]
+        let actions = match input {
+            Input::CalleeInvited if ringing => {
+                self.timer_c = Some(now + TIMER_C);
+                self.timed_out = false;
+                Vec::new()
+            }
+            Input::CalleeProgress { status, sdp } if ringing => {
+                self.timer_c = Some(now + TIMER_C);
+                if (101..=199).contains(&status) {
+                    self.state = State::Early;
+                    let status = if status == 183 { 183 } else { 180 };
+                    vec![Provisional { status, sdp }]
+                } else {
+                    Vec::new()
+                }
+            }
+            Input::TimerC if ringing && self.timer_c.is_some_and(|at| now >= at) => {
+                // RFC 3261 §16.8: cancel the ringing callee; the caller is
+                // answered once the callee's final response to that comes.
+                self.timer_c = None;
+                self.timed_out = true;
+                vec![CancelCallee]
             }
             Input::CalleeAnswered if ringing => {
                 self.state = State::Answered;
@@ -172,11 +248,22 @@ impl BridgeCall {
             }
             // The answer crossed the caller's CANCEL: close the callee.
             Input::CalleeAnswered if self.state == State::Ended => vec![Bye(Leg::Callee)],
+            Input::AnswerUnusable { status } if ringing => {
+                self.state = State::Ended;
+                vec![Bye(Leg::Callee), RejectCaller { status }]
+            }
+            Input::CalleeNotPlaced if ringing => {
+                self.state = State::Ended;
+                vec![RejectCaller { status: 503 }]
+            }
             Input::CalleeFailed { status } if ringing => {
                 self.state = State::Ended;
-                vec![RejectCaller {
-                    status: caller_status(status),
-                }]
+                let status = if self.timed_out {
+                    408
+                } else {
+                    caller_status(status)
+                };
+                vec![RejectCaller { status }]
             }
             Input::CalleeUnreachable if ringing => {
                 self.state = State::Ended;
@@ -193,14 +280,14 @@ impl BridgeCall {
             Input::Hangup(leg) if self.state == State::Answered => {
                 self.state = State::Ended;
                 self.reinvite_from = None;
-                vec![StopMedia, Bye(other(leg))]
+                vec![StopMedia, Bye(leg.other())]
             }
             Input::ReInvite(leg) if self.state == State::Answered => {
                 if self.reinvite_from.is_some() {
                     vec![AnswerReInvite { leg, status: 491 }]
                 } else {
                     self.reinvite_from = Some(leg);
-                    vec![ForwardReInvite(other(leg))]
+                    vec![ForwardReInvite(leg.other())]
                 }
             }
             // RFC 3261 §14.1: no re-INVITE before the session is up.
@@ -213,7 +300,11 @@ impl BridgeCall {
             },
             // Late or repeated events change nothing.
             _ => Vec::new(),
+        };
+        if !matches!(self.state, State::Dialling | State::Early) {
+            self.timer_c = None;
         }
+        self.actions.extend(actions);
     }
 }
 
@@ -222,9 +313,19 @@ mod tests {
     use super::Action::*;
     use super::*;
 
+    /// Feed `input` at `now` and take every action it asks for.
+    fn step_at(c: &mut BridgeCall, input: Input, now: Instant) -> Vec<Action> {
+        c.handle(input, now);
+        std::iter::from_fn(|| c.poll_action()).collect()
+    }
+
+    fn step(c: &mut BridgeCall, input: Input) -> Vec<Action> {
+        step_at(c, input, Instant::now())
+    }
+
     fn run(inputs: &[Input]) -> (BridgeCall, Vec<Vec<Action>>) {
         let mut c = BridgeCall::new();
-        let out = inputs.iter().map(|i| c.handle(*i)).collect();
+        let out = inputs.iter().map(|i| step(&mut c, *i)).collect();
         (c, out)
     }
 
@@ -322,9 +423,9 @@ mod tests {
             let (c, out) = run(&[
                 Input::CalleeAnswered,
                 Input::Hangup(leg),
-                Input::Hangup(other(leg)),
+                Input::Hangup(leg.other()),
             ]);
-            assert_eq!(out[1], [StopMedia, Bye(other(leg))]);
+            assert_eq!(out[1], [StopMedia, Bye(leg.other())]);
             assert_eq!(
                 out[2],
                 [],
@@ -340,22 +441,22 @@ mod tests {
     #[test]
     fn reinvites_are_translated_and_glare_is_refused() {
         let mut c = BridgeCall::new();
-        c.handle(Input::CalleeAnswered);
+        step(&mut c, Input::CalleeAnswered);
         // The ATA detects CNG and re-INVITEs to T.38.
         assert_eq!(
-            c.handle(Input::ReInvite(Leg::Caller)),
+            step(&mut c, Input::ReInvite(Leg::Caller)),
             [ForwardReInvite(Leg::Callee)]
         );
         // The trunk's own re-INVITE crosses it.
         assert_eq!(
-            c.handle(Input::ReInvite(Leg::Callee)),
+            step(&mut c, Input::ReInvite(Leg::Callee)),
             [AnswerReInvite {
                 leg: Leg::Callee,
                 status: 491
             }]
         );
         assert_eq!(
-            c.handle(Input::ReInviteAnswered { status: 200 }),
+            step(&mut c, Input::ReInviteAnswered { status: 200 }),
             [AnswerReInvite {
                 leg: Leg::Caller,
                 status: 200
@@ -364,22 +465,22 @@ mod tests {
         // Refused on the far side: refused here too (Mediatrix then stays
         // on G.711).
         assert_eq!(
-            c.handle(Input::ReInvite(Leg::Callee)),
+            step(&mut c, Input::ReInvite(Leg::Callee)),
             [ForwardReInvite(Leg::Caller)]
         );
         assert_eq!(
-            c.handle(Input::ReInviteAnswered { status: 488 }),
+            step(&mut c, Input::ReInviteAnswered { status: 488 }),
             [AnswerReInvite {
                 leg: Leg::Callee,
                 status: 488
             }]
         );
         // A stray answer with nothing pending does nothing.
-        assert_eq!(c.handle(Input::ReInviteAnswered { status: 200 }), []);
+        assert_eq!(step(&mut c, Input::ReInviteAnswered { status: 200 }), []);
         // Before the answer there is no session to change.
         let mut early = BridgeCall::new();
         assert_eq!(
-            early.handle(Input::ReInvite(Leg::Caller)),
+            step(&mut early, Input::ReInvite(Leg::Caller)),
             [AnswerReInvite {
                 leg: Leg::Caller,
                 status: 491
@@ -390,7 +491,7 @@ mod tests {
     #[test]
     fn nothing_happens_after_the_end() {
         let mut c = BridgeCall::new();
-        c.handle(Input::CalleeFailed { status: 486 });
+        step(&mut c, Input::CalleeFailed { status: 486 });
         for input in [
             Input::CalleeProgress {
                 status: 180,
@@ -402,8 +503,100 @@ mod tests {
             Input::Hangup(Leg::Caller),
             Input::ReInviteAnswered { status: 200 },
         ] {
-            assert_eq!(c.handle(input), [], "{input:?}");
+            assert_eq!(step(&mut c, input), [], "{input:?}");
         }
         assert_eq!(c.state(), State::Ended);
+    }
+
+    #[test]
+    fn timer_c_runs_while_ringing_and_cancels_a_silent_callee() {
+        let t0 = Instant::now();
+        let mut c = BridgeCall::new();
+        assert_eq!(c.poll_timeout(), None, "nothing sent yet");
+        assert_eq!(step_at(&mut c, Input::CalleeInvited, t0), []);
+        assert_eq!(c.poll_timeout(), Some(t0 + TIMER_C));
+        // Every provisional response restarts it, 100 included.
+        let t1 = t0 + Duration::from_secs(60);
+        step_at(
+            &mut c,
+            Input::CalleeProgress {
+                status: 100,
+                sdp: false,
+            },
+            t1,
+        );
+        assert_eq!(c.poll_timeout(), Some(t1 + TIMER_C));
+        let t2 = t1 + Duration::from_secs(100);
+        step_at(
+            &mut c,
+            Input::CalleeProgress {
+                status: 180,
+                sdp: false,
+            },
+            t2,
+        );
+        assert_eq!(c.poll_timeout(), Some(t2 + TIMER_C));
+        // Fed early (a timer that woke too soon), it does nothing.
+        assert_eq!(step_at(&mut c, Input::TimerC, t2 + TIMER_C / 2), []);
+        assert!(!c.timed_out());
+        // Run out: the callee is cancelled, once.
+        let end = t2 + TIMER_C;
+        assert_eq!(step_at(&mut c, Input::TimerC, end), [CancelCallee]);
+        assert!(c.timed_out());
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(step_at(&mut c, Input::TimerC, end), []);
+        // The callee's 487 to that CANCEL: the caller gets 408.
+        assert_eq!(
+            step_at(&mut c, Input::CalleeFailed { status: 487 }, end),
+            [RejectCaller { status: 408 }]
+        );
+        assert_eq!(c.state(), State::Ended);
+    }
+
+    #[test]
+    fn an_answer_that_crosses_timer_c_is_still_an_answer() {
+        let t0 = Instant::now();
+        let mut c = BridgeCall::new();
+        step_at(&mut c, Input::CalleeInvited, t0);
+        assert_eq!(step_at(&mut c, Input::TimerC, t0 + TIMER_C), [CancelCallee]);
+        assert_eq!(
+            step_at(&mut c, Input::CalleeAnswered, t0 + TIMER_C),
+            [StartMedia, AnswerCaller]
+        );
+        assert_eq!(c.poll_timeout(), None, "no Timer C once answered");
+    }
+
+    #[test]
+    fn the_next_trunk_gets_a_fresh_timer_c() {
+        let t0 = Instant::now();
+        let mut c = BridgeCall::new();
+        step_at(&mut c, Input::CalleeInvited, t0);
+        step_at(&mut c, Input::TimerC, t0 + TIMER_C);
+        // An emergency call moves on: the next INVITE starts Timer C anew
+        // and its refusal passes through as usual.
+        let t1 = t0 + TIMER_C + Duration::from_secs(1);
+        step_at(&mut c, Input::CalleeInvited, t1);
+        assert!(!c.timed_out());
+        assert_eq!(c.poll_timeout(), Some(t1 + TIMER_C));
+        assert_eq!(
+            step_at(&mut c, Input::CalleeFailed { status: 486 }, t1),
+            [RejectCaller { status: 486 }]
+        );
+        assert_eq!(c.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_callee_never_reached_or_unusable() {
+        let (c, out) = run(&[Input::CalleeInvited, Input::CalleeNotPlaced]);
+        assert_eq!(out[1], [RejectCaller { status: 503 }]);
+        assert_eq!(c.state(), State::Ended);
+        assert_eq!(c.poll_timeout(), None);
+        // An answer the relay cannot carry: BYE to the callee, the
+        // bridge's status to the caller.
+        for status in [502, 488] {
+            let (c, out) = run(&[Input::CalleeInvited, Input::AnswerUnusable { status }]);
+            assert_eq!(out[1], [Bye(Leg::Callee), RejectCaller { status }]);
+            assert_eq!(c.state(), State::Ended);
+        }
     }
 }

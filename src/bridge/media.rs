@@ -28,7 +28,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::relay::{GatewayMode, Leg, MediaMode};
+use super::leg::{GatewayMode, Leg, MediaMode};
 use crate::fax::{G711Law, T38Options};
 use crate::sdp::{
     self, Attribute, Connection, LocalMediaCaps, LocalSession, Negotiated, Origin, SdpError,
@@ -200,10 +200,7 @@ pub fn gateway_for_exchange(
 ) -> Result<GatewayMode, MediaError> {
     let offer = sdp::parse(offer)?;
     let answer = sdp::parse(answer)?;
-    let answerer = match offerer {
-        Leg::Caller => Leg::Callee,
-        Leg::Callee => Leg::Caller,
-    };
+    let answerer = offerer.other();
     if party_media(&offer)?.kind == StreamKind::T38 {
         gateway_mode(offerer, &offer, &answer)
     } else {

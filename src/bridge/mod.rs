@@ -8,10 +8,13 @@
 //! policy, and trunk calls to a port's number. The bridge carries the
 //! decision out:
 //!
+//! * [`leg`]: the two legs and what the relay carries between them
+//!   ([`Leg`], [`MediaMode`], [`GatewayMode`]), shared by the parts below.
 //! * [`media`]: the session descriptions each party is shown (the relay's
 //!   addresses) and where each party receives; which relay mode fits.
 //! * [`call`]: the signalling state machine of a bridged call: progress,
-//!   failures, CANCEL, BYE and re-INVITEs from one leg to the other.
+//!   failures, CANCEL, BYE, Timer C and re-INVITEs from one leg to the
+//!   other.
 //! * [`relay`]: the media task of a bridged call: RTP and UDPTL forwarded
 //!   untouched between the two legs, each taken only from the party that
 //!   signalled it, with the call classifier listening.
@@ -21,10 +24,13 @@
 
 pub mod b2bua;
 pub mod call;
+pub mod leg;
 pub mod media;
 pub mod relay;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use leg::{GatewayMode, Leg, MediaMode};
 
 pub use crate::routing::{BridgeConfig, LineConfig};
 

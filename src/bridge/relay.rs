@@ -86,15 +86,15 @@ use tokio::task::JoinHandle;
 
 use tokio::time::{Interval, MissedTickBehavior};
 
+pub use super::leg::{GatewayMode, Leg, MediaMode};
 use crate::fax::g711::G711Law;
-use crate::fax::{GatewaySettings, GatewayStats, SAMPLES_PER_20MS, T38Gateway, T38Options};
-use crate::media::classifier::{CallClassifier, Classification, Direction};
+use crate::fax::{GatewaySettings, GatewayStats, SAMPLES_PER_20MS, T38Gateway};
+use crate::media::classifier::{CallClassifier, Classification};
 use crate::media::rtp::{self, RtpSender};
 use crate::media::rtp_stream::{Chunk, PlayoutBuffer};
 use crate::media::source::{self, CallKind, Datagram, DropReason, SourceGuard, Verdict};
 use crate::media::t38_stream::trim_fec_padding;
 use crate::media::udptl::{ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder};
-use crate::sdp::UdpEc;
 
 /// Largest datagram relayed; a larger one is truncated by the socket and
 /// dropped (Ethernet MTU datagrams are far smaller).
@@ -113,65 +113,6 @@ const GATEWAY_PLAYOUT_SAMPLES: u32 = 480;
 /// UDPTL redundancy depth of the gateway's datagrams (earlier IFPs carried
 /// again in each one), as Mediatrix gateways use.
 const GATEWAY_REDUNDANCY: u8 = 3;
-
-/// One side of the bridge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leg {
-    /// The party that sent the INVITE.
-    Caller,
-    /// The party the call was placed to.
-    Callee,
-}
-
-impl Leg {
-    fn index(self) -> usize {
-        match self {
-            Leg::Caller => 0,
-            Leg::Callee => 1,
-        }
-    }
-
-    /// The direction of audio that arrives from this leg.
-    pub fn direction(self) -> Direction {
-        match self {
-            Leg::Caller => Direction::CallerToCallee,
-            Leg::Callee => Direction::CalleeToCaller,
-        }
-    }
-}
-
-/// What the legs carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MediaMode {
-    /// RTP and RTCP (voice, G.711 fax, modems).
-    Rtp,
-    /// UDPTL: both legs negotiated T.38, so IFPs pass through unchanged.
-    Udptl,
-    /// One leg T.38, the other G.711: translated by a T.38 gateway.
-    Gateway(GatewayMode),
-}
-
-/// How the gateway joins the legs: which one speaks T.38, and what each
-/// agreed in SDP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GatewayMode {
-    /// The leg that uses T.38 (UDPTL); the other uses G.711 RTP.
-    pub t38_leg: Leg,
-    /// The G.711 law (PCMA or PCMU) the audio leg agreed.
-    pub law: G711Law,
-    /// The audio leg's payload type for it (8 for PCMA, 0 for PCMU).
-    pub payload_type: u8,
-    /// The T.38 session the T.38 leg agreed.
-    pub t38: T38Options,
-    /// The agreed `T38FaxUdpEC` (none, redundancy or FEC).
-    pub udp_ec: Option<UdpEc>,
-}
-
-impl GatewayMode {
-    fn audio_index(&self) -> usize {
-        1 - self.t38_leg.index()
-    }
-}
 
 /// The last RTP packet relayed to a leg: where the gateway's audio for
 /// that leg carries on from.
@@ -972,6 +913,8 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fax::T38Options;
+    use crate::sdp::UdpEc;
 
     #[test]
     fn classify_tells_binding_what_it_needs() {

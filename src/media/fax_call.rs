@@ -22,39 +22,27 @@
 //!   160 samples and the IFPs it produced leave through [`UdptlEncoder`]
 //!   with the negotiated error correction (redundancy depth configurable,
 //!   3 by default, as Mediatrix gateways use).
-//! * **Switching to T.38.** A SpanDSP terminal cannot change transport, so
-//!   the switch replaces the fax session with a new one over the new
-//!   transport. That is sound because the switch happens in phase A (CNG,
-//!   CED or the first V.21 preamble) before any page: both T.30 engines
-//!   simply start again (the caller waits for DIS, the answerer repeats it
-//!   after T4). Once a page has been transferred a change of media is
-//!   refused with 488 and the call carries on as it is, except a return
-//!   from T.38 to audio (below).
-//!   The far end's re-INVITE is answered at once. Our own re-INVITE
-//!   ([`FaxCallConfig::t38_reinvite`]; T.38 §D.2.3.2 lets either side
-//!   switch) is sent when the far end's fax signal is heard in the received
-//!   audio ([`super::tones`]): CED or the V.21 preamble of its DIS when we
-//!   called, CNG or the V.21 preamble when we answered. A far end that sends
-//!   none within [`FAX_SIGNAL_TIMEOUT`] of establishment is left on G.711
-//!   (the fax still works there); a 488 (or any refusal) also keeps the call
-//!   on G.711, and a 408/491 is retried.
-//! * **Back to audio after the fax.** A gateway that returns to voice once
-//!   the fax is over (Mediatrix re-INVITEs from T.38 to G.711 before it
-//!   hangs up) is answered 200 even though pages were transferred: only the
-//!   media leg changes, the fax session and its result stay. A session
-//!   still running at that point is ended at once — its T.30 messages can
-//!   no longer reach the far end — and SpanDSP keeps it a success when the
-//!   end of the procedure (EOP and its MCF) was already seen, as it is when
-//!   a gateway goes back to voice on DCN; earlier in the document it ends
-//!   as a failed fax keeping the pages received (refusing instead would
-//!   hold the far end on a T.38 stream it has given up). The new audio
-//!   leg then carries G.711 silence (0xD5 A-law, 0xFF μ-law) at the usual
-//!   20 ms pacing, and the call lingers from the switch so the far end can
-//!   hang up first.
-//!   Changes the other way (audio to T.38) after a page still get 488: a
-//!   G.711 T.30 session cannot be carried on over T.38 mid-document. So
-//!   does a change of G.711 law in the middle of a G.711 fax, which can
-//!   carry on over the codec it started with.
+//! * **Switching between G.711 and T.38** is decided by [`super::switch`]
+//!   (when to re-INVITE to T.38, how to answer the far end's re-INVITE,
+//!   glare and retries, what a change of media does to the fax session);
+//!   this task feeds it the call's events and carries out its actions. It
+//!   listens to the received audio for the far end's fax signal
+//!   ([`super::tones`]) while the switch asks for it, sends and awaits our
+//!   re-INVITE, and builds the new leg and session a change needs. A
+//!   SpanDSP terminal cannot change transport, so a switch to T.38 before
+//!   any page replaces the fax session with a new one over the new
+//!   transport: both T.30 engines simply start again (the caller waits for
+//!   DIS, the answerer repeats it after T4).
+//! * **Back to audio after the fax.** When the far end returns to voice
+//!   once the fax is over (Mediatrix does before it hangs up), only the
+//!   media leg changes. A session still running at that point is ended at
+//!   once — its T.30 messages can no longer reach the far end — and
+//!   SpanDSP keeps it a success when the end of the procedure (EOP and its
+//!   MCF) was already seen, as it is when a gateway goes back to voice on
+//!   DCN; earlier in the document it ends as a failed fax keeping the
+//!   pages received. The new audio leg then carries G.711 silence (0xD5
+//!   A-law, 0xFF μ-law) at the usual 20 ms pacing, and the call lingers
+//!   from the switch so the far end can hang up first.
 //! * **Media from the far end only.** Received RTP and UDPTL are taken only
 //!   from the address the far end's SDP names for them, as
 //!   [`super::source`] rules: a first valid packet from another port of
@@ -83,6 +71,11 @@ use tracing::{debug, info, warn};
 use super::rtp::{self, RtpSender};
 use super::rtp_stream::{Chunk, PlayoutBuffer};
 use super::source::{self, CallKind, Datagram, DropReason, SourceGuard, Verdict};
+use super::switch::{
+    Action as SwitchAction, Answer as SwitchAnswer, Change, Config as SwitchConfig, Engine,
+    FaxState, Input as SwitchInput, ListenEnd, Outcome, Refusal, StayReason, Switch,
+};
+pub use super::switch::{FAX_SIGNAL_TIMEOUT, MediaPath};
 use super::t38_stream::trim_fec_padding;
 use super::tones::{FarEnd, FaxSignal, FaxToneDetector};
 use super::udptl::{
@@ -94,8 +87,8 @@ use crate::fax::{
     SAMPLES_PER_20MS, T38Options, Transport,
 };
 use crate::sdp::{
-    self, AudioCaps, Codec, LocalMediaCaps, LocalSession, Negotiated, OfferKind, SdpError,
-    SessionDescription, T38Caps, T38Params, UdpEc,
+    self, AudioCaps, Codec, LocalMediaCaps, LocalSession, Negotiated, OfferKind, SdpError, T38Caps,
+    T38Params, UdpEc,
 };
 use crate::sip::acl::Account;
 use crate::sip::{
@@ -111,25 +104,6 @@ const FRAME: usize = SAMPLES_PER_20MS;
 /// waits longer, so that the sender normally hangs up first.
 const LINGER_SENDER: Duration = Duration::from_millis(500);
 const LINGER_RECEIVER: Duration = Duration::from_secs(3);
-
-/// Our re-INVITE to T.38 goes out no earlier than this after the call is
-/// established, even when the far end's fax signal was heard sooner (early
-/// media): it lets the far end take our ACK first. A re-INVITE that
-/// overtakes the ACK is dropped by some stacks (rsipstack 0.7.14 ignores it
-/// in its wait-ACK state) and then costs a 32 s transaction timeout.
-const REINVITE_DELAY: Duration = Duration::from_millis(500);
-
-/// How long after establishment we listen for the far end's CNG, CED or
-/// V.21 preamble before giving up on our re-INVITE. A calling fax repeats
-/// CNG every 3.5 s and an answering one sends CED and DIS within about 4 s
-/// of answering (T.30 §5.2, §6.2), so a far end silent for 10 s is not a
-/// fax we should move to T.38; the call stays on G.711.
-pub const FAX_SIGNAL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Attempts at our re-INVITE to T.38 when the far end asks us to retry, and
-/// the pause between them.
-const REINVITE_ATTEMPTS: u32 = 3;
-const REINVITE_RETRY: Duration = Duration::from_secs(1);
 
 /// Largest datagram read from a media socket.
 const MAX_DATAGRAM: usize = 2048;
@@ -256,24 +230,6 @@ impl MediaSockets {
                 params: cfg.t38_params.clone(),
             }),
             prefer_t38: cfg.prefer_t38,
-        }
-    }
-}
-
-/// The media a call ran on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MediaPath {
-    /// G.711 audio over RTP.
-    Audio(Codec),
-    /// T.38 over UDPTL.
-    T38,
-}
-
-impl std::fmt::Display for MediaPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MediaPath::Audio(c) => write!(f, "G.711 {}", c.name()),
-            MediaPath::T38 => f.write_str("T.38"),
         }
     }
 }
@@ -433,13 +389,6 @@ fn transport_for(neg: &Negotiated) -> Transport {
     }
 }
 
-fn path_of(neg: &Negotiated) -> MediaPath {
-    match neg {
-        Negotiated::Audio(a) => MediaPath::Audio(a.codec),
-        Negotiated::T38(_) => MediaPath::T38,
-    }
-}
-
 /// Where to send: the far end's address from SDP, resolved. `None` for
 /// port 0 or a name that does not resolve (nothing is sent then).
 async fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
@@ -576,7 +525,7 @@ pub async fn answer_call(
     info!(
         %call_id,
         from = %incoming.from,
-        media = %path_of(&answer.media),
+        media = %MediaPath::of(&answer.media),
         rtp = %SocketAddr::new(sockets.address, sockets.rtp_port),
         udptl = %SocketAddr::new(sockets.address, sockets.udptl_port),
         "answering fax call"
@@ -646,21 +595,25 @@ struct CallTask {
     call: ActiveCall,
     handle: CallHandle,
     sockets: MediaSockets,
-    caps: LocalMediaCaps,
-    local: LocalSession,
     job: FaxJob,
     cfg: FaxCallConfig,
     session: FaxSession,
-    /// The transport the fax session was made for; after the far end went
-    /// back to audio once the fax was over it differs from the leg's, and
-    /// the leg then carries silence.
-    session_transport: Transport,
     leg: Leg,
     initial: MediaPath,
-    switches: u32,
-    established: bool,
-    /// Listens to the far end's audio for its fax signal while our
-    /// re-INVITE to T.38 is pending; `None` once heard, given up or moot.
+    /// The T.38 switching decisions: which re-INVITE to send, how to
+    /// answer the far end's, what a change of media does to the session.
+    switch: Switch,
+    /// Our re-INVITE in flight.
+    reinvite: Option<JoinHandle<Result<ReInviteOutcome, CallError>>>,
+    /// The far end's re-INVITE being answered.
+    their: Option<ReInvite>,
+    /// What [`SwitchAction::Prepare`] built, until it is installed.
+    prepared: Option<(Option<FaxSession>, Leg)>,
+    /// When the fax session was seen finished: the call lingers from there
+    /// (from the switch, after the far end went back to audio).
+    finished_at: Option<Instant>,
+    /// Listens to the far end's audio for its fax signal while the switch
+    /// listens; `None` once heard, given up or moot.
     detector: Option<FaxToneDetector>,
     /// Decoded received audio fed to the detector.
     detect_pcm: Vec<i16>,
@@ -675,6 +628,8 @@ struct CallTask {
 }
 
 impl CallTask {
+    /// `placed`: we placed the call, so it is established already and we
+    /// chose its Call-ID.
     #[allow(clippy::too_many_arguments)]
     fn new(
         call_id: String,
@@ -686,15 +641,23 @@ impl CallTask {
         cfg: &FaxCallConfig,
         session: FaxSession,
         leg: Leg,
-        established: bool,
+        placed: bool,
     ) -> CallTask {
         let handle = call.handle.clone();
         let initial = leg.path();
-        let session_transport = match &leg {
-            Leg::Audio(a) => Transport::Audio(law_of(a.codec)),
-            Leg::T38(_) => Transport::T38(T38Options::default()),
-        };
-        let detector = if cfg.t38_reinvite && cfg.t38 && matches!(leg, Leg::Audio(_)) {
+        let now = Instant::now().into_std();
+        let mut switch = Switch::new(
+            SwitchConfig {
+                caps,
+                t38_reinvite: cfg.t38_reinvite,
+                owns_call_id: placed,
+            },
+            local,
+            initial,
+            placed.then_some(now),
+            rand::random(),
+        );
+        let detector = if switch.listening() {
             // Our session's T.30 role says which signals the far end sends.
             let far_end = match session.direction() {
                 Direction::Send => FarEnd::Answering,
@@ -704,6 +667,7 @@ impl CallTask {
                 Ok(d) => Some(d),
                 Err(e) => {
                     warn!(call_id = %call_id, error = %e, "no fax tone detector; staying on G.711");
+                    switch.handle(SwitchInput::DetectorUnavailable, now);
                     None
                 }
             }
@@ -715,16 +679,16 @@ impl CallTask {
             call,
             handle,
             sockets,
-            caps,
-            local,
             job,
             cfg: cfg.clone(),
             session,
-            session_transport,
             leg,
             initial,
-            switches: 0,
-            established,
+            switch,
+            reinvite: None,
+            their: None,
+            prepared: None,
+            finished_at: None,
             detector,
             detect_pcm: Vec::with_capacity(FRAME),
             rtp_guard: SourceGuard::new(None, None),
@@ -745,63 +709,51 @@ impl CallTask {
         }
     }
 
+    /// What switching needs to know of the fax session.
+    fn fax_state(&self) -> FaxState {
+        FaxState {
+            pages: self.session.pages_transferred(),
+            finished: self.session.is_finished(),
+        }
+    }
+
     async fn run(mut self) -> FaxCallReport {
         let started = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut rtp_buf = vec![0u8; MAX_DATAGRAM];
         let mut udptl_buf = vec![0u8; MAX_DATAGRAM];
-        let mut reinvite: Option<(
-            JoinHandle<Result<ReInviteOutcome, CallError>>,
-            SessionDescription,
-        )> = None;
-        // Our re-INVITE to T.38: when it is due (set once the far end's fax
-        // signal is heard) and how often it was tried.
-        let mut reinvite_due: Option<Instant> = None;
-        let mut established_at = self.established.then(Instant::now);
-        let mut reinvite_attempts = 0u32;
         let mut last_activity: Option<u64> = None;
         let mut progress_at = Instant::now();
-        let mut finished_at: Option<Instant> = None;
         let linger = match self.session.direction() {
             Direction::Send => LINGER_SENDER,
             Direction::Receive => LINGER_RECEIVER,
         };
         let mut signalling_ended = false;
         let ended_by = loop {
-            if self.cfg.t38_reinvite
-                && self.cfg.t38
-                && self.established
-                && reinvite.is_none()
-                && reinvite_due.is_some_and(|at| Instant::now() >= at)
+            // The switch's timers (our re-INVITE due, the end of listening
+            // for the fax signal), checked on every wake-up: at least each
+            // 20 ms tick.
+            if self
+                .switch
+                .poll_timeout()
+                .is_some_and(|at| Instant::now().into_std() >= at)
             {
-                reinvite_due = None;
-                if matches!(self.leg, Leg::Audio(_)) && self.session.pages_transferred() == 0 {
-                    reinvite_attempts += 1;
-                    reinvite = self.start_reinvite();
-                }
+                self.feed(SwitchInput::Timeout).await;
             }
             let t38 = matches!(self.leg, Leg::T38(_));
+            let (call, reinvite) = (&mut self.call, &mut self.reinvite);
             tokio::select! {
-                event = self.call.next_event(), if !signalling_ended => match event {
-                    Some(CallEvent::Established) => {
-                        if !self.established {
-                            self.established = true;
-                            let now = Instant::now();
-                            established_at = Some(now);
-                            // A signal heard in early media waits for the ACK.
-                            if let Some(at) = reinvite_due.as_mut() {
-                                *at = (*at).max(now + REINVITE_DELAY);
-                            }
-                        }
-                    }
+                event = call.next_event(), if !signalling_ended => match event {
+                    Some(CallEvent::Established) => self.feed(SwitchInput::Established).await,
                     Some(CallEvent::ReInvite(r)) => {
-                        if self.their_reinvite(r).await {
-                            // Back to voice after the fax: the linger
-                            // counts from the switch, so the far end that
-                            // asked for it normally hangs up first.
-                            finished_at = None;
-                        }
+                        let offer = r.offer.clone();
+                        let fax = self.fax_state();
+                        self.their = Some(r);
+                        self.feed(SwitchInput::ReInvite { offer, fax }).await;
+                        // Answered by now; dropped unanswered it would get
+                        // 488 and keep the session.
+                        self.their = None;
                     }
                     Some(CallEvent::Ended(reason)) => {
                         signalling_ended = true;
@@ -819,16 +771,19 @@ impl CallTask {
                         break CallEnd::Completed;
                     }
                 },
-                result = async { (&mut reinvite.as_mut().expect("guarded by is_some").0).await },
+                result = async { reinvite.as_mut().expect("guarded by is_some").await },
                     if reinvite.is_some() =>
                 {
-                    let offer = reinvite.take().map(|(_, o)| o);
-                    if let Some(offer) = offer
-                        && self.our_reinvite_done(result, offer).await
-                        && reinvite_attempts < REINVITE_ATTEMPTS
-                    {
-                        reinvite_due = Some(Instant::now() + REINVITE_RETRY);
-                    }
+                    self.reinvite = None;
+                    let outcome = match result {
+                        Ok(Ok(ReInviteOutcome::Accepted(answer))) => Outcome::Accepted(answer),
+                        Ok(Ok(ReInviteOutcome::Rejected(code))) => Outcome::Refused(code),
+                        Ok(Err(CallError::Glare(_))) => Outcome::Glare,
+                        Ok(Err(CallError::NoResponse { .. })) => Outcome::NoResponse,
+                        Ok(Err(e)) => Outcome::Failed(e.to_string()),
+                        Err(e) => Outcome::Failed(format!("the re-INVITE task failed: {e}")),
+                    };
+                    self.feed(SwitchInput::ReInviteDone(outcome)).await;
                 }
                 _ = tick.tick() => {
                     self.drain(&mut rtp_buf, &mut udptl_buf, t38);
@@ -836,26 +791,18 @@ impl CallTask {
                     let now = Instant::now();
                     if let Some(signal) = heard {
                         info!(call_id = %self.call_id, %signal, "far end's fax signal heard; re-INVITE to T.38");
-                        self.detector = None;
-                        let earliest = established_at.map_or(now, |at| at + REINVITE_DELAY);
-                        reinvite_due = Some(earliest.max(now));
-                    } else if self.detector.is_some()
-                        && established_at.is_some_and(|at| now - at >= FAX_SIGNAL_TIMEOUT)
-                    {
-                        let modem = self
-                            .detector
-                            .as_ref()
-                            .is_some_and(FaxToneDetector::data_modem_answer_seen);
-                        info!(
-                            call_id = %self.call_id,
-                            data_modem_answer = modem,
-                            "no fax signal from the far end within {} s; staying on G.711",
-                            FAX_SIGNAL_TIMEOUT.as_secs()
-                        );
-                        self.detector = None;
+                        self.feed(SwitchInput::SignalHeard).await;
                     }
                     if self.session.is_finished() {
-                        let at = *finished_at.get_or_insert(now);
+                        let at = match self.finished_at {
+                            Some(at) => at,
+                            None => {
+                                self.finished_at = Some(now);
+                                let fax = self.fax_state();
+                                self.feed(SwitchInput::Fax(fax)).await;
+                                now
+                            }
+                        };
                         if now - at >= linger {
                             break CallEnd::Completed;
                         }
@@ -879,6 +826,8 @@ impl CallTask {
                                 more
                             });
                         }
+                        let fax = FaxState { pages, finished: false };
+                        self.feed(SwitchInput::Fax(fax)).await;
                     } else if now - progress_at >= self.cfg.watchdog {
                         warn!(
                             call_id = %self.call_id,
@@ -890,7 +839,7 @@ impl CallTask {
                 }
             }
         };
-        if let Some((task, _)) = reinvite.take() {
+        if let Some(task) = self.reinvite.take() {
             task.abort();
         }
         self.session.hang_up();
@@ -925,7 +874,7 @@ impl CallTask {
             outcome,
             initial_media: self.initial,
             media: self.leg.path(),
-            switches: self.switches,
+            switches: self.switch.switches(),
             ended_by,
             stats: self.stats,
             elapsed: started.elapsed(),
@@ -934,173 +883,100 @@ impl CallTask {
         report
     }
 
-    /// Offer T.38 to the far end (the receiving fax would normally do this
-    /// on CED or the V.21 preamble; without a detector we do it at once).
-    fn start_reinvite(
-        &mut self,
-    ) -> Option<(
-        JoinHandle<Result<ReInviteOutcome, CallError>>,
-        SessionDescription,
-    )> {
-        let offer = match sdp::offer(&self.caps, OfferKind::T38, &mut self.local) {
-            Ok(o) => o,
-            Err(e) => {
-                warn!(call_id = %self.call_id, error = %e, "cannot build a T.38 offer");
-                return None;
-            }
-        };
-        info!(call_id = %self.call_id, "re-INVITE to T.38");
-        let handle = self.handle.clone();
-        let body = offer.to_string().into_bytes();
-        Some((
-            tokio::spawn(async move { handle.reinvite(body).await }),
-            offer,
-        ))
-    }
-
-    /// Act on the result of our re-INVITE. Returns true when it is worth
-    /// trying again later: the far end was busy with another transaction
-    /// (500 with Retry-After or 491, RFC 3261 §14.1–14.2, e.g. our INVITE's
-    /// ACK had not reached it yet) or did not answer.
-    async fn our_reinvite_done(
-        &mut self,
-        result: Result<Result<ReInviteOutcome, CallError>, tokio::task::JoinError>,
-        offer: SessionDescription,
-    ) -> bool {
-        let answer = match result {
-            Ok(Ok(ReInviteOutcome::Accepted(answer))) => answer,
-            Ok(Ok(ReInviteOutcome::Rejected(code))) => {
-                let retry = matches!(code, 408 | 491 | 500 | 503);
-                info!(
-                    call_id = %self.call_id,
-                    code,
-                    retry,
-                    "the far end refused T.38; staying on G.711"
-                );
-                return retry;
-            }
-            Ok(Err(e)) => {
-                warn!(call_id = %self.call_id, error = %e, "re-INVITE to T.38 failed; staying on G.711");
-                return matches!(e, CallError::Glare(_) | CallError::NoResponse { .. });
-            }
-            Err(e) => {
-                warn!(call_id = %self.call_id, error = %e, "re-INVITE task failed");
-                return false;
-            }
-        };
-        let neg = match sdp::parse(&String::from_utf8_lossy(&answer))
-            .and_then(|a| sdp::process_answer(&offer, &a))
-        {
-            Ok(n) => n,
-            Err(e) => {
-                warn!(call_id = %self.call_id, error = %e, "unusable answer to our re-INVITE; staying on the current media");
-                return false;
-            }
-        };
-        if let Err(e) = self.apply(&neg).await {
-            warn!(call_id = %self.call_id, error = %e, "cannot switch media after our re-INVITE");
-        }
-        false
-    }
-
-    /// Answer the far end's re-INVITE (or UPDATE with SDP). Returns true
-    /// when the far end went back to audio after the fax and the fax
-    /// session was kept (see the module docs).
-    async fn their_reinvite(&mut self, r: ReInvite) -> bool {
-        let offer = match sdp::parse(&String::from_utf8_lossy(&r.offer)) {
-            Ok(o) => o,
-            Err(e) => {
-                r.reject(e.sip_status());
-                return false;
-            }
-        };
-        let mut caps = self.caps.clone();
-        // A far end that offers T.38 while we allow it wants fax over T.38.
-        caps.prefer_t38 = caps.t38.is_some();
-        let answer = match sdp::answer(&offer, &caps, &mut self.local) {
-            Ok(a) => a,
-            Err(e) => {
-                info!(call_id = %self.call_id, error = %e, "refusing re-INVITE");
-                r.reject(e.sip_status());
-                return false;
-            }
-        };
-        let body = answer.sdp.to_string().into_bytes();
-        let fax_moved = self.session.pages_transferred() > 0 || self.session.is_finished();
-        if self.needs_new_session(&answer.media) && fax_moved {
-            if !matches!(answer.media, Negotiated::Audio(_)) {
-                info!(call_id = %self.call_id, "refusing a change to T.38 after pages were transferred");
-                r.reject(488);
-                return false;
-            }
-            if matches!(self.session_transport, Transport::Audio(_)) && !self.session.is_finished()
-            {
-                // The other G.711 law in the middle of a G.711 fax: refused,
-                // the fax carries on over the codec it started with.
-                info!(call_id = %self.call_id, "refusing a codec change in the middle of a G.711 fax");
-                r.reject(488);
-                return false;
-            }
-            // Back to voice after the fax: keep the session and its result,
-            // change only the leg.
-            let leg = match Leg::new(&answer.media, &self.cfg).await {
-                Ok(l) => l,
-                Err(e) => {
-                    warn!(call_id = %self.call_id, error = %e, "cannot switch media; refusing re-INVITE");
-                    r.reject(500);
-                    return false;
+    /// Hand `input` to the switch and carry out every action it returns,
+    /// including those that follow from reporting a prepared change.
+    async fn feed(&mut self, input: SwitchInput) {
+        let now = Instant::now().into_std();
+        self.switch.handle(input, now);
+        while let Some(action) = self.switch.poll_action() {
+            match action {
+                SwitchAction::SendReInvite(offer) => {
+                    info!(call_id = %self.call_id, "re-INVITE to T.38");
+                    let handle = self.handle.clone();
+                    let body = offer.to_string().into_bytes();
+                    self.reinvite = Some(tokio::spawn(async move { handle.reinvite(body).await }));
                 }
-            };
-            r.accept(body);
-            if !self.session.is_finished() {
-                // Its T.30 messages cannot reach the far end any more.
-                self.session.hang_up();
+                SwitchAction::Prepare(change) => {
+                    let input = match self.prepare(&change).await {
+                        Ok(prepared) => {
+                            self.prepared = Some(prepared);
+                            SwitchInput::Prepared
+                        }
+                        Err(e) => {
+                            warn!(call_id = %self.call_id, error = %e, to = %MediaPath::of(&change.media), "cannot switch media; staying on the current media");
+                            SwitchInput::PrepareFailed
+                        }
+                    };
+                    self.switch.handle(input, now);
+                }
+                SwitchAction::Answer(answer) => {
+                    let Some(r) = self.their.take() else {
+                        continue;
+                    };
+                    match answer {
+                        SwitchAnswer::Accept(body) => r.accept(body),
+                        SwitchAnswer::Refuse { status, why } => {
+                            match why {
+                                Refusal::Unreadable(e) => {
+                                    debug!(call_id = %self.call_id, error = %e, "unreadable re-INVITE offer")
+                                }
+                                Refusal::NotAcceptable(e) => {
+                                    info!(call_id = %self.call_id, error = %e, "refusing re-INVITE")
+                                }
+                                Refusal::T38AfterPages => {
+                                    info!(call_id = %self.call_id, "refusing a change to T.38 after pages were transferred")
+                                }
+                                Refusal::CodecChangeMidFax => {
+                                    info!(call_id = %self.call_id, "refusing a codec change in the middle of a G.711 fax")
+                                }
+                                Refusal::CannotSwitch => {
+                                    info!(call_id = %self.call_id, status, "refusing re-INVITE")
+                                }
+                            }
+                            r.reject(status);
+                        }
+                    }
+                }
+                SwitchAction::Install(engine) => self.install(engine),
+                SwitchAction::StopListening(why) => {
+                    if why == ListenEnd::NoSignal {
+                        let modem = self
+                            .detector
+                            .as_ref()
+                            .is_some_and(FaxToneDetector::data_modem_answer_seen);
+                        info!(
+                            call_id = %self.call_id,
+                            data_modem_answer = modem,
+                            "no fax signal from the far end within {} s; staying on G.711",
+                            FAX_SIGNAL_TIMEOUT.as_secs()
+                        );
+                    }
+                    self.detector = None;
+                }
+                SwitchAction::StayOnAudio { why, retry_at } => {
+                    let retry = retry_at.is_some();
+                    match why {
+                        StayReason::Refused(code) => {
+                            info!(call_id = %self.call_id, code, retry, "the far end refused T.38; staying on G.711")
+                        }
+                        StayReason::UnusableAnswer(e) => {
+                            warn!(call_id = %self.call_id, error = %e, "unusable answer to our re-INVITE; staying on the current media")
+                        }
+                        StayReason::NoOffer(e) => {
+                            warn!(call_id = %self.call_id, error = %e, "cannot build a T.38 offer")
+                        }
+                        StayReason::Glare => {
+                            warn!(call_id = %self.call_id, retry, "re-INVITE to T.38 collided with the far end's on every attempt; staying on G.711")
+                        }
+                        StayReason::NoResponse => {
+                            warn!(call_id = %self.call_id, retry, "no answer to our re-INVITE to T.38; staying on G.711")
+                        }
+                        StayReason::Failed(e) => {
+                            warn!(call_id = %self.call_id, error = %e, "re-INVITE to T.38 failed; staying on G.711")
+                        }
+                    }
+                }
             }
-            info!(
-                call_id = %self.call_id,
-                from = %self.leg.path(),
-                to = %leg.path(),
-                pages = self.session.pages_transferred(),
-                success = self.session.outcome().is_some_and(FaxOutcome::is_success),
-                "the far end went back to audio after the fax; keeping the fax result"
-            );
-            self.retire_leg();
-            self.leg = leg;
-            self.arm_leg();
-            self.switches += 1;
-            self.detector = None;
-            return true;
-        }
-        match self.prepare(&answer.media).await {
-            Ok(prepared) => {
-                r.accept(body);
-                self.install(&answer.media, prepared);
-            }
-            Err(e) => {
-                warn!(call_id = %self.call_id, error = %e, "cannot switch media; refusing re-INVITE");
-                r.reject(500);
-            }
-        }
-        false
-    }
-
-    /// Whether the fax session cannot run over `neg` (a different
-    /// transport, or the other G.711 law).
-    fn needs_new_session(&self, neg: &Negotiated) -> bool {
-        match (self.session_transport, neg) {
-            (Transport::Audio(law), Negotiated::Audio(n)) => law != law_of(n.codec),
-            (Transport::T38(_), Negotiated::T38(_)) => false,
-            _ => true,
-        }
-    }
-
-    /// The session can drive the current leg (false once the far end went
-    /// back to audio after a T.38 fax, or changed the G.711 law after it).
-    fn session_drives_leg(&self) -> bool {
-        match (self.session_transport, &self.leg) {
-            (Transport::Audio(law), Leg::Audio(a)) => law == law_of(a.codec),
-            (Transport::T38(_), Leg::T38(_)) => true,
-            _ => false,
         }
     }
 
@@ -1111,41 +987,60 @@ impl CallTask {
     /// session is `Send` but not `Sync`).
     async fn prepare(
         &mut self,
-        neg: &Negotiated,
+        change: &Change,
     ) -> Result<(Option<FaxSession>, Leg), FaxCallError> {
-        let session = if self.needs_new_session(neg) {
-            Some(FaxSession::new(
+        let session = match change.engine {
+            Engine::Restart => Some(FaxSession::new(
                 self.job.clone(),
-                transport_for(neg),
+                transport_for(&change.media),
                 &self.cfg.fax,
-            )?)
-        } else {
-            None
+            )?),
+            Engine::Keep | Engine::EndKeepingResult => None,
         };
-        Ok((session, Leg::new(neg, &self.cfg).await?))
+        Ok((session, Leg::new(&change.media, &self.cfg).await?))
     }
 
-    /// Put a prepared change in force.
-    fn install(&mut self, neg: &Negotiated, (session, leg): (Option<FaxSession>, Leg)) {
-        match session {
-            Some(s) => {
+    /// Put the prepared change in force.
+    fn install(&mut self, engine: Engine) {
+        let Some((session, leg)) = self.prepared.take() else {
+            return;
+        };
+        match engine {
+            Engine::Restart => {
                 info!(
                     call_id = %self.call_id,
                     from = %self.leg.path(),
-                    to = %path_of(neg),
+                    to = %leg.path(),
                     "switching media; the fax session restarts"
                 );
                 self.retire_leg();
-                self.session = s;
-                self.session_transport = transport_for(neg);
+                if let Some(s) = session {
+                    self.session = s;
+                }
                 self.leg = leg;
                 self.arm_leg();
-                self.switches += 1;
-                // The media changed (normally to T.38 at the far end's
-                // request): nothing left to listen for.
-                self.detector = None;
             }
-            None => {
+            Engine::EndKeepingResult => {
+                if !self.session.is_finished() {
+                    // Its T.30 messages cannot reach the far end any more.
+                    self.session.hang_up();
+                }
+                info!(
+                    call_id = %self.call_id,
+                    from = %self.leg.path(),
+                    to = %leg.path(),
+                    pages = self.session.pages_transferred(),
+                    success = self.session.outcome().is_some_and(FaxOutcome::is_success),
+                    "the far end went back to audio after the fax; keeping the fax result"
+                );
+                self.retire_leg();
+                self.leg = leg;
+                self.arm_leg();
+                // The linger counts from the switch, so the far end that
+                // asked for it normally hangs up first.
+                self.finished_at = None;
+            }
+            Engine::Keep => {
                 // Same media with new addresses or parameters: keep the
                 // stream state where it matters.
                 match (&mut self.leg, leg) {
@@ -1172,12 +1067,6 @@ impl CallTask {
                 self.arm_leg();
             }
         }
-    }
-
-    async fn apply(&mut self, neg: &Negotiated) -> Result<(), FaxCallError> {
-        let prepared = self.prepare(neg).await?;
-        self.install(neg, prepared);
-        Ok(())
     }
 
     /// Fold the counters of the leg being replaced into the call's.
@@ -1310,7 +1199,7 @@ impl CallTask {
     /// the detector heard it in this step's received audio.
     fn on_tick(&mut self) -> Option<FaxSignal> {
         let mut heard = None;
-        let drives = self.session_drives_leg();
+        let drives = self.switch.session_drives_leg();
         match &mut self.leg {
             Leg::Audio(a) if !drives => {
                 // Voice after the fax: the finished session has nothing to

@@ -758,13 +758,9 @@ async fn serve_requests(shared: Arc<Shared>, mut incoming: TransactionReceiver) 
             match shared.registry.dialogs.match_dialog(&tx) {
                 Some(dialog)
                     if tx.original.method == Method::Invite
-                        && invite_must_wait(
-                            &dialog.state(),
-                            matches!(&dialog, rsipstack::dialog::dialog::Dialog::Invite(d)
-                                if d.role() == TransactionRole::Server),
-                        ) =>
+                        && invite_must_wait(&dialog.state(), answered_by_us(&dialog)) =>
                 {
-                    tokio::spawn(refuse_early_invite(tx));
+                    tokio::spawn(invite_after_the_previous(dialog, tx));
                 }
                 Some(mut dialog) => {
                     tokio::spawn(async move {
@@ -782,6 +778,44 @@ async fn serve_requests(shared: Arc<Shared>, mut incoming: TransactionReceiver) 
         }
         let shared = shared.clone();
         tokio::spawn(async move { out_of_dialog(shared, tx).await });
+    }
+}
+
+/// We answered the dialog's initial INVITE (we are its UAS).
+fn answered_by_us(dialog: &rsipstack::dialog::dialog::Dialog) -> bool {
+    matches!(dialog, rsipstack::dialog::dialog::Dialog::Invite(d)
+        if d.role() == TransactionRole::Server)
+}
+
+/// How long an in-dialog INVITE that finds the dialog's previous INVITE
+/// still in progress waits for it to complete before it is refused.
+///
+/// The ACK that completes a 2xx is applied to the dialog by the previous
+/// INVITE's own transaction task, while a new INVITE comes in on the
+/// endpoint's queue: a far end that sends its next re-INVITE as soon as it
+/// has acknowledged the last one (as RFC 3261 §14.1 lets it) would race
+/// that task and get a needless 500. Shorter than T1 (500 ms), so a UDP
+/// client does not retransmit meanwhile.
+const PREVIOUS_INVITE_GRACE: Duration = Duration::from_millis(250);
+
+/// An INVITE in a dialog whose previous INVITE looked in progress
+/// ([`invite_must_wait`]): handled as usual once that INVITE completes
+/// within [`PREVIOUS_INVITE_GRACE`], else refused with 500
+/// ([`refuse_early_invite`]).
+async fn invite_after_the_previous(
+    mut dialog: rsipstack::dialog::dialog::Dialog,
+    mut tx: Transaction,
+) {
+    let server = answered_by_us(&dialog);
+    let deadline = tokio::time::Instant::now() + PREVIOUS_INVITE_GRACE;
+    while invite_must_wait(&dialog.state(), server) {
+        if tokio::time::Instant::now() >= deadline {
+            return refuse_early_invite(tx).await;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if let Err(e) = dialog.handle(&mut tx).await {
+        debug!(error = %e, "in-dialog request failed");
     }
 }
 
