@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::clock::now_ms;
 use crate::fax::{FaxJob, FaxOutcome, FaxStatus};
 use crate::mail::{Outbox, ReceivedFax, Route};
-use crate::media::fax_call::{FaxCallConfig, MediaSockets, answer_call};
+use crate::media::fax_call::{CallProgress, FaxCallConfig, MediaSockets, answer_call};
 use crate::sip::{IncomingCall, SipEndpoint};
 use crate::spool::{self, CallRecord};
 
@@ -105,7 +106,37 @@ async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) 
     };
     let tiff = spool::tiff_path(&ctx.spool, &record.id);
     info!(fax = %record.id, %caller, %called, %route, "incoming fax call");
-    match answer_call(call, FaxJob::Receive(tiff.clone()), sockets, &ctx.call).await {
+    // The moment the last page is confirmed to the sender, the call record
+    // says so (durably): a fax cut off after that is complete, not partial.
+    let (progress, mut watch_progress) = watch::channel(CallProgress::default());
+    let mut cfg = ctx.call.clone();
+    cfg.progress = Some(Arc::new(progress));
+    let marker = {
+        let (spool, mut marked) = (ctx.spool.clone(), record.clone());
+        tokio::spawn(async move {
+            if watch_progress
+                .wait_for(|p| p.document_confirmed)
+                .await
+                .is_err()
+            {
+                return false;
+            }
+            marked.document_confirmed = true;
+            let id = marked.id.clone();
+            match blocking(move || spool::write_record(&spool, &marked)).await {
+                Ok(()) => info!(fax = %id, "every page confirmed to the sender"),
+                Err(e) => warn!(fax = %id, "cannot record that every page was confirmed: {e}"),
+            }
+            true
+        })
+    };
+    let answered = answer_call(call, FaxJob::Receive(tiff.clone()), sockets, &cfg).await;
+    // The call is over: nothing publishes progress any more, so the marker
+    // ends, and it ends before the record is removed.
+    drop(cfg);
+    let mut record = record;
+    record.document_confirmed = marker.await.unwrap_or(false);
+    match answered {
         Ok(report) => {
             info!(fax = %record.id, "{report}");
             finish_reception(&ctx, &record, Some(&report.outcome), report.elapsed).await;
@@ -217,6 +248,20 @@ fn received_fax(
     let (result, success) = match outcome.map(|o| &o.status) {
         Some(FaxStatus::Success) if pages == 1 => ("Received the whole fax (1 page).".into(), true),
         Some(FaxStatus::Success) => (format!("Received all {pages} pages."), true),
+        // The sender was told every page arrived (MCF to its last page);
+        // only the goodbye was missed.
+        Some(FaxStatus::Failed { reason, .. }) if record.document_confirmed => (
+            format!(
+                "Received all {pages} page(s); the sender was told so, then the call ended without the usual goodbye ({reason})."
+            ),
+            true,
+        ),
+        None if record.document_confirmed => (
+            format!(
+                "Received all {pages} page(s); the sender was told so before the fax service stopped."
+            ),
+            true,
+        ),
         Some(FaxStatus::Failed { reason, .. }) => (
             format!("The call ended early: {reason} {pages} page(s) arrived."),
             false,
@@ -237,9 +282,11 @@ fn received_fax(
             .and_then(|o| o.remote_ident.clone())
             .unwrap_or_default(),
         pages_received: pages,
-        pages_expected: outcome
-            .filter(|o| o.is_success())
-            .map(|o| o.pages_transferred),
+        pages_expected: match outcome {
+            Some(o) if o.is_success() => Some(o.pages_transferred),
+            _ if record.document_confirmed => Some(pages),
+            _ => None,
+        },
         started_at: record.started_at(),
         duration: outcome.map(|o| o.duration()).unwrap_or(elapsed),
         bit_rate: outcome.and_then(|o| o.bit_rate).unwrap_or(0),

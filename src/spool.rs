@@ -29,6 +29,10 @@ pub struct CallRecord {
     pub route: String,
     /// When the call was answered, milliseconds since the Unix epoch.
     pub started_at_ms: u64,
+    /// The last page was confirmed to the sender (MCF to EOP): the pages
+    /// in the TIFF are the whole fax even if the call was cut off after.
+    #[serde(default)]
+    pub document_confirmed: bool,
 }
 
 impl CallRecord {
@@ -45,6 +49,7 @@ impl CallRecord {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_millis() as u64,
+            document_confirmed: false,
         }
     }
 

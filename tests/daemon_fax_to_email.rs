@@ -314,3 +314,65 @@ fn sigkill_during_reception_loses_no_pages() {
     assert_same_pixels(&sent[0], &got[0], 1);
     assert!(daemon.sigterm().success());
 }
+
+/// A kill after the receiver confirmed the last page (MCF to EOP) but
+/// before the hang-up: the sender was told every page arrived, so the fax
+/// mailed after the restart is complete, not "Incomplete".
+#[test]
+fn sigkill_after_the_last_page_is_confirmed_mails_a_complete_fax() {
+    let s = setup();
+    let sink = &s.sink;
+    let daemon = start_daemon(&s.config);
+    let sent = pages(300);
+    let tiff = s.root.join("send.tif");
+    write_tiff(&tiff, &sent, Compression::Group4).unwrap();
+    let mut sender = Command::new(BIN)
+        .arg("dial")
+        .arg(format!("sip:100@127.0.0.1:{}", s.sip_port))
+        .arg(&tiff)
+        .args(["--g711", "--from", "01632960123"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The MCF to the last page takes about a second of V.21 and the
+    // sender's DCN another: the kill lands in between.
+    assert!(
+        daemon
+            .lines()
+            .wait_for(
+                "every page confirmed to the sender",
+                Duration::from_secs(120)
+            )
+            .is_some(),
+        "the daemon never confirmed the last page"
+    );
+    daemon.sigkill();
+    let _ = sender.wait();
+    assert!(
+        sink.messages().is_empty(),
+        "the kill came after the fax was mailed: the test proves nothing"
+    );
+
+    let daemon = start_daemon(&s.config);
+    let mail = wait_for_mail(sink, 1, Duration::from_secs(30));
+    let parsed = MessageParser::default().parse(&mail[0]).unwrap();
+    assert_eq!(
+        parsed.header_raw("X-Fax-Result").map(str::trim),
+        Some("complete"),
+        "a fax whose every page was confirmed is complete"
+    );
+    let subject = parsed.subject().unwrap_or_default().to_string();
+    assert!(!subject.starts_with("Incomplete"), "{subject}");
+    let text = text_of(&mail[0]);
+    assert!(text.contains("Received all 3 page(s)"), "{text}");
+    let work = s.root.join("pdf");
+    std::fs::create_dir_all(&work).unwrap();
+    let got = pdf_pages(&mail[0], &work);
+    assert_eq!(got.len(), 3, "pages in the PDF");
+    for (i, (want, got)) in sent.iter().zip(&got).enumerate() {
+        assert_same_pixels(want, got, i + 1);
+    }
+    assert!(daemon.sigterm().success());
+}

@@ -379,6 +379,13 @@ impl FaxSession {
         n.max(0) as u32
     }
 
+    /// True once a receiving terminal has confirmed the last page (MCF to
+    /// EOP): the sender was told the whole document arrived, whatever
+    /// happens to the call after.
+    pub fn document_confirmed(&mut self) -> bool {
+        self.engine.events().document_confirmed
+    }
+
     /// A count that grows with every T.30 frame sent or received and every
     /// phase B or D result: media drivers watch it (with the wall clock) to
     /// end calls that make no progress.

@@ -61,6 +61,13 @@ pub(crate) struct Events {
     pub frames_rx: u32,
     /// Frames we sent.
     pub frames_tx: u32,
+    /// The last post-page command received was an end of procedure (EOP,
+    /// PRI-EOP, or a partial-page signal carrying one): the next MCF we
+    /// send confirms the last page.
+    pub eop_received: bool,
+    /// We sent MCF for the last page: the sender has been told the whole
+    /// document arrived (only the DCN and the hang-up are left).
+    pub document_confirmed: bool,
     /// IFP packets produced and not yet taken.
     pub packets: Vec<IfpPacket>,
     /// Next UDPTL sequence number.
@@ -171,6 +178,11 @@ unsafe extern "C" fn on_frame(user_data: *mut c_void, incoming: bool, msg: *cons
     } else {
         ev.frames_tx += 1;
     }
+    if !msg.is_null() && len > 2 {
+        // SAFETY: as below: `len` valid octets at `msg`, len > 2 checked.
+        let frame = unsafe { std::slice::from_raw_parts(msg, len as usize) };
+        track_confirmation(ev, incoming, frame);
+    }
     if tracing::enabled!(tracing::Level::TRACE) && !msg.is_null() && len > 2 {
         // SAFETY: SpanDSP passes a frame buffer of `len` valid octets for the
         // duration of the callback; len > 2 was checked.
@@ -182,6 +194,35 @@ unsafe extern "C" fn on_frame(user_data: *mut c_void, incoming: bool, msg: *cons
             len,
             "T.30 frame"
         );
+    }
+}
+
+/// Follow the post-page exchange of a receiving terminal (T.30 §5.3.6):
+/// which command the sender gave after its last page, and whether we
+/// confirmed it. FCF values are SpanDSP's (`t30_fcf.h`), with the X bit
+/// masked off.
+fn track_confirmation(ev: &mut Events, incoming: bool, frame: &[u8]) {
+    const EOP: u8 = 0x2E;
+    const PRI_EOP: u8 = 0x3E;
+    const MPS: u8 = 0x4E;
+    const EOM: u8 = 0x8E;
+    const PRI_MPS: u8 = 0x5E;
+    const PRI_EOM: u8 = 0x9E;
+    const PPS: u8 = 0xBE;
+    const MCF: u8 = 0x8C;
+    let fcf = frame[2] & 0xFE;
+    if incoming {
+        let post_page = match fcf {
+            // ECM: the partial page signal carries the post-page command.
+            PPS => frame.get(3).map(|f| f & 0xFE),
+            EOP | PRI_EOP | MPS | EOM | PRI_MPS | PRI_EOM => Some(fcf),
+            _ => None,
+        };
+        if let Some(command) = post_page {
+            ev.eop_received = matches!(command, EOP | PRI_EOP);
+        }
+    } else if fcf == MCF && ev.eop_received {
+        ev.document_confirmed = true;
     }
 }
 
@@ -1767,6 +1808,66 @@ impl Drop for DtmfTx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_mcf_to_the_last_page_confirms_the_document() {
+        let frame = |fcf: u8, fif: &[u8]| [&[0xFF, 0x13, fcf][..], fif].concat();
+        // (frames in order: incoming?, FCF, FIF) → confirmed after each.
+        let cases: &[(&str, &[(bool, u8, &[u8])], bool)] = &[
+            (
+                "MPS then MCF: more pages follow",
+                &[(true, 0x4E, &[]), (false, 0x8C, &[])],
+                false,
+            ),
+            (
+                "EOP then MCF",
+                &[(true, 0x2E, &[]), (false, 0x8C, &[])],
+                true,
+            ),
+            (
+                "EOP with the X bit set then MCF",
+                &[(true, 0x2F, &[]), (false, 0x8D, &[])],
+                true,
+            ),
+            (
+                "EOP then RTN: page refused",
+                &[(true, 0x2E, &[]), (false, 0x4C, &[])],
+                false,
+            ),
+            (
+                "PRI-EOP then MCF",
+                &[(true, 0x3E, &[]), (false, 0x8C, &[])],
+                true,
+            ),
+            (
+                "ECM: PPS-EOP then MCF",
+                &[(true, 0xBE, &[0x2E, 0, 0, 0]), (false, 0x8C, &[])],
+                true,
+            ),
+            (
+                "ECM: PPS-NULL then MCF: same page goes on",
+                &[(true, 0xBE, &[0x00, 0, 0, 0]), (false, 0x8C, &[])],
+                false,
+            ),
+            (
+                "ECM: PPS-MPS then MCF",
+                &[(true, 0xBE, &[0x4E, 0, 0, 0]), (false, 0x8C, &[])],
+                false,
+            ),
+            (
+                "an MCF we received (we are the sender)",
+                &[(false, 0x2E, &[]), (true, 0x8C, &[])],
+                false,
+            ),
+        ];
+        for (name, frames, confirmed) in cases {
+            let mut ev = Events::default();
+            for (incoming, fcf, fif) in *frames {
+                track_confirmation(&mut ev, *incoming, &frame(*fcf, fif));
+            }
+            assert_eq!(ev.document_confirmed, *confirmed, "{name}");
+        }
+    }
 
     fn receive_config(dir: &std::path::Path) -> T30Config {
         T30Config {

@@ -139,9 +139,11 @@ pub struct FaxCallConfig {
     /// End the call when the fax session shows no progress (no T.30 frame,
     /// phase change or page) for this long.
     pub watchdog: Duration,
-    /// Told when the call is answered and each time the count of pages
-    /// confirmed (MCF) rises, while the call runs; the queue commits them at
-    /// once so a crash mid-call does not resend confirmed pages.
+    /// Told when the call is answered, each time the count of pages
+    /// confirmed (MCF) rises and when the last page is confirmed, while the
+    /// call runs; the queue commits confirmed pages at once so a crash
+    /// mid-call does not resend them, and reception records a confirmed
+    /// document so a crash before the hang-up does not mark it partial.
     pub progress: Option<Arc<watch::Sender<CallProgress>>>,
 }
 
@@ -152,6 +154,10 @@ pub struct CallProgress {
     pub answered: bool,
     /// Pages confirmed so far in this call.
     pub pages_confirmed: u32,
+    /// Receiving: the last page was confirmed (MCF to EOP), so the sender
+    /// was told the whole document arrived. Reception records it at once:
+    /// a fax cut off after this point is complete, not partial.
+    pub document_confirmed: bool,
 }
 
 impl Default for FaxCallConfig {
@@ -817,13 +823,18 @@ impl CallTask {
                         last_activity = Some(activity);
                         progress_at = now;
                         let pages = self.session.pages_transferred();
+                        let complete = self.session.document_confirmed();
                         if let Some(p) = &self.cfg.progress {
                             p.send_if_modified(|p| {
                                 let more = pages > p.pages_confirmed;
                                 if more {
                                     p.pages_confirmed = pages;
                                 }
-                                more
+                                let done = complete && !p.document_confirmed;
+                                if done {
+                                    p.document_confirmed = true;
+                                }
+                                more || done
                             });
                         }
                         let fax = FaxState { pages, finished: false };
