@@ -49,7 +49,11 @@ fn built_configurations_pass_check_config() {
                 "ata.buildings",
                 "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
             )
-            .ata_unit("lab-ata", "127.0.0.1", "Lab")
+            .ata_unit(
+                "lab-ata",
+                "127.0.0.1",
+                "model = \"Mediatrix 4102\"\nbuilding = \"Lab\"",
+            )
             .ata_port("lab-ata", 1, "2001", "fax", "owner = \"Physics\"")
             .bridge_line("lab-ata", 1, "+441632960201")
             .web("metrics_from = [\"127.0.0.1\"]")

@@ -26,7 +26,6 @@ pub struct DaemonConfig {
     entries: Vec<(String, Vec<String>)>,
     /// `did = route` pairs of `[sip.routing] routes`.
     dids: Vec<(String, String)>,
-    peers: usize,
     extra: String,
 }
 
@@ -52,7 +51,6 @@ impl DaemonConfig {
             tables: Vec::new(),
             entries: Vec::new(),
             dids: Vec::new(),
-            peers: 0,
             extra: String::new(),
         };
         c.set(
@@ -101,9 +99,9 @@ impl DaemonConfig {
         self.set("sip", &format!("listen = {}", quote(addr)))
     }
 
-    /// A `[[sip.peers]]` entry; without any, `127.0.0.0/8` is one peer.
+    /// A `[[sip.peers]]` entry (for more keys, an [`DaemonConfig::entry`]
+    /// of `sip.peers`); without any, `127.0.0.0/8` is one peer.
     pub fn peer(&mut self, name: &str, addresses: &[&str]) -> &mut Self {
-        self.peers += 1;
         self.entry(
             "sip.peers",
             &format!("name = {}\naddresses = {}", quote(name), list(addresses)),
@@ -164,16 +162,15 @@ impl DaemonConfig {
         self.set("web", lines)
     }
 
-    /// An `[[ata.units]]` entry: a Mediatrix 4102 named `name` at
-    /// `address` in `building`.
-    pub fn ata_unit(&mut self, name: &str, address: &str, building: &str) -> &mut Self {
+    /// An `[[ata.units]]` entry: the unit `name` at `address`; `lines` are
+    /// further keys (`building`, `model`, ...).
+    pub fn ata_unit(&mut self, name: &str, address: &str, lines: &str) -> &mut Self {
         self.entry(
             "ata.units",
             &format!(
-                "name = {}\naddress = {}\nmodel = \"Mediatrix 4102\"\nbuilding = {}",
+                "name = {}\naddress = {}\n{lines}",
                 quote(name),
-                quote(address),
-                quote(building)
+                quote(address)
             ),
         )
     }
@@ -229,7 +226,7 @@ impl DaemonConfig {
         for (name, body) in &tables {
             out.push_str(&format!("[{name}]\n{}\n\n", body.join("\n")));
         }
-        if self.peers == 0 {
+        if !self.entries.iter().any(|(name, _)| name == "sip.peers") {
             out.push_str("[[sip.peers]]\nname = \"loopback\"\naddresses = [\"127.0.0.0/8\"]\n\n");
         }
         for (name, body) in &self.entries {
