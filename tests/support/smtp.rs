@@ -144,6 +144,11 @@ impl Drop for Sink {
     }
 }
 
+/// A TCP port free on 127.0.0.1 a moment ago (bound, read, released):
+/// racy when tests run in parallel, so only for a peer whose port must be
+/// known before it listens (SIPp, which cannot listen on port 0 and say
+/// where; a relay that comes up after the daemon was told its port).
+/// Everything else listens on port 0 and reports where it is.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
