@@ -176,7 +176,10 @@ fn pci_config(root: &Path, trunk_port: u16) -> PathBuf {
         .bridge_line("shop-ata", 1, "+441632960401")
         .bridge_line("shop-ata", 2, "+441632960402")
         .set("compliance", "acquirer_prefixes = [\"08009\"]")
-        .set("compliance.finance_digest", "to = [\"finance@example.org\"]")
+        .set(
+            "compliance.finance_digest",
+            "to = [\"finance@example.org\"]",
+        )
         .write_to("pci.toml");
     assert_valid(&path);
     path

@@ -14,13 +14,7 @@ fn demo(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let start = Instant::now();
     let out = Command::new(BIN)
-        .args([
-            "demo",
-            "--exit",
-            "--listen",
-            "127.0.0.1:0",
-            "--dir",
-        ])
+        .args(["demo", "--exit", "--listen", "127.0.0.1:0", "--dir"])
         .arg(dir.path())
         .args(extra)
         .output()

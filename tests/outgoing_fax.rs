@@ -16,8 +16,8 @@ use faxbridge::docs::Page;
 use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
 
 mod support;
-use support::fax::{assert_same_pages, free_sip_port, pages};
 use support::config::DaemonConfig;
+use support::fax::{assert_same_pages, free_sip_port, pages};
 use support::procs::{BIN, Proc, start_daemon};
 
 /// `faxbridge answer` on 127.0.0.1:`port`, storing into `out`.

@@ -509,9 +509,12 @@ pub struct Registrar {
     /// the REGISTERs of one address-of-record atomically, and the database
     /// is written before the table ("durable before visible"). Bounded by
     /// the configured ports: only a configured port's REGISTER gets here.
-    aor_locks: std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    aor_locks: std::sync::Mutex<HashMap<AddressOfRecord, Arc<tokio::sync::Mutex<()>>>>,
     store: Option<Store>,
 }
+
+/// An address-of-record: (unit name, SIP user).
+type AddressOfRecord = (String, String);
 
 impl Registrar {
     /// A registrar for `units`, keeping bindings in `store` (`None`: in

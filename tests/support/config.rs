@@ -218,10 +218,11 @@ impl DaemonConfig {
                 .iter()
                 .map(|(d, r)| format!("{{ did = {}, route = {} }}", quote(d), quote(r)))
                 .collect();
-            tables.push((
-                "sip.routing".into(),
-                vec![format!("routes = [{}]", routes.join(", "))],
-            ));
+            let line = format!("routes = [{}]", routes.join(", "));
+            match tables.iter_mut().find(|(t, _)| t == "sip.routing") {
+                Some((_, body)) => body.push(line),
+                None => tables.push(("sip.routing".into(), vec![line])),
+            }
         }
         for (name, body) in &tables {
             out.push_str(&format!("[{name}]\n{}\n\n", body.join("\n")));
