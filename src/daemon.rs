@@ -221,12 +221,14 @@ pub async fn run_with(
     // Email-to-fax over SMTP: refused at SMTP time when outgoing faxes are
     // not configured (or, without a trunk, for numbers that are not a
     // port's), so nothing is accepted that would never be sent.
+    let mut smtp_addr = None;
     let smtp = match config.intake.smtp.listen {
         Some(_) => {
             let listener = SmtpListener::bind(&config.intake.smtp)
                 .await
                 .context("starting the SMTP listener ([intake.smtp])")?;
-            info!(smtp = ?listener.local_addr().ok(), "taking fax mail over SMTP");
+            smtp_addr = listener.local_addr().ok();
+            info!(smtp = ?smtp_addr, "taking fax mail over SMTP");
             // PDF attachments are rendered in worker processes of this
             // binary, held to [documents]' memory and time limits.
             let workers = crate::docs::render::worker::this_program()
@@ -257,10 +259,20 @@ pub async fn run_with(
     )
     .await
     .context("starting the web interface ([web])")?;
-    // Ready once every listener (SIP, SMTP, web) takes connections.
+    // Signals are handled from before the ready line: a stop asked for as
+    // soon as the daemon says it is ready is a clean stop.
+    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    // Ready once every listener (SIP, SMTP, web) takes connections. The
+    // line names each bound address (a field is left out when that
+    // listener is off), so a listen port of 0 can be learnt from it.
     info!(
-        udp = ?endpoint.udp_addr(),
-        tcp = ?endpoint.tcp_addr(),
+        udp = endpoint.udp_addr().map(display),
+        tcp = endpoint.tcp_addr().map(display),
+        tls = endpoint.tls_addr().map(display),
+        smtp = smtp_addr.map(display),
+        web = web.as_ref().map(|w| display(w.local_addr())),
         spool = %spool.display(),
         "faxbridge ready"
     );
@@ -323,9 +335,6 @@ pub async fn run_with(
         call: config.media.call_config(&config.fax),
         pci,
     });
-    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
     let mut tasks = JoinSet::new();
     loop {
         tokio::select! {

@@ -33,78 +33,40 @@ use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
 
 mod support;
 use support::audio::speech;
-use support::fax::{assert_same_pages, free_sip_port, pages};
+use support::config::{DaemonConfig, assert_valid};
+use support::fax::{assert_same_pages, pages};
 use support::procs::{BIN, Proc, start_daemon};
 use support::stranger::{Forger, Sent, dropped, heard_only_its_party, inject_at_logged, scrape};
 
 /// The daemon's configuration; with `web`, the web interface listens
-/// there and serves `/metrics` to loopback.
-fn config(root: &Path, port: u16, trunk_port: u16, web: Option<u16>) -> PathBuf {
-    let web = web.map(support::stranger::web_section).unwrap_or_default();
-    let path = root.join("faxbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[sip]
-listen = "127.0.0.1:{port}"
-[[sip.peers]]
-name = "ata"
-addresses = ["127.0.0.1/32"]
-[[sip.peers]]
-name = "trunk"
-addresses = ["127.0.0.3/32"]
-[sip.routing]
-routes = [{{ did = "100", route = "lab" }}]
-
-[routes.lab]
-mailboxes = ["lab@example.org"]
-attach_tiff = true
-
-[outgoing]
-uri = "sip:{{number}}@127.0.0.3:{trunk_port}"
-{web}
-[[ata.buildings]]
-name = "Lab"
-subnets = ["127.0.0.0/24"]
-emergency_cli = "+441632960999"
-
-[[ata.units]]
-name = "lab-ata"
-address = "127.0.0.1"
-model = "Mediatrix 4102"
-building = "Lab"
-
-[[ata.ports]]
-unit = "lab-ata"
-number = 1
-sip_user = "2001"
-role = "fax"
-owner = "Physics"
-
-[[bridge.lines]]
-unit = "lab-ata"
-port = 1
-number = "+441632960201"
-"#,
-            spool = root.join("spool").display(),
-        ),
-    )
-    .unwrap();
-    let check = Command::new(BIN)
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+/// (where the ready line says) and serves `/metrics` to loopback.
+fn config(root: &Path, trunk_port: u16, web: bool) -> PathBuf {
+    let web = if web {
+        support::stranger::web_section()
+    } else {
+        String::new()
+    };
+    let path = DaemonConfig::new(root)
+        .peer("ata", &["127.0.0.1/32"])
+        .peer("trunk", &["127.0.0.3/32"])
+        .did("100", "lab")
+        .route("lab", &["lab@example.org"])
+        .set("routes.lab", "attach_tiff = true")
+        .trunk(&format!("sip:{{number}}@127.0.0.3:{trunk_port}"))
+        .entry(
+            "ata.buildings",
+            "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
+        )
+        .ata_unit(
+            "lab-ata",
+            "127.0.0.1",
+            "model = \"Mediatrix 4102\"\nbuilding = \"Lab\"",
+        )
+        .ata_port("lab-ata", 1, "2001", "fax", "owner = \"Physics\"")
+        .bridge_line("lab-ata", 1, "+441632960201")
+        .extra(&web)
+        .write();
+    assert_valid(&path);
     path
 }
 
@@ -131,23 +93,17 @@ fn dial(port: u16, number: &str, doc: &Path) -> String {
 fn fax_from_an_ata_port_is_bridged_to_the_trunk_and_own_numbers_are_received() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let port = free_sip_port();
-    let trunk_port = free_sip_port();
-    let config = config(root, port, trunk_port, None);
     let out = root.join("trunk");
     std::fs::create_dir_all(&out).unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.args([
-        "answer",
-        "--listen",
-        &format!("127.0.0.3:{trunk_port}"),
-        "--out",
-    ])
-    .arg(&out)
-    .args(["--ident", "+44 1632 960300"])
-    .env("RUST_LOG", "warn");
-    let _trunk = Proc::start("trunk", &mut cmd, "listening on sip:");
+    cmd.args(["answer", "--listen", "127.0.0.3:0", "--out"])
+        .arg(&out)
+        .args(["--ident", "+44 1632 960300"])
+        .env("RUST_LOG", "warn");
+    let trunk = Proc::start("trunk", &mut cmd, "listening on sip:");
+    let config = config(root, trunk.sip_addr().port(), false);
     let daemon = start_daemon(&config);
+    let port = daemon.addr("udp").port();
 
     let sent = pages(200);
     let doc = root.join("doc.tif");
@@ -194,89 +150,38 @@ use tokio::sync::mpsc;
 const BLOCK: usize = 160;
 const WAIT: Duration = Duration::from_secs(15);
 
-fn pci_config(root: &Path, port: u16, trunk_port: u16) -> PathBuf {
-    let path = root.join("pci.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[sip]
-listen = "127.0.0.1:{port}"
-[[sip.peers]]
-name = "shop-atas"
-addresses = ["127.0.0.4/32"]
-[[sip.peers]]
-name = "trunk"
-addresses = ["127.0.0.3/32"]
-
-[outgoing]
-uri = "sip:{{number}}@127.0.0.3:{trunk_port}"
-
-[[ata.buildings]]
-name = "Shop 1"
-subnets = ["127.0.0.0/24"]
-emergency_cli = "+441632960999"
-
-[[ata.units]]
-name = "shop-ata"
-address = "127.0.0.4"
-model = "Mediatrix 4102"
-building = "Shop 1"
-
-[[ata.ports]]
-unit = "shop-ata"
-number = 1
-sip_user = "3001"
-role = "pdq"
-owner = "Tills"
-takes_payments = true
-
-[[ata.ports]]
-unit = "shop-ata"
-number = 2
-sip_user = "3002"
-role = "phone"
-owner = "Shop floor"
-
-[[ata.ports]]
-unit = "shop-ata"
-number = 3
-sip_user = "3003"
-role = "other"
-owner = "Back office"
-
-[[bridge.lines]]
-unit = "shop-ata"
-port = 1
-number = "+441632960401"
-[[bridge.lines]]
-unit = "shop-ata"
-port = 2
-number = "+441632960402"
-
-[compliance]
-acquirer_prefixes = ["08009"]
-[compliance.finance_digest]
-to = ["finance@example.org"]
-"#,
-            spool = root.join("spool").display(),
-        ),
-    )
-    .unwrap();
-    let check = Command::new(BIN)
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+fn pci_config(root: &Path, trunk_port: u16) -> PathBuf {
+    let path = DaemonConfig::new(root)
+        .peer("shop-atas", &["127.0.0.4/32"])
+        .peer("trunk", &["127.0.0.3/32"])
+        .trunk(&format!("sip:{{number}}@127.0.0.3:{trunk_port}"))
+        .entry(
+            "ata.buildings",
+            "name = \"Shop 1\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
+        )
+        .ata_unit(
+            "shop-ata",
+            "127.0.0.4",
+            "model = \"Mediatrix 4102\"\nbuilding = \"Shop 1\"",
+        )
+        .ata_port(
+            "shop-ata",
+            1,
+            "3001",
+            "pdq",
+            "owner = \"Tills\"\ntakes_payments = true",
+        )
+        .ata_port("shop-ata", 2, "3002", "phone", "owner = \"Shop floor\"")
+        .ata_port("shop-ata", 3, "3003", "other", "owner = \"Back office\"")
+        .bridge_line("shop-ata", 1, "+441632960401")
+        .bridge_line("shop-ata", 2, "+441632960402")
+        .set("compliance", "acquirer_prefixes = [\"08009\"]")
+        .set(
+            "compliance.finance_digest",
+            "to = [\"finance@example.org\"]",
+        )
+        .write_to("pci.toml");
+    assert_valid(&path);
     path
 }
 
@@ -599,10 +504,8 @@ fn alert_mails(root: &Path) -> Vec<String> {
 async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let port = free_sip_port();
-    let trunk_port = free_sip_port();
-    let config = pci_config(&root, port, trunk_port);
-    let (trunk, mut trunk_calls) = endpoint(&format!("127.0.0.3:{trunk_port}")).await;
+    let (trunk, mut trunk_calls) = endpoint("127.0.0.3:0").await;
+    let config = pci_config(&root, trunk.udp_addr().unwrap().port());
     let (ata, _ata_calls) = endpoint("127.0.0.4:0").await;
     let daemon = {
         let config = config.clone();
@@ -610,7 +513,7 @@ async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
             .await
             .unwrap()
     };
-    let fb: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let fb = daemon.addr("udp");
 
     // A voice call on the phone port to an ordinary number: no flag.
     let (a, b) = (speech(15.0, 3, 3000.0), speech(15.0, 53, 2100.0));
@@ -994,7 +897,6 @@ async fn a_card_terminal_call_is_flagged_with_evidence_and_alerted_once() {
 
 use faxbridge::fax::FaxJob;
 use faxbridge::media::fax_call::{FaxCallConfig, MediaPath, MediaSockets, answer_call, place_call};
-use support::smtp::free_port;
 
 /// The TIFF attached to the newest mail in the daemon's Maildir.
 fn mailed_tiff(root: &Path, limit: Duration) -> Vec<faxbridge::docs::Page> {
@@ -1030,11 +932,8 @@ fn mailed_tiff(root: &Path, limit: Duration) -> Vec<faxbridge::docs::Page> {
 async fn a_stranger_cannot_listen_to_or_inject_into_calls() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let port = free_sip_port();
-    let trunk_port = free_sip_port();
-    let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let config = config(&root, port, trunk_port, Some(web.port()));
-    let (trunk, mut trunk_calls) = endpoint(&format!("127.0.0.3:{trunk_port}")).await;
+    let (trunk, mut trunk_calls) = endpoint("127.0.0.3:0").await;
+    let config = config(&root, trunk.udp_addr().unwrap().port(), true);
     // The port's fax machine at its unit's address, 127.0.0.1.
     let (ata, _ata_calls) = endpoint("127.0.0.1:0").await;
     let daemon = {
@@ -1044,7 +943,8 @@ async fn a_stranger_cannot_listen_to_or_inject_into_calls() {
             .unwrap()
     };
     let log = daemon.lines();
-    let fb: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let fb = daemon.addr("udp");
+    let web = daemon.addr("web");
     let metrics = || async move {
         tokio::task::spawn_blocking(move || scrape(web))
             .await

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod support;
-use support::fax::free_sip_port;
+use support::config::DaemonConfig;
 use support::procs::{BIN, start_daemon};
 use support::sipp::{UacRun, Uas, received, uac};
 use support::smtp::free_port;
@@ -56,132 +56,64 @@ fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-fn config(root: &Path, sip: u16, trunk: u16, refuser: u16, dead: u16) -> std::path::PathBuf {
-    let path = root.join("faxbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[sip]
-listen = "127.0.0.1:{sip}"
-transports = ["udp"]
-
-[[sip.peers]]
-name = "trunk"
-addresses = ["127.0.0.3/32", "127.0.0.4/32"]
-
-[[sip.peers]]
-name = "ho-atas"
-addresses = ["127.0.1.1/32"]
-
-[[sip.peers]]
-name = "lab-atas"
-addresses = ["127.0.3.1/32"]
-account = {{ username = "lab", password = "a-secret-the-unit-does-not-send" }}
-
-[sip.routing]
-default_route = "inbox"
-
-[routes.inbox]
-mailboxes = ["Fax Inbox <fax@example.org>"]
-
-[alerts]
-to = ["Telephony <telephony@example.org>"]
-
-[outgoing]
-uri = "sip:{{number}}@127.0.0.3:{trunk}"
-emergency_uris = [
-  "sip:{{number}}@127.0.0.5:{dead}",
-  "sip:{{number}}@127.0.0.3:{trunk}",
-  "sip:{{number}}@127.0.0.4:{refuser}",
-]
-
-[bridge]
-trunk_peer = "trunk"
-
-[bridge.policy.ports."ho/2"]
-max_calls_per_hour = 1
-
-[[ata.buildings]]
-name = "Head office"
-subnets = ["127.0.1.0/24"]
-emergency_cli = "+441632960001"
-
-[[ata.buildings]]
-name = "Annex"
-subnets = ["127.0.2.0/24"]
-emergency_cli = "+441632960002"
-
-[[ata.buildings]]
-name = "Lab"
-subnets = ["127.0.3.0/24"]
-emergency_cli = "+441632960003"
-
-[[ata.units]]
-name = "ho"
-address = "127.0.1.1"
-model = "Mediatrix 4102"
-building = "Head office"
-
-[[ata.units]]
-name = "annex"
-address = "127.0.2.1"
-model = "Mediatrix 4102"
-building = "Annex"
-
-[[ata.units]]
-name = "lab"
-address = "127.0.3.1"
-model = "Mediatrix 4104"
-building = "Lab"
-
-[[ata.ports]]
-unit = "ho"
-number = 1
-sip_user = "2001"
-role = "phone"
-
-[[ata.ports]]
-unit = "ho"
-number = 2
-sip_user = "2002"
-role = "pdq"
-
-[[ata.ports]]
-unit = "annex"
-number = 1
-sip_user = "3001"
-role = "phone"
-
-[[ata.ports]]
-unit = "lab"
-number = 1
-sip_user = "4001"
-role = "phone"
-
-[[bridge.lines]]
-unit = "ho"
-port = 1
-number = "+441632960201"
-
-[[bridge.lines]]
-unit = "ho"
-port = 2
-number = "+441632960202"
-
-[[bridge.lines]]
-unit = "annex"
-port = 1
-number = "+441632960301"
-"#,
-            spool = root.join("spool").display(),
-        ),
-    )
-    .unwrap();
-    path
+fn config(root: &Path, trunk: u16, refuser: u16, dead: u16) -> std::path::PathBuf {
+    DaemonConfig::new(root)
+        .set("sip", "transports = [\"udp\"]")
+        .peer("trunk", &["127.0.0.3/32", "127.0.0.4/32"])
+        .peer("ho-atas", &["127.0.1.1/32"])
+        .entry(
+            "sip.peers",
+            "name = \"lab-atas\"\naddresses = [\"127.0.3.1/32\"]\n\
+             account = { username = \"lab\", password = \"a-secret-the-unit-does-not-send\" }",
+        )
+        .set("sip.routing", "default_route = \"inbox\"")
+        .route("inbox", &["Fax Inbox <fax@example.org>"])
+        .set("alerts", "to = [\"Telephony <telephony@example.org>\"]")
+        .trunk(&format!("sip:{{number}}@127.0.0.3:{trunk}"))
+        .set(
+            "outgoing",
+            &format!(
+                "emergency_uris = [\"sip:{{number}}@127.0.0.5:{dead}\", \
+                 \"sip:{{number}}@127.0.0.3:{trunk}\", \"sip:{{number}}@127.0.0.4:{refuser}\"]"
+            ),
+        )
+        .set("bridge", "trunk_peer = \"trunk\"")
+        .set("bridge.policy.ports.\"ho/2\"", "max_calls_per_hour = 1")
+        .entry(
+            "ata.buildings",
+            "name = \"Head office\"\nsubnets = [\"127.0.1.0/24\"]\nemergency_cli = \"+441632960001\"",
+        )
+        .entry(
+            "ata.buildings",
+            "name = \"Annex\"\nsubnets = [\"127.0.2.0/24\"]\nemergency_cli = \"+441632960002\"",
+        )
+        .entry(
+            "ata.buildings",
+            "name = \"Lab\"\nsubnets = [\"127.0.3.0/24\"]\nemergency_cli = \"+441632960003\"",
+        )
+        .ata_unit(
+            "ho",
+            "127.0.1.1",
+            "model = \"Mediatrix 4102\"\nbuilding = \"Head office\"",
+        )
+        .ata_unit(
+            "annex",
+            "127.0.2.1",
+            "model = \"Mediatrix 4102\"\nbuilding = \"Annex\"",
+        )
+        .ata_unit(
+            "lab",
+            "127.0.3.1",
+            "model = \"Mediatrix 4104\"\nbuilding = \"Lab\"",
+        )
+        .ata_port("ho", 1, "2001", "phone", "")
+        .ata_port("ho", 2, "2002", "pdq", "")
+        .ata_port("annex", 1, "3001", "phone", "")
+        .ata_port("lab", 1, "4001", "phone", "")
+        .bridge_line("ho", 1, "+441632960201")
+        .bridge_line("ho", 2, "+441632960202")
+        .bridge_line("annex", 1, "+441632960301")
+        .write()
 }
 
 /// One call from port `user` of the unit at `ip`.
@@ -193,6 +125,7 @@ fn port_call(
     fb: SocketAddr,
     dir: &Path,
 ) -> UacRun {
+    // SIPp's own port is reserved: SIPp cannot bind port 0 and say where.
     let run = uac(
         scenario,
         ip,
@@ -235,9 +168,11 @@ fn wait_for_mail(maildir: &Path, needle: &str) -> String {
 fn emergency_calls_win_over_every_route_and_ports_keep_to_their_policy() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let sip = free_sip_port();
+    // The SIPp trunks' ports are reserved: SIPp takes `-p 0` for no port
+    // (it then binds 5060 or the next free one) and does not say which
+    // port it got. Nothing listens on the dead trunk's.
     let (trunk_port, refuser_port, dead_port) = (free_port(), free_port(), free_port());
-    let cfg = config(root, sip, trunk_port, refuser_port, dead_port);
+    let cfg = config(root, trunk_port, refuser_port, dead_port);
     let maildir = root.join("spool").join("maildir");
 
     // check-config accepts it, and says what an operator should know.
@@ -260,7 +195,7 @@ fn emergency_calls_win_over_every_route_and_ports_keep_to_their_policy() {
     let trunk = Uas::start("trunk_answer.xml", "127.0.0.3", trunk_port, 8, root);
     let refuser = Uas::start("trunk_refuse.xml", "127.0.0.4", refuser_port, 1, root);
     let daemon = start_daemon(&cfg);
-    let fb: SocketAddr = format!("127.0.0.1:{sip}").parse().unwrap();
+    let fb = daemon.addr("udp");
 
     // 1. 999 and 112 from two buildings, from a unit without a peer entry
     //    and one whose digest fails: each reaches the trunk with its

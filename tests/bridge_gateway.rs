@@ -16,6 +16,7 @@
 //! switch to T.38, and none of it reaches either fax.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -24,7 +25,8 @@ use std::time::Duration;
 use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
 
 mod support;
-use support::fax::{assert_same_pages, free_sip_port, pages};
+use support::config::{DaemonConfig, assert_valid};
+use support::fax::{assert_same_pages, pages};
 use support::procs::{BIN, start_daemon};
 
 /// Where the ATA (port side) and the trunk live in one test.
@@ -39,84 +41,33 @@ struct Layout {
     trunk_port: u16,
 }
 
-fn config(root: &Path, port: u16, l: &Layout) -> PathBuf {
-    config_with(root, port, l, "")
+fn config(root: &Path, l: &Layout) -> PathBuf {
+    config_with(root, l, "")
 }
 
 /// [`config`] with `extra` sections appended.
-fn config_with(root: &Path, port: u16, l: &Layout, extra: &str) -> PathBuf {
-    let path = root.join("faxbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[sip]
-listen = "127.0.0.1:{port}"
-[[sip.peers]]
-name = "ata"
-addresses = ["{ata}/32"]
-[[sip.peers]]
-name = "trunk"
-addresses = ["{trunk}/32"]
-[sip.routing]
-routes = [{{ did = "100", route = "lab" }}]
-
-[routes.lab]
-mailboxes = ["lab@example.org"]
-
-[outgoing]
-uri = "sip:{{number}}@{trunk}:{trunk_port}"
-
-[bridge]
-ata_sip_port = {ata_sip_port}
-
-[[ata.buildings]]
-name = "Lab"
-subnets = ["127.0.0.0/24"]
-emergency_cli = "+441632960999"
-
-[[ata.units]]
-name = "lab-ata"
-address = "{ata}"
-model = "Mediatrix 4102"
-building = "Lab"
-
-[[ata.ports]]
-unit = "lab-ata"
-number = 1
-sip_user = "2001"
-role = "fax"
-owner = "Physics"
-
-[[bridge.lines]]
-unit = "lab-ata"
-port = 1
-number = "+441632960201"
-
-{extra}
-"#,
-            spool = root.join("spool").display(),
-            ata = l.ata,
-            trunk = l.trunk,
-            trunk_port = l.trunk_port,
-            ata_sip_port = l.ata_sip_port,
-        ),
-    )
-    .unwrap();
-    let check = Command::new(BIN)
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+fn config_with(root: &Path, l: &Layout, extra: &str) -> PathBuf {
+    let path = DaemonConfig::new(root)
+        .peer("ata", &[&format!("{}/32", l.ata)])
+        .peer("trunk", &[&format!("{}/32", l.trunk)])
+        .did("100", "lab")
+        .route("lab", &["lab@example.org"])
+        .trunk(&format!("sip:{{number}}@{}:{}", l.trunk, l.trunk_port))
+        .set("bridge", &format!("ata_sip_port = {}", l.ata_sip_port))
+        .entry(
+            "ata.buildings",
+            "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
+        )
+        .ata_unit(
+            "lab-ata",
+            l.ata,
+            "model = \"Mediatrix 4102\"\nbuilding = \"Lab\"",
+        )
+        .ata_port("lab-ata", 1, "2001", "fax", "owner = \"Physics\"")
+        .bridge_line("lab-ata", 1, "+441632960201")
+        .extra(extra)
+        .write();
+    assert_valid(&path);
     path
 }
 
@@ -124,6 +75,8 @@ number = "+441632960201"
 struct Answerer {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// Where it listens for SIP.
+    addr: SocketAddr,
 }
 
 impl Answerer {
@@ -149,8 +102,14 @@ impl Answerer {
             }
         });
         let first = lines.recv_timeout(Duration::from_secs(30)).unwrap();
-        assert!(first.contains("listening on sip:"), "{first}");
-        Answerer { child, lines }
+        let addr = first
+            .split_once("listening on sip:")
+            .unwrap_or_else(|| panic!("{first}"))
+            .1
+            .trim()
+            .parse()
+            .unwrap();
+        Answerer { child, lines, addr }
     }
 
     /// The report line of the call.
@@ -202,22 +161,18 @@ fn received_tiff(dir: &Path) -> PathBuf {
 fn g711_port_faxes_a_t38_trunk_through_the_gateway() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let port = free_sip_port();
+    let out = root.join("trunk");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut trunk = Answerer::start("127.0.0.3:0", &out, &["--t38-reinvite"]);
     let layout = Layout {
         ata: "127.0.0.1",
         trunk: "127.0.0.3",
         ata_sip_port: 5060,
-        trunk_port: free_sip_port(),
+        trunk_port: trunk.addr.port(),
     };
-    let config = config(root, port, &layout);
-    let out = root.join("trunk");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut trunk = Answerer::start(
-        &format!("127.0.0.3:{}", layout.trunk_port),
-        &out,
-        &["--t38-reinvite"],
-    );
+    let config = config(root, &layout);
     let daemon = start_daemon(&config);
+    let port = daemon.addr("udp").port();
 
     let sent = pages(200);
     let doc = root.join("doc.tif");
@@ -243,20 +198,20 @@ fn g711_port_faxes_a_t38_trunk_through_the_gateway() {
 fn t38_trunk_faxes_a_g711_port_through_the_gateway() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let port = free_sip_port();
     // Here the trunk dials from 127.0.0.1 and the ATA port answers on
     // 127.0.0.3.
+    let out = root.join("port");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut ata = Answerer::start("127.0.0.3:0", &out, &[]);
     let layout = Layout {
         ata: "127.0.0.3",
         trunk: "127.0.0.1",
-        ata_sip_port: free_sip_port(),
+        ata_sip_port: ata.addr.port(),
         trunk_port: 5060,
     };
-    let config = config(root, port, &layout);
-    let out = root.join("port");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut ata = Answerer::start(&format!("127.0.0.3:{}", layout.ata_sip_port), &out, &[]);
+    let config = config(root, &layout);
     let daemon = start_daemon(&config);
+    let port = daemon.addr("udp").port();
 
     let sent = pages(200);
     let doc = root.join("doc.tif");
@@ -296,18 +251,18 @@ async fn a_t38_only_invite_reaches_a_g711_port_through_the_gateway() {
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let port = free_sip_port();
+    let out = root.join("port");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut ata = Answerer::start("127.0.0.3:0", &out, &[]);
     let layout = Layout {
         ata: "127.0.0.3",
         trunk: "127.0.0.1",
-        ata_sip_port: free_sip_port(),
+        ata_sip_port: ata.addr.port(),
         trunk_port: 5060,
     };
-    let config = config(root, port, &layout);
-    let out = root.join("port");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut ata = Answerer::start(&format!("127.0.0.3:{}", layout.ata_sip_port), &out, &[]);
+    let config = config(root, &layout);
     let daemon = start_daemon(&config);
+    let port = daemon.addr("udp").port();
 
     let sent = pages(200);
     let doc = root.join("doc.tif");
@@ -367,22 +322,18 @@ async fn a_t38_only_invite_reaches_a_g711_port_through_the_gateway() {
 fn t38_relay_fax(port_mode: &str, trunk_mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let port = free_sip_port();
+    let out = root.join("trunk");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut trunk = Answerer::start("127.0.0.3:0", &out, &[trunk_mode]);
     let layout = Layout {
         ata: "127.0.0.1",
         trunk: "127.0.0.3",
         ata_sip_port: 5060,
-        trunk_port: free_sip_port(),
+        trunk_port: trunk.addr.port(),
     };
-    let config = config(root, port, &layout);
-    let out = root.join("trunk");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut trunk = Answerer::start(
-        &format!("127.0.0.3:{}", layout.trunk_port),
-        &out,
-        &[trunk_mode],
-    );
+    let config = config(root, &layout);
     let daemon = start_daemon(&config);
+    let port = daemon.addr("udp").port();
 
     let sent = pages(200);
     let doc = root.join("doc.tif");
@@ -428,39 +379,35 @@ async fn a_stranger_cannot_inject_into_the_t38_relay() {
         FaxCallConfig, MediaPath, MediaSockets, answer_call, place_call,
     };
     use faxbridge::sip::{SipConfig, SipEndpoint};
-    use support::smtp::free_port;
     use support::stranger::{
         Sent, dropped, heard_only_its_party, inject_at_logged, scrape, web_section,
     };
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let port = free_sip_port();
-    let layout = Layout {
-        ata: "127.0.0.1",
-        trunk: "127.0.0.3",
-        ata_sip_port: 5060,
-        trunk_port: free_sip_port(),
-    };
-    let web: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let config = config_with(root, port, &layout, &web_section(web.port()));
     let sip = |listen: &str| -> SipConfig {
         toml::from_str(&format!(
             "listen = \"{listen}\"\ntransports = [\"udp\"]\n[[peers]]\nname = \"lo\"\naddresses = [\"127.0.0.0/8\"]\n[routing]\ndefault_route = \"in\"\n"
         ))
         .unwrap()
     };
-    let (trunk, mut trunk_calls) =
-        SipEndpoint::start(&sip(&format!("127.0.0.3:{}", layout.trunk_port)))
-            .await
-            .unwrap();
+    let (trunk, mut trunk_calls) = SipEndpoint::start(&sip("127.0.0.3:0")).await.unwrap();
     let (ata, _ata_calls) = SipEndpoint::start(&sip("127.0.0.1:0")).await.unwrap();
+    let layout = Layout {
+        ata: "127.0.0.1",
+        trunk: "127.0.0.3",
+        ata_sip_port: 5060,
+        trunk_port: trunk.udp_addr().unwrap().port(),
+    };
+    let config = config_with(root, &layout, &web_section());
     let daemon = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || start_daemon(&config))
             .await
             .unwrap()
     };
+    let port = daemon.addr("udp").port();
+    let web = daemon.addr("web");
     let log = daemon.lines();
 
     let sent = pages(200);

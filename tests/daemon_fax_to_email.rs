@@ -16,9 +16,10 @@ use faxbridge::docs::tiff::{Compression, write_tiff};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
-use support::fax::{free_sip_port, pages};
-use support::procs::{BIN, start_daemon};
-use support::smtp::{Sink, free_port};
+use support::config::DaemonConfig;
+use support::fax::pages;
+use support::procs::{BIN, Proc, start_daemon};
+use support::smtp::Sink;
 
 struct Setup {
     // Dropped first: the sink stops before its directory goes.
@@ -26,71 +27,34 @@ struct Setup {
     _dir: tempfile::TempDir,
     root: PathBuf,
     config: PathBuf,
-    sip_port: u16,
 }
 
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let sip_port = free_sip_port();
     let sink_dir = root.join("sink");
     std::fs::create_dir_all(&sink_dir).unwrap();
-    // A port picked free can be taken before the sink binds it: try again.
-    let (sink, smtp_port) = (0..5)
-        .find_map(|_| {
-            let port = free_port();
-            Sink::try_start(port, &sink_dir, &[]).map(|s| (s, port))
-        })
-        .expect("the SMTP sink did not start");
-    let config = root.join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[fax]
-ident = "+44 1632 960000"
-
-[sip]
-listen = "127.0.0.1:{sip_port}"
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-[sip.routing]
-routes = [{{ did = "100", route = "lab" }}]
-
-[routes.lab]
-mailboxes = ["Physics Lab <lab@example.org>"]
-
-[mail]
-from = "Fax Service <fax@example.org>"
-retry_initial_secs = 1
-retry_max_secs = 2
-
-[mail.relay]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-"#,
-            spool = root.join("spool").display(),
-        ),
-    )
-    .unwrap();
+    let sink = Sink::listen(&sink_dir, &[]);
+    let config = DaemonConfig::new(&root)
+        .ident("+44 1632 960000")
+        .did("100", "lab")
+        .route("lab", &["Physics Lab <lab@example.org>"])
+        .mail_from("Fax Service <fax@example.org>")
+        .relay(sink.port)
+        .write();
     Setup {
         sink,
         _dir: dir,
         root,
         config,
-        sip_port,
     }
 }
 
-fn dial(setup: &Setup, did: &str, tiff: &Path, extra: &[&str]) -> std::process::Output {
+/// `faxbridge dial` to `did` at the daemon's SIP (UDP) address.
+fn dial(daemon: &Proc, did: &str, tiff: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .arg("dial")
-        .arg(format!("sip:{did}@127.0.0.1:{}", setup.sip_port))
+        .arg(format!("sip:{did}@{}", daemon.addr("udp")))
         .arg(tiff)
         .args(["--from", "01632960123", "--ident", "+44 1632 960123"])
         .args(extra)
@@ -176,7 +140,7 @@ fn run_case(extra: &[&str]) {
     let tiff = s.root.join("send.tif");
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
 
-    let out = dial(&s, "100", &tiff, extra);
+    let out = dial(&daemon, "100", &tiff, extra);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -226,11 +190,11 @@ fn t38_reinvite_from_sender_is_mailed_as_pdf() {
 fn unknown_number_is_refused_and_daemon_keeps_serving() {
     let s = setup();
     let sink = &s.sink;
-    let _daemon = start_daemon(&s.config);
+    let daemon = start_daemon(&s.config);
     let tiff = s.root.join("send.tif");
     let sent = pages(120);
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
-    let out = dial(&s, "999000", &tiff, &["--g711"]);
+    let out = dial(&daemon, "999000", &tiff, &["--g711"]);
     assert!(!out.status.success());
     let all = format!(
         "{}{}",
@@ -241,9 +205,9 @@ fn unknown_number_is_refused_and_daemon_keeps_serving() {
     // Garbage on the SIP port is dropped or answered; the next fax works.
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     for junk in [&b"\x00\x01garbage"[..], b"INVITE sip:100@x SIP/2.0\r\n\r\n"] {
-        sock.send_to(junk, ("127.0.0.1", s.sip_port)).unwrap();
+        sock.send_to(junk, daemon.addr("udp")).unwrap();
     }
-    let out = dial(&s, "100", &tiff, &["--g711"]);
+    let out = dial(&daemon, "100", &tiff, &["--g711"]);
     assert!(
         out.status.success(),
         "{}",
@@ -263,7 +227,7 @@ fn sigkill_during_reception_loses_no_pages() {
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
     let mut sender = Command::new(BIN)
         .arg("dial")
-        .arg(format!("sip:100@127.0.0.1:{}", s.sip_port))
+        .arg(format!("sip:100@{}", daemon.addr("udp")))
         .arg(&tiff)
         .args(["--g711", "--from", "01632960123"])
         .env("RUST_LOG", "warn")
@@ -328,7 +292,7 @@ fn sigkill_after_the_last_page_is_confirmed_mails_a_complete_fax() {
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
     let mut sender = Command::new(BIN)
         .arg("dial")
-        .arg(format!("sip:100@127.0.0.1:{}", s.sip_port))
+        .arg(format!("sip:100@{}", daemon.addr("udp")))
         .arg(&tiff)
         .args(["--g711", "--from", "01632960123"])
         .env("RUST_LOG", "warn")

@@ -2,42 +2,25 @@
 //! daemon answered 404 for is routed and its fax mailed after the
 //! configuration file gains it and the daemon gets SIGHUP.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::fax::free_sip_port;
+use support::config::DaemonConfig;
 use support::procs::{BIN, start_daemon};
 
-fn write_config(path: &Path, spool: &Path, port: u16, extra_route: bool) {
-    let mut text = format!(
-        r#"
-[general]
-spool_dir = "{}"
-
-[sip]
-listen = "127.0.0.1:{port}"
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-[sip.routing]
-routes = [{{ did = "100", route = "lab" }}{}]
-
-[routes.lab]
-mailboxes = ["lab@example.org"]
-"#,
-        spool.display(),
-        if extra_route {
-            r#", { did = "200", route = "office" }"#
-        } else {
-            ""
-        }
-    );
+/// The configuration: 100 routed to `lab`, and with `extra_route` 200 to
+/// `office` as well.
+fn write_config(root: &Path, extra_route: bool) -> PathBuf {
+    let mut config = DaemonConfig::new(root);
+    config.did("100", "lab").route("lab", &["lab@example.org"]);
     if extra_route {
-        text.push_str("\n[routes.office]\nmailboxes = [\"office@example.org\"]\n");
+        config
+            .did("200", "office")
+            .route("office", &["office@example.org"]);
     }
-    std::fs::write(path, text).unwrap();
+    config.write()
 }
 
 fn dial(port: u16, number: &str, doc: &Path) -> (bool, String) {
@@ -57,12 +40,11 @@ fn dial(port: u16, number: &str, doc: &Path) -> (bool, String) {
 fn sighup_reloads_did_routes_and_mailboxes() {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
-    let config = dir.path().join("faxbridge.toml");
-    let port = free_sip_port();
-    write_config(&config, &spool, port, false);
+    let config = write_config(dir.path(), false);
     let doc = dir.path().join("note.txt");
     std::fs::write(&doc, "Routed after a reload.\n").unwrap();
     let daemon = start_daemon(&config);
+    let port = daemon.addr("udp").port();
 
     let (ok, out) = dial(port, "200", &doc);
     assert!(
@@ -70,7 +52,9 @@ fn sighup_reloads_did_routes_and_mailboxes() {
         "unknown number before the reload: {out}"
     );
 
-    write_config(&config, &spool, port, true);
+    // The same file, still listening on port 0: the daemon keeps the
+    // ports it bound.
+    assert_eq!(write_config(dir.path(), true), config);
     Command::new("kill")
         .args(["-HUP", &daemon.pid().to_string()])
         .status()

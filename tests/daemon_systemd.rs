@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::fax::free_sip_port;
+use support::config::DaemonConfig;
 use support::procs::{BIN, Proc};
 
 fn try_next(socket: &UnixDatagram, deadline: Duration) -> Option<String> {
@@ -38,16 +38,7 @@ fn ready_watchdog_reload_and_stop_are_notified() {
     let dir = tempfile::tempdir().unwrap();
     let socket_path = dir.path().join("notify");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
-    let config = dir.path().join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[general]\nspool_dir = \"{}\"\n[sip]\nlisten = \"127.0.0.1:{}\"\n",
-            dir.path().join("spool").display(),
-            free_sip_port()
-        ),
-    )
-    .unwrap();
+    let config = DaemonConfig::new(dir.path()).write();
     let mut cmd = Command::new(BIN);
     cmd.args(["run", "--config"])
         .arg(&config)

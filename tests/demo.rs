@@ -8,21 +8,13 @@ use std::time::{Duration, Instant};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
-use support::fax::free_sip_port;
 use support::procs::BIN;
 
 fn demo(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_sip_port();
     let start = Instant::now();
     let out = Command::new(BIN)
-        .args([
-            "demo",
-            "--exit",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--dir",
-        ])
+        .args(["demo", "--exit", "--listen", "127.0.0.1:0", "--dir"])
         .arg(dir.path())
         .args(extra)
         .output()

@@ -28,8 +28,8 @@ use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 
 mod support;
-use support::procs::{BIN, Proc, start_daemon};
-use support::smtp::free_port;
+use support::config::{DaemonConfig, assert_valid};
+use support::procs::{Proc, start_daemon};
 
 const MB: u64 = 1_000_000;
 
@@ -49,52 +49,21 @@ struct Daemon {
 /// its `[documents]` section.
 fn start(documents: &str) -> Daemon {
     let dir = tempfile::tempdir().unwrap();
-    let smtp_port = free_port();
-    let config = dir.path().join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[sip]
-listen = "127.0.0.1:{sip_port}"
-
-[outgoing]
-uri = "sip:{{number}}@127.0.0.1:9"
-
-[documents]
-{documents}
-
-[intake]
-fax_domains = ["fax.example.ac.uk"]
-
-[intake.senders]
-allowed = ["example.ac.uk"]
-trusted_relays = ["127.0.0.0/8"]
-
-[intake.smtp]
-listen = "127.0.0.1:{smtp_port}"
-"#,
-            spool = dir.path().join("spool").display(),
-            sip_port = free_port(),
-        ),
-    )
-    .unwrap();
-    let check = std::process::Command::new(BIN)
-        .arg("check-config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout) + String::from_utf8_lossy(&check.stderr)
-    );
+    let config = DaemonConfig::new(dir.path())
+        .trunk("sip:{number}@127.0.0.1:9")
+        .set("documents", documents)
+        .set("intake", "fax_domains = [\"fax.example.ac.uk\"]")
+        .set(
+            "intake.senders",
+            "allowed = [\"example.ac.uk\"]\ntrusted_relays = [\"127.0.0.0/8\"]",
+        )
+        .smtp_intake("")
+        .write();
+    assert_valid(&config);
+    let proc = start_daemon(&config);
     Daemon {
-        proc: start_daemon(&config),
-        smtp_port,
+        smtp_port: proc.addr("smtp").port(),
+        proc,
         _dir: dir,
     }
 }

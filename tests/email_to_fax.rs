@@ -19,98 +19,53 @@ use lettre::{Message, SmtpTransport, Transport};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
-use support::fax::{assert_same_pages, free_sip_port};
+use support::config::{DaemonConfig, assert_valid};
+use support::fax::assert_same_pages;
 use support::procs::{BIN, Proc, start_daemon};
-use support::smtp::{Sink, free_port};
+use support::smtp::Sink;
 
 struct Setup {
     sink: Sink,
     _dir: tempfile::TempDir,
     root: PathBuf,
+    /// Written by [`Setup::write`].
     config: PathBuf,
-    smtp_port: u16,
-    answer_port: u16,
 }
 
+/// A test directory and the SMTP sink the daemon relays to; no
+/// configuration yet.
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let sip_port = free_sip_port();
-    let mut answer_port = free_sip_port();
-    while answer_port == sip_port {
-        answer_port = free_sip_port();
-    }
-    let smtp_port = free_port();
     let sink_dir = root.join("sink");
     std::fs::create_dir_all(&sink_dir).unwrap();
-    let (sink, relay_port) = (0..5)
-        .find_map(|_| {
-            let port = free_port();
-            Sink::try_start(port, &sink_dir, &[]).map(|s| (s, port))
-        })
-        .expect("the SMTP sink did not start");
-    let config = root.join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[fax]
-ident = "+44 1223 330000"
-
-[sip]
-listen = "127.0.0.1:{sip_port}"
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-
-[mail]
-from = "Fax Service <fax@example.ac.uk>"
-retry_initial_secs = 1
-retry_max_secs = 2
-
-[mail.relay]
-host = "127.0.0.1"
-port = {relay_port}
-tls = "none"
-
-[outgoing]
-uri = "sip:{{number}}@127.0.0.1:{answer_port}"
-from_user = "01223330000"
-
-[intake]
-fax_domains = ["fax.example.ac.uk"]
-
-[intake.senders]
-allowed = ["example.ac.uk"]
-trusted_relays = ["127.0.0.0/8"]
-
-[intake.smtp]
-listen = "127.0.0.1:{smtp_port}"
-"#,
-            spool = root.join("spool").display(),
-        ),
-    )
-    .unwrap();
-    let check = Command::new(BIN)
-        .arg("check-config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout) + String::from_utf8_lossy(&check.stderr)
-    );
+    let sink = Sink::listen(&sink_dir, &[]);
     Setup {
         sink,
+        config: root.join("faxbridge.toml"),
         _dir: dir,
         root,
-        config,
-        smtp_port,
-        answer_port,
+    }
+}
+
+impl Setup {
+    /// Write the daemon's configuration, with the trunk on 127.0.0.1:`trunk_port`.
+    fn write(&self, trunk_port: u16) {
+        let config = DaemonConfig::new(&self.root)
+            .ident("+44 1223 330000")
+            .mail_from("Fax Service <fax@example.ac.uk>")
+            .relay(self.sink.port)
+            .trunk(&format!("sip:{{number}}@127.0.0.1:{trunk_port}"))
+            .set("outgoing", "from_user = \"01223330000\"")
+            .set("intake", "fax_domains = [\"fax.example.ac.uk\"]")
+            .set(
+                "intake.senders",
+                "allowed = [\"example.ac.uk\"]\ntrusted_relays = [\"127.0.0.0/8\"]",
+            )
+            .smtp_intake("")
+            .write();
+        assert_eq!(config, self.config);
+        assert_valid(&config);
     }
 }
 
@@ -157,9 +112,10 @@ fn invoice() -> String {
     text
 }
 
-fn smtp(setup: &Setup) -> SmtpTransport {
+/// An SMTP client of the daemon's listener.
+fn smtp(daemon: &Proc) -> SmtpTransport {
     SmtpTransport::builder_dangerous("127.0.0.1")
-        .port(setup.smtp_port)
+        .port(daemon.addr("smtp").port())
         .timeout(Some(Duration::from_secs(60)))
         .build()
 }
@@ -169,8 +125,9 @@ fn mail_is_faxed_and_the_sender_gets_a_report() {
     let setup = setup();
     let out = setup.root.join("received");
     std::fs::create_dir_all(&out).unwrap();
-    let _answerer = start_answerer(setup.answer_port, &out);
-    let _daemon = start_daemon(&setup.config);
+    let answerer = start_answerer(0, &out);
+    setup.write(answerer.sip_addr().port());
+    let daemon = start_daemon(&setup.config);
 
     let message = Message::builder()
         .from("Jane Smith <jane.smith@example.ac.uk>".parse().unwrap())
@@ -190,7 +147,7 @@ fn mail_is_faxed_and_the_sender_gets_a_report() {
                 ),
         )
         .unwrap();
-    let accepted = smtp(&setup)
+    let accepted = smtp(&daemon)
         .send(&message)
         .expect("the listener accepts the message");
     assert!(accepted.is_positive());
@@ -281,14 +238,17 @@ fn mail_is_faxed_and_the_sender_gets_a_report() {
 #[test]
 fn refused_recipient_is_refused_at_smtp_time() {
     let setup = setup();
-    let _daemon = start_daemon(&setup.config);
+    // The trunk: never called here, and held so nothing else answers.
+    let trunk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    setup.write(trunk.local_addr().unwrap().port());
+    let daemon = start_daemon(&setup.config);
     let message = Message::builder()
         .from("jane.smith@example.ac.uk".parse().unwrap())
         .to("09065551234@fax.example.ac.uk".parse().unwrap())
         .subject("Competition entry")
         .body("Please enter me.".to_string())
         .unwrap();
-    let err = smtp(&setup)
+    let err = smtp(&daemon)
         .send(&message)
         .expect_err("premium rate is refused");
     let text = err.to_string();

@@ -978,33 +978,12 @@ async fn daemon_mails_a_fax_whose_far_end_went_back_to_audio() {
     let doc = document();
     let root = doc.dir.path().to_path_buf();
     let spool = root.join("spool");
-    let sip_port = support::fax::free_sip_port();
-    let config = root.join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[fax]
-ident = "+44 1632 960000"
-
-[sip]
-listen = "127.0.0.1:{sip_port}"
-[[sip.peers]]
-name = "gateway"
-addresses = ["127.0.0.0/8"]
-[sip.routing]
-routes = [{{ did = "2000", route = "lab" }}]
-
-[routes.lab]
-mailboxes = ["Physics Lab <lab@example.org>"]
-"#,
-            spool = spool.display(),
-        ),
-    )
-    .unwrap();
+    let config = support::config::DaemonConfig::new(&root)
+        .ident("+44 1632 960000")
+        .peer("gateway", &["127.0.0.0/8"])
+        .did("2000", "lab")
+        .route("lab", &["Physics Lab <lab@example.org>"])
+        .write();
     let daemon = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || support::procs::start_daemon(&config))
@@ -1014,7 +993,7 @@ mailboxes = ["Physics Lab <lab@example.org>"]
     let (far, _far_calls) = SipEndpoint::start(&open_config()).await.unwrap();
     t38_fax_then_back_to_audio(
         &far,
-        &format!("sip:2000@127.0.0.1:{sip_port}"),
+        &format!("sip:2000@{}", daemon.addr("udp")),
         &doc.tiff,
         FaxSession::is_finished,
     )

@@ -274,8 +274,8 @@ fn count_files(dir: &Path) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff() {
     let env = env();
-    let port = free_port();
-    let sink = Sink::start(port, &env.sink_dir, &[]);
+    let sink = Sink::listen(&env.sink_dir, &[]);
+    let port = sink.port;
     let outbox = open(&env, &config(Some(port))).await;
     let worker = start_worker(&outbox);
 
@@ -331,6 +331,8 @@ async fn fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_down_for_a_while_then_everything_is_delivered() {
     let env = env();
+    // The relay comes up later on the port the outbox was told: reserved
+    // beforehand.
     let port = free_port();
     let outbox = open(&env, &config(Some(port))).await;
     let worker = start_worker(&outbox);
@@ -401,8 +403,8 @@ async fn relay_down_for_a_while_then_everything_is_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_refusal_451_is_retried_until_accepted() {
     let env = env();
-    let port = free_port();
-    let sink = Sink::start(port, &env.sink_dir, &["--tempfail", "2"]);
+    let sink = Sink::listen(&env.sink_dir, &["--tempfail", "2"]);
+    let port = sink.port;
     let outbox = open(&env, &config(Some(port))).await;
     let worker = start_worker(&outbox);
     outbox
@@ -430,8 +432,8 @@ async fn temporary_refusal_451_is_retried_until_accepted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permanent_refusal_550_is_a_dead_letter_at_once() {
     let env = env();
-    let port = free_port();
-    let sink = Sink::start(port, &env.sink_dir, &["--reject"]);
+    let sink = Sink::listen(&env.sink_dir, &["--reject"]);
+    let port = sink.port;
     let outbox = open(&env, &config(Some(port))).await;
     let worker = start_worker(&outbox);
     outbox
@@ -477,8 +479,8 @@ async fn permanent_refusal_550_is_a_dead_letter_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_without_starttls_is_never_sent_plain_text_and_mail_waits() {
     let env = env();
-    let port = free_port();
-    let sink = Sink::start(port, &env.sink_dir, &[]);
+    let sink = Sink::listen(&env.sink_dir, &[]);
+    let port = sink.port;
     let mut cfg = config(Some(port));
     cfg.relay.as_mut().unwrap().tls = RelayTls::Starttls;
     let outbox = open(&env, &cfg).await;
@@ -594,7 +596,6 @@ async fn tls_case(
     let certs = env.spool.parent().unwrap().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let (ca, cert, key) = make_certificates(&certs);
-    let port = free_port();
     let mut args = vec![
         "--tls-cert",
         cert.to_str().unwrap(),
@@ -607,7 +608,8 @@ async fn tls_case(
     if let Some(a) = sink_auth {
         args.extend(["--auth", a]);
     }
-    let sink = Sink::start(port, &env.sink_dir, &args);
+    let sink = Sink::listen(&env.sink_dir, &args);
+    let port = sink.port;
     let mut cfg = config(Some(port));
     let relay = cfg.relay.as_mut().unwrap();
     relay.tls = tls;

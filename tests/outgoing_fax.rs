@@ -16,6 +16,7 @@ use faxbridge::docs::Page;
 use faxbridge::docs::tiff::{Compression, read_tiff, write_tiff};
 
 mod support;
+use support::config::DaemonConfig;
 use support::fax::{assert_same_pages, free_sip_port, pages};
 use support::procs::{BIN, Proc, start_daemon};
 
@@ -40,70 +41,45 @@ fn start_answerer_at(ip: &str, port: u16, out: &Path, t38: bool) -> Proc {
 struct Setup {
     _dir: tempfile::TempDir,
     root: PathBuf,
+    /// Written by [`Setup::configure`].
     config: PathBuf,
-    answer_port: u16,
     document: PathBuf,
     sent: Vec<Page>,
 }
 
-/// A daemon configuration whose trunk is `trunk_uri` (`{port}` stands for
-/// the answerer's port), and a three-page document.
-fn setup(trunk_uri: &str) -> Setup {
-    setup_with(trunk_uri, "")
-}
-
-/// [`setup`] with `extra` appended to the configuration.
-fn setup_with(trunk_uri: &str, extra: &str) -> Setup {
+/// A test directory with a three-page document; no configuration yet.
+fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let sip_port = free_sip_port();
-    let mut answer_port = free_sip_port();
-    while answer_port == sip_port {
-        answer_port = free_sip_port();
-    }
-    let config = root.join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[fax]
-ident = "+44 1632 960000"
-
-[sip]
-listen = "127.0.0.1:{sip_port}"
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-
-[mail]
-from = "Fax Service <fax@example.org>"
-
-[outgoing]
-uri = "{uri}"
-from_user = "01632960000"
-
-[queue.retry]
-network_initial_delay_secs = 600
-{extra}
-"#,
-            spool = root.join("spool").display(),
-            uri = trunk_uri.replace("{port}", &answer_port.to_string()),
-        ),
-    )
-    .unwrap();
     let sent = pages(300);
     let document = root.join("doc.tif");
     write_tiff(&document, &sent, Compression::Group4).unwrap();
     Setup {
+        config: root.join("faxbridge.toml"),
         _dir: dir,
         root,
-        config,
-        answer_port,
         document,
         sent,
+    }
+}
+
+impl Setup {
+    /// The daemon's configuration: its trunk is `trunk_uri` (`{port}`
+    /// stands for `trunk_port`; empty for none).
+    fn configure(&self, trunk_uri: &str, trunk_port: u16) -> DaemonConfig {
+        let mut config = DaemonConfig::new(&self.root);
+        config
+            .ident("+44 1632 960000")
+            .mail_from("Fax Service <fax@example.org>")
+            .trunk(&trunk_uri.replace("{port}", &trunk_port.to_string()))
+            .set("outgoing", "from_user = \"01632960000\"")
+            .set("queue.retry", "network_initial_delay_secs = 600");
+        config
+    }
+
+    /// [`Setup::configure`], written.
+    fn write(&self, trunk_uri: &str, trunk_port: u16) {
+        assert_eq!(self.configure(trunk_uri, trunk_port).write(), self.config);
     }
 }
 
@@ -193,9 +169,10 @@ fn received(out: &Path) -> Vec<Page> {
 
 #[test]
 fn queued_fax_is_sent_through_the_trunk() {
-    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let setup = setup();
     let out = setup.root.join("received");
-    let _answerer = start_answerer(setup.answer_port, &out, true);
+    let answerer = start_answerer(0, &out, true);
+    setup.write("sip:{number}@127.0.0.1:{port}", answerer.sip_addr().port());
     let daemon = start_daemon(&setup.config);
 
     let started = Instant::now();
@@ -240,7 +217,11 @@ fn queued_fax_is_sent_through_the_trunk() {
 fn unreachable_trunk_defers_and_retry_sends() {
     // Over TCP, so that the second attempt also covers SIP over TCP. With
     // nothing listening the INVITE transaction times out after 64*T1 = 32 s.
-    let setup = setup("sip:{number}@127.0.0.1:{port};transport=tcp");
+    // The far end comes up only after the first attempt failed, on the
+    // port the trunk URI names: that port is reserved beforehand.
+    let setup = setup();
+    let answer_port = free_sip_port();
+    setup.write("sip:{number}@127.0.0.1:{port};transport=tcp", answer_port);
     let daemon = start_daemon(&setup.config);
 
     let id = send(&setup);
@@ -258,7 +239,7 @@ fn unreachable_trunk_defers_and_retry_sends() {
     );
 
     let out = setup.root.join("received");
-    let _answerer = start_answerer(setup.answer_port, &out, false);
+    let _answerer = start_answerer(answer_port, &out, false);
     let retried = faxbridge(&setup, &["jobs", "retry", &id]);
     assert!(retried.contains("queued"), "{retried}");
     let started = Instant::now();
@@ -274,9 +255,10 @@ fn unreachable_trunk_defers_and_retry_sends() {
 
 #[test]
 fn sigterm_lets_a_call_in_progress_finish() {
-    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let setup = setup();
     let out = setup.root.join("received");
-    let _answerer = start_answerer(setup.answer_port, &out, false);
+    let answerer = start_answerer(0, &out, false);
+    setup.write("sip:{number}@127.0.0.1:{port}", answerer.sip_addr().port());
     let daemon = start_daemon(&setup.config);
 
     let id = send(&setup);
@@ -304,7 +286,7 @@ fn resend_starts_at_the_first_unconfirmed_page() {
         CallOutcome, CallResult, JobState, JobStore, NewJob, QueueConfig, Route, Transport,
     };
 
-    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let setup = setup();
     let spool = setup.root.join("spool");
     std::fs::create_dir_all(&spool).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -362,7 +344,8 @@ fn resend_starts_at_the_first_unconfirmed_page() {
     });
 
     let out = setup.root.join("received");
-    let _answerer = start_answerer(setup.answer_port, &out, true);
+    let answerer = start_answerer(0, &out, true);
+    setup.write("sip:{number}@127.0.0.1:{port}", answerer.sip_addr().port());
     let daemon = start_daemon(&setup.config);
     let show = wait_for_state(&setup, &id, "done", Duration::from_secs(180));
     assert_eq!(field(&show, "pages").as_deref(), Some("3 of 3 confirmed"));
@@ -385,9 +368,10 @@ fn resend_starts_at_the_first_unconfirmed_page() {
 /// far end gets exactly the rest — nothing twice, nothing lost.
 #[test]
 fn sigkill_mid_send_resumes_after_the_pages_confirmed_so_far() {
-    let setup = setup("sip:{number}@127.0.0.1:{port}");
+    let setup = setup();
     let out = setup.root.join("received");
-    let _answerer = start_answerer(setup.answer_port, &out, false);
+    let answerer = start_answerer(0, &out, false);
+    setup.write("sip:{number}@127.0.0.1:{port}", answerer.sip_addr().port());
     let daemon = start_daemon(&setup.config);
     let id = send(&setup);
 
@@ -440,36 +424,18 @@ fn sigkill_mid_send_resumes_after_the_pages_confirmed_so_far() {
     assert!(daemon.sigterm().success());
 }
 
-/// Configuration of one bridged ATA port, `lab-ata:2` at 127.0.0.2 with
-/// SIP on `ata_port`, whose number is +441632960202.
-fn ata_lines(ata_port: u16) -> String {
-    format!(
-        r#"
-[[ata.buildings]]
-name = "Lab"
-subnets = ["127.0.0.0/24"]
-emergency_cli = "+441632960001"
-
-[[ata.units]]
-name = "lab-ata"
-address = "127.0.0.2"
-building = "Lab"
-
-[[ata.ports]]
-unit = "lab-ata"
-number = 2
-sip_user = "2002"
-role = "fax"
-
-[bridge]
-ata_sip_port = {ata_port}
-
-[[bridge.lines]]
-unit = "lab-ata"
-port = 2
-number = "+441632960202"
-"#
-    )
+/// One bridged ATA port, `lab-ata:2` at 127.0.0.2 with SIP on
+/// `ata_port`, whose number is +441632960202.
+fn add_ata_port(config: &mut DaemonConfig, ata_port: u16) -> &mut DaemonConfig {
+    config
+        .entry(
+            "ata.buildings",
+            "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960001\"",
+        )
+        .ata_unit("lab-ata", "127.0.0.2", "building = \"Lab\"")
+        .ata_port("lab-ata", 2, "2002", "fax", "")
+        .set("bridge", &format!("ata_sip_port = {ata_port}"))
+        .bridge_line("lab-ata", 2, "+441632960202")
 }
 
 /// A fax to the number of one of our own ATA ports is dialled straight at
@@ -478,12 +444,16 @@ number = "+441632960202"
 /// pixel for pixel while the trunk's answerer never sees a call.
 #[test]
 fn a_fax_to_an_ata_ports_number_goes_straight_to_the_port() {
-    let ata_port = free_sip_port();
-    let setup = setup_with("sip:{number}@127.0.0.1:{port}", &ata_lines(ata_port));
+    let setup = setup();
     let trunk_out = setup.root.join("trunk");
     let port_out = setup.root.join("port");
-    let _trunk = start_answerer(setup.answer_port, &trunk_out, true);
-    let _port = start_answerer_at("127.0.0.2", ata_port, &port_out, false);
+    let trunk = start_answerer(0, &trunk_out, true);
+    let port = start_answerer_at("127.0.0.2", 0, &port_out, false);
+    add_ata_port(
+        &mut setup.configure("sip:{number}@127.0.0.1:{port}", trunk.sip_addr().port()),
+        port.sip_addr().port(),
+    )
+    .write();
     let daemon = start_daemon(&setup.config);
 
     // Written the national way; the port's number is configured in E.164.
@@ -509,10 +479,10 @@ fn a_fax_to_an_ata_ports_number_goes_straight_to_the_port() {
 fn without_a_trunk_ports_are_sent_to_and_other_numbers_refused() {
     use faxbridge::queue::{JobStore, NewJob, QueueConfig, Route};
 
-    let ata_port = free_sip_port();
-    let setup = setup_with("", &ata_lines(ata_port));
+    let setup = setup();
     let port_out = setup.root.join("port");
-    let _port = start_answerer_at("127.0.0.2", ata_port, &port_out, false);
+    let port = start_answerer_at("127.0.0.2", 0, &port_out, false);
+    add_ata_port(&mut setup.configure("", 0), port.sip_addr().port()).write();
 
     // Refused at submission: nothing is queued.
     let refused = Command::new(BIN)

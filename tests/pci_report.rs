@@ -12,6 +12,7 @@ use faxbridge::compliance::{
 };
 use faxbridge::media::classifier::{CallClassifier, Direction};
 use faxbridge::store::Store;
+use support::config::DaemonConfig;
 use support::procs::BIN;
 
 const T0: i64 = 1_764_000_000_000;
@@ -384,48 +385,16 @@ fn alert_mails(spool: &Path) -> Vec<String> {
 fn pdq_ports_are_flagged_at_start_once() {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
-    let config = dir.path().join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[general]
-spool_dir = {spool:?}
-
-[sip]
-listen = "127.0.0.1:{port}"
-
-[[ata.buildings]]
-name = "Leeds Shop"
-subnets = ["10.20.0.0/24"]
-emergency_cli = "+441632960999"
-
-[[ata.units]]
-name = "till-ata"
-address = "10.20.0.5"
-building = "Leeds Shop"
-
-[[ata.ports]]
-unit = "till-ata"
-number = 1
-sip_user = "3001"
-role = "pdq"
-takes_payments = true
-
-[[ata.ports]]
-unit = "till-ata"
-number = 2
-sip_user = "3002"
-role = "phone"
-
-[compliance.finance_digest]
-to = ["finance@example.org"]
-"#,
-            spool = spool.to_str().unwrap(),
-            port = support::fax::free_sip_port(),
-        ),
-    )
-    .unwrap();
+    let config = DaemonConfig::new(dir.path())
+        .entry(
+            "ata.buildings",
+            "name = \"Leeds Shop\"\nsubnets = [\"10.20.0.0/24\"]\nemergency_cli = \"+441632960999\"",
+        )
+        .ata_unit("till-ata", "10.20.0.5", "building = \"Leeds Shop\"")
+        .ata_port("till-ata", 1, "3001", "pdq", "takes_payments = true")
+        .ata_port("till-ata", 2, "3002", "phone", "")
+        .set("compliance.finance_digest", "to = [\"finance@example.org\"]")
+        .write();
     let report = || {
         let (ok, out, err) = pci(&config, &["report", "--format", "json"]);
         assert!(ok, "{err}");

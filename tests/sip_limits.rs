@@ -29,7 +29,8 @@ use faxbridge::sip::digest::{DigestAlgorithm, DigestInput, compute_response};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
-use support::fax::{free_sip_port, pages};
+use support::config::{DaemonConfig, quote};
+use support::fax::pages;
 use support::procs::{BIN, Proc, start_daemon};
 use support::sipp::{Uas, uac};
 use support::smtp::free_port;
@@ -171,49 +172,21 @@ fn authorization(
     )
 }
 
-fn write_config(root: &Path, body: &str) -> PathBuf {
-    let path = root.join("faxbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[general]\nspool_dir = \"{}\"\n{body}",
-            root.join("spool").display()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 #[test]
 fn digest_replays_wrong_uris_and_foreign_sources_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let sip = free_sip_port();
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            r#"
-[sip]
-listen = "127.0.0.1:{sip}"
-transports = ["udp"]
-realm = "fax.test"
-
-[[sip.peers]]
-name = "trunk"
-addresses = ["127.0.0.2/32"]
-
-[sip.auth]
-accounts = [{{ username = "roamer", password = "s3cret", sources = ["127.0.5.0/24"] }}]
-
-[sip.routing]
-default_route = "inbox"
-
-[routes.inbox]
-mailboxes = ["Fax <fax@example.org>"]
-"#
-        ),
-    );
+    let cfg = DaemonConfig::new(dir.path())
+        .set("sip", "transports = [\"udp\"]\nrealm = \"fax.test\"")
+        .peer("trunk", &["127.0.0.2/32"])
+        .set(
+            "sip.auth",
+            "accounts = [{ username = \"roamer\", password = \"s3cret\", sources = [\"127.0.5.0/24\"] }]",
+        )
+        .set("sip.routing", "default_route = \"inbox\"")
+        .route("inbox", &["Fax <fax@example.org>"])
+        .write();
     let daemon = start_daemon(&cfg);
-    let server: SocketAddr = format!("127.0.0.1:{sip}").parse().unwrap();
+    let server = daemon.addr("udp");
     let uri = format!("sip:100@{server}");
     let mut roamer = Client::new("127.0.5.1", server);
 
@@ -523,41 +496,24 @@ fn a_tcp_connection_flood_costs_neither_signalling_nor_faxes() {
     rlimit::increase_nofile_limit(8192).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let sip = free_sip_port();
-    let web = free_port();
     let first_request_secs = 4;
-    let cfg = write_config(
-        root,
-        &format!(
-            r#"
-[fax]
-ident = "+44 1632 960000"
-
-[sip]
-listen = "127.0.0.1:{sip}"
-transports = ["udp", "tcp"]
-first_request_secs = {first_request_secs}
-
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-
-[sip.routing]
-routes = [{{ did = "100", route = "lab" }}]
-
-[routes.lab]
-mailboxes = ["Physics Lab <lab@example.org>"]
-
-[web]
-listen = "127.0.0.1:{web}"
-# /metrics is read from loopback (metrics_from); nobody signs in here.
-[[web.accounts]]
-username = "admin"
-password_hash = "pbkdf2-sha256$600000$0a1b2c3d$940DD54B117167A8A9DBFD6F73B02345EAE6B1266FA69D623A52F5043D9E1C85"
-role = "admin"
-"#
-        ),
-    );
+    // /metrics is read from loopback (metrics_from); nobody signs in here.
+    let cfg = DaemonConfig::new(root)
+        .ident("+44 1632 960000")
+        .set(
+            "sip",
+            &format!(
+                "transports = [\"udp\", \"tcp\"]\nfirst_request_secs = {first_request_secs}"
+            ),
+        )
+        .did("100", "lab")
+        .route("lab", &["Physics Lab <lab@example.org>"])
+        .web("")
+        .entry(
+            "web.accounts",
+            "username = \"admin\"\npassword_hash = \"pbkdf2-sha256$600000$0a1b2c3d$940DD54B117167A8A9DBFD6F73B02345EAE6B1266FA69D623A52F5043D9E1C85\"\nrole = \"admin\"",
+        )
+        .write();
     // 1,024 descriptors, soft and hard, as under the unit that once had no
     // LimitNOFILE: the daemon cannot raise it and must fit its limits in.
     let mut cmd = Command::new("prlimit");
@@ -567,7 +523,10 @@ role = "admin"
     let daemon = Proc::start("daemon", &mut cmd, "faxbridge ready");
     assert!(daemon.log_contains(&["SIP over TCP/TLS limits"], Duration::ZERO));
     let lines_at_start = daemon.log_lines();
-    let server: SocketAddr = format!("127.0.0.1:{sip}").parse().unwrap();
+    // The flood is over TCP; the checks on the side over UDP (the daemon
+    // bound both on one port when it could, but need not have).
+    let server = daemon.addr("tcp");
+    let udp_server = daemon.addr("udp");
 
     // 100 connections from one address, then 1,000 from 40 others.
     let greedy: IpAddr = "127.0.0.9".parse().unwrap();
@@ -608,9 +567,15 @@ role = "admin"
     };
 
     // Signalling still works over UDP and over TCP.
-    let mut udp = Client::new("127.0.0.50", server);
+    let mut udp = Client::new("127.0.0.50", udp_server);
     let r = udp
-        .request("OPTIONS", &format!("sip:100@{server}"), "flood-udp", "", "")
+        .request(
+            "OPTIONS",
+            &format!("sip:100@{udp_server}"),
+            "flood-udp",
+            "",
+            "",
+        )
         .expect("OPTIONS over UDP answered during the flood");
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -625,7 +590,7 @@ role = "admin"
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
     let out = Command::new(BIN)
         .arg("dial")
-        .arg(format!("sip:100@{server}"))
+        .arg(format!("sip:100@{udp_server}"))
         .arg(&tiff)
         .args(["--g711", "--from", "01632960123"])
         .env("RUST_LOG", "warn")
@@ -681,7 +646,7 @@ role = "admin"
     );
 
     // /metrics counts what was closed, and nothing is left open.
-    let m = metrics(format!("127.0.0.1:{web}").parse().unwrap());
+    let m = metrics(daemon.addr("web"));
     assert!(
         sample(
             &m,
@@ -705,70 +670,40 @@ role = "admin"
 fn an_invite_flood_from_one_peer_gets_503_but_others_and_999_get_through() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let sip = free_sip_port();
+    // SIPp takes `-p 0` for no port at all (it then binds 5060 or the next
+    // free port) and does not say which port it got: the trunk's port is
+    // reserved before SIPp binds it.
     let trunk_port = free_port();
-    let cfg = write_config(
-        root,
-        &format!(
-            r#"
-[sip]
-listen = "127.0.0.1:{sip}"
-transports = ["udp"]
-
-# The flooding host and an ATA unit of the same site share one entry.
-[[sip.peers]]
-name = "site"
-addresses = ["127.0.0.20/32", "127.0.1.1/32"]
-max_calls = 2
-
-[[sip.peers]]
-name = "other"
-addresses = ["127.0.0.21/32"]
-
-[[sip.peers]]
-name = "trunk"
-addresses = ["127.0.0.3/32"]
-
-[sip.routing]
-routes = [{{ did = "100", route = "lab" }}]
-
-[routes.lab]
-mailboxes = ["Physics Lab <lab@example.org>"]
-
-[outgoing]
-uri = "sip:{{number}}@127.0.0.3:{trunk_port}"
-emergency_uris = ["sip:{{number}}@127.0.0.3:{trunk_port}"]
-
-[bridge]
-trunk_peer = "trunk"
-
-[[ata.buildings]]
-name = "Head office"
-subnets = ["127.0.1.0/24"]
-emergency_cli = "+441632960001"
-
-[[ata.units]]
-name = "ho"
-address = "127.0.1.1"
-model = "Mediatrix 4102"
-building = "Head office"
-
-[[ata.ports]]
-unit = "ho"
-number = 1
-sip_user = "2001"
-role = "phone"
-
-[[bridge.lines]]
-unit = "ho"
-port = 1
-number = "+441632960201"
-"#
-        ),
-    );
+    let trunk_uri = format!("sip:{{number}}@127.0.0.3:{trunk_port}");
+    let cfg = DaemonConfig::new(root)
+        .set("sip", "transports = [\"udp\"]")
+        // The flooding host and an ATA unit of the same site share one entry.
+        .entry(
+            "sip.peers",
+            "name = \"site\"\naddresses = [\"127.0.0.20/32\", \"127.0.1.1/32\"]\nmax_calls = 2",
+        )
+        .peer("other", &["127.0.0.21/32"])
+        .peer("trunk", &["127.0.0.3/32"])
+        .did("100", "lab")
+        .route("lab", &["Physics Lab <lab@example.org>"])
+        .trunk(&trunk_uri)
+        .set("outgoing", &format!("emergency_uris = [{}]", quote(&trunk_uri)))
+        .set("bridge", "trunk_peer = \"trunk\"")
+        .entry(
+            "ata.buildings",
+            "name = \"Head office\"\nsubnets = [\"127.0.1.0/24\"]\nemergency_cli = \"+441632960001\"",
+        )
+        .ata_unit(
+            "ho",
+            "127.0.1.1",
+            "model = \"Mediatrix 4102\"\nbuilding = \"Head office\"",
+        )
+        .ata_port("ho", 1, "2001", "phone", "")
+        .bridge_line("ho", 1, "+441632960201")
+        .write();
     let trunk = Uas::start("trunk_answer.xml", "127.0.0.3", trunk_port, 1, root);
     let daemon = start_daemon(&cfg);
-    let server: SocketAddr = format!("127.0.0.1:{sip}").parse().unwrap();
+    let server = daemon.addr("udp");
 
     // Five INVITEs at once from the flooding host; none is acknowledged,
     // so the answered ones stay in progress.
@@ -809,6 +744,7 @@ number = "+441632960201"
     assert!(daemon.log_contains(&["call refused: the peer has its limit"], Duration::ZERO));
 
     // Another peer's call connects meanwhile.
+    // SIPp's own port, reserved for the same reason as the trunk's.
     let other = uac(
         "mediatrix_call.xml",
         "127.0.0.21",
@@ -875,36 +811,20 @@ fn accept_loops_back_off_when_descriptors_run_out() {
     rlimit::increase_nofile_limit(8192).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let sip = free_sip_port();
-    let smtp = free_port();
     // SMTP allows far more connections than the process has descriptors,
     // so a flood runs the daemon out of them: every accept then fails.
-    let cfg = write_config(
-        root,
-        &format!(
-            r#"
-[sip]
-listen = "127.0.0.1:{sip}"
-transports = ["udp", "tcp"]
-
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-
-[intake.smtp]
-listen = "127.0.0.1:{smtp}"
-max_connections = 5000
-max_connections_per_address = 1000
-"#
-        ),
-    );
+    let cfg = DaemonConfig::new(root)
+        .set("sip", "transports = [\"udp\", \"tcp\"]")
+        .smtp_intake("max_connections = 5000\nmax_connections_per_address = 1000")
+        .write();
     let mut cmd = Command::new("prlimit");
     cmd.args(["--nofile=512:512", "--", BIN, "run", "--config"])
         .arg(&cfg)
         .env("RUST_LOG", "info");
     let daemon = Proc::start("daemon", &mut cmd, "faxbridge ready");
-    let smtp: SocketAddr = format!("127.0.0.1:{smtp}").parse().unwrap();
-    let sip: SocketAddr = format!("127.0.0.1:{sip}").parse().unwrap();
+    let smtp = daemon.addr("smtp");
+    let sip = daemon.addr("tcp");
+    let sip_udp = daemon.addr("udp");
     assert_eq!(smtp_greeting(smtp), Some(220));
 
     // 800 connections to SMTP from 8 addresses: more than the daemon has
@@ -942,9 +862,15 @@ max_connections_per_address = 1000
         "{sip_lines} SIP accept failure lines within seconds"
     );
     // SIP over UDP needs no descriptor: it is answered throughout.
-    let mut udp = Client::new("127.0.3.100", sip);
+    let mut udp = Client::new("127.0.3.100", sip_udp);
     let reply = udp
-        .request("OPTIONS", &format!("sip:100@{sip}"), "fd-options-1", "", "")
+        .request(
+            "OPTIONS",
+            &format!("sip:100@{sip_udp}"),
+            "fd-options-1",
+            "",
+            "",
+        )
         .expect("OPTIONS over UDP answered while out of descriptors");
     assert_eq!(reply.status, 200);
 

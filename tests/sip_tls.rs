@@ -19,9 +19,10 @@ use faxbridge::docs::tiff::{Compression, write_tiff};
 use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
-use support::fax::{free_sip_port, pages};
+use support::config::{DaemonConfig, quote};
+use support::fax::pages;
 use support::procs::{BIN, start_daemon};
-use support::smtp::{Sink, free_port};
+use support::smtp::Sink;
 
 /// `sip.first_request_secs` of the daemon: a connection that has not
 /// finished its TLS handshake, or sent a request after it, by then is closed.
@@ -128,46 +129,23 @@ struct Setup {
     _dir: tempfile::TempDir,
     root: PathBuf,
     config: PathBuf,
-    tls_port: u16,
     /// The CA that signed the daemon's certificate.
     ca: PathBuf,
     /// A CA that has nothing to do with the daemon.
     stranger_ca: PathBuf,
 }
 
-fn daemon_config(root: &Path, sip_port: u16, smtp_port: u16, tls: &str) -> String {
-    format!(
-        r#"
-[general]
-spool_dir = "{spool}"
-
-[fax]
-ident = "+44 1632 960000"
-
-[sip]
-listen = "127.0.0.1:{sip_port}"
-{tls}
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-[sip.routing]
-routes = [{{ did = "100", route = "lab" }}]
-
-[routes.lab]
-mailboxes = ["Physics Lab <lab@example.org>"]
-
-[mail]
-from = "Fax Service <fax@example.org>"
-retry_initial_secs = 1
-retry_max_secs = 2
-
-[mail.relay]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "none"
-"#,
-        spool = root.join("spool").display(),
-    )
+/// The daemon's configuration, relaying mail to 127.0.0.1:`smtp_port`;
+/// `tls` are the `[sip]` keys of the TLS listener.
+fn daemon_config(root: &Path, smtp_port: u16, tls: &str) -> PathBuf {
+    DaemonConfig::new(root)
+        .ident("+44 1632 960000")
+        .set("sip", tls)
+        .did("100", "lab")
+        .route("lab", &["Physics Lab <lab@example.org>"])
+        .mail_from("Fax Service <fax@example.org>")
+        .relay(smtp_port)
+        .write()
 }
 
 fn setup() -> Setup {
@@ -178,35 +156,22 @@ fn setup() -> Setup {
     let ca = make_ca(&pki, "lab");
     let stranger_ca = make_ca(&pki, "stranger");
     let (cert, key) = make_server_cert(&pki, "lab", "daemon");
-    let sip_port = free_sip_port();
-    let tls_port = loop {
-        let p = free_port();
-        if p != sip_port {
-            break p;
-        }
-    };
     let sink_dir = root.join("sink");
     std::fs::create_dir_all(&sink_dir).unwrap();
-    let (sink, smtp_port) = (0..5)
-        .find_map(|_| {
-            let port = free_port();
-            Sink::try_start(port, &sink_dir, &[]).map(|s| (s, port))
-        })
-        .expect("the SMTP sink did not start");
+    let sink = Sink::listen(&sink_dir, &[]);
+    // The ready line says where the TLS listener is (`tls=`).
     let tls = format!(
-        "tls_listen = \"127.0.0.1:{tls_port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca = \"{}\"\nfirst_request_secs = {FIRST_REQUEST_SECS}\n",
-        cert.display(),
-        key.display(),
-        ca.display()
+        "tls_listen = \"127.0.0.1:0\"\ntls_cert = {}\ntls_key = {}\ntls_ca = {}\nfirst_request_secs = {FIRST_REQUEST_SECS}\n",
+        quote(cert.display()),
+        quote(key.display()),
+        quote(ca.display())
     );
-    let config = root.join("faxbridge.toml");
-    std::fs::write(&config, daemon_config(&root, sip_port, smtp_port, &tls)).unwrap();
+    let config = daemon_config(&root, sink.port, &tls);
     Setup {
         sink,
         _dir: dir,
         root,
         config,
-        tls_port,
         ca,
         stranger_ca,
     }
@@ -296,10 +261,11 @@ fn assert_same_pixels(sent: &Page, got: &image::GrayImage, page: usize) {
 fn fax_to_a_sips_uri_travels_over_tls_and_untrusted_servers_are_refused() {
     let s = setup();
     let daemon = start_daemon(&s.config);
+    let tls_port = daemon.addr("tls").port();
     let sent = pages(300);
     let tiff = s.root.join("send.tif");
     write_tiff(&tiff, &sent, Compression::Group4).unwrap();
-    let target = format!("sips:100@127.0.0.1:{}", s.tls_port);
+    let target = format!("sips:100@127.0.0.1:{tls_port}");
 
     // A caller that does not trust the daemon's CA refuses the handshake:
     // no INVITE is delivered, so nothing is received or mailed.
@@ -334,7 +300,7 @@ fn fax_to_a_sips_uri_travels_over_tls_and_untrusted_servers_are_refused() {
 
     // `;transport=tls` on a sip: URI is TLS too.
     let out = dial(
-        &format!("sip:100@127.0.0.1:{};transport=tls", s.tls_port),
+        &format!("sip:100@127.0.0.1:{tls_port};transport=tls"),
         &tiff,
         &s.ca,
     );
@@ -356,8 +322,7 @@ fn check_config_names_the_tls_key_at_fault() {
     let (cert, _key) = make_server_cert(&pki, "lab", "daemon");
     let (_other_cert, other_key) = make_server_cert(&pki, "lab", "other");
     let check = |tls: String| {
-        let config = dir.path().join("faxbridge.toml");
-        std::fs::write(&config, daemon_config(dir.path(), 5060, 2525, &tls)).unwrap();
+        let config = daemon_config(dir.path(), 2525, &tls);
         let out = Command::new(BIN)
             .arg("check-config")
             .arg(&config)
@@ -458,18 +423,19 @@ fn read_response(tls: &mut impl std::io::Read) -> String {
 fn silent_tls_connections_are_closed_and_talking_ones_kept() {
     let s = setup();
     let daemon = start_daemon(&s.config);
+    let tls_port = daemon.addr("tls").port();
     let limit = FIRST_REQUEST_SECS as f64;
 
     // A TCP connection to the TLS port that never starts a handshake.
-    let mut raw = std::net::TcpStream::connect(("127.0.0.1", s.tls_port)).unwrap();
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", tls_port)).unwrap();
     let raw_opened = Instant::now();
     raw.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
     // A TLS connection that says nothing after its handshake.
-    let mut silent = tls_connect(&s.ca, s.tls_port);
+    let mut silent = tls_connect(&s.ca, tls_port);
     let silent_shook = Instant::now();
     // A TLS connection that sends a request at once.
-    let mut talking = tls_connect(&s.ca, s.tls_port);
-    options_over(&mut talking, s.tls_port, 1);
+    let mut talking = tls_connect(&s.ca, tls_port);
+    options_over(&mut talking, tls_port, 1);
     assert!(read_response(&mut talking).starts_with("SIP/2.0 200"));
 
     let t = secs_until_closed(&mut raw, raw_opened);
@@ -483,7 +449,7 @@ fn silent_tls_connections_are_closed_and_talking_ones_kept() {
         "silent after the handshake: closed after {t:.1} s, the limit is {limit} s"
     );
     // The one that spoke is still served past the limit.
-    options_over(&mut talking, s.tls_port, 2);
+    options_over(&mut talking, tls_port, 2);
     assert!(read_response(&mut talking).starts_with("SIP/2.0 200"));
     assert!(daemon.log_contains(&["SIP connection closed", "Tls"], Duration::ZERO));
 }

@@ -28,9 +28,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
 
 mod support;
-use support::fax::free_sip_port;
+use support::config::{DaemonConfig, quote};
 use support::procs::{BIN, Proc, start_daemon};
-use support::smtp::free_port;
 
 const JANE_PASSWORD: &str = "jane's long passphrase";
 const INTL_PASSWORD: &str = "intl passphrase";
@@ -77,70 +76,54 @@ struct Daemon {
 
 fn start(smtp_extra: &str) -> Daemon {
     let dir = tempfile::tempdir().unwrap();
-    let smtp_port = free_port();
-    let web_port = free_port();
-    let sip_port = free_sip_port();
     let jane = passwd(JANE_PASSWORD);
     let intl = passwd(INTL_PASSWORD);
-    let config = dir.path().join("faxbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[sip]
-listen = "127.0.0.1:{sip_port}"
-
-[outgoing]
-uri = "sip:{{number}}@127.0.0.1:9"
-
-[web]
-listen = "127.0.0.1:{web_port}"
-metrics_from = ["127.0.0.1"]
-
-[[web.accounts]]
-username = "admin"
-password_hash = "{jane}"
-role = "admin"
-
-[intake]
-fax_domains = ["fax.example.ac.uk"]
-
-[intake.senders]
-allowed = ["example.ac.uk", "partner@example.org"]
-trusted_relays = ["{RELAY}"]
-auth_users = ["*"]
-
-[intake.destinations]
-international_senders = ["intl@example.ac.uk"]
-
-[intake.smtp]
-listen = "127.0.0.1:{smtp_port}"
-hostname = "fax.test"
-allow_plain_auth = true
-{smtp_extra}
-
-[[intake.smtp.accounts]]
-username = "jane@example.ac.uk"
-password_hash = "{jane}"
-
-[[intake.smtp.accounts]]
-username = "intl"
-password_hash = "{intl}"
-addresses = ["intl@example.ac.uk"]
-"#,
-            spool = dir.path().join("spool").display(),
-        ),
-    )
-    .unwrap();
+    let config = DaemonConfig::new(dir.path())
+        .trunk("sip:{number}@127.0.0.1:9")
+        .web("metrics_from = [\"127.0.0.1\"]")
+        .entry(
+            "web.accounts",
+            &format!(
+                "username = \"admin\"\npassword_hash = {}\nrole = \"admin\"",
+                quote(&jane)
+            ),
+        )
+        .set("intake", "fax_domains = [\"fax.example.ac.uk\"]")
+        .set(
+            "intake.senders",
+            &format!(
+                "allowed = [\"example.ac.uk\", \"partner@example.org\"]\n\
+                 trusted_relays = [\"{RELAY}\"]\nauth_users = [\"*\"]"
+            ),
+        )
+        .set(
+            "intake.destinations",
+            "international_senders = [\"intl@example.ac.uk\"]",
+        )
+        .smtp_intake(&format!(
+            "hostname = \"fax.test\"\nallow_plain_auth = true\n{smtp_extra}"
+        ))
+        .entry(
+            "intake.smtp.accounts",
+            &format!(
+                "username = \"jane@example.ac.uk\"\npassword_hash = {}",
+                quote(&jane)
+            ),
+        )
+        .entry(
+            "intake.smtp.accounts",
+            &format!(
+                "username = \"intl\"\npassword_hash = {}\naddresses = [\"intl@example.ac.uk\"]",
+                quote(&intl)
+            ),
+        )
+        .write();
     check_config_ok(&config);
     let proc = start_daemon(&config);
     Daemon {
+        smtp: proc.addr("smtp"),
+        web: proc.addr("web"),
         proc,
-        smtp: SocketAddr::from(([127, 0, 0, 1], smtp_port)),
-        web: SocketAddr::from(([127, 0, 0, 1], web_port)),
         _dir: dir,
     }
 }

@@ -10,9 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod support;
-use support::fax::free_sip_port;
+use support::config::{DaemonConfig, quote};
 use support::procs::{BIN, start_daemon};
-use support::smtp::free_port;
 
 /// One request from `from`; the status and the whole response.
 fn request(
@@ -77,43 +76,29 @@ fn passwd(password: &str) -> String {
 fn metrics_and_sign_in_are_guarded_in_the_running_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let web_port = free_port();
     let token_file = root.join("metrics.token");
     std::fs::write(&token_file, "7f3a9c2e5b8d1f4a6c0e9b2d7a5f3c1e\n").unwrap();
-    let cfg = root.join("faxbridge.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"
-[general]
-spool_dir = "{spool}"
-
-[sip]
-listen = "127.0.0.1:{sip}"
-
-[[sip.peers]]
-name = "loopback"
-addresses = ["127.0.0.0/8"]
-
-[web]
-listen = "127.0.0.1:{web_port}"
-metrics_from = ["127.0.0.1"]
-metrics_token_file = "{token}"
-
-[[web.accounts]]
-username = "admin"
-password_hash = "{hash}"
-role = "admin"
-"#,
-            spool = root.join("spool").display(),
-            sip = free_sip_port(),
-            token = token_file.display(),
-            hash = passwd("correct horse battery"),
-        ),
-    )
-    .unwrap();
-    let _daemon = start_daemon(&cfg);
-    let web: SocketAddr = format!("127.0.0.1:{web_port}").parse().unwrap();
+    let cfg = DaemonConfig::new(root)
+        .peer("loopback", &["127.0.0.0/8"])
+        .web(&format!(
+            "metrics_from = [\"127.0.0.1\"]\nmetrics_token_file = {}",
+            quote(token_file.display())
+        ))
+        .entry(
+            "web.accounts",
+            &format!(
+                "username = \"admin\"\npassword_hash = {}\nrole = \"admin\"",
+                quote(passwd("correct horse battery"))
+            ),
+        )
+        .write();
+    let daemon = start_daemon(&cfg);
+    // Every listener was asked for port 0; the ready line says where each
+    // is.
+    let web = daemon.addr("web");
+    assert_ne!(web.port(), 0);
+    assert_ne!(daemon.addr("udp").port(), 0);
+    assert_ne!(daemon.addr("tcp").port(), 0);
     let metrics = |from, headers: &[&str]| request(from, web, "GET", "/metrics", headers, "").0;
 
     // /metrics: straight from metrics_from, or with the token; never

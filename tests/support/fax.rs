@@ -26,7 +26,8 @@ pub fn pages(rows: u32) -> Vec<Page> {
         .collect()
 }
 
-/// A free port for both UDP and TCP on 127.0.0.1.
+/// A free port for both UDP and TCP on 127.0.0.1, for a far end that
+/// must be named before it listens (see [`free_port`]).
 pub fn free_sip_port() -> u16 {
     loop {
         let port = free_port();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod audio;
+pub mod config;
 pub mod fax;
 pub mod procs;
 pub mod sipp;

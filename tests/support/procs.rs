@@ -1,6 +1,7 @@
 //! Child processes of the real `faxbridge` binary for integration tests.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
@@ -12,11 +13,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
 
 /// A child process killed on drop; its stdout lines are echoed to stderr
 /// with a prefix, kept for [`Proc::lines`] and [`Proc::log_contains`], and
-/// `ready` is signalled on the first line containing `marker`.
+/// it is ready once it printed a line containing `marker` (kept: see
+/// [`Proc::ready_line`] and [`Proc::addr`]).
 pub struct Proc {
     child: Child,
     lines: Lines,
     all: Arc<Mutex<Vec<String>>>,
+    ready: String,
 }
 
 /// The stdout lines of a [`Proc`] not yet looked at.
@@ -74,10 +77,41 @@ impl Proc {
             }
         });
         let lines = Lines(Arc::new(Mutex::new(rx)));
-        lines
+        let ready = lines
             .wait_for(marker, Duration::from_secs(30))
             .unwrap_or_else(|| panic!("{name} did not become ready"));
-        Proc { child, lines, all }
+        Proc {
+            child,
+            lines,
+            all,
+            ready,
+        }
+    }
+
+    /// The line that said it was ready (for the daemon, `faxbridge ready`
+    /// with the bound addresses as fields `udp`, `tcp`, `tls`, `smtp` and
+    /// `web`).
+    pub fn ready_line(&self) -> &str {
+        &self.ready
+    }
+
+    /// The address in field `key` of the ready line: where the daemon's
+    /// listener `key` (`udp`, `tcp`, `tls`, `smtp`, `web`) is bound.
+    pub fn addr(&self, key: &str) -> SocketAddr {
+        field(&self.ready, key)
+            .unwrap_or_else(|| panic!("no {key}= in the ready line: {}", self.ready))
+            .parse()
+            .unwrap_or_else(|e| panic!("{key}= in {}: {e}", self.ready))
+    }
+
+    /// The address after `sip:` in the ready line of `faxbridge answer`
+    /// (`listening on sip:ADDR`).
+    pub fn sip_addr(&self) -> SocketAddr {
+        let (_, addr) = self
+            .ready
+            .split_once("sip:")
+            .unwrap_or_else(|| panic!("no sip: in the ready line: {}", self.ready));
+        addr.trim().parse().unwrap()
     }
 
     /// Whether a line the process printed (since it started) contains

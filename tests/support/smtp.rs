@@ -73,9 +73,16 @@ pub fn sink_python() -> &'static Path {
 pub struct Sink {
     child: Child,
     dir: PathBuf,
+    /// The port it listens on.
+    pub port: u16,
 }
 
 impl Sink {
+    /// A sink on a port the system picks (see [`Sink::port`]).
+    pub fn listen(dir: &Path, extra: &[&str]) -> Sink {
+        Sink::start(0, dir, extra)
+    }
+
     pub fn start(port: u16, dir: &Path, extra: &[&str]) -> Sink {
         Sink::try_start(port, dir, extra).expect("the SMTP sink did not start")
     }
@@ -96,15 +103,19 @@ impl Sink {
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        if !line.starts_with("READY") {
+        let Some(bound) = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse().ok())
+        else {
             eprintln!("sink did not start on port {port}: {line:?}");
             let _ = child.kill();
             let _ = child.wait();
             return None;
-        }
+        };
         Some(Sink {
             child,
             dir: dir.to_path_buf(),
+            port: bound,
         })
     }
 
@@ -133,6 +144,11 @@ impl Drop for Sink {
     }
 }
 
+/// A TCP port free on 127.0.0.1 a moment ago (bound, read, released):
+/// racy when tests run in parallel, so only for a peer whose port must be
+/// known before it listens (SIPp, which cannot listen on port 0 and say
+/// where; a relay that comes up after the daemon was told its port).
+/// Everything else listens on port 0 and reports where it is.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

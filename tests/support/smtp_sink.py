@@ -19,7 +19,8 @@ temporary name and renamed so a reader never sees a partial file.
               speak TLS from the first byte instead (SMTPS, RFC 8314)
 --auth U:P    require SMTP AUTH (PLAIN/LOGIN) with these credentials
 
-Prints "READY <port>" on stdout once it listens; stops on SIGTERM/SIGINT.
+Prints "READY <port>" on stdout once it listens (the bound port, so PORT
+may be 0); stops on SIGTERM/SIGINT.
 """
 
 import argparse
@@ -139,7 +140,8 @@ async def main():
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    print("READY %d" % args.port, flush=True)
+    # With --port 0 the system picks the port: say which.
+    print("READY %d" % server.sockets[0].getsockname()[1], flush=True)
     await stop.wait()
     server.close()
     await server.wait_closed()

@@ -141,12 +141,13 @@ pub fn scrape(web: SocketAddr) -> String {
 }
 
 /// A `[web]` section (with the one account the web interface requires)
-/// serving `/metrics` on 127.0.0.1:`port` to loopback without sign-in.
-pub fn web_section(port: u16) -> String {
-    format!(
-        "[web]\nlisten = \"127.0.0.1:{port}\"\nmetrics_from = [\"127.0.0.0/8\"]\n\
+/// serving `/metrics` to loopback without sign-in, on a port of
+/// 127.0.0.1 the daemon's ready line names (`web=`).
+pub fn web_section() -> String {
+    String::from(
+        "[web]\nlisten = \"127.0.0.1:0\"\nmetrics_from = [\"127.0.0.0/8\"]\n\
          [[web.accounts]]\nusername = \"admin\"\nrole = \"admin\"\n\
-         password_hash = \"pbkdf2-sha256$100000$0a1b2c3d4e5f6071$37AAD17F6B9872311D002DAAE7EFFBB95A25CF9A8A2EB113D1C2B9C10E556F18\"\n"
+         password_hash = \"pbkdf2-sha256$100000$0a1b2c3d4e5f6071$37AAD17F6B9872311D002DAAE7EFFBB95A25CF9A8A2EB113D1C2B9C10E556F18\"\n",
     )
 }
 
