@@ -59,7 +59,7 @@ use super::limits::framing::{Framing, MAX_MESSAGE, frame};
 use super::limits::{Admission, ConnectionTable, Refusal, stats};
 use crate::net::{Backoff, LogGate};
 
-use super::wire::{Screening, bad_request, screen_datagram, validate_request};
+use super::wire::{Screening, bad_request, screen_datagram, tidy_request, validate_request};
 
 /// A tokio UDP socket that screens every datagram it hands to the stack.
 pub(crate) struct ScreenedUdpSocket {
@@ -124,10 +124,10 @@ impl TransportEventInspector for RequestScreen {
         {
             self.streams.tls_spoke(addr);
         }
-        let TransportEvent::Incoming(SipMessage::Request(req), connection, from) = event else {
+        let TransportEvent::Incoming(SipMessage::Request(mut req), connection, from) = event else {
             return Some(event);
         };
-        let Err(reason) = validate_request(&req) else {
+        let Err(reason) = tidy_request(&mut req).and_then(|()| validate_request(&req)) else {
             return Some(TransportEvent::Incoming(
                 SipMessage::Request(req),
                 connection,

@@ -128,6 +128,146 @@ pub fn bad_request(raw: &[u8], reason: &str, to_tag: &str) -> Option<Vec<u8>> {
     Some(out.into_bytes())
 }
 
+/// A header value with the linear white space RFC 3261 §7.3.1 allows
+/// around `;`, `=` and (with `slashes`, for Via's sent-protocol) `/`
+/// taken out, outside quoted strings: `<sip:a@b> ;  tag = 9` becomes
+/// `<sip:a@b>;tag=9`, and `SIP  /   2.0 /UDP` becomes `SIP/2.0/UDP`. The
+/// SIP stack reads only the compact form; the meaning is the same (RFC 4475
+/// §3.1.1.1). `None` when there is nothing to change.
+pub fn compact_lws(value: &str, slashes: bool) -> Option<String> {
+    let separator = |c: char| c == ';' || c == '=' || (slashes && c == '/');
+    let mut out = String::with_capacity(value.len());
+    let mut quoted = false;
+    let mut escaped = false;
+    let mut chars = value.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                quoted = true;
+                out.push(c);
+            }
+            ' ' | '\t' => {
+                // Drop white space before a separator, or after one.
+                while chars.peek().is_some_and(|n| *n == ' ' || *n == '\t') {
+                    chars.next();
+                }
+                let before = chars.peek().is_some_and(|n| separator(*n));
+                let after = out.chars().last().is_some_and(separator);
+                if !before && !after {
+                    out.push(' ');
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    (out != value).then_some(out)
+}
+
+/// Whether every quoted string in a header value ends (RFC 3261 §25.1:
+/// `"` … `"` with `\` escapes). An unterminated one makes the rest of the
+/// header unreadable (RFC 4475 §3.1.2.5).
+pub fn quotes_balanced(value: &str) -> bool {
+    let (mut quoted, mut escaped) = (false, false);
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            _ => {}
+        }
+    }
+    !quoted
+}
+
+/// Puts the From, To, Via, Contact and CSeq values of a parsed request in
+/// the compact form the stack reads ([`compact_lws`]); and says what makes
+/// the request unreadable though it parsed: an unterminated quoted string
+/// or two different Content-Length values (a stream transport framed the
+/// message by one of them).
+pub fn tidy_request(req: &mut Request) -> Result<(), &'static str> {
+    use rsipstack::sip::Header;
+    let mut lengths = Vec::new();
+    for h in req.headers.iter_mut() {
+        let tidied = match h {
+            Header::From(v) => {
+                if !quotes_balanced(v.value()) {
+                    return Err("unterminated quoted string in From");
+                }
+                compact_lws(v.value(), false).map(|t| Header::From(t.into()))
+            }
+            Header::To(v) => {
+                if !quotes_balanced(v.value()) {
+                    return Err("unterminated quoted string in To");
+                }
+                compact_lws(v.value(), false).map(|t| Header::To(t.into()))
+            }
+            Header::Contact(v) => {
+                if !quotes_balanced(v.value()) {
+                    return Err("unterminated quoted string in Contact");
+                }
+                compact_lws(v.value(), false).map(|t| Header::Contact(t.into()))
+            }
+            Header::Via(v) => compact_lws(v.value(), true).map(|t| Header::Via(t.into())),
+            Header::ContentLength(v) => {
+                lengths.push(v.value().trim().to_string());
+                None
+            }
+            _ => None,
+        };
+        if let Some(t) = tidied {
+            *h = t;
+        }
+    }
+    if lengths.windows(2).any(|w| w[0] != w[1]) {
+        return Err("two different Content-Length values");
+    }
+    Ok(())
+}
+
+/// Problems of the raw request line and headers that the SIP stack reads
+/// past (RFC 4475 §3.1.2.6–3.1.2.11): a Request-URI in `<>`, extra or
+/// trailing white space in the request line, two Content-Length values, an
+/// unterminated quoted string in From, To or Contact.
+fn raw_syntax_problem(head: &str) -> Option<&'static str> {
+    let request_line = head.split("\r\n").next().unwrap_or("");
+    if !request_line.starts_with("SIP/") {
+        let parts: Vec<&str> = request_line.split(' ').collect();
+        if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+            return Some("request line is not METHOD SP Request-URI SP SIP-Version");
+        }
+        if parts[1].starts_with('<') {
+            return Some("Request-URI enclosed in <>");
+        }
+    }
+    let headers = raw_headers(head);
+    let mut lengths = headers
+        .iter()
+        .filter(|h| canonical_name(h.name) == "content-length")
+        .map(|h| h.line.split_once(':').map(|(_, v)| v.trim()).unwrap_or(""));
+    if let Some(first) = lengths.next()
+        && lengths.any(|other| other != first)
+    {
+        return Some("two different Content-Length values");
+    }
+    let unbalanced = headers.iter().any(|h| {
+        matches!(
+            canonical_name(h.name).as_str(),
+            "from" | "to" | "contact" | "m"
+        ) && !quotes_balanced(h.line.split_once(':').map(|(_, v)| v).unwrap_or(""))
+    });
+    unbalanced.then_some("unterminated quoted string in From, To or Contact")
+}
+
 /// Screens one UDP datagram (see the module docs).
 pub fn screen_datagram(raw: &[u8], to_tag: &str) -> Screening {
     if raw.iter().all(u8::is_ascii_whitespace) {
@@ -143,6 +283,9 @@ pub fn screen_datagram(raw: &[u8], to_tag: &str) -> Screening {
         return reject("no blank line after the headers");
     };
     let body_len = raw.len() - (sep + 4);
+    if let Some(reason) = raw_syntax_problem(&String::from_utf8_lossy(&raw[..sep])) {
+        return reject(reason);
+    }
     let msg = match SipMessage::try_from(raw) {
         Ok(m) => m,
         Err(_) => return reject("unparseable message"),
@@ -222,6 +365,95 @@ pub fn uri_user(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn white_space_around_separators_is_taken_out_outside_quotes() {
+        let cases: &[(&str, bool, Option<&str>)] = &[
+            ("<sip:a@b>;tag=9", false, None),
+            (
+                " sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n",
+                false,
+                Some("sip:vivekg@chair-dnrc.example.com;tag=1918181833n"),
+            ),
+            (
+                "\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com> ; tag = 98asjd8",
+                false,
+                Some("\"J Rosenberg \\\\\\\"\" <sip:jdrosen@example.com>;tag=98asjd8"),
+            ),
+            ("\"a ; b = c\" <sip:x@y>", false, None),
+            (
+                "token1 token2 <sip:m@example.com> ;p=1",
+                false,
+                Some("token1 token2 <sip:m@example.com>;p=1"),
+            ),
+            (
+                "SIP  /   2.0 /UDP 192.0.2.2;rport;branch=z9hG4bK1",
+                true,
+                Some("SIP/2.0/UDP 192.0.2.2;rport;branch=z9hG4bK1"),
+            ),
+            (
+                "SIP/2.0/UDP 192.0.2.2 ; branch = z9hG4bK1",
+                true,
+                Some("SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK1"),
+            ),
+        ];
+        for (value, slashes, want) in cases {
+            assert_eq!(compact_lws(value, *slashes).as_deref(), *want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_strings_must_end() {
+        assert!(quotes_balanced("\"Mr. J. User\" <sip:j@example.com>"));
+        assert!(quotes_balanced("\"a \\\" b\" <sip:j@example.com>"));
+        assert!(quotes_balanced("<sip:j@example.com>"));
+        assert!(!quotes_balanced("\"Mr. J. User <sip:j.user@example.com>"));
+        assert!(!quotes_balanced(
+            "\"ends in an escape\\\" <sip:j@example.com>"
+        ));
+    }
+
+    #[test]
+    fn raw_request_lines_and_headers_the_stack_reads_past_are_refused() {
+        let head = |first: &str, extra: &str| {
+            format!(
+                "{first}\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:u@h>\r\nFrom: <sip:c@h>;tag=1{extra}"
+            )
+        };
+        assert_eq!(
+            raw_syntax_problem(&head("OPTIONS sip:u@h SIP/2.0", "")),
+            None
+        );
+        assert_eq!(raw_syntax_problem(&head("SIP/2.0 100 ", "")), None);
+        for bad in [
+            "OPTIONS  sip:u@h  SIP/2.0",
+            "OPTIONS sip:u@h SIP/2.0 ",
+            "OPTIONS <sip:u@h> SIP/2.0",
+        ] {
+            assert!(raw_syntax_problem(&head(bad, "")).is_some(), "{bad:?}");
+        }
+        assert!(
+            raw_syntax_problem(&head(
+                "OPTIONS sip:u@h SIP/2.0",
+                "\r\nContent-Length: 13\r\nl: 5"
+            ))
+            .is_some()
+        );
+        assert_eq!(
+            raw_syntax_problem(&head(
+                "OPTIONS sip:u@h SIP/2.0",
+                "\r\nContent-Length: 0\r\nl: 0"
+            )),
+            None
+        );
+        assert!(
+            raw_syntax_problem(&head(
+                "OPTIONS sip:u@h SIP/2.0",
+                "\r\nContact: \"open <sip:c@h>"
+            ))
+            .is_some()
+        );
+    }
 
     #[test]
     fn caller_number_from_from_header() {
