@@ -490,8 +490,13 @@ pub fn prepare_spool(spool: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("creating spool directory {}", path.display()))?;
     }
     let probe = spool.join("tmp").join(".write-probe");
-    let mut f = std::fs::File::create(&probe)
-        .with_context(|| format!("spool {} is not writable", spool.display()))?;
+    let mut f = std::fs::File::create(&probe).with_context(|| {
+        format!(
+            "spool {} is not writable; make it writable by the user faxbridge runs as, or set \
+             [general] spool_dir to a directory on a writable filesystem",
+            spool.display()
+        )
+    })?;
     f.write_all(b"probe")
         .and_then(|()| f.sync_all())
         .with_context(|| format!("spool {} cannot be synced to disk", spool.display()))?;

@@ -39,6 +39,26 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// Another process holds the SQLite database's write lock.
+    #[error(
+        "the database {path} is locked by another process (another faxbridge on the same \
+         spool, or a tool holding it open for writing); stop that process, then start again"
+    )]
+    Locked {
+        /// The database file.
+        path: String,
+    },
+    /// The SQLite database cannot be written.
+    #[error(
+        "the database {path} cannot be written ({reason}); make its directory writable by the \
+         user faxbridge runs as, or move [general] spool_dir to a writable filesystem"
+    )]
+    ReadOnly {
+        /// The database file.
+        path: String,
+        /// What SQLite said.
+        reason: String,
+    },
     /// The database path cannot be written as a SQLite URL.
     #[error(
         "the database path {0} contains '?', '#' or '%', which cannot be used in a SQLite URL; \
@@ -81,9 +101,12 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let target = redact(url);
-        let open = |source| StoreError::Open {
-            target: target.clone(),
-            source,
+        let open = |source: sqlx::Error| match sqlite_fault(&source, &target) {
+            Some(fault) => fault,
+            None => StoreError::Open {
+                target: target.clone(),
+                source,
+            },
         };
         let options: AnyConnectOptions = url.parse().map_err(open)?;
         let sqlite = url.starts_with("sqlite:");
@@ -112,6 +135,20 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open)?;
+        if sqlite {
+            // Prove the file can be written before anything is changed: a
+            // lock held elsewhere or a read-only file is said plainly, not
+            // found half-way through recovery.
+            let probe = async {
+                let mut conn = pool.acquire().await?;
+                conn.execute("BEGIN IMMEDIATE").await?;
+                conn.execute("ROLLBACK").await?;
+                Ok::<(), sqlx::Error>(())
+            };
+            if let Err(e) = probe.await {
+                return Err(open(e));
+            }
+        }
         MIGRATOR.run(&pool).await?;
         Ok(Store { pool })
     }
@@ -132,6 +169,33 @@ impl Store {
     /// Close every connection (waits for queries in progress).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A SQLite error that means "locked elsewhere" (SQLITE_BUSY, 5) or "cannot
+/// write" (SQLITE_READONLY, 8; SQLITE_CANTOPEN, 14; SQLITE_IOERR, 10), with
+/// the file named.
+fn sqlite_fault(e: &sqlx::Error, target: &str) -> Option<StoreError> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    let path = target
+        .strip_prefix("sqlite://")
+        .unwrap_or(target)
+        .split('?')
+        .next()
+        .unwrap_or(target)
+        .to_string();
+    let code = db.code()?;
+    // Extended result codes carry the primary code in their low byte.
+    let primary = code.parse::<u32>().ok()? & 0xff;
+    match primary {
+        5 | 6 => Some(StoreError::Locked { path }),
+        8 | 10 | 14 => Some(StoreError::ReadOnly {
+            path,
+            reason: db.message().to_string(),
+        }),
+        _ => None,
     }
 }
 
