@@ -1812,8 +1812,9 @@ mod tests {
     #[test]
     fn only_an_mcf_to_the_last_page_confirms_the_document() {
         let frame = |fcf: u8, fif: &[u8]| [&[0xFF, 0x13, fcf][..], fif].concat();
-        // (frames in order: incoming?, FCF, FIF) → confirmed after each.
-        let cases: &[(&str, &[(bool, u8, &[u8])], bool)] = &[
+        // Frames in order: (incoming?, FCF, FIF).
+        type Frames<'a> = &'a [(bool, u8, &'a [u8])];
+        let cases: &[(&str, Frames, bool)] = &[
             (
                 "MPS then MCF: more pages follow",
                 &[(true, 0x4E, &[]), (false, 0x8C, &[])],
