@@ -305,11 +305,39 @@ fn load_config(given: Option<&Path>) -> anyhow::Result<Config> {
 }
 
 /// Logging for the daemon (`run`, `demo`): the service log on standard
-/// output, which systemd hands to journald.
+/// output, which systemd hands to journald. Colour only on a terminal (and
+/// not with `NO_COLOR`), so a log file or the journal holds plain text. The
+/// SIP library logs every packet in full at `info` (digest responses
+/// included): it is held to `warn` unless the filter names it (e.g.
+/// `log = "info,rsipstack=debug"` for a SIP trace).
 fn init_service_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| filter.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(service_filter(&filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour_wanted())
+        .init();
+}
+
+/// The daemon's log filter: `filter` with the SIP library held to `warn`
+/// unless `filter` says otherwise.
+fn service_filter(filter: &str) -> String {
+    if filter.contains("rsipstack") {
+        filter.to_string()
+    } else {
+        format!("{filter},rsipstack=warn")
+    }
+}
+
+/// Colour in the log: on a terminal, unless `NO_COLOR` is set
+/// (<https://no-color.org>).
+fn colour_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
 
 /// Logging for the command-line tools: warnings go to standard error, so
@@ -321,5 +349,22 @@ fn init_logging(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sip_library_is_held_to_warnings_unless_named() {
+        assert_eq!(super::service_filter("info"), "info,rsipstack=warn");
+        assert_eq!(
+            super::service_filter("faxbridge::fax=debug,info"),
+            "faxbridge::fax=debug,info,rsipstack=warn"
+        );
+        assert_eq!(
+            super::service_filter("info,rsipstack=debug"),
+            "info,rsipstack=debug"
+        );
+    }
 }

@@ -702,6 +702,18 @@ fn torture_messages_get_sane_answers_and_the_daemon_keeps_serving() {
             case.name
         );
     }
+    // The service log stays plain and quiet: no colour escapes, and the SIP
+    // library's full packet dumps (digest responses included) held back.
+    assert_eq!(
+        daemon.log_count(&["\u{1b}["]),
+        0,
+        "colour escapes in the log"
+    );
+    assert_eq!(
+        daemon.log_count(&["raw_message"]),
+        0,
+        "SIP packets logged in full"
+    );
     assert!(
         problems.is_empty(),
         "{} torture messages handled wrongly:\n{}",
