@@ -244,6 +244,146 @@ pub enum ConfigError {
 pub use crate::problem::Problem;
 use crate::problem::Validate;
 
+/// A TOML error said as `check-config` says every problem: `key: what is
+/// wrong; fix: what to write`, then the parser's own message (line, column,
+/// the line itself). The key path (`sip.listen`, `ata.ports[2].role`) is
+/// read from the text around the error's offset: the table header above it
+/// and the key on its line.
+pub fn syntax_message(text: &str, offset: Option<usize>, message: &str, full: &str) -> String {
+    let key = offset.and_then(|at| key_path_at(text, at));
+    let what = message.trim();
+    let fix = syntax_fix(what, key.as_deref());
+    let head = match key {
+        Some(k) => format!("{k}: {what}; fix: {fix}"),
+        None => format!("{what}; fix: {fix}"),
+    };
+    format!("{head}\n{}", full.trim_end())
+}
+
+/// The dotted key at byte `at` of a TOML text: the last `[table]` or
+/// `[[array]]` header before it (arrays counted, `ports[2]`) and the key
+/// that starts the line, if any.
+fn key_path_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let mut table = String::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for line in text[..line_start].lines() {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+            let name = name.trim().to_string();
+            let n = counts.entry(name.clone()).or_insert(0);
+            table = format!("{name}[{n}]");
+            *n += 1;
+        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            table = name.trim().to_string();
+        }
+    }
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['))
+        .or_else(|| {
+            // An unknown key is reported at the key itself.
+            let word: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            (!word.is_empty()).then_some(word)
+        });
+    match (table.is_empty(), key) {
+        (true, Some(k)) => Some(k),
+        (false, Some(k)) => Some(format!("{table}.{k}")),
+        (false, None) => Some(table),
+        (true, None) => None,
+    }
+}
+
+/// What to write instead, from the parser's message.
+fn syntax_fix(message: &str, key: Option<&str>) -> String {
+    let leaf = key
+        .and_then(|k| k.rsplit('.').next())
+        .map(|k| k.split('[').next().unwrap_or(k))
+        .unwrap_or("the key");
+    let section = key
+        .and_then(|k| k.rsplit_once('.').map(|(t, _)| t))
+        .map(|t| t.split('[').next().unwrap_or(t))
+        .unwrap_or("");
+    let example = if section.is_empty() {
+        "see config/faxbridge.example.toml".to_string()
+    } else {
+        format!("see the [{section}] section of config/faxbridge.example.toml")
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (wrong, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        return match closest(wrong, &known) {
+            Some(k) => format!("did you mean `{k}`? ({example})"),
+            None => format!("remove `{wrong}` or check its spelling ({example})"),
+        };
+    }
+    if message.contains("socket address") {
+        return format!("write an address and port in quotes, e.g. {leaf} = \"127.0.0.1:5060\"");
+    }
+    if message.contains("IP address") {
+        return format!("write an IP address in quotes, e.g. {leaf} = \"192.0.2.10\"");
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let expected = rest.split(", expected ").nth(1).unwrap_or("");
+        let how = if expected.starts_with('u') || expected.starts_with('i') {
+            format!("a whole number without quotes, e.g. {leaf} = 10")
+        } else if expected.starts_with('f') {
+            format!("a number without quotes, e.g. {leaf} = 1.5")
+        } else if expected.contains("bool") {
+            format!("true or false without quotes, e.g. {leaf} = true")
+        } else if expected.contains("string") || expected.contains("path") {
+            format!("text in double quotes, e.g. {leaf} = \"…\"")
+        } else if expected.contains("sequence") {
+            format!("a list in brackets, e.g. {leaf} = [\"…\"]")
+        } else {
+            format!("the kind of value {example} shows")
+        };
+        return format!("write {how}");
+    }
+    if message.starts_with("unknown variant") {
+        return format!("use one of the values the message lists ({example})");
+    }
+    if message.starts_with("missing field") {
+        return format!("add the key the message names ({example})");
+    }
+    if message.contains("duplicate key") {
+        return "write each key once per table".to_string();
+    }
+    format!("correct the line shown ({example})")
+}
+
+/// The known name nearest to `wrong` by edit distance, if near enough to
+/// be a typing slip.
+fn closest<'a>(wrong: &str, known: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    known
+        .iter()
+        .map(|k| (distance(wrong, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
 impl Config {
     /// The embedded default: everything on 127.0.0.1 (SIP accepted from
     /// loopback only), spool under `./spool`, every called number routed to
@@ -282,10 +422,13 @@ impl Config {
         Ok(config)
     }
 
-    /// Parse TOML text without validating it; the error is the parser's
-    /// message (it names the line, column and key).
+    /// Parse TOML text without validating it. The error starts with the
+    /// key path and what is wrong, then a fix line, then the parser's
+    /// message with the line and column (see [`syntax_message`]).
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            syntax_message(text, e.span().map(|s| s.start), e.message(), &e.to_string())
+        })
     }
 
     /// Check every value that the type system cannot; returns all problems.
@@ -678,6 +821,35 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_type_error_names_the_key_path_and_a_fix() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[sip]\nlisten = \"nonsense\"\n",
+                "sip.listen: invalid socket address syntax; fix: write an address and port in quotes, e.g. listen = \"127.0.0.1:5060\"",
+            ),
+            (
+                "[mail]\nmax_attempts = \"ten\"\n",
+                "mail.max_attempts: invalid type: string \"ten\", expected u32; fix: write a whole number without quotes, e.g. max_attempts = 10",
+            ),
+            (
+                "[sip]\nlisen = \"127.0.0.1:5060\"\n",
+                "sip.lisen: unknown field `lisen`",
+            ),
+            (
+                "[[ata.units]]\nname = \"a\"\naddress = \"10.0.0.1\"\nbuilding = \"b\"\n[[ata.units]]\nname = \"b\"\naddress = 7\n",
+                "ata.units[1].address: invalid type: integer `7`",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = Config::parse(text).unwrap_err();
+            assert!(err.starts_with(want), "{text:?}\n{err}");
+            assert!(err.contains("line "), "keeps the parser's line: {err}");
+        }
+        let err = Config::parse("[sip]\nlisen = \"127.0.0.1:5060\"\n").unwrap_err();
+        assert!(err.contains("did you mean `listen`?"), "{err}");
+    }
 
     #[test]
     fn embedded_default_is_valid() {
