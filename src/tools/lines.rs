@@ -41,6 +41,11 @@ pub struct LinesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: LinesFormat,
+    /// Print what to set on each unit instead (registrar, each port's SIP
+    /// user, hot dial as Automatic Call, warm dial as Delayed Hotline); no
+    /// SNMP, no store.
+    #[arg(long, conflicts_with_all = ["poll", "format"])]
+    pub settings: bool,
 }
 
 /// Why `faxbridge lines` could not run.
@@ -309,6 +314,10 @@ pub fn format_json(config: &Config, statuses: &[UnitStatus]) -> Value {
 
 /// `faxbridge lines` with a loaded configuration.
 pub fn run_cli(args: LinesArgs, config: &Config) -> Result<ExitCode, LinesError> {
+    if args.settings {
+        print!("{}", unit_settings_text(config));
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(LinesError::Runtime)?;
     let statuses = runtime.block_on(statuses(config, args.poll))?;
     let now = crate::clock::now_ms();
@@ -323,10 +332,101 @@ pub fn run_cli(args: LinesArgs, config: &Config) -> Result<ExitCode, LinesError>
     Ok(ExitCode::SUCCESS)
 }
 
+/// What to set on each unit so that its ports call through faxbridge as
+/// the configuration expects: the registrar and proxy (faxbridge's SIP
+/// address), each port's SIP user, and hot or warm dial, which the unit
+/// itself performs (Automatic Call: dial at once on off-hook; Delayed
+/// Hotline: dial the warm-dial marker when no digit comes within the
+/// delay, and faxbridge puts the call through to the port's warm-dial
+/// number).
+pub fn unit_settings_text(config: &Config) -> String {
+    use crate::routing::dial::{UnitSettings, unit_settings};
+    let sip = config
+        .sip
+        .public_address
+        .map(|ip| std::net::SocketAddr::new(ip, config.sip.listen.port()).to_string())
+        .unwrap_or_else(|| config.sip.listen.to_string());
+    let mut out = String::new();
+    if config.ata.units.is_empty() {
+        out.push_str("No [[ata.units]] in the configuration.\n");
+    }
+    for unit in &config.ata.units {
+        out.push_str(&format!(
+            "{} ({}, {}{})\n  SIP registrar and outbound proxy: {sip}\n",
+            unit.name,
+            unit.address,
+            unit.building,
+            if unit.model.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", unit.model)
+            }
+        ));
+        let ports: Vec<_> = config
+            .ata
+            .ports
+            .iter()
+            .filter(|p| p.unit == unit.name)
+            .collect();
+        if ports.is_empty() {
+            out.push_str("  no ports listed in [[ata.ports]]\n");
+        }
+        for port in ports {
+            let dial = match unit_settings(port, &config.bridge.warm_dial_marker) {
+                UnitSettings::Off => "hot line off (the user dials)".to_string(),
+                UnitSettings::AutomaticCall { target } => {
+                    format!("Automatic Call on, target {target} (hot dial)")
+                }
+                UnitSettings::DelayedHotline {
+                    target,
+                    delay_seconds,
+                } => format!(
+                    "Delayed Hotline on, target {target}, after {delay_seconds} s without a digit (warm dial to {})",
+                    port.warm_dial.as_ref().map_or("", |w| w.number.as_str())
+                ),
+            };
+            out.push_str(&format!(
+                "  port {} ({}): SIP user {}, {dial}\n",
+                port.number,
+                port.role.as_str(),
+                port.sip_user
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ata::status::{LineState, Reading, Registration};
+
+    #[test]
+    fn settings_say_what_to_set_on_each_unit() {
+        let mut c = config();
+        let text = |c: &Config| unit_settings_text(c);
+        let t = text(&c);
+        assert!(t.contains("hq-1 (10.1.2.3, HQ, Mediatrix 4102S)"), "{t}");
+        assert!(t.contains("SIP registrar and outbound proxy: "), "{t}");
+        assert!(
+            t.contains("port 1 (fax): SIP user 2001, hot line off"),
+            "{t}"
+        );
+        assert!(t.contains("hq-2 (10.1.2.4, HQ)\n"), "{t}");
+        assert!(t.contains("no ports listed"), "{t}");
+        c.ata.ports[0].hot_dial = Some("2000".into());
+        assert!(text(&c).contains("Automatic Call on, target 2000 (hot dial)"));
+        c.ata.ports[0].hot_dial = None;
+        c.ata.ports[0].warm_dial = Some(crate::ata::inventory::WarmDial {
+            number: "01632960100".into(),
+            after_seconds: 5,
+        });
+        let t = text(&c);
+        assert!(
+            t.contains("Delayed Hotline on, target warm, after 5 s without a digit (warm dial to 01632960100)"),
+            "{t}"
+        );
+    }
 
     fn config() -> Config {
         Config::parse(
