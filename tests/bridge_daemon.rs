@@ -53,17 +53,7 @@ fn config(root: &Path, trunk_port: u16, web: bool) -> PathBuf {
         .route("lab", &["lab@example.org"])
         .set("routes.lab", "attach_tiff = true")
         .trunk(&format!("sip:{{number}}@127.0.0.3:{trunk_port}"))
-        .entry(
-            "ata.buildings",
-            "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
-        )
-        .ata_unit(
-            "lab-ata",
-            "127.0.0.1",
-            "model = \"Mediatrix 4102\"\nbuilding = \"Lab\"",
-        )
-        .ata_port("lab-ata", 1, "2001", "fax", "owner = \"Physics\"")
-        .bridge_line("lab-ata", 1, "+441632960201")
+        .lab_ata("127.0.0.1")
         .extra(&web)
         .write();
     assert_valid(&path);

@@ -54,17 +54,7 @@ fn config_with(root: &Path, l: &Layout, extra: &str) -> PathBuf {
         .route("lab", &["lab@example.org"])
         .trunk(&format!("sip:{{number}}@{}:{}", l.trunk, l.trunk_port))
         .set("bridge", &format!("ata_sip_port = {}", l.ata_sip_port))
-        .entry(
-            "ata.buildings",
-            "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
-        )
-        .ata_unit(
-            "lab-ata",
-            l.ata,
-            "model = \"Mediatrix 4102\"\nbuilding = \"Lab\"",
-        )
-        .ata_port("lab-ata", 1, "2001", "fax", "owner = \"Physics\"")
-        .bridge_line("lab-ata", 1, "+441632960201")
+        .lab_ata(l.ata)
         .extra(extra)
         .write();
     assert_valid(&path);

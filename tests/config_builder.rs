@@ -26,12 +26,7 @@ fn built_configurations_pass_check_config() {
             .relay(2525)
             .trunk("sip:{number}@127.0.0.1:5062")
             .set("outgoing", "from_user = \"01632960000\"")
-            .set("intake", "fax_domains = [\"fax.example.org\"]")
-            .set(
-                "intake.senders",
-                "allowed = [\"example.org\"]\ntrusted_relays = [\"127.0.0.0/8\"]",
-            )
-            .smtp_intake("")
+            .email_intake("fax.example.org", "example.org")
             .write_to("gateway.toml"),
     );
 
@@ -45,17 +40,7 @@ fn built_configurations_pass_check_config() {
             .route("lab", &["lab@example.org"])
             .trunk("sip:{number}@127.0.0.3:5062")
             .set("bridge", "ata_sip_port = 5060")
-            .entry(
-                "ata.buildings",
-                "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
-            )
-            .ata_unit(
-                "lab-ata",
-                "127.0.0.1",
-                "model = \"Mediatrix 4102\"\nbuilding = \"Lab\"",
-            )
-            .ata_port("lab-ata", 1, "2001", "fax", "owner = \"Physics\"")
-            .bridge_line("lab-ata", 1, "+441632960201")
+            .lab_ata("127.0.0.1")
             .web("metrics_from = [\"127.0.0.1\"]")
             .entry(
                 "web.accounts",

@@ -216,16 +216,11 @@ fn unknown_number_is_refused_and_daemon_keeps_serving() {
     wait_for_mail(sink, 1, Duration::from_secs(30));
 }
 
-#[test]
-fn sigkill_during_reception_loses_no_pages() {
-    let s = setup();
-    let sink = &s.sink;
-    let daemon = start_daemon(&s.config);
-    // Long pages so that the kill lands after page 1 but before the end.
-    let sent = pages(1100);
+/// `faxbridge dial` sending `sent` over G.711 to DID 100, left running.
+fn send_in_background(s: &Setup, daemon: &Proc, sent: &[Page]) -> std::process::Child {
     let tiff = s.root.join("send.tif");
-    write_tiff(&tiff, &sent, Compression::Group4).unwrap();
-    let mut sender = Command::new(BIN)
+    write_tiff(&tiff, sent, Compression::Group4).unwrap();
+    Command::new(BIN)
         .arg("dial")
         .arg(format!("sip:100@{}", daemon.addr("udp")))
         .arg(&tiff)
@@ -234,7 +229,17 @@ fn sigkill_during_reception_loses_no_pages() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn sigkill_during_reception_loses_no_pages() {
+    let s = setup();
+    let sink = &s.sink;
+    let daemon = start_daemon(&s.config);
+    // Long pages so that the kill lands after page 1 but before the end.
+    let sent = pages(1100);
+    let mut sender = send_in_background(&s, &daemon, &sent);
 
     // Wait until the first page has been written to the spool, then kill.
     let incoming = s.root.join("spool/incoming");
@@ -288,18 +293,7 @@ fn sigkill_after_the_last_page_is_confirmed_mails_a_complete_fax() {
     let sink = &s.sink;
     let daemon = start_daemon(&s.config);
     let sent = pages(300);
-    let tiff = s.root.join("send.tif");
-    write_tiff(&tiff, &sent, Compression::Group4).unwrap();
-    let mut sender = Command::new(BIN)
-        .arg("dial")
-        .arg(format!("sip:100@{}", daemon.addr("udp")))
-        .arg(&tiff)
-        .args(["--g711", "--from", "01632960123"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut sender = send_in_background(&s, &daemon, &sent);
     // The MCF to the last page takes about a second of V.21 and the
     // sender's DCN another: the kill lands in between.
     assert!(

@@ -52,12 +52,7 @@ fn start(documents: &str) -> Daemon {
     let config = DaemonConfig::new(dir.path())
         .trunk("sip:{number}@127.0.0.1:9")
         .set("documents", documents)
-        .set("intake", "fax_domains = [\"fax.example.ac.uk\"]")
-        .set(
-            "intake.senders",
-            "allowed = [\"example.ac.uk\"]\ntrusted_relays = [\"127.0.0.0/8\"]",
-        )
-        .smtp_intake("")
+        .email_intake("fax.example.ac.uk", "example.ac.uk")
         .write();
     assert_valid(&config);
     let proc = start_daemon(&config);

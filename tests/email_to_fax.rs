@@ -57,12 +57,7 @@ impl Setup {
             .relay(self.sink.port)
             .trunk(&format!("sip:{{number}}@127.0.0.1:{trunk_port}"))
             .set("outgoing", "from_user = \"01223330000\"")
-            .set("intake", "fax_domains = [\"fax.example.ac.uk\"]")
-            .set(
-                "intake.senders",
-                "allowed = [\"example.ac.uk\"]\ntrusted_relays = [\"127.0.0.0/8\"]",
-            )
-            .smtp_intake("")
+            .email_intake("fax.example.ac.uk", "example.ac.uk")
             .write();
         assert_eq!(config, self.config);
         assert_valid(&config);

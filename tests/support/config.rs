@@ -208,6 +208,38 @@ impl DaemonConfig {
         )
     }
 
+    /// The lab's analogue bridge: building "Lab" on 127.0.0.0/24 with
+    /// emergency CLI +441632960999, the Mediatrix unit `lab-ata` at
+    /// `address`, its port 1 a fax machine (SIP user 2001, owner Physics)
+    /// with the line number +441632960201.
+    pub fn lab_ata(&mut self, address: &str) -> &mut Self {
+        self.entry(
+            "ata.buildings",
+            "name = \"Lab\"\nsubnets = [\"127.0.0.0/24\"]\nemergency_cli = \"+441632960999\"",
+        )
+        .ata_unit(
+            "lab-ata",
+            address,
+            "model = \"Mediatrix 4102\"\nbuilding = \"Lab\"",
+        )
+        .ata_port("lab-ata", 1, "2001", "fax", "owner = \"Physics\"")
+        .bridge_line("lab-ata", 1, "+441632960201")
+    }
+
+    /// Email-to-fax over SMTP (port 0) for `fax_domain`, senders of
+    /// `sender_domain` allowed, loopback a trusted relay.
+    pub fn email_intake(&mut self, fax_domain: &str, sender_domain: &str) -> &mut Self {
+        self.set("intake", &format!("fax_domains = [{}]", quote(fax_domain)))
+            .set(
+                "intake.senders",
+                &format!(
+                    "allowed = [{}]\ntrusted_relays = [\"127.0.0.0/8\"]",
+                    quote(sender_domain)
+                ),
+            )
+            .smtp_intake("")
+    }
+
     /// The configuration as TOML.
     pub fn toml(&self) -> String {
         let mut out = String::new();
