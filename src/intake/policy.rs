@@ -1159,7 +1159,10 @@ mod tests {
         assert!(!in_relays(&relays, ip("127.0.0.1")));
         assert!(in_relays(&["0.0.0.0/0".to_string()], ip("203.0.113.1")));
         assert!(!in_relays(&["10.0.0.0/33".to_string()], ip("10.0.0.1")));
-        assert!(!in_relays(&["2001:db8::/129".to_string()], ip("2001:db8::1")));
+        assert!(!in_relays(
+            &["2001:db8::/129".to_string()],
+            ip("2001:db8::1")
+        ));
         assert!(!in_relays(&["example.ac.uk".to_string()], ip("10.0.0.1")));
     }
 

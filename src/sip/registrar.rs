@@ -494,6 +494,9 @@ pub enum RegistrarError {
 
 use crate::clock::now_ms;
 
+/// A lock per address-of-record (unit, user).
+type AorLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
+
 /// The registrar: the units allowed to register, the binding table and
 /// its copy in the database. Cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -509,7 +512,7 @@ pub struct Registrar {
     /// the REGISTERs of one address-of-record atomically, and the database
     /// is written before the table ("durable before visible"). Bounded by
     /// the configured ports: only a configured port's REGISTER gets here.
-    aor_locks: std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    aor_locks: std::sync::Mutex<AorLocks>,
     store: Option<Store>,
 }
 
