@@ -265,12 +265,12 @@ struct OwnedPart {
 
 /// The message after parsing and planning.
 #[derive(Debug)]
-struct Analysed {
+pub(crate) struct Analysed {
     message_id: Option<String>,
     subject: String,
     body: Option<String>,
     parts: Vec<OwnedPart>,
-    plan: MessagePlan,
+    pub(crate) plan: MessagePlan,
 }
 
 /// The refusal for a message that is not intact MIME.
@@ -355,7 +355,7 @@ fn part_label(part: &mail_parser::MessagePart<'_>, index: usize) -> String {
 
 /// Parse the RFC 5322 bytes and plan the fax (blocking: MIME decoding and
 /// text conversion of large messages take time).
-fn analyse(
+pub(crate) fn analyse(
     data: &[u8],
     envelope_from: &str,
     cfg: &message::MessageConfig,
@@ -504,7 +504,7 @@ impl Analysed {
     }
 
     /// The texts of the message itself and its plain-text attachments.
-    fn texts(&self) -> Vec<(String, String)> {
+    pub(crate) fn texts(&self) -> Vec<(String, String)> {
         let borrowed: Vec<Part<'_>> = self
             .parts
             .iter()
