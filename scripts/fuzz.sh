@@ -18,9 +18,8 @@
 # cargo-fuzz needs nightly's -Z flags; RUSTC_BOOTSTRAP=1 lets the stable
 # toolchain take them. No sanitizer (-s none): the fuzzed code is safe Rust,
 # and without AddressSanitizer the build is quicker and runs about twice as
-# fast. fuzz/Cargo.toml turns on debug assertions and overflow checks for
-# faxbridge itself (an integer overflow is a crash) and leaves the
-# dependencies as the daemon's release build has them.
+# fast. Debug assertions and overflow checks are on (cargo-fuzz's default),
+# so an integer overflow is a crash.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
