@@ -3,6 +3,7 @@
 #   make test  install what is needed, then format check, lint and the whole test suite
 #              (with the `bench` feature, so the benchmarks' own tests run too)
 #   make bench build with the `bench` feature and run the engine and document benchmarks
+#   make fuzz  run every fuzz target for FUZZ_SECONDS (default 60) each (RELIABILITY.md)
 
 CARGO ?= cargo
 
@@ -28,3 +29,16 @@ bench: deps
 	./scripts/install-deps.sh bench
 	./target/release/faxbridge bench engine
 	./target/release/faxbridge bench docs
+
+# make fuzz: every fuzz target for FUZZ_SECONDS each (RELIABILITY.md);
+# FUZZ_TARGETS picks some. The test suite replays the committed corpora.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+.PHONY: fuzz fuzz-merge
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# Minimise what the runs found into the committed corpora.
+fuzz-merge: deps
+	./scripts/fuzz.sh --merge $(FUZZ_TARGETS)

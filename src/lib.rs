@@ -33,7 +33,8 @@
 //! - **daemon**: `config` (the whole configuration, built from every
 //!   section), `daemon` (wiring of `faxbridge run`).
 //! - **tools and CLI**: `tools` (the fax command-line tools), `bench`
-//!   (`faxbridge bench`, built with the `bench` feature only).
+//!   (`faxbridge bench`, built with the `bench` feature only), `fuzzing`
+//!   (the entry points of the fuzz targets in `fuzz/`).
 
 #![deny(unsafe_code)]
 
@@ -49,6 +50,8 @@ pub mod daemon;
 pub mod docs;
 pub mod durable;
 pub mod fax;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod intake;
 pub mod mail;
 pub mod media;

@@ -45,7 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("web", &["web"]),
     ("daemon", &["config", "daemon"]),
-    ("tools and CLI", &["tools", "bench"]),
+    ("tools and CLI", &["tools", "bench", "fuzzing"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

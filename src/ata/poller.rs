@@ -158,7 +158,14 @@ impl SnmpValue {
 }
 
 /// One variable binding, owned.
-type Varbind = (Vec<u64>, SnmpValue);
+pub(crate) type Varbind = (Vec<u64>, SnmpValue);
+
+/// The variable bindings of a response, copied out of its buffer.
+pub(crate) fn varbinds_of(pdu: snmp2::Pdu<'_>) -> Vec<Varbind> {
+    pdu.varbinds
+        .map(|(o, v)| (oid_arcs(&o), SnmpValue::from_value(&v)))
+        .collect()
+}
 
 fn oid_arcs(oid: &Oid<'_>) -> Vec<u64> {
     oid.iter().map(|i| i.collect()).unwrap_or_default()
@@ -332,10 +339,7 @@ impl SnmpClient {
                             pdu.error_status, pdu.error_index
                         )));
                     }
-                    Ok(pdu
-                        .varbinds
-                        .map(|(o, v)| (oid_arcs(&o), SnmpValue::from_value(&v)))
-                        .collect())
+                    Ok(varbinds_of(pdu))
                 })
             })
             .await;
@@ -356,38 +360,55 @@ impl SnmpClient {
                     let start = start.clone();
                     Box::pin(async move {
                         let pdu = s.getbulk(&[&*start], 0, 20).await?;
-                        Ok(pdu
-                            .varbinds
-                            .map(|(o, v)| (oid_arcs(&o), SnmpValue::from_value(&v)))
-                            .collect())
+                        Ok(varbinds_of(pdu))
                     })
                 })
                 .await?;
-            if batch.is_empty() {
-                return Ok(out);
-            }
-            for (oid, value) in batch {
-                if !oid.starts_with(prefix) || value == SnmpValue::Missing {
-                    return Ok(out);
-                }
-                if oid <= cursor {
+            match walk_batch(prefix, &mut cursor, batch, &mut out) {
+                Ok(true) => return Ok(out),
+                Ok(false) => {}
+                Err(reason) => {
                     return Err(PollError::Protocol {
                         addr: self.addr,
-                        reason: format!(
-                            "the agent's walk does not advance ({} after {})",
-                            dotted(&oid),
-                            dotted(&cursor)
-                        ),
+                        reason,
                     });
-                }
-                cursor = oid.clone();
-                out.push((oid, value));
-                if out.len() >= MAX_WALK_ROWS {
-                    return Ok(out);
                 }
             }
         }
     }
+}
+
+/// Takes one GETBULK answer of a walk under `prefix` into `out`, moving
+/// `cursor` on: `Ok(true)` when the walk is over (an empty batch, a row
+/// past the table, an end-of-MIB marker, or [`MAX_WALK_ROWS`] rows), the
+/// reason when the agent does not advance.
+pub(crate) fn walk_batch(
+    prefix: &[u64],
+    cursor: &mut Vec<u64>,
+    batch: Vec<Varbind>,
+    out: &mut Vec<Varbind>,
+) -> Result<bool, String> {
+    if batch.is_empty() {
+        return Ok(true);
+    }
+    for (oid, value) in batch {
+        if !oid.starts_with(prefix) || value == SnmpValue::Missing {
+            return Ok(true);
+        }
+        if oid <= *cursor {
+            return Err(format!(
+                "the agent's walk does not advance ({} after {})",
+                dotted(&oid),
+                dotted(cursor)
+            ));
+        }
+        *cursor = oid.clone();
+        out.push((oid, value));
+        if out.len() >= MAX_WALK_ROWS {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn dotted(arcs: &[u64]) -> String {
@@ -410,6 +431,50 @@ fn string_index(arcs: &[u64]) -> String {
         .collect()
 }
 
+/// The scalars read after the system group: unitAdminState, unitOpState,
+/// the FPU status, and the older units' software version (with and without
+/// the `.0` some agents want).
+fn unit_scalars() -> [Vec<u64>; 5] {
+    let old_fw = OLD_SOFTWARE_VERSION.to_vec();
+    let mut old_fw0 = old_fw.clone();
+    old_fw0.push(0);
+    [
+        dgw(&[1500, 1, 100, 100, 0]),
+        dgw(&[1500, 1, 100, 200, 0]),
+        dgw(&[1300, 1, 110, 0]),
+        old_fw,
+        old_fw0,
+    ]
+}
+
+/// MX-FPU-MIB `mfpInstalledInfoTable`.
+fn firmware_table() -> Vec<u64> {
+    dgw(&[1300, 1, 100, 1])
+}
+
+/// MX-POTS-MIB `lineTable.lineState`, indexed by lineId.
+fn line_state_column() -> Vec<u64> {
+    dgw(&[1800, 1, 100, 1, 300])
+}
+
+/// MX-SIPEP-MIB `registrationStatusTable`: endpoint (.300) and state (.400)
+/// by registrationStatusIndex.
+fn registration_table() -> Vec<u64> {
+    dgw(&[1400, 1, 800, 10000, 1])
+}
+
+/// The tables a poll walks, in order: firmware, line states, registrations.
+pub(crate) fn walk_tables() -> [Vec<u64>; 3] {
+    [firmware_table(), line_state_column(), registration_table()]
+}
+
+fn value_of(vbs: &[Varbind], oid: &[u64]) -> SnmpValue {
+    vbs.iter()
+        .find(|(o, _)| o == oid)
+        .map(|(_, v)| v.clone())
+        .unwrap_or(SnmpValue::Missing)
+}
+
 /// Read everything faxbridge watches on one unit.
 pub async fn read_unit(client: &mut SnmpClient) -> Result<Reading, PollError> {
     let addr = client.addr;
@@ -421,50 +486,49 @@ pub async fn read_unit(client: &mut SnmpClient) -> Result<Reading, PollError> {
             SYS_NAME.to_vec(),
         ])
         .await?;
-    let value = |vbs: &[Varbind], oid: &[u64]| {
-        vbs.iter()
-            .find(|(o, _)| o == oid)
-            .map(|(_, v)| v.clone())
-            .unwrap_or(SnmpValue::Missing)
-    };
-    let uptime_ticks = match value(&system, SYS_UPTIME) {
-        SnmpValue::Ticks(t) => t,
-        _ => return Err(PollError::NotAUnit { addr }),
+    // Not a unit: ask nothing more.
+    if !matches!(value_of(&system, SYS_UPTIME), SnmpValue::Ticks(_)) {
+        return Err(PollError::NotAUnit { addr });
+    }
+    let scalars = client.get(&unit_scalars()).await?;
+    let firmware = client.walk(&firmware_table()).await?;
+    let lines = client.walk(&line_state_column()).await?;
+    let registrations = client.walk(&registration_table()).await?;
+    reading_from(&system, &scalars, &firmware, &lines, &registrations)
+        .ok_or(PollError::NotAUnit { addr })
+}
+
+/// A [`Reading`] from the answers of one poll: the system group, the
+/// [`unit_scalars`] and the rows of the three table walks (each under its
+/// table, as [`SnmpClient::walk`] returns them). `None` without sysUpTime.
+pub(crate) fn reading_from(
+    system: &[Varbind],
+    scalars: &[Varbind],
+    firmware: &[Varbind],
+    lines: &[Varbind],
+    registrations: &[Varbind],
+) -> Option<Reading> {
+    let SnmpValue::Ticks(uptime_ticks) = value_of(system, SYS_UPTIME) else {
+        return None;
     };
     let mut reading = Reading {
-        sys_descr: value(&system, SYS_DESCR).text().unwrap_or_default(),
-        sys_object_id: value(&system, SYS_OBJECT_ID).text().unwrap_or_default(),
-        sys_name: value(&system, SYS_NAME).text().unwrap_or_default(),
+        sys_descr: value_of(system, SYS_DESCR).text().unwrap_or_default(),
+        sys_object_id: value_of(system, SYS_OBJECT_ID).text().unwrap_or_default(),
+        sys_name: value_of(system, SYS_NAME).text().unwrap_or_default(),
         uptime_ticks,
         ..Reading::default()
     };
-
-    // MX-EPADM-MIB unit states and MX-FPU-MIB status (scalars).
-    let admin = dgw(&[1500, 1, 100, 100, 0]);
-    let op = dgw(&[1500, 1, 100, 200, 0]);
-    let fpu = dgw(&[1300, 1, 110, 0]);
-    let old_fw = OLD_SOFTWARE_VERSION.to_vec();
-    let mut old_fw0 = old_fw.clone();
-    old_fw0.push(0);
-    let scalars = client
-        .get(&[
-            admin.clone(),
-            op.clone(),
-            fpu.clone(),
-            old_fw.clone(),
-            old_fw0.clone(),
-        ])
-        .await?;
-    reading.unit_admin_state = value(&scalars, &admin).int();
-    reading.unit_op_state = value(&scalars, &op).int();
-    reading.fpu_status = value(&scalars, &fpu).int();
+    let [admin, op, fpu, old_fw, old_fw0] = unit_scalars();
+    reading.unit_admin_state = value_of(scalars, &admin).int();
+    reading.unit_op_state = value_of(scalars, &op).int();
+    reading.fpu_status = value_of(scalars, &fpu).int();
 
     // Firmware: the DGW pack in the main bank in use, else the old OID.
-    let mfp = dgw(&[1300, 1, 100, 1]);
-    let rows = client.walk(&mfp).await?;
+    let mfp = firmware_table();
     let column = |col: u64| -> BTreeMap<Vec<u64>, SnmpValue> {
-        rows.iter()
-            .filter(|(o, _)| o.len() > mfp.len() && o[mfp.len()] == col)
+        firmware
+            .iter()
+            .filter(|(o, _)| o.len() > mfp.len() && o.starts_with(&mfp) && o[mfp.len()] == col)
             .map(|(o, v)| (o[mfp.len() + 1..].to_vec(), v.clone()))
             .collect()
     };
@@ -476,37 +540,38 @@ pub async fn read_unit(client: &mut SnmpClient) -> Result<Reading, PollError> {
         .or_else(|| versions.iter().next())
         .and_then(|(_, v)| v.text())
         .filter(|v| !v.is_empty())
-        .or_else(|| value(&scalars, &old_fw).text())
-        .or_else(|| value(&scalars, &old_fw0).text());
+        .or_else(|| value_of(scalars, &old_fw).text())
+        .or_else(|| value_of(scalars, &old_fw0).text());
 
-    // MX-POTS-MIB lineTable.lineState, indexed by lineId.
-    let line_state = dgw(&[1800, 1, 100, 1, 300]);
-    for (oid, v) in client.walk(&line_state).await? {
+    let line_state = line_state_column();
+    for (oid, v) in lines {
+        let Some(index) = oid.strip_prefix(line_state.as_slice()) else {
+            continue;
+        };
         if let Some(state) = v.int() {
-            reading.lines.insert(
-                string_index(&oid[line_state.len()..]),
-                LineState::from_mib(state),
-            );
+            reading
+                .lines
+                .insert(string_index(index), LineState::from_mib(state));
         }
     }
 
-    // MX-SIPEP-MIB registrationStatusTable: endpoint (.300) and state (.400)
-    // by registrationStatusIndex.
-    let reg = dgw(&[1400, 1, 800, 10000, 1]);
-    let rows = client.walk(&reg).await?;
+    let reg = registration_table();
     let mut endpoints = BTreeMap::new();
     let mut states = BTreeMap::new();
-    for (oid, v) in rows {
-        let (Some(&col), idx) = (oid.get(reg.len()), oid[reg.len() + 1..].to_vec()) else {
+    for (oid, v) in registrations {
+        let Some((&col, idx)) = oid
+            .strip_prefix(reg.as_slice())
+            .and_then(<[u64]>::split_first)
+        else {
             continue;
         };
         match col {
             300 => {
-                endpoints.insert(idx, v.text().unwrap_or_default());
+                endpoints.insert(idx.to_vec(), v.text().unwrap_or_default());
             }
             400 => {
                 if let Some(s) = v.int() {
-                    states.insert(idx, Registration::from_mib(s));
+                    states.insert(idx.to_vec(), Registration::from_mib(s));
                 }
             }
             _ => {}
@@ -519,7 +584,7 @@ pub async fn read_unit(client: &mut SnmpClient) -> Result<Reading, PollError> {
             .unwrap_or_else(|| format!("registration {}", dotted(&idx)));
         reading.registrations.insert(name, state);
     }
-    Ok(reading)
+    Some(reading)
 }
 
 /// Poll one unit once.
