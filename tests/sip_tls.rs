@@ -14,13 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use faxbridge::docs::Page;
 use faxbridge::docs::tiff::{Compression, write_tiff};
-use mail_parser::{MessageParser, MimeHeaders};
 
 mod support;
 use support::config::{DaemonConfig, quote};
-use support::fax::pages;
+use support::fax::{assert_same_pixels, pages, pdf_pages};
 use support::procs::{BIN, start_daemon};
 use support::smtp::Sink;
 
@@ -213,48 +211,6 @@ fn wait_for_mail(sink: &Sink, n: usize, limit: Duration) -> Vec<Vec<u8>> {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// The PDF attachment's page images at native resolution (poppler's
-/// `pdfimages`).
-fn pdf_pages(message: &[u8], work: &Path) -> Vec<image::GrayImage> {
-    let msg = MessageParser::default().parse(message).expect("parse mail");
-    let pdf = msg
-        .attachments()
-        .find(|a| a.content_type().is_some_and(|c| c.subtype() == Some("pdf")))
-        .expect("a PDF attachment");
-    let pdf_path = work.join("fax.pdf");
-    std::fs::write(&pdf_path, pdf.contents()).unwrap();
-    let status = Command::new("pdfimages")
-        .arg("-png")
-        .arg(&pdf_path)
-        .arg(work.join("img"))
-        .status()
-        .expect("pdfimages (poppler-utils)");
-    assert!(status.success());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(work)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("img-"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|f| image::open(f).unwrap().to_luma8())
-        .collect()
-}
-
-fn assert_same_pixels(sent: &Page, got: &image::GrayImage, page: usize) {
-    assert_eq!(
-        (got.width(), got.height()),
-        (sent.width, sent.height),
-        "page {page} size"
-    );
-    let differ = (0..sent.height)
-        .flat_map(|y| (0..sent.width).map(move |x| (x, y)))
-        .filter(|&(x, y)| (got.get_pixel(x, y).0[0] < 128) != sent.get(x, y))
-        .count();
-    assert_eq!(differ, 0, "page {page}: {differ} pixels differ");
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Test documents and ports shared by the fax integration tests.
 
+use std::path::Path;
+
 use faxbridge::docs::{Page, Resolution};
+use mail_parser::MimeHeaders;
 
 use super::smtp::free_port;
 
@@ -55,4 +58,50 @@ pub fn assert_same_pages(sent: &[Page], got: &[Page]) {
             .count();
         assert_eq!(differ, 0, "page {}: {differ} pixels differ", n + 1);
     }
+}
+
+/// The PDF attachment's page images at native resolution (poppler's
+/// `pdfimages`).
+pub fn pdf_pages(message: &[u8], work: &Path) -> Vec<image::GrayImage> {
+    let msg = mail_parser::MessageParser::default()
+        .parse(message)
+        .expect("parse mail");
+    let pdf = msg
+        .attachments()
+        .find(|a| a.content_type().is_some_and(|c| c.subtype() == Some("pdf")))
+        .expect("a PDF attachment");
+    std::fs::create_dir_all(work).unwrap();
+    let pdf_path = work.join("fax.pdf");
+    std::fs::write(&pdf_path, pdf.contents()).unwrap();
+    let status = std::process::Command::new("pdfimages")
+        .arg("-png")
+        .arg(&pdf_path)
+        .arg(work.join("img"))
+        .status()
+        .expect("pdfimages (poppler-utils)");
+    assert!(status.success());
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("img-"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| image::open(f).unwrap().to_luma8())
+        .collect()
+}
+
+/// A received page image equals the page sent, pixel for pixel.
+pub fn assert_same_pixels(sent: &Page, got: &image::GrayImage, page: usize) {
+    assert_eq!(
+        (got.width(), got.height()),
+        (sent.width, sent.height),
+        "page {page} size"
+    );
+    let differ = (0..sent.height)
+        .flat_map(|y| (0..sent.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| (got.get_pixel(x, y).0[0] < 128) != sent.get(x, y))
+        .count();
+    assert_eq!(differ, 0, "page {page}: {differ} pixels differ");
 }
