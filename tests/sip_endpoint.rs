@@ -881,6 +881,106 @@ async fn glare_is_answered_491_and_retried_after_backoff() {
     wait_idle(&b).await;
 }
 
+/// A far end that refuses our re-INVITE with `500` and `Retry-After` (it was
+/// still busy with another offer, or had not yet seen our ACK, RFC 3261
+/// §14.2) gets it again after that wait instead of a failed switch to T.38.
+#[tokio::test]
+async fn reinvite_refused_500_with_retry_after_is_sent_again_after_the_wait() {
+    let (b, mut cb) = start(config(loopback_peer(), "")).await;
+    let b_addr = b.udp_addr().unwrap();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+    let local = sock.local_addr().unwrap();
+    let sdp = String::from_utf8(audio_sdp(40000, 1)).unwrap();
+    let dialog_headers = format!(
+        "From: <sip:555@{local}>;tag=busy1\r\nCall-ID: busy@ata\r\nContact: <sip:555@{local}>\r\n"
+    );
+    let invite = format!(
+        "INVITE sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKb1;rport\r\n\
+         Max-Forwards: 70\r\n{dialog_headers}To: <sip:2000@{b_addr}>\r\nCSeq: 1 INVITE\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    sock.send_to(invite.as_bytes(), b_addr).unwrap();
+    let incoming = timeout(WAIT, cb.recv()).await.unwrap().unwrap();
+    let mut b_call = incoming.accept(audio_sdp(30000, 1)).unwrap();
+    let sock = Arc::new(sock);
+    let s = sock.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        recv_matching(&s, |m| {
+            m.starts_with("SIP/2.0 200") && m.contains("CSeq: 1 INVITE")
+        })
+    })
+    .await
+    .unwrap();
+    let to_line = header_lines(&ok, "To")[0].to_string();
+    let ack = format!(
+        "ACK sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKb2;rport\r\n\
+         Max-Forwards: 70\r\n{dialog_headers}{to_line}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+    );
+    sock.send_to(ack.as_bytes(), b_addr).unwrap();
+    assert!(matches!(
+        timeout(WAIT, b_call.next_event()).await.unwrap(),
+        Some(CallEvent::Established)
+    ));
+
+    let b_handle = b_call.handle.clone();
+    let b_switch = tokio::spawn(async move { b_handle.reinvite(t38_sdp(30002, 2)).await });
+    let s = sock.clone();
+    let (first_at, retry_at, retry) = tokio::task::spawn_blocking(move || {
+        let first = recv_matching(&s, |m| m.starts_with("INVITE "));
+        let first_at = std::time::Instant::now();
+        let busy = raw_response(
+            &first,
+            "500 Server Internal Error",
+            &format!("sip:555@{local}"),
+            "",
+        )
+        .replacen(
+            "Content-Length: 0",
+            "Retry-After: 2\r\nContent-Length: 0",
+            1,
+        );
+        s.send_to(busy.as_bytes(), b_addr).unwrap();
+        let first_cseq = header_lines(&first, "CSeq")[0].to_string();
+        let retry = recv_matching(&s, |m| {
+            m.starts_with("INVITE ") && !m.contains(first_cseq.as_str())
+        });
+        let retry_at = std::time::Instant::now();
+        let answer = String::from_utf8(t38_sdp(40002, 2)).unwrap();
+        let resp = raw_response(&retry, "200 OK", &format!("sip:555@{local}"), &answer);
+        s.send_to(resp.as_bytes(), b_addr).unwrap();
+        recv_matching(&s, |m| m.starts_with("ACK "));
+        (first_at, retry_at, retry)
+    })
+    .await
+    .unwrap();
+    let waited = retry_at - first_at;
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4),
+        "sent again after {waited:?}, Retry-After was 2 s"
+    );
+    assert!(retry.contains("m=image 30002 udptl t38"), "{retry}");
+    match timeout(WAIT, b_switch).await.unwrap().unwrap().unwrap() {
+        ReInviteOutcome::Accepted(answer) => {
+            assert!(String::from_utf8_lossy(&answer).contains("m=image 40002"))
+        }
+        other => panic!("expected the re-INVITE sent again to succeed, got {other:?}"),
+    }
+    let s = sock.clone();
+    let bye_answer = tokio::task::spawn_blocking(move || {
+        let bye = recv_matching(&s, |m| m.starts_with("BYE "));
+        let resp = raw_response(&bye, "200 OK", &format!("sip:555@{local}"), "");
+        s.send_to(resp.as_bytes(), b_addr).unwrap();
+    });
+    timeout(WAIT, b_call.handle.hangup())
+        .await
+        .unwrap()
+        .unwrap();
+    bye_answer.await.unwrap();
+    wait_idle(&b).await;
+}
+
 #[tokio::test]
 async fn handler_refusals_reach_the_caller() {
     let (a, _ca) = start(config(loopback_peer(), "")).await;

@@ -29,7 +29,7 @@ use super::endpoint::Registry;
 use super::offer::{MediaKind, OfferSummary, inspect_offer};
 use super::policy::{
     ACCEPT, ALLOW, Refusal, SUPPORTED, glare_backoff, is_unchanged_offer, refresh_interval_as_uac,
-    session_expires_answer,
+    reinvite_retry_after, session_expires_answer,
 };
 
 /// Errors of call operations.
@@ -198,11 +198,14 @@ impl CallHandle {
 
     /// Sends a re-INVITE with `offer` (e.g. switching to T.38) and waits for
     /// the final response. A 491 (glare) is retried after the RFC 3261 §14.1
-    /// backoff, up to 4 attempts.
+    /// backoff, and a 500 with `Retry-After` of at most 10 s (the far end was
+    /// still busy with another offer or had not yet seen our ACK) after that
+    /// wait, up to 4 attempts in all.
     pub async fn reinvite(&self, offer: Vec<u8>) -> Result<ReInviteOutcome, CallError> {
         let s = &self.shared;
         const ATTEMPTS: usize = 4;
         for attempt in 0..ATTEMPTS {
+            let mut retry_after = None;
             if s.ended.load(Ordering::SeqCst) {
                 return Err(CallError::NotEstablished(s.call_id.clone()));
             }
@@ -243,10 +246,20 @@ impl CallHandle {
                         return Ok(ReInviteOutcome::Accepted(resp.body));
                     }
                     _ if resp.status_code == StatusCode::RequestPending => true,
-                    _ => return Ok(ReInviteOutcome::Rejected(code)),
+                    _ => {
+                        retry_after =
+                            reinvite_retry_after(code, resp.header_value("Retry-After").as_deref());
+                        if retry_after.is_none() || attempt + 1 == ATTEMPTS {
+                            return Ok(ReInviteOutcome::Rejected(code));
+                        }
+                        false
+                    }
                 }
             };
-            if glare && attempt + 1 < ATTEMPTS {
+            if let Some(wait) = retry_after {
+                info!(call_id = %s.call_id, ?wait, "re-INVITE refused with 500 and Retry-After, retrying");
+                tokio::time::sleep(wait).await;
+            } else if glare && attempt + 1 < ATTEMPTS {
                 let wait = glare_backoff(s.owns_call_id, rand::random());
                 info!(call_id = %s.call_id, ?wait, "re-INVITE glare, retrying after backoff");
                 tokio::time::sleep(wait).await;

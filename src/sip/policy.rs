@@ -70,6 +70,24 @@ pub fn glare_backoff(owns_call_id: bool, random: u32) -> Duration {
     Duration::from_millis(base + 10 * u64::from(random % steps))
 }
 
+/// How long to wait before sending a re-INVITE again that the far end
+/// refused with `500` and a `Retry-After` (RFC 3261 §14.1: the UAS was still
+/// busy with another offer, or our ACK had not reached it). `None`: the
+/// refusal is final. A wait beyond 10 s is treated as final too: a fax call
+/// cannot stall that long, and §14.2 asks for 0–10 s.
+pub fn reinvite_retry_after(status: u16, retry_after: Option<&str>) -> Option<Duration> {
+    if status != 500 {
+        return None;
+    }
+    // `Retry-After: 5 (busy);duration=10`: the seconds come first.
+    let value = retry_after?.trim();
+    let digits = value
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(value, |end| &value[..end]);
+    let secs: u64 = digits.parse().ok()?;
+    (secs <= 10).then(|| Duration::from_secs(secs).max(Duration::from_millis(100)))
+}
+
 /// The `Session-Expires` value to put in our 2xx, if any (RFC 4028 §9).
 ///
 /// We never refresh and never end a call when a timer runs out: a fax may
@@ -138,6 +156,32 @@ mod tests {
         assert_eq!(Refusal::Glare.status().0, 491);
         assert_eq!(Refusal::ReInviteInProgress.status().0, 500);
         assert_eq!(Refusal::Overloaded.status().0, 503);
+    }
+
+    #[test]
+    fn reinvite_retry_after_table() {
+        let ms = |n| Some(Duration::from_millis(n));
+        let cases: &[(u16, Option<&str>, Option<Duration>)] = &[
+            (500, Some("3"), ms(3000)),
+            (500, Some(" 7 (busy);duration=60"), ms(7000)),
+            (500, Some("10"), ms(10_000)),
+            (500, Some("0"), ms(100)),
+            (500, Some("11"), None),
+            (500, Some("3600"), None),
+            (500, Some("soon"), None),
+            (500, Some(""), None),
+            (500, None, None),
+            (503, Some("3"), None),
+            (488, Some("1"), None),
+            (491, Some("1"), None),
+        ];
+        for &(status, header, want) in cases {
+            assert_eq!(
+                reinvite_retry_after(status, header),
+                want,
+                "{status} {header:?}"
+            );
+        }
     }
 
     #[test]
