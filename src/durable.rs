@@ -9,11 +9,37 @@
 //! directory entry is on disk). This is the spool's "durable before visible"
 //! rule; the spool's call records, the mail outbox and rendered documents all
 //! use it.
+//!
+//! The other way round, [`read_bounded`] reads a configuration-time file (the
+//! config itself, certificates, keys, tokens) with a size limit, so that a
+//! path pointing at `/dev/zero` or a huge log file gives an error instead of
+//! a daemon that hangs at start or eats all memory.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The largest configuration-time file [`read_bounded`] callers accept: far
+/// beyond any config, PEM bundle (the system one is about 200 KiB) or token.
+pub const CONFIG_FILE_LIMIT: u64 = 4 << 20;
+
+/// Reads all of `path` if it holds at most `limit` bytes; a larger (or
+/// endless) file is an `InvalidData` error naming the limit.
+pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes; is it the right file?"),
+        ));
+    }
+    Ok(data)
+}
 
 /// How carefully an output file is put on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,6 +195,25 @@ mod tests {
         assert!(
             err.to_string().contains("/nonexistent-faxbridge-dir/"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn read_bounded_refuses_endless_and_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("small");
+        std::fs::write(&path, b"12345").unwrap();
+        assert_eq!(read_bounded(&path, 5).unwrap(), b"12345");
+        let e = read_bounded(&path, 4).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("larger than 4 bytes"), "{e}");
+        let e = read_bounded(Path::new("/dev/zero"), 1 << 10).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            read_bounded(&dir.path().join("missing"), 10)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
         );
     }
 }

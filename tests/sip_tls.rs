@@ -307,6 +307,17 @@ fn check_config_names_the_tls_key_at_fault() {
         !ok && msg.contains("sip.tls_cert") && msg.contains("cannot read"),
         "missing file: {msg}"
     );
+    // A path to an endless device is refused at once, not read forever.
+    let started = Instant::now();
+    let (ok, msg) = check(format!(
+        "{listen}tls_cert = \"/dev/zero\"\ntls_key = \"{}\"\n",
+        other_key.display()
+    ));
+    assert!(
+        !ok && msg.contains("sip.tls_cert") && msg.contains("larger than"),
+        "/dev/zero as the certificate: {msg}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
     let (ok, msg) = check(format!("tls_cert = \"{}\"\n", cert.display()));
     assert!(
         !ok && msg.contains("sip.tls_listen"),

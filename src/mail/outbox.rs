@@ -1336,9 +1336,9 @@ fn smtp_transport(relay: &RelayConfig) -> Result<AsyncSmtpTransport<Tokio1Execut
     let params = || -> Result<TlsParameters, MailError> {
         let mut b = TlsParameters::builder(relay.host.clone());
         if let Some(ca) = &relay.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| {
-                MailError::Relay(format!("cannot read ca_file {}: {e}", ca.display()))
-            })?;
+            let pem = crate::durable::read_bounded(ca, crate::durable::CONFIG_FILE_LIMIT).map_err(
+                |e| MailError::Relay(format!("cannot read ca_file {}: {e}", ca.display())),
+            )?;
             let cert = Certificate::from_pem(&pem)
                 .map_err(|e| MailError::Relay(format!("ca_file {}: {e}", ca.display())))?;
             b = b.add_root_certificate(cert);

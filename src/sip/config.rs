@@ -346,10 +346,12 @@ pub(crate) struct TlsMaterial {
 const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, SipConfigError> {
-    std::fs::read(path).map_err(|e| SipConfigError::TlsFile {
-        key,
-        path: path.display().to_string(),
-        problem: format!("cannot read it ({e}); check the path and that faxbridge may read it"),
+    crate::durable::read_bounded(path, crate::durable::CONFIG_FILE_LIMIT).map_err(|e| {
+        SipConfigError::TlsFile {
+            key,
+            path: path.display().to_string(),
+            problem: format!("cannot read it ({e}); check the path and that faxbridge may read it"),
+        }
     })
 }
 
@@ -449,7 +451,11 @@ impl SipConfig {
                 certificates("tls_ca", path, &pem)?;
                 Some(pem)
             }
-            None => std::fs::read(SYSTEM_CA_BUNDLE).ok(),
+            None => crate::durable::read_bounded(
+                Path::new(SYSTEM_CA_BUNDLE),
+                crate::durable::CONFIG_FILE_LIMIT,
+            )
+            .ok(),
         };
         Ok(TlsMaterial { identity, ca })
     }

@@ -368,10 +368,12 @@ impl SmtpListener {
 fn load_tls(cert_path: &Path, key_path: &Path) -> Result<TlsAcceptor, SmtpError> {
     crate::mail::install_crypto_provider();
     let read = |key: &'static str, path: &Path| {
-        std::fs::read(path).map_err(|source| SmtpError::ReadFile {
-            key,
-            path: path.to_path_buf(),
-            source,
+        crate::durable::read_bounded(path, crate::durable::CONFIG_FILE_LIMIT).map_err(|source| {
+            SmtpError::ReadFile {
+                key,
+                path: path.to_path_buf(),
+                source,
+            }
         })
     };
     let cert_pem = read("tls_cert", cert_path)?;

@@ -185,7 +185,12 @@ impl WebConfig {
         let Some(path) = &self.metrics_token_file else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(path)
+        let text = crate::durable::read_bounded(path, crate::durable::CONFIG_FILE_LIMIT)
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")
+                })
+            })
             .map_err(|e| format!("cannot read {} ({e})", path.display()))?;
         let token = text.trim();
         if token.is_empty() {
