@@ -135,6 +135,11 @@ impl Proc {
         }
     }
 
+    /// A copy of every line the process printed so far.
+    pub fn log_snapshot(&self) -> Vec<String> {
+        self.all.lock().unwrap().clone()
+    }
+
     /// Lines the process printed so far.
     pub fn log_lines(&self) -> usize {
         self.all.lock().unwrap().len()
