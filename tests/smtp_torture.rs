@@ -211,8 +211,14 @@ fn assert_serving(addr: SocketAddr, after: &str) {
     assert!(c.say("QUIT\r\n").starts_with("221 "), "after {after}");
 }
 
-/// The daemon has accepted `n` messages so far (its log says so).
+/// The daemon has accepted `n` messages so far (its log says so). The line
+/// is written before the 250 goes out but read from the daemon's output by
+/// another thread, so it may arrive a moment after the reply.
 fn assert_accepted(daemon: &Proc, n: usize, after: &str) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while daemon.log_count(&["SMTP message accepted"]) < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(
         daemon.log_count(&["SMTP message accepted"]),
         n,
