@@ -317,6 +317,9 @@ pub async fn run_with(
         .map(|every| tokio::spawn(watchdog(notifier.clone(), health_store, every)));
 
     let alerts = crate::mail::alert::MailAlerts::new(Some(outbox.clone()), &config.alerts.to);
+    // The "mail undeliverable" alert: the log at once, and a mail that
+    // waits in the outbox with the rest until the relay is back.
+    outbox.set_alerts(Arc::new(alerts.clone()));
     let bridge = crate::bridge::b2bua::BridgeSettings {
         media_ip,
         trunk_account: config.outgoing.account.clone(),

@@ -449,6 +449,16 @@ pub fn smtp(data: &[u8]) {
                 }
             }
             Event::Deliver { data, .. } => {
+                // Delivered data has CRLF line ends only and no NUL: the
+                // rest was refused (no smuggled line ends get through).
+                let mut prev = 0u8;
+                for (i, &b) in data.iter().enumerate() {
+                    assert!(b != 0, "NUL delivered");
+                    assert!(b != b'\n' || prev == b'\r', "bare LF delivered");
+                    assert!(prev != b'\r' || b == b'\n', "bare CR delivered at {i}");
+                    prev = b;
+                }
+                assert!(prev != b'\r', "bare CR delivered at the end");
                 let info = s.info();
                 let _ = crate::smtp::protocol::received_header(
                     "fax.example.org",

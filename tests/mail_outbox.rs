@@ -94,6 +94,7 @@ fn config(relay_port: Option<u16>) -> MailConfig {
         retry_max_secs: 2,
         max_attempts: 30,
         max_age_secs: 600,
+        alert_after_secs: 0,
     }
 }
 
@@ -398,6 +399,335 @@ async fn relay_down_for_a_while_then_everything_is_delivered() {
     assert_eq!(outbox.dead_letters_total(), 0);
     let c = outbox.counters();
     assert!(c.sent == 3 && c.deferred >= 6, "{c:?}");
+}
+
+/// How the scripted relay of [`relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert`]
+/// treats a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// (a) `421 4.3.2 Service not available` instead of a greeting.
+    Refuse,
+    /// (b) Accept the connection and say nothing.
+    Silent,
+    /// (c) A working relay.
+    Normal,
+}
+
+/// One connection the scripted relay saw.
+#[derive(Debug, Clone)]
+struct RelayConn {
+    phase: Phase,
+    /// When it was accepted, from the relay's start.
+    at: Duration,
+    /// How long until the client hung up (silent phase).
+    client_left_after: Option<Duration>,
+    /// Message-IDs of the messages it accepted.
+    message_ids: Vec<String>,
+}
+
+/// A relay in a tokio task: `refusals` connections get 421, then one
+/// connection gets silence until the client hangs up, then it works.
+struct ScriptedRelay {
+    port: u16,
+    log: std::sync::Arc<std::sync::Mutex<Vec<RelayConn>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ScriptedRelay {
+    async fn start(refusals: usize) -> ScriptedRelay {
+        use std::sync::{Arc, Mutex};
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let start = Instant::now();
+        let log: Arc<Mutex<Vec<RelayConn>>> = Arc::default();
+        // Silent connections whose client has hung up.
+        let silent_done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let shared = log.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let at = start.elapsed();
+                let (index, phase) = {
+                    let mut log = shared.lock().unwrap();
+                    let seen = |p| log.iter().filter(|c: &&RelayConn| c.phase == p).count();
+                    let phase = if seen(Phase::Refuse) < refusals {
+                        Phase::Refuse
+                    } else if silent_done.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                        Phase::Silent
+                    } else {
+                        Phase::Normal
+                    };
+                    log.push(RelayConn {
+                        phase,
+                        at,
+                        client_left_after: None,
+                        message_ids: Vec::new(),
+                    });
+                    (log.len() - 1, phase)
+                };
+                let log = shared.clone();
+                let silent_done = silent_done.clone();
+                tokio::spawn(async move {
+                    match phase {
+                        Phase::Refuse => {
+                            let _ = stream
+                                .write_all(b"421 4.3.2 Service not available\r\n")
+                                .await;
+                        }
+                        Phase::Silent => {
+                            let mut buf = [0u8; 1024];
+                            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                            log.lock().unwrap()[index].client_left_after =
+                                Some(start.elapsed() - at);
+                            silent_done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Phase::Normal => {
+                            let (rd, mut wr) = stream.into_split();
+                            let mut rd = BufReader::new(rd);
+                            wr.write_all(b"220 relay.test ESMTP\r\n").await.unwrap();
+                            let mut line = String::new();
+                            let mut in_data = false;
+                            let mut message_id = None;
+                            loop {
+                                line.clear();
+                                if rd.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                    break;
+                                }
+                                if in_data {
+                                    if line == ".\r\n" {
+                                        in_data = false;
+                                        let id: String = message_id.take().unwrap_or_default();
+                                        log.lock().unwrap()[index].message_ids.push(id);
+                                        wr.write_all(b"250 2.0.0 Queued\r\n").await.unwrap();
+                                    } else if message_id.is_none()
+                                        && line.to_ascii_lowercase().starts_with("message-id:")
+                                    {
+                                        message_id = Some(line[11..].trim().to_string());
+                                    }
+                                    continue;
+                                }
+                                let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                                let reply: &[u8] = match verb.as_str() {
+                                    "EHLO" => b"250-relay.test\r\n250 8BITMIME\r\n",
+                                    "DATA" => {
+                                        in_data = true;
+                                        b"354 Go ahead\r\n"
+                                    }
+                                    "QUIT" => {
+                                        let _ = wr.write_all(b"221 2.0.0 Bye\r\n").await;
+                                        break;
+                                    }
+                                    _ => b"250 2.0.0 OK\r\n",
+                                };
+                                wr.write_all(reply).await.unwrap();
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        ScriptedRelay { port, log, task }
+    }
+
+    fn conns(&self) -> Vec<RelayConn> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn message_ids(&self) -> Vec<String> {
+        self.conns()
+            .into_iter()
+            .flat_map(|c| c.message_ids)
+            .collect()
+    }
+}
+
+/// Alerts kept for the test to read: (when, subject, body).
+#[derive(Default)]
+struct RecordedAlerts {
+    raised: std::sync::Mutex<Vec<(SystemTime, String, String)>>,
+}
+
+impl faxbridge::alert::Alerts for RecordedAlerts {
+    fn alert(&self, subject: &str, body: &str) {
+        let at = SystemTime::now();
+        self.raised
+            .lock()
+            .unwrap()
+            .push((at, subject.to_string(), body.to_string()));
+    }
+}
+
+/// The relay down for an outage in three phases (simulated in seconds):
+/// 421 to every connection, then accepted connections that stay silent,
+/// then normal service. Three received-fax mails and a delivery report are
+/// queued before the outage is first met. Every message arrives exactly
+/// once; the attempts the relay sees follow the back-off (1 s doubling to
+/// 4 s); while the relay is unavailable each round tries it once, not once
+/// per message; a silent relay is given up after 5 × `timeout_secs`; one
+/// alert is raised once mail has waited `alert_after_secs`, and it clears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert() {
+    use faxbridge::mail::OutgoingMessage;
+    const TIMEOUT_SECS: u64 = 1;
+    const ALERT_AFTER: u64 = 5;
+    let env = env();
+    let relay = ScriptedRelay::start(4).await;
+    let mut cfg = config(Some(relay.port));
+    cfg.retry_initial_secs = 1;
+    cfg.retry_max_secs = 4;
+    cfg.alert_after_secs = ALERT_AFTER;
+    cfg.relay.as_mut().unwrap().timeout_secs = TIMEOUT_SECS;
+    let outbox = open(&env, &cfg).await;
+    let alerts = std::sync::Arc::new(RecordedAlerts::default());
+    outbox.set_alerts(alerts.clone());
+
+    // Queued before the worker runs, so all are due at once.
+    outbox
+        .deliver_received_fax(&fax("a", &env.tiff), &route(&["one@example.org"], false))
+        .await
+        .unwrap();
+    outbox
+        .deliver_received_fax(
+            &fax("b", &env.tiff),
+            &route(&["two@example.org", "three@example.org"], false),
+        )
+        .await
+        .unwrap();
+    let report_id = outbox.message_id("job-report", "job-1");
+    let report = format!(
+        "From: Fax Service <fax@example.org>\r\nTo: jane@example.org\r\n\
+         Subject: Fax to 01223654321: sent\r\nMessage-ID: <{report_id}>\r\n\r\n\
+         Your fax was sent: 2 pages.\r\n"
+    );
+    assert!(
+        outbox
+            .enqueue_message(&OutgoingMessage {
+                kind: "job-report",
+                key: "job-1",
+                recipient: "jane@example.org",
+                bytes: report.as_bytes(),
+            })
+            .await
+            .unwrap()
+    );
+    let queued = Instant::now();
+    let worker = start_worker(&outbox);
+
+    wait_for(60, "four messages at the relay", || async {
+        relay.message_ids().len() >= 4
+    })
+    .await;
+    wait_for(5, "the outage alert cleared", || async {
+        !outbox.outage_alerting()
+    })
+    .await;
+    // Nothing arrives twice, even given time to.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop_worker(worker).await;
+    relay.task.abort();
+    let total = queued.elapsed();
+
+    let conns = relay.conns();
+    let t0 = conns[0].at;
+    let times: Vec<String> = conns
+        .iter()
+        .map(|c| {
+            format!(
+                "{:?} at {:.2} s{}{}",
+                c.phase,
+                (c.at - t0).as_secs_f64(),
+                c.client_left_after
+                    .map(|d| format!(", client left after {:.2} s", d.as_secs_f64()))
+                    .unwrap_or_default(),
+                if c.message_ids.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} message(s)", c.message_ids.len())
+                }
+            )
+        })
+        .collect();
+    eprintln!(
+        "relay saw {} connections in {:.1} s:\n  {}",
+        conns.len(),
+        total.as_secs_f64(),
+        times.join("\n  ")
+    );
+
+    // Delivered exactly once each: three fax mails and the report.
+    let mut ids = relay.message_ids();
+    ids.sort();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(before, ids.len(), "duplicates: {:?}", relay.message_ids());
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert!(ids.contains(&format!("<{report_id}>")), "{ids:?}");
+    assert!(outbox.undelivered().await.unwrap().is_empty());
+    assert_eq!(outbox.counters().sent, 4);
+    assert_eq!(outbox.dead_letters_total(), 0);
+
+    // One connection per round while the relay was unavailable: four
+    // refusals, one silent connection, then the deliveries.
+    let phases: Vec<Phase> = conns.iter().map(|c| c.phase).collect();
+    assert_eq!(
+        &phases[..5],
+        [
+            Phase::Refuse,
+            Phase::Refuse,
+            Phase::Refuse,
+            Phase::Refuse,
+            Phase::Silent
+        ]
+    );
+    assert!(phases[5..].iter().all(|p| *p == Phase::Normal));
+    // The back-off: 1, 2, 4 s between the refused attempts, 4 s (the cap)
+    // before the silent one; the silent one is given up after 5 ×
+    // timeout_secs; 4 s later the relay works and takes everything.
+    let gap = |i: usize| (conns[i].at - conns[i - 1].at).as_secs_f64();
+    for (i, want) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 4.0)] {
+        let got = gap(i);
+        assert!(
+            got >= want - 0.1 && got < want + 0.8,
+            "attempt {} came {got:.2} s after the one before, not {want} s",
+            i + 1
+        );
+    }
+    let silent = &conns[4];
+    let left = silent
+        .client_left_after
+        .expect("the client hung up on the silent relay")
+        .as_secs_f64();
+    let deadline = 5.0 * TIMEOUT_SECS as f64;
+    assert!(
+        left >= deadline - 0.1 && left < deadline + 1.0,
+        "gave up the silent relay after {left:.2} s"
+    );
+    let after_silent = (conns[5].at - silent.at).as_secs_f64() - left;
+    assert!(
+        (3.9..4.8).contains(&after_silent),
+        "retried {after_silent:.2} s after giving up the silent relay"
+    );
+    let first = outbox.entries_for_fax("a").await.unwrap();
+    for e in &first {
+        assert_eq!((e.state, e.attempts), (DeliveryState::Sent, 6), "{e:?}");
+    }
+
+    // One alert for the outage, once the oldest had waited ALERT_AFTER s.
+    let raised = alerts.raised.lock().unwrap().clone();
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let (at, subject, body) = &raised[0];
+    let waited = at.duration_since(first[0].queued_at).unwrap().as_secs_f64();
+    assert!(
+        waited > ALERT_AFTER as f64 && waited < ALERT_AFTER as f64 + 1.5,
+        "alert after the oldest had waited {waited:.2} s"
+    );
+    assert!(subject.contains("mail undeliverable"), "{subject}");
+    assert!(
+        body.contains("4 message(s)") && body.contains("127.0.0.1"),
+        "{body}"
+    );
+    eprintln!("alert when the oldest had waited {waited:.2} s: {subject}: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,8 +40,8 @@ use serde::Deserialize;
 use crate::problem::{Problem, Validate};
 
 pub use outbox::{
-    DeliveryState, Failure, Outbox, OutboxCounters, OutboxEntry, OutgoingMessage, PreparedMessage,
-    RecoveryReport, RetryDecision, RetryPolicy,
+    DeliveryState, Failure, OutageAlert, Outbox, OutboxCounters, OutboxEntry, OutgoingMessage,
+    PreparedMessage, RecoveryReport, RetryDecision, RetryPolicy, outage_alert, outage_check_in,
 };
 
 /// Install rustls' *ring* crypto provider as the process default.
@@ -75,6 +75,11 @@ pub struct MailConfig {
     pub max_attempts: u32,
     /// Age after which a message still not delivered is given up, in seconds.
     pub max_age_secs: u64,
+    /// Once the oldest message not yet delivered has waited this long (in
+    /// seconds), one alert is raised for the outage (logged at ERROR and
+    /// sent through `[alerts]`), and a line is logged when it clears; 0: no
+    /// alert.
+    pub alert_after_secs: u64,
 }
 
 impl Default for MailConfig {
@@ -87,6 +92,7 @@ impl Default for MailConfig {
             max_attempts: 50,
             // Postfix's maximal_queue_lifetime: 5 days.
             max_age_secs: 5 * 24 * 3600,
+            alert_after_secs: 3600,
         }
     }
 }
@@ -157,7 +163,9 @@ pub struct RelayConfig {
     /// PEM file of extra CA certificates to trust (a private relay's CA).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
-    /// Seconds to wait for the relay at each step of the SMTP dialogue.
+    /// Seconds to wait for the relay to connect; a whole attempt is given
+    /// up after five times this (the SMTP client times out only the
+    /// connect, so a relay that goes silent is caught by that bound).
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
 }
@@ -250,6 +258,16 @@ impl Validate for MailConfig {
                     self.max_age_secs
                 ),
                 "set it to days, e.g. 432000 (5 days)",
+            );
+        }
+        if self.alert_after_secs != 0 && self.alert_after_secs >= self.max_age_secs {
+            bad(
+                "mail.alert_after_secs",
+                format!(
+                    "is {}, not less than mail.max_age_secs ({}), so mail would be given up before anyone is alerted",
+                    self.alert_after_secs, self.max_age_secs
+                ),
+                "set it well below max_age_secs, e.g. 3600 (one hour), or 0 for no alert",
             );
         }
         if let Some(relay) = &self.relay {
@@ -478,6 +496,28 @@ mod tests {
         ] {
             assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
         }
+    }
+
+    #[test]
+    fn the_outage_alert_must_come_before_mail_is_given_up() {
+        assert_eq!(MailConfig::default().alert_after_secs, 3600);
+        let keys = |alert_after_secs, max_age_secs| -> Vec<String> {
+            MailConfig {
+                alert_after_secs,
+                max_age_secs,
+                ..MailConfig::default()
+            }
+            .problems()
+            .into_iter()
+            .map(|p| p.key)
+            .collect()
+        };
+        assert!(keys(0, 3600).is_empty(), "0 turns the alert off");
+        assert!(keys(3599, 3600).is_empty());
+        assert_eq!(keys(3600, 3600), ["mail.alert_after_secs"]);
+        assert_eq!(keys(86_400, 3600), ["mail.alert_after_secs"]);
+        let c: MailConfig = toml::from_str("alert_after_secs = 600").unwrap();
+        assert_eq!(c.alert_after_secs, 600);
     }
 
     #[test]

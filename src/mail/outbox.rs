@@ -30,8 +30,8 @@
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lettre::address::Envelope;
@@ -46,6 +46,7 @@ use tracing::{error, info, warn};
 
 use super::message::{self, FaxMessage};
 use super::{MailConfig, MailError, ReceivedFax, RelayConfig, RelayTls, Route, valid_fax_id};
+use crate::alert::Alerts;
 use crate::store::Store;
 
 // ---------------------------------------------------------------------------
@@ -115,9 +116,16 @@ impl DeliveryState {
 /// How an attempt failed, as far as retrying is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// Worth retrying: connection refused or lost, timeout, TLS failure, or a
-    /// 4xx reply (RFC 5321 §4.2.1: "transient negative completion").
+    /// Worth retrying, and about this message: a 4xx reply to it (RFC 5321
+    /// §4.2.1: "transient negative completion"), a spool file that cannot
+    /// be read for now.
     Temporary(String),
+    /// Worth retrying, and about the relay rather than the message: it
+    /// could not be reached, did not answer in time, answered 421 (service
+    /// not available, RFC 5321 §3.8), or the TLS or AUTH settings do not
+    /// work with it. The other messages due in the same round are not
+    /// tried against it (see [`Outbox::deliver_due`]).
+    Unavailable(String),
     /// Not worth retrying: a 5xx reply ("permanent negative completion"),
     /// e.g. 550 mailbox unknown.
     Permanent(String),
@@ -127,7 +135,7 @@ impl Failure {
     /// The failure's description.
     pub fn text(&self) -> &str {
         match self {
-            Failure::Temporary(s) | Failure::Permanent(s) => s,
+            Failure::Temporary(s) | Failure::Unavailable(s) | Failure::Permanent(s) => s,
         }
     }
 }
@@ -168,18 +176,72 @@ impl RetryPolicy {
             Failure::Permanent(text) => {
                 RetryDecision::GiveUp(format!("refused permanently: {text}"))
             }
-            Failure::Temporary(text) if attempts >= self.max_attempts => RetryDecision::GiveUp(
-                format!("gave up after {attempts} attempts; last error: {text}"),
-            ),
-            Failure::Temporary(text) if age + self.backoff(attempts) > self.max_age => {
+            Failure::Temporary(text) | Failure::Unavailable(text)
+                if attempts >= self.max_attempts =>
+            {
+                RetryDecision::GiveUp(format!(
+                    "gave up after {attempts} attempts; last error: {text}"
+                ))
+            }
+            Failure::Temporary(text) | Failure::Unavailable(text)
+                if age + self.backoff(attempts) > self.max_age =>
+            {
                 RetryDecision::GiveUp(format!(
                     "gave up after {} in the queue ({attempts} attempts); last error: {text}",
                     message::format_duration(age)
                 ))
             }
-            Failure::Temporary(_) => RetryDecision::RetryAfter(self.backoff(attempts)),
+            Failure::Temporary(_) | Failure::Unavailable(_) => {
+                RetryDecision::RetryAfter(self.backoff(attempts))
+            }
         }
     }
+}
+
+/// What to do about the "mail undeliverable" alert after a look at the
+/// queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageAlert {
+    /// Mail has waited longer than allowed and no alert is out: raise one.
+    Raise,
+    /// An alert is out and no message has waited that long any more: say
+    /// it cleared.
+    Clear,
+    /// Nothing changes.
+    Keep,
+}
+
+/// Decide the outage alert: `alert_after` from `[mail] alert_after_secs`
+/// (zero: never), `alerting` whether an alert for this outage is already
+/// out, `oldest_waiting` how long the oldest message not yet delivered
+/// (pending, deferred or being sent; not dead) has been in the queue. One
+/// alert per outage, however many retries fail in it.
+pub fn outage_alert(
+    alert_after: Duration,
+    alerting: bool,
+    oldest_waiting: Option<Duration>,
+) -> OutageAlert {
+    let over = !alert_after.is_zero() && oldest_waiting.is_some_and(|w| w > alert_after);
+    match (alerting, over) {
+        (false, true) => OutageAlert::Raise,
+        (true, false) => OutageAlert::Clear,
+        _ => OutageAlert::Keep,
+    }
+}
+
+/// When to look again so that an alert is raised on time: the moment the
+/// oldest waiting message passes `alert_after` (just after it), if no alert
+/// is out yet; `None` when nothing can start an alert.
+pub fn outage_check_in(
+    alert_after: Duration,
+    alerting: bool,
+    oldest_waiting: Option<Duration>,
+) -> Option<Duration> {
+    if alert_after.is_zero() || alerting {
+        return None;
+    }
+    let waited = oldest_waiting?;
+    Some(alert_after.saturating_sub(waited) + Duration::from_millis(10))
 }
 
 // ---------------------------------------------------------------------------
@@ -333,6 +395,23 @@ struct Inner {
     dead_letters: AtomicU64,
     sent: AtomicU64,
     deferred: AtomicU64,
+    /// `[mail] alert_after_secs`; zero: no outage alert.
+    alert_after: Duration,
+    /// Whether an outage alert is out (raised and not yet cleared).
+    alerting: AtomicBool,
+    /// Where outage alerts go; until set, the log only.
+    alerts: OnceLock<Arc<dyn Alerts>>,
+}
+
+/// What one claim-and-send did.
+enum Tried {
+    /// Another worker had the row.
+    NotClaimed,
+    /// Sent, or failed in a way about this message only.
+    Settled,
+    /// The relay is unavailable (the failure's text, and when the attempt
+    /// was settled, in ms): the rest of the round need not try it.
+    RelayUnavailable(String, i64),
 }
 
 enum Transport {
@@ -457,6 +536,9 @@ impl Outbox {
                 dead_letters: AtomicU64::new(0),
                 sent: AtomicU64::new(0),
                 deferred: AtomicU64::new(0),
+                alert_after: Duration::from_secs(config.alert_after_secs),
+                alerting: AtomicBool::new(false),
+                alerts: OnceLock::new(),
             }),
         })
     }
@@ -474,6 +556,20 @@ impl Outbox {
             deferred: self.inner.deferred.load(Ordering::Relaxed),
             dead: self.inner.dead_letters.load(Ordering::Relaxed),
         }
+    }
+
+    /// Where the "mail undeliverable" alert goes (`[mail]
+    /// alert_after_secs`); set once, usually right after the alerts are
+    /// built (they mail through this outbox). Until then, and when set a
+    /// second time, the alert is only logged.
+    pub fn set_alerts(&self, alerts: Arc<dyn Alerts>) {
+        let _ = self.inner.alerts.set(alerts);
+    }
+
+    /// Whether an outage alert is out: mail has waited longer than
+    /// `alert_after_secs` and has not all been delivered since.
+    pub fn outage_alerting(&self) -> bool {
+        self.inner.alerting.load(Ordering::Relaxed)
     }
 
     /// Give a dead or deferred message a fresh start after the cause was
@@ -1105,6 +1201,13 @@ impl Outbox {
                     false
                 }
             };
+            let check_in = match self.check_outage().await {
+                Ok(d) => d,
+                Err(e) => {
+                    error!(error = %e, "checking how long mail has waited failed");
+                    None
+                }
+            };
             let wait = if more {
                 Duration::ZERO
             } else {
@@ -1114,6 +1217,7 @@ impl Outbox {
                     Err(_) => Duration::from_secs(5),
                 }
             };
+            let wait = check_in.map_or(wait, |c| wait.min(c));
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
@@ -1124,8 +1228,81 @@ impl Outbox {
         info!("mail delivery worker stopped");
     }
 
+    /// Raise or clear the outage alert from the age of the oldest message
+    /// still waiting ([`outage_alert`]); returns when to look again.
+    async fn check_outage(&self) -> Result<Option<Duration>, MailError> {
+        let what = || MailError::db("finding the oldest undelivered message");
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS waiting, MIN(created_at_ms) AS oldest FROM mail_outbox \
+             WHERE state IN ('pending', 'deferred', 'sending')",
+        )
+        .fetch_one(self.inner.store.pool())
+        .await
+        .map_err(what())?;
+        let waiting: i64 = row.try_get("waiting").map_err(what())?;
+        let oldest: Option<i64> = row.try_get("oldest").map_err(what())?;
+        let oldest_waiting = oldest.map(|ms| Duration::from_millis((now_ms() - ms).max(0) as u64));
+        let alert_after = self.inner.alert_after;
+        let alerting = self.inner.alerting.load(Ordering::Relaxed);
+        match outage_alert(alert_after, alerting, oldest_waiting) {
+            OutageAlert::Raise => {
+                self.inner.alerting.store(true, Ordering::Relaxed);
+                let last_error: Option<String> = sqlx::query(
+                    "SELECT last_error FROM mail_outbox WHERE state IN ('pending', 'deferred', 'sending') \
+                     ORDER BY created_at_ms LIMIT 1",
+                )
+                .fetch_optional(self.inner.store.pool())
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.try_get("last_error").ok())
+                .flatten();
+                let waited = message::format_duration(oldest_waiting.unwrap_or_default());
+                let last_error = last_error.unwrap_or_else(|| "none recorded".into());
+                let relay = match &self.inner.transport {
+                    Transport::Smtp { relay, .. } => relay.clone(),
+                    Transport::Maildir(p) => p.display().to_string(),
+                };
+                error!(waiting, oldest_waited = %waited, alert_after_secs = alert_after.as_secs(), %relay, %last_error,
+                    "ALERT: mail has been undeliverable for longer than [mail] alert_after_secs; it is kept and retried");
+                if let Some(alerts) = self.inner.alerts.get() {
+                    alerts.alert(
+                        &format!("mail undeliverable for {waited}"),
+                        &format!(
+                            "{waiting} message(s) (received faxes, reports, alerts) are waiting to be sent through {relay}; \
+                             the oldest has waited {waited}. Last error: {last_error}. \
+                             The messages are kept and retried; check that the relay is up and that [mail.relay] is right. \
+                             This alert is sent once per outage; the log says when it clears."
+                        ),
+                    );
+                }
+            }
+            OutageAlert::Clear => {
+                self.inner.alerting.store(false, Ordering::Relaxed);
+                info!(
+                    waiting,
+                    "mail delivery recovered: no message has waited longer than [mail] alert_after_secs any more"
+                );
+            }
+            OutageAlert::Keep => {}
+        }
+        Ok(outage_check_in(
+            alert_after,
+            self.inner.alerting.load(Ordering::Relaxed),
+            oldest_waiting,
+        ))
+    }
+
     /// One delivery round: every row due now (at most a batch). Returns the
     /// number of rows attempted.
+    ///
+    /// When an attempt finds the relay unavailable ([`Failure::Unavailable`]:
+    /// unreachable, silent, 421), the other rows of the round are deferred
+    /// without trying it, as Postfix suspends delivery to a dead
+    /// destination: a relay that accepts connections and then says nothing
+    /// would otherwise cost every queued message a full attempt timeout in
+    /// turn. Each of them counts the attempt, so every message keeps its
+    /// own back-off, attempt and age limits.
     pub async fn deliver_due(&self) -> Result<usize, MailError> {
         let ids = sqlx::query(
             "SELECT id FROM mail_outbox WHERE state IN ('pending', 'deferred') \
@@ -1137,12 +1314,19 @@ impl Outbox {
         .await
         .map_err(MailError::db("listing due messages"))?;
         let mut attempted = 0;
+        let mut unavailable: Option<(String, i64)> = None;
         for row in ids {
             let id: String = row
                 .try_get("id")
                 .map_err(MailError::db("listing due messages"))?;
-            if self.deliver_one(&id).await? {
-                attempted += 1;
+            let skip = unavailable.as_ref().map(|(t, at)| (t.as_str(), *at));
+            match self.deliver_one(&id, skip).await? {
+                Tried::NotClaimed => {}
+                Tried::Settled => attempted += 1,
+                Tried::RelayUnavailable(text, at) => {
+                    attempted += 1;
+                    unavailable.get_or_insert((text, at));
+                }
             }
         }
         Ok(attempted)
@@ -1162,8 +1346,16 @@ impl Outbox {
         Ok(due.map(|d| Duration::from_millis((d - now_ms()).max(0) as u64)))
     }
 
-    /// Claim, send and settle one row; `false` if another worker had it.
-    async fn deliver_one(&self, id: &str) -> Result<bool, MailError> {
+    /// Claim, send and settle one row. With `unavailable` (the relay's
+    /// failure earlier in this round and when it was settled) the row is
+    /// not sent but deferred as if it had failed then, so that messages
+    /// with as many attempts keep one schedule and their next round finds
+    /// them due together.
+    async fn deliver_one(
+        &self,
+        id: &str,
+        unavailable: Option<(&str, i64)>,
+    ) -> Result<Tried, MailError> {
         let pool = self.inner.store.pool();
         let claimed = sqlx::query(
             "UPDATE mail_outbox SET state = 'sending', attempts = attempts + 1, updated_at_ms = $2 \
@@ -1176,7 +1368,7 @@ impl Outbox {
         .map_err(MailError::db("claiming a message"))?
         .rows_affected();
         if claimed != 1 {
-            return Ok(false);
+            return Ok(Tried::NotClaimed);
         }
         let row = sqlx::query(
             "SELECT kind, fax_id, recipient, message_path, attempts, created_at_ms \
@@ -1194,15 +1386,18 @@ impl Outbox {
         let attempts = row.try_get::<i64, _>("attempts").map_err(db())?.max(0) as u32;
         let created = row.try_get::<i64, _>("created_at_ms").map_err(db())?;
 
-        let outcome = match (tokio::fs::read(&path).await, &fax_id) {
-            (Ok(bytes), _) => self.send(&recipient, bytes).await,
+        let outcome = match (unavailable, tokio::fs::read(&path).await, &fax_id) {
+            (Some((text, _)), _, _) => Err(Failure::Unavailable(format!(
+                "not tried, the relay was unavailable a moment ago: {text}"
+            ))),
+            (None, Ok(bytes), _) => self.send(&recipient, bytes).await,
             // The spool file was the only copy of a message queued by key:
             // retrying cannot bring it back.
-            (Err(e), None) => Err(Failure::Permanent(format!(
+            (None, Err(e), None) => Err(Failure::Permanent(format!(
                 "message file {} unreadable ({e}) and it cannot be rebuilt",
                 path.display()
             ))),
-            (Err(e), Some(fax_id)) => match self.rebuild_message(fax_id, id, &path).await {
+            (None, Err(e), Some(fax_id)) => match self.rebuild_message(fax_id, id, &path).await {
                 Ok(()) => match tokio::fs::read(&path).await {
                     Ok(bytes) => self.send(&recipient, bytes).await,
                     Err(e) => Err(Failure::Temporary(format!(
@@ -1217,7 +1412,11 @@ impl Outbox {
             },
         };
 
-        let now = now_ms();
+        let now = unavailable.map_or_else(now_ms, |(_, at)| at);
+        let tried = match &outcome {
+            Err(Failure::Unavailable(text)) => Tried::RelayUnavailable(text.clone(), now),
+            _ => Tried::Settled,
+        };
         match outcome {
             Ok(detail) => {
                 sqlx::query(
@@ -1269,7 +1468,7 @@ impl Outbox {
                 }
             }
         }
-        Ok(true)
+        Ok(tried)
     }
 
     /// One attempt over the configured transport; `Ok` carries the relay's
@@ -1289,7 +1488,7 @@ impl Outbox {
                 let attempt =
                     tokio::time::timeout(*deadline, transport.send_raw(&envelope, &bytes));
                 let Ok(result) = attempt.await else {
-                    return Err(Failure::Temporary(format!(
+                    return Err(Failure::Unavailable(format!(
                         "{relay}: no answer within {} s",
                         deadline.as_secs()
                     )));
@@ -1308,7 +1507,16 @@ impl Outbox {
                     Err(e) if e.is_permanent() && !is_auth_refusal(&e) => {
                         Err(Failure::Permanent(format!("{relay}: {e}")))
                     }
-                    Err(e) => Err(Failure::Temporary(format!("{relay}: {e}"))),
+                    // A 4xx reply to this message (451 at DATA) is about
+                    // the message; anything else (no connection, 421, TLS,
+                    // AUTH) is about the relay.
+                    Err(e)
+                        if e.is_transient()
+                            && e.status().is_some_and(|c| c.to_string() != "421") =>
+                    {
+                        Err(Failure::Temporary(format!("{relay}: {e}")))
+                    }
+                    Err(e) => Err(Failure::Unavailable(format!("{relay}: {e}"))),
                 }
             }
             Transport::Maildir(root) => {
@@ -1604,6 +1812,69 @@ mod tests {
         match p.decide(3, Duration::from_secs(5 * 86_400), &t) {
             RetryDecision::GiveUp(r) => assert!(r.contains("in the queue"), "{r}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unavailable_relays_retry_like_temporary_failures() {
+        let p = policy();
+        let u = Failure::Unavailable("127.0.0.1:25: 421 4.3.2 not available".into());
+        assert_eq!(
+            p.decide(2, Duration::ZERO, &u),
+            RetryDecision::RetryAfter(Duration::from_secs(120))
+        );
+        assert!(matches!(
+            p.decide(10, Duration::ZERO, &u),
+            RetryDecision::GiveUp(r) if r.contains("421")
+        ));
+        assert!(u.text().contains("421"));
+    }
+
+    #[test]
+    fn one_outage_alert_per_outage() {
+        use OutageAlert::*;
+        let s = Duration::from_secs;
+        let hour = s(3600);
+        // (alert_after, alerting, oldest waiting) → decision, next check.
+        type Row = (
+            Duration,
+            bool,
+            Option<Duration>,
+            OutageAlert,
+            Option<Duration>,
+        );
+        let table: [Row; 11] = [
+            // Nothing waiting: nothing to do, nothing to look out for.
+            (hour, false, None, Keep, None),
+            // Waiting, not yet long: look again when it will be.
+            (hour, false, Some(s(600)), Keep, Some(s(3000))),
+            (hour, false, Some(hour), Keep, Some(Duration::ZERO)),
+            // Longer than allowed: raise, once.
+            (hour, false, Some(s(3601)), Raise, None),
+            (hour, true, Some(s(3601)), Keep, None),
+            (hour, true, Some(s(86_400)), Keep, None),
+            // Delivered (or only newer mail waits): cleared.
+            (hour, true, None, Clear, None),
+            (hour, true, Some(s(5)), Clear, Some(s(3595))),
+            // Off.
+            (Duration::ZERO, false, Some(s(86_400)), Keep, None),
+            (Duration::ZERO, false, None, Keep, None),
+            // Switched off while an alert was out: cleared.
+            (Duration::ZERO, true, Some(s(86_400)), Clear, None),
+        ];
+        for (after, alerting, oldest, decision, check) in table {
+            let row = format!("{after:?} {alerting} {oldest:?}");
+            assert_eq!(outage_alert(after, alerting, oldest), decision, "{row}");
+            let next_alerting = match decision {
+                Raise => true,
+                Clear => false,
+                Keep => alerting,
+            };
+            assert_eq!(
+                outage_check_in(after, next_alerting, oldest),
+                check.map(|c| c + Duration::from_millis(10)),
+                "{row}"
+            );
         }
     }
 

@@ -180,6 +180,46 @@ struct DataState {
     oversize: bool,
     /// Part of the current line was already taken (a very long line).
     mid_line: bool,
+    /// Why the message will be refused at the final dot although it was
+    /// read to the end: bytes no SMTP data may hold.
+    bad_bytes: Option<BadBytes>,
+}
+
+/// Bytes that make message data unacceptable, whatever it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadBytes {
+    /// A CR or LF that is not part of a CRLF pair. RFC 5321 §2.3.8 allows
+    /// line ends only as CRLF; a receiver that took a bare LF as a line end
+    /// where the next hop does not is what SMTP smuggling exploits, so the
+    /// message is refused (as Postfix's `smtpd_forbid_bare_newline` and
+    /// Exim do) rather than passed on with the bare line end in it.
+    BareLineEnd,
+    /// A NUL byte: neither 7-bit nor 8BITMIME data may contain one
+    /// (RFC 6152 §2; only BINARYMIME, not offered, allows it).
+    Nul,
+}
+
+impl BadBytes {
+    /// The first bad bytes in `bytes`, a piece of a line without its CRLF.
+    fn find(bytes: &[u8]) -> Option<BadBytes> {
+        bytes.iter().find_map(|b| match b {
+            b'\r' | b'\n' => Some(BadBytes::BareLineEnd),
+            0 => Some(BadBytes::Nul),
+            _ => None,
+        })
+    }
+
+    /// The reply refusing the message.
+    fn reply(self) -> &'static str {
+        match self {
+            BadBytes::BareLineEnd => {
+                "554 5.6.0 Message refused: bare LF or CR in the data; every line must end in CRLF (RFC 5321 section 2.3.8); nothing was sent"
+            }
+            BadBytes::Nul => {
+                "554 5.6.0 Message refused: NUL byte in the data (not allowed in 7-bit or 8BITMIME mail); nothing was sent"
+            }
+        }
+    }
 }
 
 /// One SMTP server session (one connection), without I/O.
@@ -775,7 +815,9 @@ impl Session {
     /// Take message data from the input: dot-unstuffing (RFC 5321 §4.5.2),
     /// size counting, and the end marker `CRLF . CRLF`. Only CRLF ends a
     /// line here, so a bare-LF `.` cannot end the message early (the "SMTP
-    /// smuggling" trick of sneaking a second message past a relay).
+    /// smuggling" trick of sneaking a second message past a relay); and a
+    /// message holding a bare CR or LF, or a NUL, is read to its end and
+    /// then refused with 554 ([`BadBytes`]).
     fn receive_data(&mut self) -> Option<Event> {
         let mut pos = 0;
         let mut finished = false;
@@ -795,6 +837,9 @@ impl Session {
                         line
                     };
                     let len = unstuffed.len() + 2;
+                    if self.data.bad_bytes.is_none() {
+                        self.data.bad_bytes = BadBytes::find(unstuffed);
+                    }
                     Self::append(&mut self.data, &self.cfg, unstuffed, len);
                     Self::append(&mut self.data, &self.cfg, b"\r\n", 0);
                     self.data.mid_line = false;
@@ -811,6 +856,9 @@ impl Session {
                         piece
                     };
                     let len = unstuffed.len();
+                    if self.data.bad_bytes.is_none() {
+                        self.data.bad_bytes = BadBytes::find(unstuffed);
+                    }
                     Self::append(&mut self.data, &self.cfg, unstuffed, len);
                     self.data.mid_line = true;
                     pos += take;
@@ -833,6 +881,11 @@ impl Session {
                 self.cfg.max_message_bytes
             );
             self.reply(&line);
+            return None;
+        }
+        if let Some(bad) = data.bad_bytes {
+            tracing::info!(peer = %self.peer, from = %t.mail_from, rcpt = ?t.recipients, size = data.size, problem = ?bad, "message refused: bytes no SMTP data may hold");
+            self.reply(bad.reply());
             return None;
         }
         self.mode = Mode::Awaiting(Awaiting::Message);
@@ -1367,15 +1420,99 @@ mod tests {
     fn only_crlf_dot_crlf_ends_the_data() {
         let mut h = Harness::plain();
         h.talk("HELO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
-        // Bare LF dots do not end the message (SMTP smuggling).
+        // Bare LF dots do not end the message (SMTP smuggling): what
+        // follows them is more data, not commands.
         let out = h.talk("x\n.\nMAIL FROM:<evil@x>\r\n.\r\r\n");
         assert_eq!(out, "");
         let out = h.talk(".\r\n");
-        assert_eq!(codes(&out), ["250"]);
-        // ".\r" is not "." either; its stuffing dot is removed.
-        assert_eq!(h.delivered[0].2, b"x\n.\nMAIL FROM:<evil@x>\r\n\r\r\n");
+        // ... and the bare line ends refuse the whole message.
+        assert_eq!(
+            out,
+            "554 5.6.0 Message refused: bare LF or CR in the data; every line must end in CRLF (RFC 5321 section 2.3.8); nothing was sent\r\n"
+        );
+        assert!(h.delivered.is_empty());
+        assert!(
+            !h.asked
+                .iter()
+                .any(|e| matches!(e, Event::CheckSender { mail_from } if mail_from == "evil@x"))
+        );
         assert!(h.s.info().helo == "a");
         assert_eq!(h.s.protocol(), "SMTP");
+        // The session goes on.
+        let out = h.talk("MAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\nok\r\n.\r\n");
+        assert_eq!(codes(&out), ["250", "250", "354", "250"]);
+        assert_eq!(h.delivered[0].2, b"ok\r\n");
+    }
+
+    #[test]
+    fn smuggling_patterns_never_end_the_data_and_the_message_is_refused() {
+        for fake_end in ["\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n", "\r\n.\r"] {
+            let mut h = Harness::plain();
+            h.talk("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
+            // Everything in one write, as a smuggling sender would.
+            let out = h.talk(format!(
+                "Subject: a\r\n\r\nfirst{fake_end}MAIL FROM:<evil@x>\r\nRCPT TO:<2@f>\r\nDATA\r\nsecond\r\n.\r\nNOOP\r\n"
+            ));
+            assert_eq!(codes(&out), ["554", "250"], "{fake_end:?}: {out}");
+            assert!(h.delivered.is_empty(), "{fake_end:?}");
+            assert_eq!(
+                h.asked
+                    .iter()
+                    .filter(|e| matches!(e, Event::CheckSender { .. }))
+                    .count(),
+                1,
+                "{fake_end:?}: no second transaction"
+            );
+        }
+    }
+
+    #[test]
+    fn bare_line_ends_and_nul_in_the_data_refuse_the_message_in_any_pieces() {
+        for (body, reason) in [
+            (&b"a\nb\r\n"[..], "bare LF or CR"),
+            (b"a\rb\r\n", "bare LF or CR"),
+            (b"\n\r\n", "bare LF or CR"),
+            (b"a\x00b\r\n", "NUL byte"),
+            (b"..\x00\r\n", "NUL byte"),
+        ] {
+            for split in 0..body.len() {
+                let mut h = Harness::plain();
+                h.talk("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
+                h.talk(&body[..split]);
+                h.talk(&body[split..]);
+                let out = h.talk(".\r\n");
+                assert!(
+                    out.starts_with("554 5.6.0 Message refused: ") && out.contains(reason),
+                    "{body:?} split at {split}: {out}"
+                );
+                assert!(h.delivered.is_empty());
+                assert!(h.s.is_idle());
+            }
+        }
+        // In a line too long to be kept in one piece, too.
+        let mut h = Harness::plain();
+        h.talk("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
+        h.talk(format!(
+            "{}\n{}",
+            "y".repeat(DATA_CHUNK),
+            "z".repeat(DATA_CHUNK + 10)
+        ));
+        assert!(h.talk("\r\n.\r\n").starts_with("554 5.6.0"));
+        // Over the size limit as well: the size is the reason given.
+        let mut h = Harness::new(ProtocolConfig {
+            max_message_bytes: 10,
+            ..ProtocolConfig::default()
+        });
+        h.talk("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
+        assert!(
+            h.talk("a\nbcdefghijklmnop\r\n.\r\n")
+                .starts_with("552 5.3.4")
+        );
+        // 8-bit bytes are fine (8BITMIME).
+        let mut h = Harness::plain();
+        h.talk("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
+        let out = h.talk(b"Subject: K\xf6ln\r\n\r\n\xff\x80\r\n.\r\n");
+        assert_eq!(codes(&out), ["250"]);
     }
 
     #[test]
