@@ -61,15 +61,29 @@ pub struct General {
     /// taken from the daemon's working directory (the systemd unit sets it to
     /// `/var/lib/faxbridge`).
     pub spool_dir: PathBuf,
+    /// MiB that must stay free on the spool's filesystem: below it, new fax
+    /// calls are answered 503 and fax mail 452 (both retried by the
+    /// sender) and an operator alert is raised, until space is freed. 0
+    /// turns the check off (a write that fails for want of space is still
+    /// refused the same way).
+    pub spool_min_free_mb: u64,
     /// Log filter in `tracing` syntax, e.g. `info` or `faxbridge=debug,info`.
     /// The `RUST_LOG` environment variable overrides it.
     pub log: String,
 }
 
+/// `[general] spool_min_free_mb` unless set: room for a few hundred
+/// received faxes, their mails and the database's journal.
+pub const DEFAULT_SPOOL_MIN_FREE_MB: u64 = 100;
+
+/// The largest `[general] spool_min_free_mb` taken (1 TiB).
+const MAX_SPOOL_MIN_FREE_MB: u64 = 1 << 20;
+
 impl Default for General {
     fn default() -> Self {
         General {
             spool_dir: PathBuf::from("spool"),
+            spool_min_free_mb: DEFAULT_SPOOL_MIN_FREE_MB,
             log: "info".to_string(),
         }
     }
@@ -484,6 +498,16 @@ impl Validate for General {
                 "set a directory the daemon can write, e.g. \"/var/spool/faxbridge\"",
             );
         }
+        if self.spool_min_free_mb > MAX_SPOOL_MIN_FREE_MB {
+            bad(
+                "general.spool_min_free_mb",
+                format!(
+                    "is {} MiB, more than any spool needs (at most {MAX_SPOOL_MIN_FREE_MB})",
+                    self.spool_min_free_mb
+                ),
+                "write the MiB to keep free for the spool, e.g. 100 (0 turns the check off)",
+            );
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             bad(
                 "general.log",
@@ -637,6 +661,7 @@ impl Config {
         serde_json::json!({
             "general": {
                 "spool_dir": c.general.spool_dir.display().to_string(),
+                "spool_min_free_mb": c.general.spool_min_free_mb,
                 "log": c.general.log,
             },
             "sip": {

@@ -129,6 +129,22 @@ pub async fn run_with(
         .context("recovering the fax queue")?;
     info!(?recovered, "fax queue recovered");
 
+    // Operator alerts: logged at ERROR and mailed to [alerts] to.
+    let alerts: Arc<dyn crate::alert::Alerts> = Arc::new(crate::mail::alert::MailAlerts::new(
+        Some(outbox.clone()),
+        &config.alerts.to,
+    ));
+    // The "mail undeliverable" alert: the log at once, and a mail that
+    // waits in the outbox with the rest until the relay is back.
+    outbox.set_alerts(alerts.clone());
+    // The spool's free space, shared by fax reception and the mail intake:
+    // one disk-full episode, one alert.
+    let space = crate::spool::SpaceGuard::new(
+        &spool,
+        config.general.spool_min_free_mb,
+        Some(alerts.clone()),
+    );
+
     // One shutdown signal in stages ([`crate::shutdown`]).
     let mut shutdown = Shutdown::new();
     let worker = {
@@ -239,7 +255,8 @@ pub async fn run_with(
                 );
             }
             let intake =
-                Intake::with_workers(config.intake_settings(), jobs.clone(), queue_waker, workers);
+                Intake::with_workers(config.intake_settings(), jobs.clone(), queue_waker, workers)
+                    .with_space_guard(space.clone());
             let mut stop = shutdown.subscribe(Stage::StopTaking);
             Some(tokio::spawn(listener.run(Arc::new(intake), async move {
                 let _ = stop.wait_for(|s| *s).await;
@@ -316,15 +333,11 @@ pub async fn run_with(
         .ping_interval()
         .map(|every| tokio::spawn(watchdog(notifier.clone(), health_store, every)));
 
-    let alerts = crate::mail::alert::MailAlerts::new(Some(outbox.clone()), &config.alerts.to);
-    // The "mail undeliverable" alert: the log at once, and a mail that
-    // waits in the outbox with the rest until the relay is back.
-    outbox.set_alerts(Arc::new(alerts.clone()));
     let bridge = crate::bridge::b2bua::BridgeSettings {
         media_ip,
         trunk_account: config.outgoing.account.clone(),
         counter: crate::numbering::policy::CallCounter::new(),
-        alerts: Some(Arc::new(alerts)),
+        alerts: Some(alerts.clone()),
     };
     let ctx = Arc::new(CallContext {
         inventory: config.ata.inventory(),
@@ -337,6 +350,8 @@ pub async fn run_with(
         media_ip,
         call: config.media.call_config(&config.fax),
         pci,
+        space: space.clone(),
+        stopping: shutdown.subscribe(Stage::StopTaking),
     });
     let mut tasks = JoinSet::new();
     loop {

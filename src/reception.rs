@@ -8,6 +8,13 @@
 //! record removed. A process killed at any point leaves a state that the
 //! next start finishes ([`recover_interrupted_calls`]).
 //!
+//! A full disk: while the spool has less free space than `[general]
+//! spool_min_free_mb`, a fax call is answered 503 before anything is
+//! written (the sending machine tries again later). A page that cannot be
+//! written during a call is not confirmed to the sender (the call ends, see
+//! [`crate::fax::FaxOutcome::output_failed`]); the pages confirmed before
+//! it are kept, and their mail is retried until there is room again.
+//!
 //! Calls the router sent to the analogue bridge go to
 //! [`crate::bridge::b2bua::bridge_call`] from here too, so that every
 //! bridged call that ends is checked by the PCI-DSS guard
@@ -45,7 +52,17 @@ pub struct CallContext {
     pub call: FaxCallConfig,
     /// PCI-DSS flags of bridged calls ([`crate::compliance::alert`]).
     pub pci: crate::compliance::ComplianceStore,
+    /// The spool's free space: calls are refused for now while it is low.
+    pub space: crate::spool::SpaceGuard,
+    /// Turns `true` when the daemon stops taking work: a fax waiting for
+    /// room to be mailed is left to the next start.
+    pub stopping: watch::Receiver<bool>,
 }
+
+/// How long a received fax that could not be queued for mail (a full
+/// disk) waits before the next try, at first and at most.
+const REDELIVER_FIRST: Duration = Duration::from_secs(2);
+const REDELIVER_MAX: Duration = Duration::from_secs(30);
 
 /// Carry one call where the router sent it: fax reception, or the
 /// analogue bridge.
@@ -83,6 +100,13 @@ pub async fn handle_call(call: IncomingCall, ctx: Arc<CallContext>) {
 async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) {
     let caller = crate::sip::wire::uri_user(&call.from).unwrap_or_default();
     let called = call.did.clone().unwrap_or_default();
+    if let Err(low) = ctx.space.check() {
+        // Nothing is written and nothing confirmed: the sending machine
+        // keeps the fax and tries again later.
+        warn!(call_id = %call.call_id, "{low}; answering 503");
+        call.reject(503);
+        return;
+    }
     let record = CallRecord::new(&call.call_id, &caller, &called, &route);
     let write = {
         let (spool, record) = (ctx.spool.clone(), record.clone());
@@ -92,6 +116,7 @@ async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) 
         // Without a durable record a crash could lose the fax: refuse, so the
         // sending fax machine retries later instead of believing it was sent.
         error!(call_id = %call.call_id, "cannot write the call record: {e}; answering 503");
+        ctx.space.note_write_error("writing a call record", &e);
         call.reject(503);
         return;
     }
@@ -139,7 +164,31 @@ async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) 
     match answered {
         Ok(report) => {
             info!(fax = %record.id, "{report}");
-            finish_reception(&ctx, &record, Some(&report.outcome), report.elapsed).await;
+            if report.outcome.output_failed {
+                error!(
+                    fax = %record.id,
+                    pages_kept = report.outcome.pages_stored,
+                    "a page could not be written to the spool and was not confirmed; the pages confirmed before it will be mailed"
+                );
+                ctx.space.note_full(
+                    "writing a received fax page",
+                    "SpanDSP could not write the page to the TIFF",
+                );
+            }
+            let mut wait = REDELIVER_FIRST;
+            let mut stopping = ctx.stopping.clone();
+            while finish_reception(&ctx, &record, Some(&report.outcome), report.elapsed).await
+                == Delivery::Later
+            {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stopping.wait_for(|s| *s) => {
+                        warn!(fax = %record.id, "stopping: the fax stays in the spool and is mailed at the next start");
+                        break;
+                    }
+                }
+                wait = (wait * 2).min(REDELIVER_MAX);
+            }
         }
         Err(e) => {
             // Refused before the call was answered (SDP, sockets): no pages.
@@ -150,6 +199,15 @@ async fn receive_call(call: IncomingCall, route: String, ctx: Arc<CallContext>) 
     }
 }
 
+/// What became of a received fax's delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Queued for mail, or nothing to mail, or left for an operator.
+    Done,
+    /// Not queued for a reason that may pass (a full disk): try again.
+    Later,
+}
+
 /// fsync the pages, record the fax for mail, then drop the call record.
 /// `outcome` is `None` for a call interrupted by a crash.
 async fn finish_reception(
@@ -157,14 +215,21 @@ async fn finish_reception(
     record: &CallRecord,
     outcome: Option<&FaxOutcome>,
     elapsed: Duration,
-) {
+) -> Delivery {
     let route = ctx
         .routes
         .read()
         .expect("routes lock")
         .get(&record.route)
         .cloned();
-    deliver(&ctx.spool, &ctx.outbox, record, route, outcome, elapsed).await;
+    let delivery = deliver(&ctx.spool, &ctx.outbox, record, route, outcome, elapsed).await;
+    if delivery == Delivery::Later {
+        ctx.space.note_full(
+            "queueing a received fax for mail",
+            "the fax stays in the spool",
+        );
+    }
+    delivery
 }
 
 async fn deliver(
@@ -174,8 +239,21 @@ async fn deliver(
     route: Option<Route>,
     outcome: Option<&FaxOutcome>,
     elapsed: Duration,
-) {
+) -> Delivery {
     let tiff = spool::tiff_path(spool, &record.id);
+    if let Some(o) = outcome.filter(|o| o.output_failed && o.pages_stored > 0) {
+        // The page that could not be written may have left the last whole
+        // page linked to a directory that is not in the file: end the
+        // chain after the pages kept, so that they can be read.
+        let (path, keep) = (tiff.clone(), o.pages_stored as usize);
+        if let Err(e) = blocking(move || {
+            crate::docs::tiff::keep_first_pages(&path, keep).map_err(std::io::Error::other)
+        })
+        .await
+        {
+            warn!(fax = %record.id, "cannot cut the fax after its {keep} whole page(s): {e}");
+        }
+    }
     let pages_on_disk = tokio::fs::metadata(&tiff).await.is_ok_and(|m| m.len() > 0);
     let pages = match outcome {
         Some(o) => o.pages_stored,
@@ -196,25 +274,37 @@ async fn deliver(
         info!(fax = %record.id, "no pages received; nothing to deliver");
         let _ = tokio::fs::remove_file(&tiff).await;
         remove_record(spool, &record.id).await;
-        return;
+        return Delivery::Done;
     }
     let synced = {
         let tiff = tiff.clone();
         blocking(move || spool::sync_file(&tiff)).await
     };
     if let Err(e) = synced {
+        if spool::is_storage_full(&e) {
+            warn!(fax = %record.id, "cannot sync {}: {e}; trying again", tiff.display());
+            return Delivery::Later;
+        }
         error!(fax = %record.id, "cannot sync {}: {e}; keeping the call record for the next start", tiff.display());
-        return;
+        return Delivery::Done;
     }
     let Some(route) = route else {
         error!(fax = %record.id, route = %record.route, "ALERT: route has no mailboxes; the fax stays in the spool until [routes.{}] is configured", record.route);
-        return;
+        return Delivery::Done;
     };
     let fax = received_fax(record, &tiff, pages, outcome, elapsed);
     match outbox.deliver_received_fax(&fax, &route).await {
-        Ok(()) => remove_record(spool, &record.id).await,
+        Ok(()) => {
+            remove_record(spool, &record.id).await;
+            Delivery::Done
+        }
+        Err(e) if e.is_storage_full() => {
+            warn!(fax = %record.id, "cannot queue the fax for mail: {e}; the fax stays in the spool and is tried again when there is room");
+            Delivery::Later
+        }
         Err(e) => {
-            error!(fax = %record.id, "ALERT: cannot queue the fax for mail: {e}; it will be retried at the next start")
+            error!(fax = %record.id, "ALERT: cannot queue the fax for mail: {e}; it will be retried at the next start");
+            Delivery::Done
         }
     }
 }

@@ -947,6 +947,63 @@ fn read_entry(r: &Reader<'_>, at: u64, what: &str) -> Result<(u16, TagValue), Do
     ))
 }
 
+/// Where the next-IFD pointer of directory `keep` (counted from 1) sits in
+/// the classic TIFF image `b`, and whether it points anywhere: `None` when
+/// the file has fewer directories or is not a classic TIFF.
+fn next_ifd_pointer(b: &[u8], keep: usize) -> Option<(u64, bool)> {
+    let le = match b.get(..2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let r = Reader { b, le };
+    if r.u16(2)? != 42 {
+        return None;
+    }
+    let mut off = u64::from(r.u32(4)?);
+    for n in 1..=keep.min(MAX_PAGES) {
+        if off == 0 {
+            return None;
+        }
+        let at = off + 2 + u64::from(r.u16(off)?) * 12;
+        let next = r.u32(at)?;
+        if n == keep {
+            return Some((at, next != 0));
+        }
+        off = u64::from(next);
+    }
+    None
+}
+
+/// End the directory chain of the TIFF at `path` after its first `keep`
+/// directories (pages), in place. A receiver whose disk filled up mid-page
+/// leaves the last whole page pointing at a directory that was never
+/// written; cutting the chain there makes the pages that did arrive
+/// readable. Does nothing when the chain already ends there (so it may be
+/// repeated) or `keep` is 0. Only the four octets of the pointer are
+/// written, which needs no free space.
+pub fn keep_first_pages(path: &Path, keep: usize) -> Result<(), DocError> {
+    use std::io::{Seek, SeekFrom, Write};
+    if keep == 0 {
+        return Ok(());
+    }
+    let bytes = read_file(path)?;
+    let Some((at, linked)) = next_ifd_pointer(&bytes, keep) else {
+        return Ok(());
+    };
+    if !linked {
+        return Ok(());
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| DocError::io("open", path, e))?;
+    f.seek(SeekFrom::Start(at))
+        .and_then(|_| f.write_all(&[0; 4]))
+        .and_then(|()| f.sync_all())
+        .map_err(|e| DocError::io("write", path, e))
+}
+
 /// Parse a TIFF file image into raw pages, checking every offset and limit.
 pub fn parse_tiff(b: &[u8]) -> Result<Vec<RawPage<'_>>, DocError> {
     let what = "TIFF file";
@@ -1192,6 +1249,36 @@ mod tests {
             }
         }
         p
+    }
+
+    #[test]
+    fn a_chain_pointing_past_the_end_is_cut_after_the_pages_kept() {
+        let pages: Vec<Page> = (0..2)
+            .map(|i| pattern_page(64, 20, Resolution::Fine, i))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rx.tif");
+        let mut bytes = tiff_bytes(&pages, Compression::Group4).unwrap();
+        // What a receiver whose disk filled up leaves: page 1's directory
+        // links to a page 2 directory that was never written.
+        let (at, linked) = next_ifd_pointer(&bytes, 1).unwrap();
+        assert!(linked);
+        let past_end = (bytes.len() as u32 + 4096).to_le_bytes();
+        bytes[at as usize..at as usize + 4].copy_from_slice(&past_end);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(read_tiff(&path).is_err());
+
+        keep_first_pages(&path, 1).unwrap();
+        keep_first_pages(&path, 1).unwrap();
+        let got = read_tiff(&path).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0], pages[0]);
+        // Asking to keep more than the file has changes nothing.
+        let whole = dir.path().join("whole.tif");
+        write_tiff(&whole, &pages, Compression::Group4).unwrap();
+        keep_first_pages(&whole, 5).unwrap();
+        keep_first_pages(&whole, 0).unwrap();
+        assert_eq!(read_tiff(&whole).unwrap().len(), 2);
     }
 
     fn roundtrip(pages: &[Page], c: Compression) -> Vec<Page> {

@@ -319,6 +319,10 @@ pub struct FaxOutcome {
     pub pages_stored: u32,
     /// The last stored page is the clean beginning of an interrupted page.
     pub partial_page: bool,
+    /// Receiving: a page could not be written to the TIFF (a full disk, an
+    /// I/O error). Its confirmation was withheld and the call ended; the
+    /// pages stored before it are whole and were confirmed.
+    pub output_failed: bool,
     /// Bit rate of the last page-data modem trained, if training happened.
     pub bit_rate: Option<u32>,
     /// Error correction mode was used for page data.
@@ -761,6 +765,7 @@ mod tests {
             pages_transferred: 2,
             pages_total: None,
             pages_stored: 3,
+            output_failed: false,
             partial_page: true,
             bit_rate: Some(14400),
             ecm: true,

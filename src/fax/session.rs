@@ -265,7 +265,12 @@ impl FaxSession {
             return Err(self.wrong("transmit_payload", "G.711 audio"));
         };
         pcm.resize(out.len(), 0);
-        term.tx(pcm);
+        if term.events().confirmation_withheld {
+            // The MCF for a page we could not keep must not reach the line.
+            pcm.fill(0);
+        } else {
+            term.tx(pcm);
+        }
         law.encode_into(pcm, out);
         self.check_finished();
         Ok(())
@@ -287,7 +292,11 @@ impl FaxSession {
         let Engine::Audio { term, .. } = &mut self.engine else {
             return Err(self.wrong("transmit_samples", "G.711 audio"));
         };
-        term.tx(out);
+        if term.events().confirmation_withheld {
+            out.fill(0);
+        } else {
+            term.tx(out);
+        }
         self.check_finished();
         Ok(())
     }
@@ -338,7 +347,16 @@ impl FaxSession {
     /// IFP packets to send, oldest first. Empty for audio sessions.
     pub fn take_ifp_packets(&mut self) -> Vec<IfpPacket> {
         match &mut self.engine {
-            Engine::T38(t) => std::mem::take(&mut t.events().packets),
+            Engine::T38(t) => {
+                let ev = t.events();
+                let packets = std::mem::take(&mut ev.packets);
+                // Nothing after a withheld confirmation may reach the sender.
+                if ev.confirmation_withheld {
+                    Vec::new()
+                } else {
+                    packets
+                }
+            }
             Engine::Audio { .. } => Vec::new(),
         }
     }
@@ -437,7 +455,21 @@ impl FaxSession {
             return;
         }
         if self.engine.events().phase_e.is_none() {
-            self.watchdog();
+            if self.engine.events().confirmation_withheld {
+                // A page we could not write would have been confirmed: end
+                // the call before the MCF leaves, so the sender knows the
+                // page did not arrive.
+                tracing::error!(
+                    tiff = %self.tiff.display(),
+                    "a received page could not be written to the spool; not confirming it and ending the call"
+                );
+                match &mut self.engine {
+                    Engine::Audio { term, .. } => term.terminate(),
+                    Engine::T38(t) => t.terminate(),
+                }
+            } else {
+                self.watchdog();
+            }
         }
         let Some(code) = self.engine.events().phase_e else {
             return;
@@ -459,7 +491,22 @@ impl FaxSession {
             Direction::Send => (0, false),
             Direction::Receive => (stored.count, stored.last_partial),
         };
-        let status = if code == 0 {
+        let output_failed =
+            self.direction == Direction::Receive && self.engine.events().output_failed;
+        let withheld = self.engine.events().confirmation_withheld;
+        let status = if output_failed {
+            FaxStatus::Failed {
+                code: super::spandsp::FILE_ERROR,
+                reason: if withheld {
+                    format!(
+                        "Page {} could not be stored (the fax server's disk is full or failing), so it was not confirmed to the sender and the call was ended.",
+                        pages_stored + 1
+                    )
+                } else {
+                    "A page could not be stored completely (the fax server's disk is full or failing).".to_string()
+                },
+            }
+        } else if code == 0 {
             FaxStatus::Success
         } else if self.stalled {
             FaxStatus::Failed {
@@ -478,7 +525,13 @@ impl FaxSession {
         let outcome = FaxOutcome {
             direction: self.direction,
             status,
-            pages_transferred: pages.max(0) as u32,
+            // A page that could not be stored was never confirmed.
+            pages_transferred: if output_failed {
+                pages_stored
+            } else {
+                pages.max(0) as u32
+            },
+            output_failed,
             pages_total: total,
             pages_stored,
             partial_page,

@@ -47,6 +47,10 @@ pub struct IfpPacket {
     pub transmissions: u8,
 }
 
+/// SpanDSP's completion code for a file that could not be opened, read or
+/// written (`T30_ERR_FILEERROR`).
+pub(crate) const FILE_ERROR: i32 = sys::t30_err_e::T30_ERR_FILEERROR as i32;
+
 /// What SpanDSP told us through callbacks. Lives in a `Box` whose raw pointer
 /// is the `user_data` of every callback of one terminal.
 #[derive(Debug, Default)]
@@ -68,6 +72,16 @@ pub(crate) struct Events {
     /// We sent MCF for the last page: the sender has been told the whole
     /// document arrived (only the DCN and the hang-up are left).
     pub document_confirmed: bool,
+    /// A received page could not be written to the TIFF (SpanDSP's
+    /// receive output error: a full disk, an I/O error).
+    pub output_failed: bool,
+    /// We were about to confirm (MCF) a page that could not be written:
+    /// the session must not let that MCF reach the sender, and ends the
+    /// call (see [`super::session::FaxSession`]).
+    pub confirmation_withheld: bool,
+    /// The terminal's T.30 state, to ask after the receive output from
+    /// inside a callback. Set once at configuration.
+    pub(crate) t30: Option<NonNull<sys::t30_state_t>>,
     /// IFP packets produced and not yet taken.
     pub packets: Vec<IfpPacket>,
     /// Next UDPTL sequence number.
@@ -178,6 +192,15 @@ unsafe extern "C" fn on_frame(user_data: *mut c_void, incoming: bool, msg: *cons
     } else {
         ev.frames_tx += 1;
     }
+    if !incoming
+        && !ev.output_failed
+        && let Some(t30) = ev.t30
+    {
+        // SAFETY: `t30` is the live T.30 state that is calling us (set in
+        // configure_t30, freed only after the terminal stops); the getter
+        // only reads one integer of it.
+        ev.output_failed = unsafe { sys::t30_receive_output_error(t30.as_ptr()) } != 0;
+    }
     if !msg.is_null() && len > 2 {
         // SAFETY: as below: `len` valid octets at `msg`, len > 2 checked.
         let frame = unsafe { std::slice::from_raw_parts(msg, len as usize) };
@@ -199,7 +222,8 @@ unsafe extern "C" fn on_frame(user_data: *mut c_void, incoming: bool, msg: *cons
 
 /// Follow the post-page exchange of a receiving terminal (T.30 §5.3.6):
 /// which command the sender gave after its last page, and whether we
-/// confirmed it. FCF values are SpanDSP's (`t30_fcf.h`), with the X bit
+/// confirmed it. An MCF that would confirm a page the TIFF could not take
+/// (`output_failed`) is marked withheld instead. FCF values are SpanDSP's (`t30_fcf.h`), with the X bit
 /// masked off.
 fn track_confirmation(ev: &mut Events, incoming: bool, frame: &[u8]) {
     const EOP: u8 = 0x2E;
@@ -221,7 +245,9 @@ fn track_confirmation(ev: &mut Events, incoming: bool, frame: &[u8]) {
         if let Some(command) = post_page {
             ev.eop_received = matches!(command, EOP | PRI_EOP);
         }
-    } else if fcf == MCF && ev.eop_received {
+    } else if fcf == MCF && ev.output_failed {
+        ev.confirmation_withheld = true;
+    } else if fcf == MCF && ev.eop_received && !ev.confirmation_withheld {
         ev.document_confirmed = true;
     }
 }
@@ -293,6 +319,9 @@ unsafe fn route_log(log: *mut sys::logging_state_t) {
 /// processed any media; `ev` must stay valid until that terminal is freed.
 unsafe fn configure_t30(t30: *mut sys::t30_state_t, ev: *mut Events, cfg: &T30Config) {
     let ud = ev as *mut c_void;
+    // SAFETY: `ev` is valid and not yet registered with SpanDSP (caller),
+    // so no other reference to it exists.
+    unsafe { (*ev).t30 = NonNull::new(t30) };
     // SAFETY: `t30` is live and idle (caller); the strings are NUL-terminated
     // and SpanDSP copies them into its own buffers (ident ≤ 20, header ≤ 50
     // and paths < 256 octets were checked by the caller); `ud` outlives the
@@ -1867,6 +1896,31 @@ mod tests {
                 track_confirmation(&mut ev, *incoming, &frame(*fcf, fif));
             }
             assert_eq!(ev.document_confirmed, *confirmed, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_mcf_for_a_page_not_written_is_withheld() {
+        let frame = |fcf: u8| vec![0xFF, 0x13, fcf];
+        /// Frames seen: (incoming, FCF).
+        type Frames = &'static [(bool, u8)];
+        // (page written, frames, withheld, confirmed)
+        let cases: &[(bool, Frames, bool, bool)] = &[
+            (true, &[(true, 0x2E), (false, 0x8C)], false, true),
+            (false, &[(true, 0x2E), (false, 0x8C)], true, false),
+            (false, &[(true, 0x4E), (false, 0x8C)], true, false),
+            (false, &[(true, 0x2E), (false, 0x4C)], false, false),
+        ];
+        for (written, frames, withheld, confirmed) in cases {
+            let mut ev = Events {
+                output_failed: !written,
+                ..Events::default()
+            };
+            for (incoming, fcf) in *frames {
+                track_confirmation(&mut ev, *incoming, &frame(*fcf));
+            }
+            assert_eq!(ev.confirmation_withheld, *withheld, "{frames:?}");
+            assert_eq!(ev.document_confirmed, *confirmed, "{frames:?}");
         }
     }
 

@@ -86,6 +86,9 @@ struct Inner {
     jobs: JobStore,
     outgoing_dir: PathBuf,
     wake: Option<Arc<Notify>>,
+    /// The spool's free space: messages are refused for now (452) while
+    /// it is low.
+    space: Option<crate::spool::SpaceGuard>,
 }
 
 /// One fax job of an accepted message.
@@ -296,9 +299,30 @@ fn local_failure(what: &str, detail: impl std::fmt::Display) -> Refusal {
     )
 }
 
+/// The refusal while the spool's disk is full (RFC 3463 4.3.1, RFC 5321
+/// 452): temporary, so the sending mail server keeps the message and tries
+/// again.
+fn insufficient_storage() -> Refusal {
+    Refusal::new(
+        452,
+        "4.3.1",
+        "Insufficient system storage: the fax server's disk is full, so the message was not queued.",
+        "Nothing was sent. Your mail server will try again later; if this persists, tell the fax administrator.",
+    )
+}
+
+/// True when a document error is a full disk.
+fn doc_storage_full(e: &DocError) -> bool {
+    matches!(e, DocError::Io { source, .. } if crate::spool::is_storage_full(source))
+}
+
 /// The refusal for a document that could not be rendered.
 fn doc_refusal(e: &DocError) -> Refusal {
     let (code, enhanced) = match e {
+        DocError::Io { .. } if doc_storage_full(e) => {
+            warn!("message refused for now: {e}");
+            return insufficient_storage();
+        }
         DocError::Io { .. } => return local_failure("a fax document could not be written", e),
         DocError::Busy { .. } => (451, "4.3.1"),
         DocError::TooManyPages { .. }
@@ -623,6 +647,13 @@ fn render_and_write(
     check_quota(usage, limits, total)?;
 
     std::fs::create_dir_all(dir).map_err(|e| {
+        if crate::spool::is_storage_full(&e) {
+            warn!(
+                "message refused for now: cannot create {}: {e}",
+                dir.display()
+            );
+            return insufficient_storage();
+        }
         local_failure(
             "the spool cannot be written",
             format!("cannot create {}: {e}", dir.display()),
@@ -638,7 +669,13 @@ fn render_and_write(
         );
         let path = dir.join(name);
         if let Err(e) = write_tiff(&path, &pages, Compression::Group4) {
+            // Nothing half-written stays: this document and those before it.
+            remove_documents(std::iter::once(path.as_path()));
             remove_documents(written.iter().map(|w| w.path.as_path()));
+            if doc_storage_full(&e) {
+                warn!("message refused for now: {e}");
+                return Err(insufficient_storage());
+            }
             return Err(local_failure("a fax document could not be written", e));
         }
         written.push(Written {
@@ -711,8 +748,29 @@ impl Intake {
                 jobs,
                 outgoing_dir,
                 wake,
+                space: None,
             }),
         }
+    }
+
+    /// Refuse messages for now (452 4.3.1) while `guard` finds the
+    /// spool's free space low, and raise its alert when a write finds the
+    /// disk full.
+    pub fn with_space_guard(mut self, guard: crate::spool::SpaceGuard) -> Intake {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.space = Some(guard),
+            None => unreachable!("the intake is not shared before it is built"),
+        }
+        self
+    }
+
+    /// The 452 refusal for a full disk; the disk-full episode begins.
+    fn insufficient_storage(&self, what: &str, detail: impl std::fmt::Display) -> Refusal {
+        warn!("message refused for now: {what}: {detail}");
+        if let Some(space) = &self.inner.space {
+            space.note_full(what, &detail.to_string());
+        }
+        insufficient_storage()
     }
 
     /// The job store jobs are queued in.
@@ -895,6 +953,15 @@ impl Intake {
             });
         }
 
+        // New work needs room: refused for now (452) while the spool's disk
+        // is low, before anything is rendered or written.
+        if let Some(space) = &self.inner.space
+            && let Err(low) = space.check()
+        {
+            warn!("message refused for now: {low}");
+            return Err(insufficient_storage());
+        }
+
         // Card numbers in the text (PCI DSS): refused unless the sender is
         // listed. Reading PDFs is CPU work: off the async threads.
         let render = self.inner.render.clone();
@@ -941,7 +1008,13 @@ impl Intake {
             .await
             .map_err(|e| local_failure("the document renderer stopped", e))?
         };
-        let written = written?;
+        let written = written.inspect_err(|r| {
+            if r.code == 452
+                && let Some(space) = &self.inner.space
+            {
+                space.note_full("writing a fax document", "No space left on device");
+            }
+        })?;
 
         // Every document is on disk: queue one job per recipient.
         let report_to = (!sender_addr.is_empty()).then(|| sender_addr.clone());
@@ -999,6 +1072,9 @@ impl Intake {
                     // the sender's retry finds them by key and queues the rest.
                     remove_documents(written[n..].iter().map(|w| w.path.as_path()));
                     remove_documents(unused.into_iter());
+                    if e.is_storage_full() {
+                        return Err(self.insufficient_storage("queueing a fax job", e));
+                    }
                     return Err(local_failure("the job queue failed", e));
                 }
             }
@@ -1100,7 +1176,22 @@ mod tests {
         let io = DocError::io(
             "write",
             Path::new("/var/lib/faxbridge/spool/outgoing/mail-1.tif"),
-            std::io::Error::from_raw_os_error(28),
+            std::io::Error::from_raw_os_error(libc::EIO),
+        );
+        // A full disk is its own temporary refusal: 452 4.3.1.
+        let full = DocError::io(
+            "write",
+            Path::new("/var/lib/faxbridge/spool/outgoing/mail-1.tif"),
+            std::io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        let line = doc_refusal(&full).smtp_line();
+        assert!(
+            line.starts_with("452 4.3.1 Insufficient system storage"),
+            "{line}"
+        );
+        assert!(
+            !line.contains("/var/lib") && !line.contains("os error"),
+            "{line}"
         );
         let sqlx = sqlx::Error::Protocol("unexpected response from the database".into());
         for r in [
@@ -1116,7 +1207,7 @@ mod tests {
             for internal in [
                 "/var/lib",
                 "os error",
-                "space left",
+                "I/O error",
                 "unexpected response",
                 "panicked",
             ] {

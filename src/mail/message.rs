@@ -244,7 +244,7 @@ fn headline(m: &FaxMessage<'_>) -> String {
         format!(
             "A fax from {} was not received completely: {}. The pages that arrived are attached.",
             sender_words(fax),
-            clean(&fax.result)
+            clean(&fax.result).trim_end_matches('.')
         )
     }
 }

@@ -430,6 +430,17 @@ pub enum MailError {
 }
 
 impl MailError {
+    /// The disk (spool or database) is full: the same work may succeed
+    /// once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            MailError::Db { source, .. } => crate::spool::is_sqlite_full(source),
+            MailError::Io { source, .. } => crate::spool::is_storage_full(source),
+            MailError::Build { reason, .. } => reason.contains("No space left on device"),
+            _ => false,
+        }
+    }
+
     pub(crate) fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> MailError {
         move |source| MailError::Db { action, source }
     }

@@ -871,6 +871,7 @@ impl CallTask {
                 pages_transferred: self.session.pages_transferred(),
                 pages_total: None,
                 pages_stored: 0,
+                output_failed: false,
                 partial_page: false,
                 bit_rate: None,
                 ecm: false,

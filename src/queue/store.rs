@@ -101,6 +101,12 @@ pub enum QueueError {
 }
 
 impl QueueError {
+    /// The database's disk is full: the same work may succeed once space
+    /// is freed.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, QueueError::Db { source, .. } if crate::spool::is_sqlite_full(source))
+    }
+
     fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> QueueError {
         move |source| QueueError::Db { what, source }
     }
