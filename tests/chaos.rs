@@ -68,13 +68,13 @@ const PHASES: [Phase; 6] = [
         name: "conversion",
         start: Some("received fax recorded"),
         end: "fax converted to PDF",
-        delay_ms: (0, 30),
+        delay_ms: (0, 8),
     },
     Phase {
         name: "mailing",
         start: Some("fax mail queued"),
         end: "mail delivered",
-        delay_ms: (0, 120),
+        delay_ms: (0, 50),
     },
     Phase {
         name: "intake",
@@ -263,8 +263,9 @@ fn mail_relay(shared: Arc<Shared>, smtp_port: u16, body: String) {
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
-        // An email every few seconds: about as many jobs as fax calls.
-        std::thread::sleep(Duration::from_millis(4000));
+        // An email every 8 s: the queue (4 calls of about 17 s at a time,
+        // each cut short by kills) keeps up.
+        std::thread::sleep(Duration::from_millis(8000));
     }
 }
 
@@ -453,22 +454,28 @@ fn random_kills_lose_and_duplicate_nothing() {
     let calls = shared.calls.lock().unwrap().clone();
 
     // Wait until every job has ended and its report and every fax mail
-    // has reached the relay (quiet for a few seconds).
-    let deadline = Instant::now() + Duration::from_secs(240);
+    // has reached the relay (quiet for a few seconds). A backlog may take
+    // a while; the run fails only when nothing moves for 2 minutes.
     let mut last = (usize::MAX, Instant::now());
     loop {
         let js = jobs(&config);
-        let ended = js.iter().all(|(_, s, _)| s == "done" || s == "failed");
+        let finished = js
+            .iter()
+            .filter(|(_, s, _)| s == "done" || s == "failed")
+            .count();
         let n = sink.messages().len();
-        if n != last.0 {
-            last = (n, Instant::now());
+        if n + finished != last.0 {
+            last = (n + finished, Instant::now());
         }
-        if ended && js.len() >= accepted.len() && last.1.elapsed() > Duration::from_secs(6) {
+        if finished == js.len()
+            && js.len() >= accepted.len()
+            && last.1.elapsed() > Duration::from_secs(6)
+        {
             break;
         }
         assert!(
-            Instant::now() < deadline,
-            "the work did not finish: jobs {js:?}, {n} mails"
+            last.1.elapsed() < Duration::from_secs(120),
+            "the work stopped: jobs {js:?}, {n} mails"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
