@@ -1745,8 +1745,9 @@ fn render_documents(tiff: &Path, pdf: &Path, png: &Path) -> Result<Rendered, Str
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_relay_password_never_goes_out_in_clear() {
+    // The pooled transport starts its pool's task on the runtime.
+    #[tokio::test]
+    async fn the_relay_password_never_goes_out_in_clear() {
         crate::mail::install_crypto_provider();
         for (tls, sent) in [
             (RelayTls::Starttls, true),
