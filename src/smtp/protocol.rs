@@ -188,12 +188,18 @@ struct DataState {
 /// Bytes that make message data unacceptable, whatever it says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BadBytes {
-    /// A CR or LF that is not part of a CRLF pair. RFC 5321 §2.3.8 allows
-    /// line ends only as CRLF; a receiver that took a bare LF as a line end
-    /// where the next hop does not is what SMTP smuggling exploits, so the
-    /// message is refused (as Postfix's `smtpd_forbid_bare_newline` and
-    /// Exim do) rather than passed on with the bare line end in it.
-    BareLineEnd,
+    /// A line holding only a dot next to a bare LF or CR (`\n.\n`,
+    /// `\r\n.\n`, `\n.\r\n`): the end-of-data a receiver that takes bare
+    /// line ends for CRLF would see, which is how SMTP smuggling hides a
+    /// second message in the first. It never ends the data here, and the
+    /// message is refused rather than passed on with it.
+    Smuggling,
+    /// A CR that is not part of a CRLF pair (RFC 5321 §2.3.8). A bare LF is
+    /// taken as a line end and stored as CRLF, as Postfix's default
+    /// `smtpd_forbid_bare_newline = normalize` does: clients that send
+    /// bare LF in 7-bit bodies exist (lettre does for text attachments); a
+    /// bare CR has no such excuse.
+    BareCr,
     /// A NUL byte: neither 7-bit nor 8BITMIME data may contain one
     /// (RFC 6152 §2; only BINARYMIME, not offered, allows it).
     Nul,
@@ -203,7 +209,7 @@ impl BadBytes {
     /// The first bad bytes in `bytes`, a piece of a line without its CRLF.
     fn find(bytes: &[u8]) -> Option<BadBytes> {
         bytes.iter().find_map(|b| match b {
-            b'\r' | b'\n' => Some(BadBytes::BareLineEnd),
+            b'\r' => Some(BadBytes::BareCr),
             0 => Some(BadBytes::Nul),
             _ => None,
         })
@@ -212,8 +218,11 @@ impl BadBytes {
     /// The reply refusing the message.
     fn reply(self) -> &'static str {
         match self {
-            BadBytes::BareLineEnd => {
-                "554 5.6.0 Message refused: bare LF or CR in the data; every line must end in CRLF (RFC 5321 section 2.3.8); nothing was sent"
+            BadBytes::Smuggling => {
+                "554 5.6.0 Message refused: a line holding only a dot ends in a bare LF or CR (an SMTP smuggling pattern); lines must end in CRLF (RFC 5321 section 2.3.8); nothing was sent"
+            }
+            BadBytes::BareCr => {
+                "554 5.6.0 Message refused: bare CR in the data; every line must end in CRLF (RFC 5321 section 2.3.8); nothing was sent"
             }
             BadBytes::Nul => {
                 "554 5.6.0 Message refused: NUL byte in the data (not allowed in 7-bit or 8BITMIME mail); nothing was sent"
@@ -813,11 +822,12 @@ impl Session {
     }
 
     /// Take message data from the input: dot-unstuffing (RFC 5321 §4.5.2),
-    /// size counting, and the end marker `CRLF . CRLF`. Only CRLF ends a
-    /// line here, so a bare-LF `.` cannot end the message early (the "SMTP
-    /// smuggling" trick of sneaking a second message past a relay); and a
-    /// message holding a bare CR or LF, or a NUL, is read to its end and
-    /// then refused with 554 ([`BadBytes`]).
+    /// size counting, and the end marker `CRLF . CRLF`. Only CRLF . CRLF
+    /// ends the data, so a bare-LF `.` cannot end the message early (the
+    /// "SMTP smuggling" trick of sneaking a second message past a relay);
+    /// a bare LF elsewhere is stored as CRLF; a message holding a smuggling
+    /// pattern, a bare CR or a NUL is read to its end and then refused with
+    /// 554 ([`BadBytes`]).
     fn receive_data(&mut self) -> Option<Event> {
         let mut pos = 0;
         let mut finished = false;
@@ -831,36 +841,14 @@ impl Session {
                         finished = true;
                         break;
                     }
-                    let unstuffed = if !self.data.mid_line && line.first() == Some(&b'.') {
-                        &line[1..]
-                    } else {
-                        line
-                    };
-                    let len = unstuffed.len() + 2;
-                    if self.data.bad_bytes.is_none() {
-                        self.data.bad_bytes = BadBytes::find(unstuffed);
-                    }
-                    Self::append(&mut self.data, &self.cfg, unstuffed, len);
-                    Self::append(&mut self.data, &self.cfg, b"\r\n", 0);
-                    self.data.mid_line = false;
+                    Self::take_piece(&mut self.data, &self.cfg, line, true);
                     pos += i + 2;
                 }
                 None if rest.len() > DATA_CHUNK => {
                     // A long line: keep all but a last CR, which may begin
                     // the line's CRLF.
                     let take = rest.len() - 1;
-                    let piece = &rest[..take];
-                    let unstuffed = if !self.data.mid_line && piece.first() == Some(&b'.') {
-                        &piece[1..]
-                    } else {
-                        piece
-                    };
-                    let len = unstuffed.len();
-                    if self.data.bad_bytes.is_none() {
-                        self.data.bad_bytes = BadBytes::find(unstuffed);
-                    }
-                    Self::append(&mut self.data, &self.cfg, unstuffed, len);
-                    self.data.mid_line = true;
+                    Self::take_piece(&mut self.data, &self.cfg, &rest[..take], false);
                     pos += take;
                 }
                 None => break,
@@ -898,6 +886,40 @@ impl Session {
 
     /// Add message bytes; `count` is what they add to the size (the CRLF is
     /// counted with its line).
+    /// One line of data without its CRLF (`whole_line`), or the first part
+    /// of a line too long to keep in one piece: bare LFs in it end lines
+    /// (stored as CRLF, each line dot-unstuffed), a lone dot next to one
+    /// is a smuggling pattern.
+    fn take_piece(data: &mut DataState, cfg: &ProtocolConfig, piece: &[u8], whole_line: bool) {
+        let bare_lf = piece.contains(&b'\n');
+        let mut parts = piece.split(|&b| b == b'\n').peekable();
+        let mut first = true;
+        while let Some(part) = parts.next() {
+            let at_line_start = !first || !data.mid_line;
+            if !first {
+                Self::append(data, cfg, b"\r\n", 2);
+            }
+            // The last part of a piece cut from a long line may go on.
+            let complete = parts.peek().is_some() || whole_line;
+            if at_line_start && bare_lf && complete && part == b"." {
+                data.bad_bytes.get_or_insert(BadBytes::Smuggling);
+            }
+            let unstuffed = match part.first() {
+                Some(b'.') if at_line_start => &part[1..],
+                _ => part,
+            };
+            if data.bad_bytes.is_none() {
+                data.bad_bytes = BadBytes::find(unstuffed);
+            }
+            Self::append(data, cfg, unstuffed, unstuffed.len());
+            first = false;
+        }
+        if whole_line {
+            Self::append(data, cfg, b"\r\n", 2);
+        }
+        data.mid_line = !whole_line;
+    }
+
     fn append(data: &mut DataState, cfg: &ProtocolConfig, bytes: &[u8], count: usize) {
         data.size += count as u64;
         if data.size > cfg.max_message_bytes {
@@ -1425,10 +1447,10 @@ mod tests {
         let out = h.talk("x\n.\nMAIL FROM:<evil@x>\r\n.\r\r\n");
         assert_eq!(out, "");
         let out = h.talk(".\r\n");
-        // ... and the bare line ends refuse the whole message.
+        // ... and the lone dot next to a bare LF refuses the whole message.
         assert_eq!(
             out,
-            "554 5.6.0 Message refused: bare LF or CR in the data; every line must end in CRLF (RFC 5321 section 2.3.8); nothing was sent\r\n"
+            "554 5.6.0 Message refused: a line holding only a dot ends in a bare LF or CR (an SMTP smuggling pattern); lines must end in CRLF (RFC 5321 section 2.3.8); nothing was sent\r\n"
         );
         assert!(h.delivered.is_empty());
         assert!(
@@ -1467,11 +1489,30 @@ mod tests {
     }
 
     #[test]
+    fn bare_lf_in_the_data_is_stored_as_crlf_in_any_pieces() {
+        let body = b"Subject: a\n\nline\n..dot\nlast\r\n";
+        for split in 0..body.len() {
+            let mut h = Harness::plain();
+            h.talk("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
+            h.talk(&body[..split]);
+            h.talk(&body[split..]);
+            let out = h.talk(".\r\n");
+            assert_eq!(codes(&out), ["250"], "split at {split}: {out}");
+            assert_eq!(
+                h.delivered[0].2, b"Subject: a\r\n\r\nline\r\n.dot\r\nlast\r\n",
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
     fn bare_line_ends_and_nul_in_the_data_refuse_the_message_in_any_pieces() {
         for (body, reason) in [
-            (&b"a\nb\r\n"[..], "bare LF or CR"),
-            (b"a\rb\r\n", "bare LF or CR"),
-            (b"\n\r\n", "bare LF or CR"),
+            (&b"a\rb\r\n"[..], "bare CR"),
+            (b"\r\r\n", "bare CR"),
+            (b"a\n.\nb\r\n", "smuggling"),
+            (b".\nb\r\n", "smuggling"),
+            (b"a\n.\r\n", "smuggling"),
             (b"a\x00b\r\n", "NUL byte"),
             (b"..\x00\r\n", "NUL byte"),
         ] {
@@ -1493,7 +1534,7 @@ mod tests {
         let mut h = Harness::plain();
         h.talk("EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@f>\r\nDATA\r\n");
         h.talk(format!(
-            "{}\n{}",
+            "{}\r{}",
             "y".repeat(DATA_CHUNK),
             "z".repeat(DATA_CHUNK + 10)
         ));
