@@ -770,8 +770,25 @@ fn recv_matching(sock: &UdpSocket, want: impl Fn(&str) -> bool) -> String {
     }
 }
 
-#[tokio::test]
-async fn glare_is_answered_491_and_retried_after_backoff() {
+/// A call from a raw UDP peer (a plain socket playing the far end) to
+/// endpoint B, answered and acknowledged: what glare and refusal tests
+/// start from.
+struct RawCall {
+    b: SipEndpoint,
+    b_addr: SocketAddr,
+    sock: Arc<UdpSocket>,
+    local: SocketAddr,
+    /// From, Call-ID and Contact of the far end, for its later requests.
+    dialog_headers: String,
+    /// B's `To` with its tag.
+    to_line: String,
+    sdp: String,
+    b_call: ActiveCall,
+    /// B's incoming calls, kept open for the test's lifetime.
+    _calls: mpsc::Receiver<IncomingCall>,
+}
+
+async fn raw_call_to_b(tag: &str) -> RawCall {
     let (b, mut cb) = start(config(loopback_peer(), "")).await;
     let b_addr = b.udp_addr().unwrap();
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -779,10 +796,10 @@ async fn glare_is_answered_491_and_retried_after_backoff() {
     let local = sock.local_addr().unwrap();
     let sdp = String::from_utf8(audio_sdp(40000, 1)).unwrap();
     let dialog_headers = format!(
-        "From: <sip:555@{local}>;tag=glare1\r\nCall-ID: glare@ata\r\nContact: <sip:555@{local}>\r\n"
+        "From: <sip:555@{local}>;tag={tag}1\r\nCall-ID: {tag}@ata\r\nContact: <sip:555@{local}>\r\n"
     );
     let invite = format!(
-        "INVITE sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKg1;rport\r\n\
+        "INVITE sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{tag}1;rport\r\n\
          Max-Forwards: 70\r\n{dialog_headers}To: <sip:2000@{b_addr}>\r\nCSeq: 1 INVITE\r\n\
          Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
         sdp.len()
@@ -790,7 +807,6 @@ async fn glare_is_answered_491_and_retried_after_backoff() {
     sock.send_to(invite.as_bytes(), b_addr).unwrap();
     let incoming = timeout(WAIT, cb.recv()).await.unwrap().unwrap();
     let mut b_call = incoming.accept(audio_sdp(30000, 1)).unwrap();
-
     let sock = Arc::new(sock);
     let s = sock.clone();
     let ok = tokio::task::spawn_blocking(move || {
@@ -802,7 +818,7 @@ async fn glare_is_answered_491_and_retried_after_backoff() {
     .unwrap();
     let to_line = header_lines(&ok, "To")[0].to_string();
     let ack = format!(
-        "ACK sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKg2;rport\r\n\
+        "ACK sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{tag}2;rport\r\n\
          Max-Forwards: 70\r\n{dialog_headers}{to_line}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
     );
     sock.send_to(ack.as_bytes(), b_addr).unwrap();
@@ -810,6 +826,32 @@ async fn glare_is_answered_491_and_retried_after_backoff() {
         timeout(WAIT, b_call.next_event()).await.unwrap(),
         Some(CallEvent::Established)
     ));
+    RawCall {
+        _calls: cb,
+        b,
+        b_addr,
+        sock,
+        local,
+        dialog_headers,
+        to_line,
+        sdp,
+        b_call,
+    }
+}
+
+#[tokio::test]
+async fn glare_is_answered_491_and_retried_after_backoff() {
+    let RawCall {
+        b,
+        b_addr,
+        sock,
+        local,
+        dialog_headers,
+        to_line,
+        sdp,
+        b_call,
+        ..
+    } = raw_call_to_b("g").await;
 
     // B switches to T.38 ...
     let b_handle = b_call.handle.clone();
@@ -886,43 +928,14 @@ async fn glare_is_answered_491_and_retried_after_backoff() {
 /// §14.2) gets it again after that wait instead of a failed switch to T.38.
 #[tokio::test]
 async fn reinvite_refused_500_with_retry_after_is_sent_again_after_the_wait() {
-    let (b, mut cb) = start(config(loopback_peer(), "")).await;
-    let b_addr = b.udp_addr().unwrap();
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
-    let local = sock.local_addr().unwrap();
-    let sdp = String::from_utf8(audio_sdp(40000, 1)).unwrap();
-    let dialog_headers = format!(
-        "From: <sip:555@{local}>;tag=busy1\r\nCall-ID: busy@ata\r\nContact: <sip:555@{local}>\r\n"
-    );
-    let invite = format!(
-        "INVITE sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKb1;rport\r\n\
-         Max-Forwards: 70\r\n{dialog_headers}To: <sip:2000@{b_addr}>\r\nCSeq: 1 INVITE\r\n\
-         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        sdp.len()
-    );
-    sock.send_to(invite.as_bytes(), b_addr).unwrap();
-    let incoming = timeout(WAIT, cb.recv()).await.unwrap().unwrap();
-    let mut b_call = incoming.accept(audio_sdp(30000, 1)).unwrap();
-    let sock = Arc::new(sock);
-    let s = sock.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        recv_matching(&s, |m| {
-            m.starts_with("SIP/2.0 200") && m.contains("CSeq: 1 INVITE")
-        })
-    })
-    .await
-    .unwrap();
-    let to_line = header_lines(&ok, "To")[0].to_string();
-    let ack = format!(
-        "ACK sip:2000@{b_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKb2;rport\r\n\
-         Max-Forwards: 70\r\n{dialog_headers}{to_line}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
-    );
-    sock.send_to(ack.as_bytes(), b_addr).unwrap();
-    assert!(matches!(
-        timeout(WAIT, b_call.next_event()).await.unwrap(),
-        Some(CallEvent::Established)
-    ));
+    let RawCall {
+        b,
+        b_addr,
+        sock,
+        local,
+        b_call,
+        ..
+    } = raw_call_to_b("busy").await;
 
     let b_handle = b_call.handle.clone();
     let b_switch = tokio::spawn(async move { b_handle.reinvite(t38_sdp(30002, 2)).await });
