@@ -63,23 +63,6 @@ fn dial(daemon: &Proc, did: &str, tiff: &Path, extra: &[&str]) -> std::process::
         .expect("run faxbridge dial")
 }
 
-/// Wait for `n` messages in the sink.
-fn wait_for_mail(sink: &Sink, n: usize, limit: Duration) -> Vec<Vec<u8>> {
-    let start = Instant::now();
-    loop {
-        let msgs = sink.messages();
-        if msgs.len() >= n {
-            return msgs.into_iter().map(|(m, _)| m).collect();
-        }
-        assert!(
-            start.elapsed() < limit,
-            "expected {n} message(s), got {} after {limit:?}",
-            msgs.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn text_of(message: &[u8]) -> String {
     let msg = MessageParser::default().parse(message).unwrap();
     msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default()
@@ -101,7 +84,7 @@ fn run_case(extra: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let mail = wait_for_mail(sink, 1, Duration::from_secs(30));
+    let mail = sink.wait_for_messages(1, Duration::from_secs(30));
     let text = text_of(&mail[0]);
     assert!(
         text.contains("01632960123"),
@@ -166,7 +149,7 @@ fn unknown_number_is_refused_and_daemon_keeps_serving() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    wait_for_mail(sink, 1, Duration::from_secs(30));
+    sink.wait_for_messages(1, Duration::from_secs(30));
 }
 
 /// `faxbridge dial` sending `sent` over G.711 to DID 100, left running.
@@ -223,7 +206,7 @@ fn sigkill_during_reception_loses_no_pages() {
     );
 
     let daemon = start_daemon(&s.config);
-    let mail = wait_for_mail(sink, 1, Duration::from_secs(30));
+    let mail = sink.wait_for_messages(1, Duration::from_secs(30));
     let text = text_of(&mail[0]);
     assert!(
         text.contains("interrupted"),
@@ -267,7 +250,7 @@ fn sigkill_after_the_last_page_is_confirmed_mails_a_complete_fax() {
     );
 
     let daemon = start_daemon(&s.config);
-    let mail = wait_for_mail(sink, 1, Duration::from_secs(30));
+    let mail = sink.wait_for_messages(1, Duration::from_secs(30));
     let parsed = MessageParser::default().parse(&mail[0]).unwrap();
     assert_eq!(
         parsed.header_raw("X-Fax-Result").map(str::trim),

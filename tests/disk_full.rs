@@ -261,22 +261,6 @@ fn outgoing_documents(spool: &Path) -> Vec<String> {
         .collect()
 }
 
-fn wait_for_mail(sink: &Sink, n: usize, limit: Duration) -> Vec<Vec<u8>> {
-    let start = Instant::now();
-    loop {
-        let msgs = sink.messages();
-        if msgs.len() >= n {
-            return msgs.into_iter().map(|(m, _)| m).collect();
-        }
-        assert!(
-            start.elapsed() < limit,
-            "expected {n} message(s), got {} after {limit:?}",
-            msgs.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn write_pages(path: &Path, sent: &[Page]) {
     write_tiff(path, sent, Compression::Group4).unwrap();
 }
@@ -318,7 +302,7 @@ fn below_the_minimum_calls_get_503_and_mail_452_until_space_is_back() {
     let started = Instant::now();
     let (ok, text) = dial(&daemon, &tiff);
     assert!(ok, "a fax after space came back: {text}");
-    let mail = wait_for_mail(&s.sink, 1, Duration::from_secs(30));
+    let mail = s.sink.wait_for_messages(1, Duration::from_secs(30));
     eprintln!("fax mailed {:?} after space came back", started.elapsed());
     let work = s.root.join("pdf");
     std::fs::create_dir_all(&work).unwrap();
@@ -408,7 +392,7 @@ fn the_disk_filling_during_a_fax_keeps_the_confirmed_pages_and_refuses_the_rest(
     // Space is back: the page confirmed before the disk filled is mailed.
     unfill(&fs);
     let started = Instant::now();
-    let mail = wait_for_mail(&s.sink, 1, Duration::from_secs(60));
+    let mail = s.sink.wait_for_messages(1, Duration::from_secs(60));
     eprintln!("fax mailed {:?} after space came back", started.elapsed());
     let parsed = MessageParser::default().parse(&mail[0]).unwrap();
     assert_ne!(

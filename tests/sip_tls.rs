@@ -196,23 +196,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// Wait for `n` messages in the sink.
-fn wait_for_mail(sink: &Sink, n: usize, limit: Duration) -> Vec<Vec<u8>> {
-    let start = Instant::now();
-    loop {
-        let msgs = sink.messages();
-        if msgs.len() >= n {
-            return msgs.into_iter().map(|(m, _)| m).collect();
-        }
-        assert!(
-            start.elapsed() < limit,
-            "expected {n} message(s), got {} after {limit:?}",
-            msgs.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn fax_to_a_sips_uri_travels_over_tls_and_untrusted_servers_are_refused() {
     let s = setup();
@@ -245,7 +228,7 @@ fn fax_to_a_sips_uri_travels_over_tls_and_untrusted_servers_are_refused() {
     // The same call with the right CA goes through, over TLS signalling.
     let out = dial(&target, &tiff, &s.ca);
     assert!(out.status.success(), "dial over TLS failed: {}", text(&out));
-    let mail = wait_for_mail(&s.sink, 1, Duration::from_secs(30));
+    let mail = s.sink.wait_for_messages(1, Duration::from_secs(30));
     let work = s.root.join("pdf");
     std::fs::create_dir_all(&work).unwrap();
     let got = pdf_pages(&mail[0], &work);
@@ -265,7 +248,7 @@ fn fax_to_a_sips_uri_travels_over_tls_and_untrusted_servers_are_refused() {
         "dial with transport=tls: {}",
         text(&out)
     );
-    wait_for_mail(&s.sink, 2, Duration::from_secs(30));
+    s.sink.wait_for_messages(2, Duration::from_secs(30));
     assert!(daemon.sigterm().success(), "daemon exits cleanly");
 }
 

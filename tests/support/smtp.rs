@@ -119,6 +119,24 @@ impl Sink {
         })
     }
 
+    /// The message bytes once at least `n` messages are saved, waiting up
+    /// to `limit` (a failed assertion after that).
+    pub fn wait_for_messages(&self, n: usize, limit: std::time::Duration) -> Vec<Vec<u8>> {
+        let start = std::time::Instant::now();
+        loop {
+            let msgs = self.messages();
+            if msgs.len() >= n {
+                return msgs.into_iter().map(|(m, _)| m).collect();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "expected {n} message(s), got {} after {limit:?}",
+                msgs.len()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
     /// Saved messages, in arrival order: (message bytes, envelope JSON).
     pub fn messages(&self) -> Vec<(Vec<u8>, String)> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
