@@ -184,9 +184,40 @@ const SOURCES: [IpAddr; 4] = [
 pub fn sip(data: &[u8]) {
     let _ = crate::sip::wire::screen_datagram(data, "fuzztag");
     let _ = crate::sip::wire::bad_request(data, "fuzzing", "fuzztag");
+    // The same bytes as a TCP stream: what is decided must not depend on
+    // how the reads cut the stream.
+    let stride = usize::from(data.first().copied().unwrap_or(1)).max(1);
+    assert_eq!(
+        stream_decisions(data, data.len().max(1)),
+        stream_decisions(data, stride),
+        "read in pieces of {stride} bytes"
+    );
     if let Ok(SipMessage::Request(req)) = SipMessage::try_from(data) {
         sip_request(&req, data.first().copied().unwrap_or(0));
     }
+}
+
+/// Everything a [`crate::sip::wire::StreamScreen`] decides on `data` read
+/// `stride` bytes at a time: the bytes handed on, in one piece, and the
+/// other decisions in order.
+fn stream_decisions(data: &[u8], stride: usize) -> (Vec<u8>, Vec<String>) {
+    use crate::sip::wire::{StreamPiece, StreamScreen};
+    let mut screen = StreamScreen::new();
+    let (mut forwarded, mut others) = (Vec::new(), Vec::new());
+    for chunk in data.chunks(stride) {
+        screen.push(chunk);
+        while let Some(piece) = screen.next_piece("fuzztag") {
+            match piece {
+                StreamPiece::Forward(bytes) => {
+                    assert!(!bytes.is_empty(), "an empty piece handed on");
+                    forwarded.extend_from_slice(&bytes);
+                }
+                other => others.push(format!("{other:?}")),
+            }
+        }
+    }
+    assert!(forwarded.len() + screen.pending() <= data.len());
+    (forwarded, others)
 }
 
 fn sip_request(req: &Request, seed: u8) {

@@ -188,10 +188,12 @@ pub mod framing {
         let msg = &buf[start..];
         // The start line must be text: this catches TLS, HTTP/2 prefaces
         // and binary junk without waiting for the time limit.
+        // Without a CRLF yet, a CR at the end may be the first half of one
+        // (a read can end between the two).
         let line_end = msg
             .windows(2)
             .position(|w| w == b"\r\n")
-            .unwrap_or(msg.len());
+            .unwrap_or(msg.len() - usize::from(msg.last() == Some(&b'\r')));
         if msg[..line_end].iter().any(|&b| !(0x20..0x7f).contains(&b)) {
             return Framing::Invalid("the start line is not text");
         }
@@ -239,6 +241,11 @@ pub const DESCRIPTORS_PER_CALL: u64 = 6;
 /// many is kept besides.
 pub const EMERGENCY_CALL_RESERVE: u64 = 16;
 
+/// Descriptors one stream connection may need: its socket, and for TCP the
+/// local socket pair through which its screened messages reach the SIP
+/// stack (a TLS connection needs its socket and a duplicate).
+pub const DESCRIPTORS_PER_CONNECTION: u64 = 3;
+
 /// The connection limits that fit the descriptor limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DescriptorPlan {
@@ -252,7 +259,8 @@ pub struct DescriptorPlan {
     pub lowered: bool,
 }
 
-/// Derives the connection limits: connections + `calls` ×
+/// Derives the connection limits: connections ×
+/// [`DESCRIPTORS_PER_CONNECTION`] + `calls` ×
 /// [`DESCRIPTORS_PER_CALL`] + [`DESCRIPTOR_RESERVE`] stay within
 /// `soft_limit`, so a call in progress never fails for lack of a
 /// descriptor. At least one connection is always allowed.
@@ -266,7 +274,8 @@ pub fn plan_descriptors(
     let room = soft_limit
         .saturating_sub(DESCRIPTOR_RESERVE)
         .saturating_sub(for_calls)
-        .max(1);
+        / DESCRIPTORS_PER_CONNECTION;
+    let room = room.max(1);
     let total = u64::from(max_connections).min(room).max(1);
     DescriptorPlan {
         max_connections: total as usize,
@@ -452,6 +461,9 @@ mod tests {
             (b"".to_vec(), Framing::Incomplete),
             (b"\r\n\r\n".to_vec(), Framing::Incomplete),
             (b"OPTIONS sip:a@b SIP/2.0\r\n".to_vec(), Framing::Incomplete),
+            // A read that ends between the CR and the LF of the start line.
+            (b"OPTIONS sip:a@b SIP/2.0\r".to_vec(), Framing::Incomplete),
+            (b"\nrealm:@\r".to_vec(), Framing::Incomplete),
             (options.into(), Framing::Complete(options.len())),
             (
                 format!("\r\n\r\n{options}").into(),
@@ -500,9 +512,9 @@ mod tests {
         // (soft limit, calls, max_connections, per address) -> (total, per address, lowered)
         let table = [
             (65_536, 96, 1000, 32, (1000, 32, false)),
-            // The unit's old 1024: 1024 - 256 - (96 + 16) * 6 = 96.
-            (1024, 96, 1000, 32, (96, 32, true)),
-            (1024, 0, 1000, 32, (672, 32, true)),
+            // The unit's old 1024: (1024 - 256 - (96 + 16) * 6) / 3 = 32.
+            (1024, 96, 1000, 32, (32, 32, true)),
+            (1024, 0, 1000, 32, (224, 32, true)),
             (300, 96, 1000, 32, (1, 1, true)),
             (1_048_576, 10_000, 5000, 64, (5000, 64, false)),
         ];
@@ -514,8 +526,10 @@ mod tests {
                 "soft {soft}, calls {calls}"
             );
             assert!(
-                p.max_connections as u64 + p.for_calls + DESCRIPTOR_RESERVE
-                    <= soft.max(p.for_calls + DESCRIPTOR_RESERVE + 1),
+                p.max_connections as u64 * DESCRIPTORS_PER_CONNECTION
+                    + p.for_calls
+                    + DESCRIPTOR_RESERVE
+                    <= soft.max(p.for_calls + DESCRIPTOR_RESERVE + DESCRIPTORS_PER_CONNECTION),
                 "soft {soft}"
             );
         }

@@ -2,15 +2,17 @@
 //!
 //! UDP datagrams pass through [`ScreenedUdpSocket`] before the stack parses
 //! them: malformed requests with a `Via` are answered `400 Bad Request` to
-//! their source address (RFC 3581 symmetric response), the rest dropped. On
-//! TCP the stack frames messages itself; [`RequestScreen`] checks each parsed
-//! request there and answers 400 on the same connection. A TCP stream whose
-//! framing breaks is closed by the stack: after a framing error the next
-//! message boundary cannot be found (RFC 3261 §18.3).
+//! their source address (RFC 3581 symmetric response), the rest dropped. A
+//! TCP stream is framed by `Content-Length` and screened message by message
+//! the same way before the stack sees it ([`screen_tcp_stream`]): a bad
+//! request is answered 400 on the connection and skipped, and a stream
+//! whose framing breaks is closed, since the next message boundary cannot
+//! be found (RFC 3261 §18.3). [`RequestScreen`] then checks each parsed
+//! request from every transport.
 //!
 //! SIP over TLS (RFC 3261 §26.2, RFC 5630) gets its own listener: the
-//! stack frames TLS streams like TCP ones, so the same [`RequestScreen`]
-//! covers them. Outgoing TLS connections (`sips:` targets and
+//! stack frames the decrypted stream itself, so only [`RequestScreen`]
+//! covers it. Outgoing TLS connections (`sips:` targets and
 //! `;transport=tls`) verify the far end's certificate against `sip.tls_ca`;
 //! in-dialog requests then ride the connection the dialog started on (RFC
 //! 5923 connection reuse), so a caller without a TLS listener of its own
@@ -45,6 +47,7 @@ use rsipstack::sip::{SipMessage, Transport};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::endpoint::TransportEventInspector;
 use rsipstack::transaction::make_tag;
+use rsipstack::transport::stream::StreamConnectionInner;
 use rsipstack::transport::tcp::TcpConnection;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::tls::TlsConnection;
@@ -59,7 +62,10 @@ use super::limits::framing::{Framing, MAX_MESSAGE, frame};
 use super::limits::{Admission, ConnectionTable, Refusal, stats};
 use crate::net::{Backoff, LogGate};
 
-use super::wire::{Screening, bad_request, screen_datagram, tidy_request, validate_request};
+use super::wire::{
+    Screening, StreamPiece, StreamScreen, bad_request, screen_datagram, tidy_request,
+    validate_request,
+};
 
 /// A tokio UDP socket that screens every datagram it hands to the stack.
 pub(crate) struct ScreenedUdpSocket {
@@ -539,17 +545,136 @@ async fn first_tcp_request(
     lock(&limits.table).spoke(slot.id);
     // The stack cancels this token when it stops serving the connection.
     let closed = CancellationToken::new();
-    match TcpConnection::from_stream(stream, serve.local.clone(), Some(closed.clone())) {
-        Ok(conn) => {
+    match screened_tcp_connection(stream, peer, serve.local.clone(), closed.clone()) {
+        Ok((conn, from_peer, to_stack)) => {
             serve
                 .stack
                 .transport_layer
-                .add_connection(SipConnection::Tcp(conn));
+                .add_connection(SipConnection::Tcp(conn.clone()));
+            screen_tcp_stream(
+                from_peer,
+                to_stack,
+                &conn,
+                peer,
+                &limits,
+                &closed,
+                &serve.cancel,
+            )
+            .await;
+            // Whatever ended the screening, the stack's side ends too: the
+            // pipe is closed, so its read sees the end of the stream.
             closed.cancelled().await;
         }
         Err(e) => debug!(%peer, error = %e, "TCP connection lost before it was served"),
     }
     drop(slot);
+}
+
+/// The stack's connection for an accepted TCP stream, with the stream's
+/// reading side taken out of it.
+///
+/// The stack frames and parses a TCP stream itself, past the raw checks
+/// that UDP datagrams get ([`screen_datagram`]). So the stack does not read
+/// the peer's stream: it reads one end of a local socket pair, into which
+/// [`screen_tcp_stream`] writes only the messages that passed the same
+/// screening. It writes to the peer's stream directly, and knows the
+/// peer's address as the connection's remote address, as before.
+fn screened_tcp_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    local: SipAddr,
+    closed: CancellationToken,
+) -> std::io::Result<(
+    TcpConnection,
+    tokio::io::ReadHalf<tokio::net::TcpStream>,
+    tokio::net::UnixStream,
+)> {
+    let (stack_end, our_end) = std::os::unix::net::UnixStream::pair()?;
+    stack_end.set_nonblocking(true)?;
+    our_end.set_nonblocking(true)?;
+    // The stack's connection type reads a `TcpStream`; a stream socket of
+    // another family reads and writes alike (the stack asks it for no
+    // address: the connection is given the peer's below).
+    let stack_end = tokio::net::TcpStream::from_std(std::net::TcpStream::from(
+        std::os::fd::OwnedFd::from(stack_end),
+    ))?;
+    let our_end = tokio::net::UnixStream::from_std(our_end)?;
+    let (stack_read, _) = tokio::io::split(stack_end);
+    let (from_peer, to_peer) = tokio::io::split(stream);
+    let remote = SipAddr {
+        r#type: Some(Transport::Tcp),
+        addr: peer.into(),
+    };
+    let conn = TcpConnection {
+        inner: Arc::new(StreamConnectionInner::new(
+            local, remote, stack_read, to_peer,
+        )),
+        cancel_token: Some(closed),
+    };
+    Ok((conn, from_peer, our_end))
+}
+
+/// Reads the peer's TCP stream, frames and screens it message by message
+/// ([`StreamScreen`]): what passes goes on to the stack, a bad request is
+/// answered 400 on the connection and skipped, and broken framing closes
+/// the connection. Returns when the peer closes, the stack stops serving
+/// the connection, or the listener stops.
+async fn screen_tcp_stream(
+    mut from_peer: tokio::io::ReadHalf<tokio::net::TcpStream>,
+    mut to_stack: tokio::net::UnixStream,
+    conn: &TcpConnection,
+    peer: SocketAddr,
+    limits: &StreamLimits,
+    closed: &CancellationToken,
+    cancel: &CancellationToken,
+) {
+    use rsipstack::transport::stream::StreamConnection;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut screen = StreamScreen::new();
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let n = tokio::select! {
+            _ = closed.cancelled() => return,
+            _ = cancel.cancelled() => return,
+            n = from_peer.read(&mut chunk) => n,
+        };
+        let n = match n {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        screen.push(&chunk[..n]);
+        while let Some(piece) = screen.next_piece(make_tag().value()) {
+            match piece {
+                StreamPiece::Forward(bytes) => {
+                    let written = tokio::select! {
+                        _ = closed.cancelled() => return,
+                        _ = cancel.cancelled() => return,
+                        w = to_stack.write_all(&bytes) => w,
+                    };
+                    if written.is_err() {
+                        return;
+                    }
+                }
+                StreamPiece::Reject { response, reason } => {
+                    info!(%peer, reason, "answering malformed SIP request with 400");
+                    if let Err(e) = conn.send_raw(&response).await {
+                        debug!(%peer, error = %e, "could not send 400");
+                    }
+                }
+                StreamPiece::Drop(reason) => {
+                    debug!(%peer, reason, "dropped malformed SIP message");
+                }
+                StreamPiece::Close(why) => {
+                    limits.closed(peer, TransportKind::Tcp, &stats::NOT_SIP, why);
+                    let _ = conn.close().await;
+                    return;
+                }
+            }
+        }
+    }
+    // The peer closed its side: so does the pipe, and the stack's read
+    // sees the end of the stream.
+    let _ = to_stack.shutdown().await;
 }
 
 /// Completes the TLS handshake of a new connection within `first_request`,

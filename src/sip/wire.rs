@@ -313,6 +313,101 @@ pub fn screen_datagram(raw: &[u8], to_tag: &str) -> Screening {
     }
 }
 
+/// What to do with the next piece of a SIP byte stream (TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamPiece {
+    /// Hand these bytes to the stack: a message that passed the screening,
+    /// with the keep-alive CRLFs that came before it, or a keep-alive alone.
+    Forward(Vec<u8>),
+    /// Answer with these bytes (a 400) on the connection; the message is
+    /// not handed on.
+    Reject {
+        /// The encoded `400 Bad Request`.
+        response: Vec<u8>,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The message is not handed on and nothing can be answered (a
+    /// response, or a request without a `Via`).
+    Drop(&'static str),
+    /// The framing broke: the next message boundary cannot be found (RFC
+    /// 3261 §18.3), so the connection must close.
+    Close(&'static str),
+}
+
+/// Frames a SIP byte stream into messages by `Content-Length` and screens
+/// each one as [`screen_datagram`] screens a datagram, so that a stream
+/// peer gets the same answers as a datagram peer. Sans-IO: bytes go in
+/// with [`StreamScreen::push`], decisions come out of
+/// [`StreamScreen::next_piece`].
+#[derive(Debug, Default)]
+pub struct StreamScreen {
+    buf: Vec<u8>,
+    closed: bool,
+}
+
+impl StreamScreen {
+    /// An empty screen.
+    pub fn new() -> StreamScreen {
+        StreamScreen::default()
+    }
+
+    /// Bytes read from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if !self.closed {
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// Bytes held that are not a whole message yet.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next decision, or `None` when more bytes are needed. After
+    /// [`StreamPiece::Close`] nothing more comes out.
+    pub fn next_piece(&mut self, to_tag: &str) -> Option<StreamPiece> {
+        use super::limits::framing::{Framing, frame};
+        if self.closed || self.buf.is_empty() {
+            return None;
+        }
+        // A keep-alive (RFC 5626 §3.5.1) goes on as soon as it is whole,
+        // whatever follows it, as the stack reads it.
+        if self.buf.starts_with(b"\r\n\r\n") {
+            return Some(StreamPiece::Forward(self.buf.drain(..4).collect()));
+        }
+        let start = self
+            .buf
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(self.buf.len());
+        if start == self.buf.len() {
+            // Only line ends, fewer than a keep-alive: wait for what
+            // follows them.
+            return None;
+        }
+        match frame(&self.buf) {
+            Framing::Incomplete => None,
+            Framing::Invalid(why) => {
+                self.closed = true;
+                self.buf = Vec::new();
+                Some(StreamPiece::Close(why))
+            }
+            Framing::Complete(end) => {
+                let piece = match screen_datagram(&self.buf[start..end], to_tag) {
+                    Screening::Pass => StreamPiece::Forward(self.buf[..end].to_vec()),
+                    Screening::Reject { response, reason } => {
+                        StreamPiece::Reject { response, reason }
+                    }
+                    Screening::Drop(reason) => StreamPiece::Drop(reason),
+                };
+                self.buf.drain(..end);
+                Some(piece)
+            }
+        }
+    }
+}
+
 /// Whether an INVITE arriving in a dialog in `state` must be refused with
 /// `500` and `Retry-After` (RFC 3261 §14.2): the previous INVITE of the far
 /// end has no final response yet, or its 2xx has not been acknowledged
@@ -653,5 +748,107 @@ mod tests {
         assert!(out.contains("f: <sip:a@h> ;tag=1\r\n"), "{out}");
         assert!(out.contains("t: <sip:1@h>;tag=T\r\n"), "{out}");
         assert!(out.contains("Warning: 399 faxbridge \"r\"\r\n"));
+    }
+
+    /// Feeds `chunks` one after the other and collects every decision.
+    fn stream_pieces(chunks: &[&[u8]]) -> Vec<StreamPiece> {
+        let mut screen = StreamScreen::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            screen.push(chunk);
+            while let Some(p) = screen.next_piece("T") {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_stream_is_framed_and_screened_message_by_message() {
+        let good = GOOD.as_bytes();
+        let trailing_space = GOOD.replace("SIP/2.0\r\nVia", "SIP/2.0 \r\nVia");
+        let no_via = GOOD.replace(
+            "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1;rport\r\n",
+            "",
+        );
+        let with_body = GOOD.replace("Content-Length: 0", "Content-Length: 4") + "abcd";
+        let two = [good, good].concat();
+        let crlf_first = [b"\r\n".as_slice(), good].concat();
+        let bad_length = GOOD.replace("Content-Length: 0", "Content-Length: x");
+        let kinds = |pieces: &[StreamPiece]| -> Vec<String> {
+            pieces
+                .iter()
+                .map(|p| match p {
+                    StreamPiece::Forward(b) if b == good => "good".to_string(),
+                    StreamPiece::Forward(b) => format!("forward {}", b.len()),
+                    StreamPiece::Reject { reason, .. } => format!("400 {reason}"),
+                    StreamPiece::Drop(r) => format!("drop {r}"),
+                    StreamPiece::Close(r) => format!("close {r}"),
+                })
+                .collect()
+        };
+        // (name, reads, decisions)
+        type Case<'a> = (&'a str, Vec<&'a [u8]>, Vec<String>);
+        let cases: Vec<Case> = vec![
+            ("one message", vec![good], vec!["good".into()]),
+            (
+                "two in one read",
+                vec![&two],
+                vec!["good".into(), "good".into()],
+            ),
+            (
+                "byte by byte halves",
+                vec![&good[..10], &good[10..40], &good[40..]],
+                vec!["good".into()],
+            ),
+            (
+                "a body framed by Content-Length",
+                vec![with_body.as_bytes(), good],
+                vec![format!("forward {}", with_body.len()), "good".into()],
+            ),
+            (
+                "keep-alive alone, then a message",
+                vec![b"\r\n\r\n", good],
+                vec!["forward 4".into(), "good".into()],
+            ),
+            (
+                "keep-alive cut in two",
+                vec![b"\r\n", b"\r\n"],
+                vec!["forward 4".into()],
+            ),
+            (
+                "line ends before a message go with it",
+                vec![&crlf_first],
+                vec![format!("forward {}", good.len() + 2)],
+            ),
+            (
+                "a bad request between good ones is answered and skipped",
+                vec![good, trailing_space.as_bytes(), good],
+                vec![
+                    "good".into(),
+                    "400 request line is not METHOD SP Request-URI SP SIP-Version".into(),
+                    "good".into(),
+                ],
+            ),
+            (
+                "no Via: nothing to answer",
+                vec![no_via.as_bytes(), good],
+                vec!["drop missing Via".into(), "good".into()],
+            ),
+            (
+                "binary junk closes",
+                vec![b"\x16\x03\x01\x00\xa5\r\n", good],
+                vec!["close the start line is not text".into()],
+            ),
+            (
+                "an unreadable Content-Length closes",
+                vec![bad_length.as_bytes()],
+                vec!["close unreadable Content-Length".into()],
+            ),
+            ("incomplete waits", vec![&good[..good.len() - 1]], vec![]),
+        ];
+        for (name, chunks, want) in cases {
+            assert_eq!(kinds(&stream_pieces(&chunks)), want, "{name}");
+        }
     }
 }
