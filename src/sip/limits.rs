@@ -215,10 +215,10 @@ pub mod framing {
                 }
             }
         }
-        let total = head_len + 4 + content_length;
-        if total > MAX_MESSAGE {
-            return Framing::Invalid("message longer than 64 KiB");
-        }
+        let total = match (head_len + 4).checked_add(content_length) {
+            Some(t) if t <= MAX_MESSAGE => t,
+            _ => return Framing::Invalid("message longer than 64 KiB"),
+        };
         if msg.len() >= total {
             Framing::Complete(start + total)
         } else {
@@ -461,6 +461,11 @@ mod tests {
             (b"".to_vec(), Framing::Incomplete),
             (b"\r\n\r\n".to_vec(), Framing::Incomplete),
             (b"OPTIONS sip:a@b SIP/2.0\r\n".to_vec(), Framing::Incomplete),
+            // A Content-Length that would overflow the message's length.
+            (
+                b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 18446744073709551615\r\n\r\n".to_vec(),
+                Framing::Invalid("message longer than 64 KiB"),
+            ),
             // A read that ends between the CR and the LF of the start line.
             (b"OPTIONS sip:a@b SIP/2.0\r".to_vec(), Framing::Incomplete),
             (b"\nrealm:@\r".to_vec(), Framing::Incomplete),
