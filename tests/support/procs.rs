@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_faxbridge");
 
+/// How long to wait for a line the daemon logs about something the test
+/// already saw happen: the daemon may log it just after acting, and its
+/// output reaches the test through a reader thread, both late on a loaded
+/// machine. (A check that a line was *not* logged waits nothing.)
+#[allow(dead_code)]
+pub const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A child process killed on drop; its stdout lines are echoed to stderr
 /// with a prefix, kept for [`Proc::lines`] and [`Proc::log_contains`], and
 /// it is ready once it printed a line containing `marker` (kept: see
