@@ -566,18 +566,28 @@ impl faxbridge::alert::Alerts for RecordedAlerts {
 /// 4 s); while the relay is unavailable each round tries it once, not once
 /// per message; a silent relay is given up after 5 × `timeout_secs`; one
 /// alert is raised once mail has waited `alert_after_secs`, and it clears.
+///
+/// `RELAY_OUTAGE_SCALE=S` multiplies every duration by S (default 1, about
+/// 20 s in all); `RELAY_OUTAGE_SCALE=180` is an outage of about an hour
+/// with a back-off of 3 minutes doubling to 12, a 3-minute relay timeout
+/// and the alert after 15 minutes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert() {
     use faxbridge::mail::OutgoingMessage;
-    const TIMEOUT_SECS: u64 = 1;
-    const ALERT_AFTER: u64 = 5;
+    let scale: u64 = std::env::var("RELAY_OUTAGE_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let timeout_secs: u64 = scale;
+    let alert_after: u64 = 5 * scale;
     let env = env();
     let relay = ScriptedRelay::start(4).await;
     let mut cfg = config(Some(relay.port));
-    cfg.retry_initial_secs = 1;
-    cfg.retry_max_secs = 4;
-    cfg.alert_after_secs = ALERT_AFTER;
-    cfg.relay.as_mut().unwrap().timeout_secs = TIMEOUT_SECS;
+    cfg.retry_initial_secs = scale;
+    cfg.retry_max_secs = 4 * scale;
+    cfg.alert_after_secs = alert_after;
+    cfg.relay.as_mut().unwrap().timeout_secs = timeout_secs;
     let outbox = open(&env, &cfg).await;
     let alerts = std::sync::Arc::new(RecordedAlerts::default());
     outbox.set_alerts(alerts.clone());
@@ -614,7 +624,7 @@ async fn relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert()
     let queued = Instant::now();
     let worker = start_worker(&outbox);
 
-    wait_for(60, "four messages at the relay", || async {
+    wait_for(60 * scale, "four messages at the relay", || async {
         relay.message_ids().len() >= 4
     })
     .await;
@@ -683,9 +693,11 @@ async fn relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert()
     assert!(phases[5..].iter().all(|p| *p == Phase::Normal));
     // The back-off: 1, 2, 4 s between the refused attempts, 4 s (the cap)
     // before the silent one; the silent one is given up after 5 ×
-    // timeout_secs; 4 s later the relay works and takes everything.
+    // timeout_secs; 4 s later the relay works and takes everything (all
+    // times the scale).
+    let s = scale as f64;
     let gap = |i: usize| (conns[i].at - conns[i - 1].at).as_secs_f64();
-    for (i, want) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 4.0)] {
+    for (i, want) in [(1, 1.0 * s), (2, 2.0 * s), (3, 4.0 * s), (4, 4.0 * s)] {
         let got = gap(i);
         assert!(
             got >= want - 0.1 && got < want + 0.8,
@@ -698,14 +710,14 @@ async fn relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert()
         .client_left_after
         .expect("the client hung up on the silent relay")
         .as_secs_f64();
-    let deadline = 5.0 * TIMEOUT_SECS as f64;
+    let deadline = 5.0 * timeout_secs as f64;
     assert!(
         left >= deadline - 0.1 && left < deadline + 1.0,
         "gave up the silent relay after {left:.2} s"
     );
     let after_silent = (conns[5].at - silent.at).as_secs_f64() - left;
     assert!(
-        (3.9..4.8).contains(&after_silent),
+        (4.0 * s - 0.1..4.0 * s + 0.8).contains(&after_silent),
         "retried {after_silent:.2} s after giving up the silent relay"
     );
     let first = outbox.entries_for_fax("a").await.unwrap();
@@ -713,13 +725,13 @@ async fn relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert()
         assert_eq!((e.state, e.attempts), (DeliveryState::Sent, 6), "{e:?}");
     }
 
-    // One alert for the outage, once the oldest had waited ALERT_AFTER s.
+    // One alert for the outage, once the oldest had waited alert_after s.
     let raised = alerts.raised.lock().unwrap().clone();
     assert_eq!(raised.len(), 1, "{raised:?}");
     let (at, subject, body) = &raised[0];
     let waited = at.duration_since(first[0].queued_at).unwrap().as_secs_f64();
     assert!(
-        waited > ALERT_AFTER as f64 && waited < ALERT_AFTER as f64 + 1.5,
+        waited > alert_after as f64 && waited < alert_after as f64 + 1.5,
         "alert after the oldest had waited {waited:.2} s"
     );
     assert!(subject.contains("mail undeliverable"), "{subject}");
