@@ -1,26 +1,36 @@
-//! `faxbridge bench channels`: how many fax receptions the daemon sustains.
+//! `faxbridge bench channels`: how many fax receptions the daemon sustains,
+//! and what each costs, from one call to thousands.
 //!
 //! The benchmark starts the real daemon (this binary, `faxbridge run`) as a
 //! child process with a configuration of its own (spool in a work
-//! directory, faxes mailed to the local Maildir), then places `--calls`
-//! concurrent fax calls to it with the load mode of `faxbridge dial`
-//! (each a 3-page fine text document, G.711 or T.38 from the first INVITE).
-//! While the calls run it samples the daemon's CPU time and resident memory
-//! from `/proc`; afterwards it waits for every fax to be mailed and reads
-//! from the daemon's store when each message was handed to the Maildir.
+//! directory, faxes mailed to the local Maildir) and measures the raw
+//! engine cost of one receiving end in the same run ([`super::engine`]).
+//! Then, for each concurrency of `--calls` in turn, it starts the sender
+//! as a separate process — `faxbridge dial` in load mode, placing N
+//! concurrent calls of a 3-page fine text document (a typical business
+//! fax) — which sends as deployed gateways do: G.711 in 20 ms packets
+//! arriving within ±`--jitter-ms` (5) of their slot, or T.38 from the first
+//! INVITE with UDPTL redundancy `--redundancy` (3) and one IFP per
+//! datagram. While the sender runs, the daemon's CPU time, context
+//! switches and resident memory are read from `/proc`; afterwards every
+//! fax must be mailed, and the daemon's store says when each was handed to
+//! the Maildir.
 //!
-//! Reported, per run:
-//! - calls placed, succeeded, failed (by reason), peak concurrency;
+//! Reported, per concurrency:
+//! - calls placed and succeeded (all pages confirmed), peak concurrency;
 //! - daemon CPU per channel-second (CPU time over the sum of all calls'
-//!   durations), beside the raw engine cost of one receiving end measured
-//!   in the same run ([`super::engine`]) and their ratio;
-//! - daemon RSS at rest and at peak, and the peak increase per channel;
-//! - latency from each call's end (the dialler's BYE done) to its email in
-//!   the Maildir: p50, p99, max.
+//!   durations), and its ratio to the raw engine cost;
+//! - daemon wake-ups per second: voluntary and involuntary context switches
+//!   of all its threads (`/proc/PID/task/*/status`) over the sender's run
+//!   time;
+//! - daemon RSS growth per concurrent channel (peak over the level's idle
+//!   start);
+//! - latency from each call's end (the sender's BYE done) to its email in
+//!   the Maildir: p50 and p99.
 //!
-//! The dialling side runs in this process and spends about as much CPU as
-//! the daemon: on a 2-core machine both compete for the same cores, so the
-//! numbers are a lower bound of what the daemon alone would sustain.
+//! The sender runs on the same cores and spends about as much CPU as the
+//! daemon: on a 2-core machine both compete, so the numbers are a lower
+//! bound of what the daemon alone would sustain.
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -30,17 +40,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::Row;
 
-use crate::fax::FaxSettings;
-use crate::media::fax_call::FaxCallConfig;
 use crate::store::Store;
-use crate::tools::dial::{DialMode, DialOptions, LoadReport, dial_load};
+use crate::tools::dial::LoadReport;
 
 /// Command-line arguments of `faxbridge bench channels`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChannelsArgs {
-    /// Concurrent calls to place.
-    #[arg(long, default_value_t = 100)]
-    pub calls: u32,
+    /// Concurrent calls to place, one run per value: e.g. 1,20,100,500.
+    #[arg(long, value_delimiter = ',', default_value = "100")]
+    pub calls: Vec<u32>,
     /// Use T.38 (offered in the first INVITE) instead of G.711.
     #[arg(long)]
     pub t38: bool,
@@ -50,41 +58,62 @@ pub struct ChannelsArgs {
     /// every call tick in the same millisecond (the worst case).
     #[arg(long, default_value_t = 23)]
     pub spacing_ms: u64,
+    /// G.711: each packet arrives up to this many milliseconds before or
+    /// after its 20 ms slot (at random).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=9))]
+    pub jitter_ms: u64,
+    /// T.38: UDPTL redundancy depth of the sender.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub redundancy: u8,
     /// Seconds of fax per transport for the raw engine measurement.
     #[arg(long, default_value_t = 60)]
     pub engine_seconds: u32,
     /// Directory for the daemon's spool (default: a temporary one, removed).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
-    /// Longest wait for every fax to be mailed after the calls ended.
+    /// Longest wait for every fax of a run to be mailed after its calls
+    /// ended.
     #[arg(long, default_value_t = 300)]
     pub mail_wait_secs: u64,
 }
 
-/// Everything one run measured.
+/// What one concurrency measured.
 #[derive(Debug, Clone)]
-pub struct ChannelsReport {
-    /// `G.711` or `T.38`.
-    pub transport: &'static str,
-    /// The dialler's view.
+pub struct LevelReport {
+    /// Concurrent calls asked for.
+    pub calls: u32,
+    /// The sender's view.
     pub load: LoadReport,
-    /// Daemon CPU time (user + system) while the calls ran.
+    /// Daemon CPU time (user + system) while the sender ran.
     pub daemon_cpu: Duration,
+    /// Context switches of all the daemon's threads while the sender ran.
+    pub switches: u64,
+    /// Wall time of the sender's run.
+    pub wall: Duration,
     /// Sum of all successful calls' durations, in seconds.
     pub channel_seconds: f64,
-    /// Raw engine cost, one receiving end, ms per second of fax.
-    pub engine_ms_per_fax_second: f64,
     /// Daemon resident memory before the calls, KiB.
     pub rss_idle_kib: u64,
     /// Daemon resident memory at its highest during the calls, KiB.
     pub rss_peak_kib: u64,
     /// End of call → email in the Maildir, one per fax mailed, sorted.
     pub mail_latency: Vec<Duration>,
-    /// Faxes the daemon mailed.
+    /// Faxes of this run the daemon mailed.
     pub mailed: u32,
 }
 
-impl ChannelsReport {
+/// Everything one benchmark run measured.
+#[derive(Debug, Clone)]
+pub struct ChannelsReport {
+    /// `G.711` or `T.38`.
+    pub transport: &'static str,
+    /// Raw engine cost, one receiving end, ms per second of fax.
+    pub engine_ms_per_fax_second: f64,
+    /// One per concurrency, in the order run.
+    pub levels: Vec<LevelReport>,
+}
+
+impl LevelReport {
     /// Daemon CPU per channel-second, in ms.
     pub fn daemon_ms_per_channel_second(&self) -> f64 {
         if self.channel_seconds == 0.0 {
@@ -93,9 +122,21 @@ impl ChannelsReport {
         self.daemon_cpu.as_secs_f64() * 1000.0 / self.channel_seconds
     }
 
-    /// Daemon cost over raw engine cost.
-    pub fn ratio(&self) -> f64 {
-        self.daemon_ms_per_channel_second() / self.engine_ms_per_fax_second
+    /// Daemon wake-ups (context switches) per second of the run.
+    pub fn wakeups_per_second(&self) -> f64 {
+        if self.wall.is_zero() {
+            return 0.0;
+        }
+        self.switches as f64 / self.wall.as_secs_f64()
+    }
+
+    /// RSS growth per concurrent channel, KiB.
+    pub fn rss_per_channel_kib(&self) -> f64 {
+        if self.load.peak_concurrent == 0 {
+            return 0.0;
+        }
+        self.rss_peak_kib.saturating_sub(self.rss_idle_kib) as f64
+            / f64::from(self.load.peak_concurrent)
     }
 
     fn latency(&self, q: f64) -> Option<Duration> {
@@ -104,47 +145,48 @@ impl ChannelsReport {
     }
 }
 
+impl ChannelsReport {
+    /// Daemon cost over raw engine cost at one level.
+    pub fn ratio(&self, level: &LevelReport) -> f64 {
+        level.daemon_ms_per_channel_second() / self.engine_ms_per_fax_second
+    }
+}
+
 impl std::fmt::Display for ChannelsReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{}: {}", self.transport, self.load)?;
         writeln!(
             f,
-            "  daemon CPU {:.2} s over {:.0} channel-seconds = {:.3} ms per channel-second; \
-             engine alone {:.3} ms per fax-second; ratio {:.2}×",
-            self.daemon_cpu.as_secs_f64(),
-            self.channel_seconds,
-            self.daemon_ms_per_channel_second(),
-            self.engine_ms_per_fax_second,
-            self.ratio()
+            "{}: raw engine, one receiving end: {:.3} ms per fax-second",
+            self.transport, self.engine_ms_per_fax_second
         )?;
-        let per_channel = if self.load.peak_concurrent > 0 {
-            self.rss_peak_kib.saturating_sub(self.rss_idle_kib) as f64
-                / f64::from(self.load.peak_concurrent)
-        } else {
-            0.0
-        };
         writeln!(
             f,
-            "  daemon RSS idle {:.1} MiB, peak {:.1} MiB: {:.0} KiB per concurrent channel",
-            self.rss_idle_kib as f64 / 1024.0,
-            self.rss_peak_kib as f64 / 1024.0,
-            per_channel
+            "| transport | calls | succeeded | mailed | daemon ms per channel-s | ratio to engine | wake-ups/s | RSS per channel | end of call → mail p50 / p99 |"
         )?;
-        match (
-            self.latency(0.5),
-            self.latency(0.99),
-            self.mail_latency.last(),
-        ) {
-            (Some(p50), Some(p99), Some(max)) => writeln!(
+        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        for l in &self.levels {
+            let ms = |d: Option<Duration>| d.map_or("–".into(), |d| d.as_millis().to_string());
+            writeln!(
                 f,
-                "  end of call → email in the Maildir ({} faxes): p50 {} ms, p99 {} ms, max {} ms",
-                self.mailed,
-                p50.as_millis(),
-                p99.as_millis(),
-                max.as_millis()
-            ),
-            _ => writeln!(f, "  no fax was mailed"),
+                "| {} | {} | {} | {} | {:.3} | {:.2}× | {:.0} | {:.0} KiB | {} / {} ms |",
+                self.transport,
+                l.calls,
+                l.load.succeeded,
+                l.mailed,
+                l.daemon_ms_per_channel_second(),
+                self.ratio(l),
+                l.wakeups_per_second(),
+                l.rss_per_channel_kib(),
+                ms(l.latency(0.5)),
+                ms(l.latency(0.99)),
+            )?;
         }
+        for l in &self.levels {
+            if !l.load.failures.is_empty() {
+                writeln!(f, "{} calls: failures {:?}", l.calls, l.load.failures)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -187,6 +229,29 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// Context switches, voluntary and involuntary, of all the threads of a
+/// process now (`/proc/PID/task/*/status`). Threads that ended are not
+/// counted: the daemon's are long-lived (runtime workers, media clock).
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .map(|status| {
+            status
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix("voluntary_ctxt_switches:")
+                        .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+                })
+                .filter_map(|v| v.trim().parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum()
 }
 
 /// Clock ticks per second for `/proc` CPU times (`getconf CLK_TCK`).
@@ -250,7 +315,7 @@ fn document(dir: &Path) -> Result<PathBuf, ChannelsError> {
     Ok(path)
 }
 
-/// Run the benchmark once.
+/// Run the benchmark: every concurrency of `args.calls` against one daemon.
 pub async fn run_channels(args: &ChannelsArgs) -> Result<ChannelsReport, ChannelsError> {
     let mut _cleanup = None;
     let dir = match &args.work_dir {
@@ -276,10 +341,7 @@ pub async fn run_channels(args: &ChannelsArgs) -> Result<ChannelsReport, Channel
     let engine_ms = engine
         .rows
         .iter()
-        .find(|r| {
-            r.transport
-                .starts_with(if args.t38 { "T.38" } else { "G.711" })
-        })
+        .find(|r| r.transport.starts_with(transport))
         .map(|r| r.receiver_ms_per_fax_second())
         .ok_or_else(|| ChannelsError::Other("engine benchmark gave no row".into()))?;
 
@@ -301,7 +363,7 @@ pub async fn run_channels(args: &ChannelsArgs) -> Result<ChannelsReport, Channel
     )
     .map_err(io("writing the daemon configuration"))?;
     let exe = std::env::current_exe().map_err(io("finding the faxbridge binary"))?;
-    let child = Command::new(exe)
+    let child = Command::new(&exe)
         .args(["run", "--config"])
         .arg(&config)
         .stdout(Stdio::null())
@@ -321,56 +383,94 @@ pub async fn run_channels(args: &ChannelsArgs) -> Result<ChannelsReport, Channel
     }
     // Let start-up work (store, recovery) finish before measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let ticks = clock_ticks();
-    let rss_idle = rss_kib(pid).unwrap_or(0);
-    let cpu_before = cpu_time(pid, ticks).unwrap_or_default();
-
-    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let sampling = sampling.clone();
-        tokio::spawn(async move {
-            let mut peak = 0;
-            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_kib(pid).unwrap_or(0));
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            peak
-        })
-    };
-    let opts = DialOptions {
-        target: format!("sip:100@127.0.0.1:{port}"),
-        files: vec![doc],
-        mode: if args.t38 {
-            DialMode::T38
-        } else {
-            DialMode::G711
-        },
-        from_user: "7".to_string(),
-        account: None,
-        render: Default::default(),
-        call: FaxCallConfig {
-            fax: FaxSettings::default(),
-            watchdog: Duration::from_secs(60),
-            ..FaxCallConfig::default()
-        },
-    };
-    let load = dial_load(
-        opts,
-        args.calls,
-        args.calls,
-        Duration::from_millis(args.spacing_ms),
-    )
-    .await
-    .map_err(|e| ChannelsError::Other(format!("placing the calls: {e}")))?;
-    let cpu_after = cpu_time(pid, ticks).unwrap_or_default();
-    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
-    let rss_peak = sampler.await.unwrap_or(0);
-
-    // Every fax mailed: the outbox's own record of when.
     let store = Store::open_in_spool(&spool)
         .await
         .map_err(|e| ChannelsError::Other(format!("opening the daemon's store: {e}")))?;
+    let mut levels = Vec::new();
+    for (i, &calls) in args.calls.iter().enumerate() {
+        let level = run_level(args, &exe, &doc, port, pid, &store, &dir, i, calls).await?;
+        eprintln!(
+            "{transport} {calls}: {} of {} succeeded, {} mailed",
+            level.load.succeeded, level.load.calls, level.mailed
+        );
+        levels.push(level);
+    }
+    store.close().await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    Ok(ChannelsReport {
+        transport,
+        engine_ms_per_fax_second: engine_ms,
+        levels,
+    })
+}
+
+/// One concurrency: the sender process against the running daemon.
+#[allow(clippy::too_many_arguments)]
+async fn run_level(
+    args: &ChannelsArgs,
+    exe: &Path,
+    doc: &Path,
+    port: u16,
+    pid: u32,
+    store: &Store,
+    dir: &Path,
+    index: usize,
+    calls: u32,
+) -> Result<LevelReport, ChannelsError> {
+    let ticks = clock_ticks();
+    // Callers of this level are told apart by their From user's prefix.
+    let from = format!("7{index}");
+    let report_path = dir.join(format!("sender-{index}.json"));
+    let mut sender = Command::new(exe);
+    sender
+        .arg("dial")
+        .arg(format!("sip:100@127.0.0.1:{port}"))
+        .arg(doc)
+        .args(["--from", &from])
+        .args(["--calls", &calls.to_string()])
+        .args(["--concurrency", &calls.to_string()])
+        .args(["--spacing-ms", &args.spacing_ms.to_string()])
+        .args(["--redundancy", &args.redundancy.to_string()])
+        .arg("--report-json")
+        .arg(&report_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if args.t38 {
+        sender.arg("--t38");
+    } else {
+        sender
+            .arg("--g711")
+            .args(["--jitter-ms", &args.jitter_ms.to_string()]);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_idle = rss_kib(pid).unwrap_or(0);
+    let cpu_before = cpu_time(pid, ticks).unwrap_or_default();
+    let switches_before = context_switches(pid);
+    let started = Instant::now();
+    let mut child = sender.spawn().map_err(io("starting the sender"))?;
+    let mut peak = rss_idle;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(io("waiting for the sender"))? {
+            break status;
+        }
+        peak = peak.max(rss_kib(pid).unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let wall = started.elapsed();
+    let cpu_after = cpu_time(pid, ticks).unwrap_or_default();
+    let switches = context_switches(pid).saturating_sub(switches_before);
+    let json = std::fs::read(&report_path).map_err(io(format!(
+        "reading the sender's report (it exited with {status})"
+    )))?;
+    let load: LoadReport = serde_json::from_slice(&json)
+        .map_err(|e| ChannelsError::Other(format!("the sender's report: {e}")))?;
+
+    // Every fax of this level mailed: the outbox's own record of when.
     let deadline = Instant::now() + Duration::from_secs(args.mail_wait_secs);
+    let ended: HashMap<&str, SystemTime> =
+        load.ended.iter().map(|(u, t)| (u.as_str(), *t)).collect();
     let rows = loop {
         let rows = sqlx::query(
             "SELECT f.caller AS caller, m.sent_at_ms AS sent FROM mail_outbox m \
@@ -379,35 +479,37 @@ pub async fn run_channels(args: &ChannelsArgs) -> Result<ChannelsReport, Channel
         .fetch_all(store.pool())
         .await
         .map_err(|e| ChannelsError::Other(format!("reading the daemon's outbox: {e}")))?;
-        if rows.len() as u32 >= load.succeeded || Instant::now() > deadline {
-            break rows;
+        let ours: Vec<_> = rows
+            .into_iter()
+            .filter_map(|row| {
+                let caller: String = row.try_get("caller").ok()?;
+                let sent: i64 = row.try_get("sent").ok()?;
+                let end = ended.get(caller.as_str())?;
+                Some((*end, sent))
+            })
+            .collect();
+        if ours.len() as u32 >= load.succeeded || Instant::now() > deadline {
+            break ours;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let ended: HashMap<&str, SystemTime> =
-        load.ended.iter().map(|(u, t)| (u.as_str(), *t)).collect();
-    let mut mail_latency = Vec::new();
-    for row in &rows {
-        let caller: String = row.try_get("caller").unwrap_or_default();
-        let sent: Option<i64> = row.try_get("sent").ok();
-        if let (Some(end), Some(sent)) = (ended.get(caller.as_str()), sent) {
-            let sent = UNIX_EPOCH + Duration::from_millis(sent.max(0) as u64);
-            mail_latency.push(sent.duration_since(*end).unwrap_or_default());
-        }
-    }
+    let mut mail_latency: Vec<Duration> = rows
+        .iter()
+        .map(|(end, sent)| {
+            let sent = UNIX_EPOCH + Duration::from_millis((*sent).max(0) as u64);
+            sent.duration_since(*end).unwrap_or_default()
+        })
+        .collect();
     mail_latency.sort();
-    store.close().await;
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
     let channel_seconds = load.call_times.iter().map(Duration::as_secs_f64).sum();
-    Ok(ChannelsReport {
-        transport,
+    Ok(LevelReport {
+        calls,
         daemon_cpu: cpu_after.saturating_sub(cpu_before),
+        switches,
+        wall,
         channel_seconds,
-        engine_ms_per_fax_second: engine_ms,
         rss_idle_kib: rss_idle,
-        rss_peak_kib: rss_peak,
+        rss_peak_kib: peak,
         mailed: rows.len() as u32,
         mail_latency,
         load,
@@ -434,21 +536,44 @@ mod tests {
     }
 
     #[test]
+    fn own_thread_switches_are_counted() {
+        let before = context_switches(std::process::id());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(context_switches(std::process::id()) > before);
+    }
+
+    #[test]
     fn ratio_and_quantiles() {
-        let r = ChannelsReport {
-            transport: "G.711",
-            load: LoadReport::default(),
+        let l = LevelReport {
+            calls: 100,
+            load: LoadReport {
+                peak_concurrent: 100,
+                ..LoadReport::default()
+            },
             daemon_cpu: Duration::from_secs(2),
+            switches: 5000,
+            wall: Duration::from_secs(10),
             channel_seconds: 1000.0,
-            engine_ms_per_fax_second: 1.0,
             rss_idle_kib: 1000,
-            rss_peak_kib: 2000,
+            rss_peak_kib: 26_600,
             mail_latency: (1..=100).map(Duration::from_millis).collect(),
             mailed: 100,
         };
-        assert!((r.daemon_ms_per_channel_second() - 2.0).abs() < 1e-9);
-        assert!((r.ratio() - 2.0).abs() < 1e-9);
-        assert_eq!(r.latency(0.99), Some(Duration::from_millis(99)));
-        assert_eq!(r.latency(0.5), Some(Duration::from_millis(51)));
+        let r = ChannelsReport {
+            transport: "G.711",
+            engine_ms_per_fax_second: 1.0,
+            levels: vec![l.clone()],
+        };
+        assert!((l.daemon_ms_per_channel_second() - 2.0).abs() < 1e-9);
+        assert!((r.ratio(&l) - 2.0).abs() < 1e-9);
+        assert!((l.wakeups_per_second() - 500.0).abs() < 1e-9);
+        assert!((l.rss_per_channel_kib() - 256.0).abs() < 1e-9);
+        assert_eq!(l.latency(0.99), Some(Duration::from_millis(99)));
+        assert_eq!(l.latency(0.5), Some(Duration::from_millis(51)));
+        assert!(
+            r.to_string()
+                .contains("| G.711 | 100 | 0 | 100 | 2.000 | 2.00× | 500 | 256 KiB | 51 / 99 ms |"),
+            "{r}"
+        );
     }
 }

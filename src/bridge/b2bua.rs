@@ -64,7 +64,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::net::UdpSocket;
 use tracing::{debug, error, info, warn};
 
 use super::call::{Action, BridgeCall, Input, TIMER_C};
@@ -150,23 +149,13 @@ pub enum BridgeOutcome {
 }
 
 async fn leg_sockets(ip: IpAddr) -> std::io::Result<(LegSockets, RelayAddress)> {
-    let rtp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
-    let rtcp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+    let sockets = LegSockets::bind(ip)?;
     let addr = RelayAddress {
         ip,
-        rtp_port: rtp.local_addr()?.port(),
-        rtcp_port: rtcp.local_addr()?.port(),
+        rtp_port: sockets.rtp.local_addr()?.port(),
+        rtcp_port: sockets.rtcp.local_addr()?.port(),
     };
-    Ok((
-        LegSockets {
-            rtp,
-            rtcp,
-            remote_rtp: None,
-            remote_rtcp: None,
-            unit: None,
-        },
-        addr,
-    ))
+    Ok((sockets, addr))
 }
 
 fn session_id() -> u64 {
@@ -874,9 +863,13 @@ impl Bridge {
                         }
                     }
                 };
-                relay.set_mode(mode);
-                relay.set_remote(from, offerer.rtp, offerer.rtcp);
-                relay.set_remote(from.other(), answerer.rtp, answerer.rtcp);
+                relay.renegotiate(
+                    mode,
+                    &[
+                        (from, offerer.rtp, offerer.rtcp),
+                        (from.other(), answerer.rtp, answerer.rtcp),
+                    ],
+                );
                 (200, Some(answer.into_bytes()))
             }
             // The other party cannot do T.38: answer it ourselves and
@@ -893,14 +886,16 @@ impl Bridge {
                     return (status, None);
                 };
                 info!(t38_leg = ?from, refused = status, "T.38 refused by the other side: gatewaying G.711 to T.38");
-                relay.set_mode(MediaMode::Gateway(GatewayMode {
-                    t38_leg: from,
-                    law,
-                    payload_type,
-                    t38,
-                    udp_ec,
-                }));
-                relay.set_remote(from, offerer.rtp, offerer.rtcp);
+                relay.renegotiate(
+                    MediaMode::Gateway(GatewayMode {
+                        t38_leg: from,
+                        law,
+                        payload_type,
+                        t38,
+                        udp_ec,
+                    }),
+                    &[(from, offerer.rtp, offerer.rtcp)],
+                );
                 (200, Some(answer.into_bytes()))
             }
             Ok(ReInviteOutcome::Rejected(status)) => (status, None),

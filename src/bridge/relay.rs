@@ -9,8 +9,16 @@
 //! leg's socket leaves the other leg's socket of the same kind, byte for
 //! byte: SSRC, sequence numbers and timestamps are the sender's, and no
 //! sample is inserted or dropped, so a modem or fax on one side hears the
-//! other exactly as the network delivered it (re-timing audio would break
-//! V.22 and V.29 carriers and T.30 timing).
+//! other as the network delivered it (re-timing audio would break V.22 and
+//! V.29 carriers and T.30 timing).
+//!
+//! The relay is a channel of the shared [`MediaClock`]: every 20 ms step
+//! forwards what arrived on the four sockets since the last one, so a
+//! bridged call costs no thread wake-up of its own. A datagram waits at
+//! most one step (20 ms, 10 ms on average) before it is forwarded; a
+//! stream of 20 ms packets keeps its spacing, since the step and the
+//! packets run at the same rate, and the receiving party's jitter buffer
+//! absorbs the rare step in which two packets leave together.
 //!
 //! # Media stays with the legs that signalled it
 //!
@@ -43,7 +51,7 @@
 //! other way round. Fax timing is sample-exact, so the gateway is clocked
 //! like faxbridge's own fax calls (`media::fax_call`):
 //!
-//! * a 20 ms tick with missed ticks run back to back, each taking exactly
+//! * the clock's 20 ms step (missed steps run back to back), each taking exactly
 //!   160 samples from a fixed-delay playout buffer of the audio leg's RTP
 //!   (a slot whose packet is missing, including everything before the
 //!   first packet, is handed to the gateway as missing samples, never
@@ -70,26 +78,27 @@
 //!
 //! # Driving it
 //!
-//! [`Relay::start`] spawns the task. [`Relay::set_mode`] and
+//! [`Relay::start`] hands the relay to the clock. [`Relay::set_mode`] and
 //! [`Relay::set_remote`] apply what a re-INVITE changed (T.38 on both legs,
-//! new media addresses); [`Relay::counters`] reads the live packet
-//! counters, and [`Relay::stop`] ends the task and returns the
+//! new media addresses) at the next step; [`Relay::counters`] reads the
+//! live packet counters, and [`Relay::stop`] ends the relay and returns the
 //! [`RelayReport`] with the classification.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use std::net::UdpSocket;
+use std::sync::mpsc;
+use std::time::Instant;
 
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::sync::{oneshot, watch};
 
 pub use super::leg::{GatewayMode, Leg, MediaMode};
 use crate::fax::g711::G711Law;
 use crate::fax::{GatewaySettings, GatewayStats, SAMPLES_PER_20MS, T38Gateway};
 use crate::media::classifier::{CallClassifier, Classification};
+use crate::media::clock::{Channel, MediaClock, Step};
 use crate::media::rtp::{self, RtpSender};
 use crate::media::rtp_stream::{Chunk, PlayoutBuffer};
 use crate::media::source::{self, CallKind, Datagram, DropReason, SourceGuard, Verdict};
@@ -121,7 +130,7 @@ struct Relayed {
     ssrc: u32,
     sequence: u16,
     timestamp: u32,
-    at: tokio::time::Instant,
+    at: Instant,
 }
 
 impl Relayed {
@@ -150,6 +159,9 @@ fn wire(mode: MediaMode, leg: usize) -> MediaMode {
 }
 
 /// A leg's sockets and the party's media addresses from its SDP.
+///
+/// The sockets must not block ([`UdpSocket::set_nonblocking`]): the clock
+/// reads and writes them on its steps ([`LegSockets::bind`] makes them so).
 #[derive(Debug)]
 pub struct LegSockets {
     /// RTP (or UDPTL) socket facing the party.
@@ -164,6 +176,25 @@ pub struct LegSockets {
     /// ATA port: its media is taken only from there (and from its SDP's
     /// address, which must be the same). `None` for the trunk.
     pub unit: Option<IpAddr>,
+}
+
+impl LegSockets {
+    /// Non-blocking RTP and RTCP sockets on `ip` (ports chosen by the
+    /// system), no party known yet.
+    pub fn bind(ip: IpAddr) -> std::io::Result<LegSockets> {
+        let open = || {
+            let s = UdpSocket::bind(SocketAddr::new(ip, 0))?;
+            s.set_nonblocking(true)?;
+            Ok::<_, std::io::Error>(s)
+        };
+        Ok(LegSockets {
+            rtp: open()?,
+            rtcp: open()?,
+            remote_rtp: None,
+            remote_rtcp: None,
+            unit: None,
+        })
+    }
 }
 
 /// Which socket of a leg.
@@ -321,12 +352,15 @@ pub struct RelayReport {
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    /// The relay task ended abnormally.
-    #[error("the media relay task failed ({0}); the call's media statistics are lost")]
-    Task(#[from] tokio::task::JoinError),
+    /// The relay ended abnormally (a panic in a step).
+    #[error("the media relay failed; the call's media statistics are lost")]
+    Lost,
 }
 
 enum Control {
+    Stop,
+    /// Several changes that must take effect in the same step.
+    Together(Vec<Control>),
     Mode(MediaMode),
     Remote {
         leg: Leg,
@@ -338,23 +372,23 @@ enum Control {
 /// A running relay.
 #[derive(Debug)]
 pub struct Relay {
-    control: mpsc::UnboundedSender<Control>,
-    stop: watch::Sender<bool>,
+    control: mpsc::Sender<Control>,
     counters: Arc<RelayCounters>,
-    task: JoinHandle<RelayReport>,
+    report: oneshot::Receiver<RelayReport>,
 }
 
 impl Relay {
-    /// Start relaying between `caller` and `callee` in `mode`. The task
-    /// also stops when `shutdown` turns `true` (the daemon's stop signal).
+    /// Start relaying between `caller` and `callee` in `mode`, from the
+    /// clock's next step. The relay also stops when `shutdown` turns
+    /// `true` (the daemon's stop signal).
     pub fn start(
         caller: LegSockets,
         callee: LegSockets,
         mode: MediaMode,
         shutdown: Option<watch::Receiver<bool>>,
     ) -> Relay {
-        let (control, control_rx) = mpsc::unbounded_channel();
-        let (stop, stop_rx) = watch::channel(false);
+        let (control, control_rx) = mpsc::channel();
+        let (report_tx, report) = oneshot::channel();
         let counters = Arc::new(RelayCounters::default());
         let classifier = match CallClassifier::new() {
             Ok(c) => Some(c),
@@ -378,6 +412,10 @@ impl Relay {
             relayed: [None; 2],
             gateway: None,
             gateway_stats: None,
+            control: control_rx,
+            shutdown,
+            report: Some(report_tx),
+            buf: vec![0; MAX_DATAGRAM],
         };
         for leg in [Leg::Caller, Leg::Callee] {
             task.check_unit(leg);
@@ -385,12 +423,11 @@ impl Relay {
         if let MediaMode::Gateway(g) = mode {
             task.start_gateway(g);
         }
-        let task = tokio::spawn(task.run(control_rx, stop_rx, shutdown));
+        MediaClock::global().add(Box::new(task));
         Relay {
             control,
-            stop,
             counters,
-            task,
+            report,
         }
     }
 
@@ -408,6 +445,23 @@ impl Relay {
         let _ = self.control.send(Control::Remote { leg, rtp, rtcp });
     }
 
+    /// What a re-INVITE answered on both legs changed: the new `mode` and
+    /// the legs' new media addresses, all in force from the same step (no
+    /// datagram is forwarded in the new mode to an old address).
+    pub fn renegotiate(
+        &self,
+        mode: MediaMode,
+        remotes: &[(Leg, Option<SocketAddr>, Option<SocketAddr>)],
+    ) {
+        let mut changes = vec![Control::Mode(mode)];
+        changes.extend(
+            remotes
+                .iter()
+                .map(|&(leg, rtp, rtcp)| Control::Remote { leg, rtp, rtcp }),
+        );
+        let _ = self.control.send(Control::Together(changes));
+    }
+
     /// The live counters.
     pub fn counters(&self) -> &RelayCounters {
         &self.counters
@@ -415,8 +469,8 @@ impl Relay {
 
     /// Stop relaying and return what was seen.
     pub async fn stop(self) -> Result<RelayReport, RelayError> {
-        let _ = self.stop.send(true);
-        Ok(self.task.await?)
+        let _ = self.control.send(Control::Stop);
+        self.report.await.map_err(|_| RelayError::Lost)
     }
 }
 
@@ -426,7 +480,7 @@ fn next_port(addr: Option<SocketAddr>) -> Option<SocketAddr> {
     Some(SocketAddr::new(a.ip(), a.port().checked_add(1)?))
 }
 
-/// The relay task's state.
+/// The relay's state, stepped by the clock.
 struct Task {
     legs: [LegSockets; 2],
     /// Per leg, the RTP (or UDPTL) and the RTCP stream's binding.
@@ -439,13 +493,18 @@ struct Task {
     relayed: [Option<Relayed>; 2],
     gateway: Option<Gateway>,
     gateway_stats: Option<GatewayStats>,
+    control: mpsc::Receiver<Control>,
+    shutdown: Option<watch::Receiver<bool>>,
+    /// Where the report goes when the relay stops.
+    report: Option<oneshot::Sender<RelayReport>>,
+    /// Receive buffer.
+    buf: Vec<u8>,
 }
 
 /// The running T.38 gateway and the media state around it.
 struct Gateway {
     mode: GatewayMode,
     engine: T38Gateway,
-    ticker: Interval,
     playout: PlayoutBuffer,
     /// The SSRC whose audio the playout buffer holds.
     playing: Option<u32>,
@@ -468,13 +527,9 @@ impl Gateway {
         let ec = ErrorCorrection::for_negotiated(mode.udp_ec, GATEWAY_REDUNDANCY);
         let encoder = UdptlEncoder::new(ec, usize::from(mode.t38.max_datagram.max(100)))
             .map_err(|e| e.to_string())?;
-        let mut ticker = tokio::time::interval(std::time::Duration::from_millis(20));
-        // Missed ticks run back to back: exactly 160 samples per 20 ms.
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
         Ok(Gateway {
             mode,
             engine,
-            ticker,
             playout: PlayoutBuffer::new(GATEWAY_PLAYOUT_SAMPLES),
             playing: None,
             sender: match relayed {
@@ -491,28 +546,6 @@ impl Gateway {
             repeat: ec == ErrorCorrection::None,
         })
     }
-}
-
-async fn gateway_tick(gateway: &mut Option<Gateway>) {
-    match gateway {
-        Some(g) => {
-            g.ticker.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-enum Event {
-    Stop,
-    Control(Control),
-    Tick,
-    Datagram {
-        leg: usize,
-        stream: Stream,
-        len: usize,
-        from: SocketAddr,
-    },
-    Idle,
 }
 
 /// What a datagram is, as far as binding the leg to its party cares: RTP
@@ -549,96 +582,100 @@ fn valid(mode: MediaMode, stream: Stream, data: &[u8]) -> bool {
         (MediaMode::Rtp, Stream::Rtcp) => {
             data.len() >= 8 && data[0] >> 6 == 2 && (200..=204).contains(&data[1])
         }
-        // T.38 §9.1: a 16-bit sequence number, then the length-prefixed
-        // primary IFP (at least one octet).
-        (MediaMode::Udptl, Stream::Rtp) => data.len() >= 4,
+        // T.38 §9.1 as a whole: a sequence number, the primary IFP and the
+        // error recovery. A party's own RTP still arriving after the switch
+        // to T.38 is not UDPTL, so it cannot bind the leg to its RTP port.
+        (MediaMode::Udptl, Stream::Rtp) => crate::media::udptl::parse_packet(data).is_ok(),
         (MediaMode::Udptl, Stream::Rtcp) => false,
         (MediaMode::Gateway(_), _) => false,
     }
 }
 
-async fn stopped(rx: &mut Option<watch::Receiver<bool>>) {
-    match rx {
-        Some(rx) => {
-            if rx.wait_for(|v| *v).await.is_err() {
-                // The sender is gone: nothing can stop us that way any more.
-                std::future::pending::<()>().await;
+/// Most datagrams read from one socket per step: a normal stream brings
+/// one or two; a flood is left to the socket's buffer (and dropped by the
+/// kernel) rather than starving the other calls.
+const MAX_DRAIN: usize = 64;
+
+impl Channel for Task {
+    fn step(&mut self, _now: Instant) -> Step {
+        loop {
+            match self.control.try_recv() {
+                Ok(c) => {
+                    if self.apply(c) {
+                        return self.finish();
+                    }
+                }
+                Err(mpsc::TryRecvError::Disconnected) => return self.finish(),
+                Err(mpsc::TryRecvError::Empty) => break,
             }
         }
-        None => std::future::pending().await,
+        if self.shutdown.as_ref().is_some_and(|s| *s.borrow()) {
+            return self.finish();
+        }
+        // Taken out for the loop (an empty Vec does not allocate).
+        let mut buf = std::mem::take(&mut self.buf);
+        for (leg, stream) in [
+            (0, Stream::Rtp),
+            (1, Stream::Rtp),
+            (0, Stream::Rtcp),
+            (1, Stream::Rtcp),
+        ] {
+            for _ in 0..MAX_DRAIN {
+                let socket = match stream {
+                    Stream::Rtp => &self.legs[leg].rtp,
+                    Stream::Rtcp => &self.legs[leg].rtcp,
+                };
+                match socket.recv_from(&mut buf) {
+                    Ok((len, from)) => self.datagram(leg, stream, &buf[..len], from),
+                    // ICMP port unreachable surfaces as an error on some
+                    // platforms: the party is not listening yet.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => {}
+                }
+            }
+        }
+        self.buf = buf;
+        self.gateway_step();
+        Step::Continue
     }
 }
 
 impl Task {
-    async fn run(
-        mut self,
-        mut control: mpsc::UnboundedReceiver<Control>,
-        stop: watch::Receiver<bool>,
-        shutdown: Option<watch::Receiver<bool>>,
-    ) -> RelayReport {
-        let mut stop = Some(stop);
-        let mut shutdown = shutdown;
-        let mut bufs = [[0u8; MAX_DATAGRAM]; 4];
-        loop {
-            let event = {
-                let [b0, b1, b2, b3] = &mut bufs;
-                let [a, b] = &self.legs;
-                let gateway = &mut self.gateway;
-                let dg = |leg, stream, r: std::io::Result<(usize, SocketAddr)>| match r {
-                    Ok((len, from)) => Event::Datagram {
-                        leg,
-                        stream,
-                        len,
-                        from,
-                    },
-                    // ICMP port unreachable surfaces as an error on some
-                    // platforms: the party is not listening yet.
-                    Err(_) => Event::Idle,
-                };
-                // Unbiased: branches are polled from a random start, so
-                // under overload no leg's socket is starved by the other's.
-                tokio::select! {
-                    _ = stopped(&mut stop) => Event::Stop,
-                    _ = stopped(&mut shutdown) => Event::Stop,
-                    // The owner dropped the handle without stopping: stop.
-                    c = control.recv() => c.map_or(Event::Stop, Event::Control),
-                    _ = gateway_tick(gateway) => Event::Tick,
-                    r = a.rtp.recv_from(b0) => dg(0, Stream::Rtp, r),
-                    r = b.rtp.recv_from(b1) => dg(1, Stream::Rtp, r),
-                    r = a.rtcp.recv_from(b2) => dg(0, Stream::Rtcp, r),
-                    r = b.rtcp.recv_from(b3) => dg(1, Stream::Rtcp, r),
+    /// Carry out a control message; true when it says stop.
+    fn apply(&mut self, control: Control) -> bool {
+        match control {
+            Control::Stop => return true,
+            Control::Together(all) => {
+                let mut stop = false;
+                for c in all {
+                    stop |= self.apply(c);
                 }
-            };
-            match event {
-                Event::Stop => break,
-                Event::Idle => {}
-                Event::Tick => self.gateway_step(),
-                Event::Control(Control::Mode(mode)) => self.set_mode(mode),
-                Event::Control(Control::Remote { leg, rtp, rtcp }) => {
-                    let g = &mut self.guards[leg.index()];
-                    g[0].arm(rtp);
-                    g[1].arm(rtcp.or_else(|| next_port(rtp)));
-                    self.check_unit(leg);
-                }
-                Event::Datagram {
-                    leg,
-                    stream,
-                    len,
-                    from,
-                } => {
-                    let slot = leg + 2 * (stream as usize);
-                    let data = &bufs[slot][..len];
-                    self.datagram(leg, stream, data, from).await;
-                }
+                return stop;
+            }
+            Control::Mode(mode) => self.set_mode(mode),
+            Control::Remote { leg, rtp, rtcp } => {
+                let g = &mut self.guards[leg.index()];
+                g[0].arm(rtp);
+                g[1].arm(rtcp.or_else(|| next_port(rtp)));
+                self.check_unit(leg);
             }
         }
+        false
+    }
+
+    /// The relay stops: the report goes to [`Relay::stop`].
+    fn finish(&mut self) -> Step {
         self.stop_gateway();
-        RelayReport {
+        let report = RelayReport {
             from_caller: self.counters.dirs[0].snapshot(),
             from_callee: self.counters.dirs[1].snapshot(),
             classification: self.classifier.as_ref().map(|c| c.classification()),
             gateway: self.gateway_stats,
+        };
+        if let Some(tx) = self.report.take() {
+            let _ = tx.send(report);
         }
+        Step::Done
     }
 
     /// Say loudly when an ATA leg's SDP names another address than its
@@ -735,7 +772,7 @@ impl Task {
         match self.guards[audio][0].send_to() {
             Some(to) => {
                 let packet = g.sender.audio_frame(&out);
-                match self.legs[audio].rtp.try_send_to(&packet, to) {
+                match self.legs[audio].rtp.send_to(&packet, to) {
                     Ok(n) => {
                         bump(&counters.forwarded, 1);
                         bump(&counters.forwarded_bytes, n as u64);
@@ -770,7 +807,7 @@ impl Task {
             };
             let times = if g.repeat { p.transmissions.max(1) } else { 1 };
             for _ in 0..times {
-                match self.legs[t38].rtp.try_send_to(&datagram, to) {
+                match self.legs[t38].rtp.send_to(&datagram, to) {
                     Ok(n) => {
                         bump(&counters.forwarded, 1);
                         bump(&counters.forwarded_bytes, n as u64);
@@ -829,7 +866,7 @@ impl Task {
         self.send_ifps();
     }
 
-    async fn datagram(&mut self, leg: usize, stream: Stream, data: &[u8], from: SocketAddr) {
+    fn datagram(&mut self, leg: usize, stream: Stream, data: &[u8], from: SocketAddr) {
         let counters = &self.counters.dirs[leg];
         let s = stream as usize;
         if stream == Stream::Rtp {
@@ -860,7 +897,7 @@ impl Task {
             Stream::Rtp => &self.legs[other].rtp,
             Stream::Rtcp => &self.legs[other].rtcp,
         };
-        match socket.send_to(data, to).await {
+        match socket.send_to(data, to) {
             Ok(_) if stream == Stream::Rtcp => bump(&counters.rtcp_forwarded, 1),
             Ok(n) => {
                 bump(&counters.forwarded, 1);
@@ -872,7 +909,7 @@ impl Task {
                         ssrc: p.header.ssrc,
                         sequence: p.header.sequence,
                         timestamp: p.header.timestamp,
-                        at: tokio::time::Instant::now(),
+                        at: Instant::now(),
                     });
                 }
             }
@@ -920,7 +957,10 @@ mod tests {
     fn classify_tells_binding_what_it_needs() {
         let pkt = rtp::build(&header(8, 1, 0xabcd), &[0xd5; 160], 0).unwrap();
         let rr = [0x80, 201, 0, 1, 0, 0, 0, 1];
-        let udptl = [0, 1, 1, 0xff];
+        let udptl = UdptlEncoder::new(ErrorCorrection::Redundancy { depth: 3 }, 400)
+            .unwrap()
+            .encode(&[0x04])
+            .unwrap();
         let gateway = MediaMode::Gateway(GatewayMode {
             t38_leg: Leg::Callee,
             law: G711Law::ALaw,
@@ -994,8 +1034,12 @@ mod tests {
         let rr = [0x80, 201, 0, 1, 0, 0, 0, 1];
         assert!(valid(MediaMode::Rtp, Stream::Rtcp, &rr));
         assert!(!valid(MediaMode::Rtp, Stream::Rtcp, &pkt));
-        assert!(valid(MediaMode::Udptl, Stream::Rtp, &[0, 1, 1, 0xff]));
+        let mut encoder = UdptlEncoder::new(ErrorCorrection::Redundancy { depth: 3 }, 400).unwrap();
+        let udptl = encoder.encode(&[0x04]).unwrap();
+        assert!(valid(MediaMode::Udptl, Stream::Rtp, &udptl));
         assert!(!valid(MediaMode::Udptl, Stream::Rtp, &[0, 1]));
+        // Late RTP from the party after the switch to T.38.
+        assert!(!valid(MediaMode::Udptl, Stream::Rtp, &pkt));
         assert!(!valid(MediaMode::Udptl, Stream::Rtcp, &rr));
     }
 
@@ -1011,21 +1055,13 @@ mod tests {
         use crate::fax::{ConnectToneTx, GeneratedTone};
         use crate::media::udptl::{ErrorCorrection, RxEvent, UdptlDecoder, UdptlEncoder};
 
-        let bind = || async { UdpSocket::bind("127.0.0.1:0").await.unwrap() };
+        let bind = || async { tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap() };
         let (audio_party, t38_party) = (bind().await, bind().await);
-        let leg = |remote: &UdpSocket| {
-            let remote = remote.local_addr().unwrap();
-            async move {
-                LegSockets {
-                    rtp: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-                    rtcp: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
-                    remote_rtp: Some(remote),
-                    remote_rtcp: None,
-                    unit: None,
-                }
-            }
+        let leg = |remote: &tokio::net::UdpSocket| LegSockets {
+            remote_rtp: Some(remote.local_addr().unwrap()),
+            ..LegSockets::bind("127.0.0.1".parse().unwrap()).unwrap()
         };
-        let (caller, callee) = (leg(&audio_party).await, leg(&t38_party).await);
+        let (caller, callee) = (leg(&audio_party), leg(&t38_party));
         let (to_audio_leg, to_t38_leg) = (
             caller.rtp.local_addr().unwrap(),
             callee.rtp.local_addr().unwrap(),

@@ -1,16 +1,22 @@
 //! The media task of one fax call: G.711 RTP or T.38 UDPTL on one side, a
 //! [`FaxSession`] on the other, switched by SIP re-INVITEs.
 //!
-//! One tokio task per call owns both UDP sockets, the SIP call's event
-//! stream and the fax session; SpanDSP state never leaves it. The task is a
-//! thin loop around sans-IO parts:
+//! A call has two halves. Its media — both UDP sockets, the fax session,
+//! the playout buffer, the UDPTL codec — is a channel of the shared
+//! [`MediaClock`], stepped every 20 ms together with every other call's;
+//! its signalling — the SIP call's events, re-INVITEs, the switching
+//! decisions — is a tokio task that wakes only when something happens
+//! (a SIP event, a timer of the switch, or an event of the media: a fax
+//! tone heard, a T.30 frame, the end). The two share the media state
+//! behind a mutex the clock takes once per step. Both are thin loops
+//! around sans-IO parts:
 //!
-//! * **Clock.** A 20 ms interval with [`MissedTickBehavior::Burst`]: after a
-//!   scheduling hiccup the missed ticks run back to back, so exactly 160
-//!   samples are sent and 160 samples are played per elapsed 20 ms. A fax
-//!   modem cannot tolerate inserted or dropped samples. Each tick first
-//!   reads every datagram that arrived since the last one, so a call wakes
-//!   only on its clock and on SIP events.
+//! * **Clock.** One step per 20 ms of the shared clock; after a scheduling
+//!   hiccup the missed steps run back to back, so exactly 160 samples are
+//!   sent and 160 samples are played per elapsed 20 ms. A fax modem cannot
+//!   tolerate inserted or dropped samples. Each step first reads every
+//!   datagram that arrived since the last one; the sockets are not
+//!   registered with the runtime, so a datagram wakes nothing.
 //! * **Audio** (PCMA/PCMU as answered in SDP): every tick one 160-octet RTP
 //!   packet ([`super::rtp::RtpSender`] stamps sequence, timestamp and SSRC)
 //!   and one 20 ms pull from a fixed-delay playout buffer
@@ -62,11 +68,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use std::net::UdpSocket;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
+
+use super::clock::{Channel, MediaClock, Step};
 
 use super::rtp::{self, RtpSender};
 use super::rtp_stream::{Chunk, PlayoutBuffer};
@@ -145,6 +155,11 @@ pub struct FaxCallConfig {
     /// mid-call does not resend them, and reception records a confirmed
     /// document so a crash before the hang-up does not mark it partial.
     pub progress: Option<Arc<watch::Sender<CallProgress>>>,
+    /// Send each RTP packet up to this much before or after its 20 ms slot
+    /// (uniformly random, around a constant delay of the same size), as a
+    /// network with jitter would deliver it: for `faxbridge dial
+    /// --jitter-ms` and the channels benchmark. Zero sends on the slot.
+    pub send_jitter: Duration,
 }
 
 /// Live progress of a call, published through [`FaxCallConfig::progress`].
@@ -174,6 +189,7 @@ impl Default for FaxCallConfig {
             playout_delay: Duration::from_millis(60),
             watchdog: Duration::from_secs(60),
             progress: None,
+            send_jitter: Duration::ZERO,
         }
     }
 }
@@ -201,16 +217,24 @@ pub struct MediaSockets {
 impl MediaSockets {
     /// Bind an RTP and a UDPTL socket on `ip` (ports chosen by the system;
     /// an even RTP port when one comes up, as RFC 3550 §11 recommends).
+    ///
+    /// The sockets do not block and are not registered with the runtime:
+    /// the media clock reads them on its steps.
     pub async fn bind(ip: IpAddr) -> Result<MediaSockets, FaxCallError> {
         let bind_err = |source| FaxCallError::Bind { ip, source };
-        let mut rtp = UdpSocket::bind((ip, 0)).await.map_err(bind_err)?;
+        let open = || {
+            let s = UdpSocket::bind((ip, 0))?;
+            s.set_nonblocking(true)?;
+            Ok(s)
+        };
+        let mut rtp = open().map_err(bind_err)?;
         for _ in 0..8 {
             if rtp.local_addr().map_err(bind_err)?.port() % 2 == 0 {
                 break;
             }
-            rtp = UdpSocket::bind((ip, 0)).await.map_err(bind_err)?;
+            rtp = open().map_err(bind_err)?;
         }
-        let udptl = UdpSocket::bind((ip, 0)).await.map_err(bind_err)?;
+        let udptl = open().map_err(bind_err)?;
         let rtp_port = rtp.local_addr().map_err(bind_err)?.port();
         let udptl_port = udptl.local_addr().map_err(bind_err)?.port();
         Ok(MediaSockets {
@@ -595,29 +619,30 @@ pub async fn place_call(
     .await)
 }
 
-/// The state of one call's media task.
-struct CallTask {
+/// What the media tells the call's task.
+#[derive(Debug)]
+enum MediaEvent {
+    /// The far end's fax signal was heard in the received audio.
+    Heard(FaxSignal),
+    /// A T.30 frame passed (the page count may have moved), or the session
+    /// finished.
+    Fax(FaxState),
+    /// The call is over as far as the media goes: the linger after the
+    /// fax ran out, or the watchdog fired.
+    End(CallEnd),
+}
+
+/// The media half of a call: what the clock steps every 20 ms. Shared
+/// with the call's task behind a mutex.
+struct FaxMedia {
     call_id: String,
-    call: ActiveCall,
-    handle: CallHandle,
     sockets: MediaSockets,
-    job: FaxJob,
-    cfg: FaxCallConfig,
     session: FaxSession,
     leg: Leg,
-    initial: MediaPath,
-    /// The T.38 switching decisions: which re-INVITE to send, how to
-    /// answer the far end's, what a change of media does to the session.
-    switch: Switch,
-    /// Our re-INVITE in flight.
-    reinvite: Option<JoinHandle<Result<ReInviteOutcome, CallError>>>,
-    /// The far end's re-INVITE being answered.
-    their: Option<ReInvite>,
-    /// What [`SwitchAction::Prepare`] built, until it is installed.
-    prepared: Option<(Option<FaxSession>, Leg)>,
-    /// When the fax session was seen finished: the call lingers from there
-    /// (from the switch, after the far end went back to audio).
-    finished_at: Option<Instant>,
+    /// False once the far end went back to voice after the fax: the leg
+    /// then carries silence (the switch decides; the task keeps this in
+    /// step with it).
+    session_drives_leg: bool,
     /// Listens to the far end's audio for its fax signal while the switch
     /// listens; `None` once heard, given up or moot.
     detector: Option<FaxToneDetector>,
@@ -631,6 +656,64 @@ struct CallTask {
     /// stream's SDP address.
     udptl_guard: SourceGuard,
     stats: MediaStats,
+    /// When the fax session was seen finished: the call lingers from there
+    /// (from the switch, after the far end went back to audio).
+    finished_at: Option<Instant>,
+    linger: Duration,
+    watchdog: Duration,
+    /// The session's T.30 activity count at the last step.
+    last_activity: Option<u64>,
+    /// When the session last showed progress.
+    progress_at: Instant,
+    progress: Option<Arc<watch::Sender<CallProgress>>>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    /// [`MediaEvent::End`] was sent.
+    end_sent: bool,
+    /// Set by the task when the call ends: the clock drops the channel at
+    /// its next step.
+    stopped: bool,
+    /// Receive buffer of both sockets.
+    buf: Vec<u8>,
+    /// With [`FaxCallConfig::send_jitter`]: the jitter, and the RTP socket
+    /// shared with the delay line that sends the packets.
+    jitter: Option<(Duration, Arc<UdpSocket>)>,
+}
+
+/// The signalling half of a call: a task that wakes on SIP events, the
+/// switch's timers and the media's events.
+struct CallTask {
+    call_id: String,
+    call: ActiveCall,
+    handle: CallHandle,
+    job: FaxJob,
+    cfg: FaxCallConfig,
+    media: Arc<Mutex<FaxMedia>>,
+    events: mpsc::UnboundedReceiver<MediaEvent>,
+    initial: MediaPath,
+    /// The T.38 switching decisions: which re-INVITE to send, how to
+    /// answer the far end's, what a change of media does to the session.
+    switch: Switch,
+    /// Our re-INVITE in flight.
+    reinvite: Option<JoinHandle<Result<ReInviteOutcome, CallError>>>,
+    /// The far end's re-INVITE being answered.
+    their: Option<ReInvite>,
+    /// What [`SwitchAction::Prepare`] built, until it is installed.
+    prepared: Option<(Option<FaxSession>, Leg)>,
+}
+
+/// The clock's handle on a call's media.
+struct FaxChannel(Arc<Mutex<FaxMedia>>);
+
+impl Channel for FaxChannel {
+    fn step(&mut self, now: Instant) -> Step {
+        lock(&self.0).step(now)
+    }
+}
+
+fn lock(media: &Mutex<FaxMedia>) -> std::sync::MutexGuard<'_, FaxMedia> {
+    // A panic in a step leaves the state as it was at the panic; the call
+    // still ends and reports what it has.
+    media.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl CallTask {
@@ -651,7 +734,7 @@ impl CallTask {
     ) -> CallTask {
         let handle = call.handle.clone();
         let initial = leg.path();
-        let now = Instant::now().into_std();
+        let now = Instant::now();
         let mut switch = Switch::new(
             SwitchConfig {
                 caps,
@@ -680,74 +763,68 @@ impl CallTask {
         } else {
             None
         };
-        let mut task = CallTask {
-            call_id,
-            call,
-            handle,
+        let linger = match session.direction() {
+            Direction::Send => LINGER_SENDER,
+            Direction::Receive => LINGER_RECEIVER,
+        };
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let jitter = (!cfg.send_jitter.is_zero())
+            .then(|| sockets.rtp.try_clone().ok())
+            .flatten()
+            .map(|s| (cfg.send_jitter, Arc::new(s)));
+        let mut media = FaxMedia {
+            call_id: call_id.clone(),
             sockets,
-            job,
-            cfg: cfg.clone(),
             session,
             leg,
-            initial,
-            switch,
-            reinvite: None,
-            their: None,
-            prepared: None,
-            finished_at: None,
+            session_drives_leg: switch.session_drives_leg(),
             detector,
             detect_pcm: Vec::with_capacity(FRAME),
             rtp_guard: SourceGuard::new(None, None),
             udptl_guard: SourceGuard::new(None, None),
             stats: MediaStats::default(),
+            finished_at: None,
+            linger,
+            watchdog: cfg.watchdog,
+            last_activity: None,
+            progress_at: now,
+            progress: cfg.progress.clone(),
+            events: events_tx,
+            end_sent: false,
+            stopped: false,
+            buf: vec![0; MAX_DATAGRAM],
+            jitter,
         };
-        task.arm_leg();
-        task
-    }
-
-    /// The far end signalled the current leg's stream (at set-up or in a
-    /// re-INVITE): take its datagrams from the signalled address only, and
-    /// bind the stream anew.
-    fn arm_leg(&mut self) {
-        match &self.leg {
-            Leg::Audio(a) => self.rtp_guard.arm(a.remote),
-            Leg::T38(t) => self.udptl_guard.arm(t.remote),
+        media.arm_leg();
+        CallTask {
+            call_id,
+            call,
+            handle,
+            job,
+            cfg: cfg.clone(),
+            media: Arc::new(Mutex::new(media)),
+            events,
+            initial,
+            switch,
+            reinvite: None,
+            their: None,
+            prepared: None,
         }
     }
 
     /// What switching needs to know of the fax session.
     fn fax_state(&self) -> FaxState {
-        FaxState {
-            pages: self.session.pages_transferred(),
-            finished: self.session.is_finished(),
-        }
+        lock(&self.media).fax_state()
     }
 
     async fn run(mut self) -> FaxCallReport {
         let started = Instant::now();
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
-        let mut rtp_buf = vec![0u8; MAX_DATAGRAM];
-        let mut udptl_buf = vec![0u8; MAX_DATAGRAM];
-        let mut last_activity: Option<u64> = None;
-        let mut progress_at = Instant::now();
-        let linger = match self.session.direction() {
-            Direction::Send => LINGER_SENDER,
-            Direction::Receive => LINGER_RECEIVER,
-        };
+        MediaClock::global().add(Box::new(FaxChannel(self.media.clone())));
         let mut signalling_ended = false;
         let ended_by = loop {
-            // The switch's timers (our re-INVITE due, the end of listening
-            // for the fax signal), checked on every wake-up: at least each
-            // 20 ms tick.
-            if self
-                .switch
-                .poll_timeout()
-                .is_some_and(|at| Instant::now().into_std() >= at)
-            {
-                self.feed(SwitchInput::Timeout).await;
-            }
-            let t38 = matches!(self.leg, Leg::T38(_));
+            // The switch's timers: our re-INVITE due, the end of listening
+            // for the fax signal.
+            let timeout = self.switch.poll_timeout();
             let (call, reinvite) = (&mut self.call, &mut self.reinvite);
             tokio::select! {
                 event = call.next_event(), if !signalling_ended => match event {
@@ -763,7 +840,7 @@ impl CallTask {
                     }
                     Some(CallEvent::Ended(reason)) => {
                         signalling_ended = true;
-                        if !self.session.is_finished() {
+                        if !lock(&self.media).session.is_finished() {
                             info!(call_id = %self.call_id, ?reason, "call ended before the fax finished");
                             break CallEnd::Signalling(reason);
                         }
@@ -771,7 +848,7 @@ impl CallTask {
                     }
                     None => {
                         signalling_ended = true;
-                        if !self.session.is_finished() {
+                        if !lock(&self.media).session.is_finished() {
                             break CallEnd::Signalling(EndReason::LocalHangup);
                         }
                         break CallEnd::Completed;
@@ -791,84 +868,45 @@ impl CallTask {
                     };
                     self.feed(SwitchInput::ReInviteDone(outcome)).await;
                 }
-                _ = tick.tick() => {
-                    self.drain(&mut rtp_buf, &mut udptl_buf, t38);
-                    let heard = self.on_tick();
-                    let now = Instant::now();
-                    if let Some(signal) = heard {
+                event = self.events.recv() => match event {
+                    Some(MediaEvent::Heard(signal)) => {
                         info!(call_id = %self.call_id, %signal, "far end's fax signal heard; re-INVITE to T.38");
                         self.feed(SwitchInput::SignalHeard).await;
                     }
-                    if self.session.is_finished() {
-                        let at = match self.finished_at {
-                            Some(at) => at,
-                            None => {
-                                self.finished_at = Some(now);
-                                let fax = self.fax_state();
-                                self.feed(SwitchInput::Fax(fax)).await;
-                                now
-                            }
-                        };
-                        if now - at >= linger {
-                            break CallEnd::Completed;
-                        }
-                        continue;
-                    }
-                    // A page is confirmed only by a T.30 frame (MCF), so
-                    // the page count (a SpanDSP statistics call, which
-                    // reads the TIFF when sending) is read only when the
-                    // frame count moved.
-                    let activity = self.session.t30_activity();
-                    if last_activity != Some(activity) {
-                        last_activity = Some(activity);
-                        progress_at = now;
-                        let pages = self.session.pages_transferred();
-                        let complete = self.session.document_confirmed();
-                        if let Some(p) = &self.cfg.progress {
-                            p.send_if_modified(|p| {
-                                let more = pages > p.pages_confirmed;
-                                if more {
-                                    p.pages_confirmed = pages;
-                                }
-                                let done = complete && !p.document_confirmed;
-                                if done {
-                                    p.document_confirmed = true;
-                                }
-                                more || done
-                            });
-                        }
-                        let fax = FaxState { pages, finished: false };
-                        self.feed(SwitchInput::Fax(fax)).await;
-                    } else if now - progress_at >= self.cfg.watchdog {
-                        warn!(
-                            call_id = %self.call_id,
-                            "no fax progress for {} s; ending the call",
-                            self.cfg.watchdog.as_secs()
-                        );
-                        break CallEnd::Watchdog;
-                    }
-                }
+                    Some(MediaEvent::Fax(fax)) => self.feed(SwitchInput::Fax(fax)).await,
+                    Some(MediaEvent::End(end)) => break end,
+                    // The media holds the sender for as long as we hold it.
+                    None => break CallEnd::Completed,
+                },
+                _ = tokio::time::sleep_until(
+                    tokio::time::Instant::from_std(timeout.unwrap_or(started))
+                ), if timeout.is_some() => self.feed(SwitchInput::Timeout).await,
             }
         };
         if let Some(task) = self.reinvite.take() {
             task.abort();
         }
-        self.session.hang_up();
+        {
+            let mut media = lock(&self.media);
+            media.stopped = true;
+            media.session.hang_up();
+        }
         if !signalling_ended && let Err(e) = self.handle.hangup().await {
             debug!(call_id = %self.call_id, error = %e, "hang-up failed");
         }
-        self.retire_leg();
-        let outcome = self
+        let mut media = lock(&self.media);
+        media.retire_leg();
+        let outcome = media
             .session
             .outcome()
             .cloned()
             .unwrap_or_else(|| FaxOutcome {
-                direction: self.session.direction(),
+                direction: media.session.direction(),
                 status: FaxStatus::Failed {
                     code: -1,
                     reason: "The fax engine reported no result.".into(),
                 },
-                pages_transferred: self.session.pages_transferred(),
+                pages_transferred: media.session.pages_transferred(),
                 pages_total: None,
                 pages_stored: 0,
                 output_failed: false,
@@ -876,7 +914,7 @@ impl CallTask {
                 bit_rate: None,
                 ecm: false,
                 remote_ident: None,
-                samples: self.session.samples(),
+                samples: media.session.samples(),
                 tiff: match &self.job {
                     FaxJob::Send(p) | FaxJob::Receive(p) => p.clone(),
                 },
@@ -885,12 +923,13 @@ impl CallTask {
             call_id: self.call_id.clone(),
             outcome,
             initial_media: self.initial,
-            media: self.leg.path(),
+            media: media.leg.path(),
             switches: self.switch.switches(),
             ended_by,
-            stats: self.stats,
+            stats: media.stats,
             elapsed: started.elapsed(),
         };
+        drop(media);
         info!(call_id = %self.call_id, stats = ?report.stats, "fax call: {report}");
         report
     }
@@ -898,7 +937,7 @@ impl CallTask {
     /// Hand `input` to the switch and carry out every action it returns,
     /// including those that follow from reporting a prepared change.
     async fn feed(&mut self, input: SwitchInput) {
-        let now = Instant::now().into_std();
+        let now = Instant::now();
         self.switch.handle(input, now);
         while let Some(action) = self.switch.poll_action() {
             match action {
@@ -951,9 +990,9 @@ impl CallTask {
                 }
                 SwitchAction::Install(engine) => self.install(engine),
                 SwitchAction::StopListening(why) => {
+                    let detector = lock(&self.media).detector.take();
                     if why == ListenEnd::NoSignal {
-                        let modem = self
-                            .detector
+                        let modem = detector
                             .as_ref()
                             .is_some_and(FaxToneDetector::data_modem_answer_seen);
                         info!(
@@ -963,7 +1002,6 @@ impl CallTask {
                             FAX_SIGNAL_TIMEOUT.as_secs()
                         );
                     }
-                    self.detector = None;
                 }
                 SwitchAction::StayOnAudio { why, retry_at } => {
                     let retry = retry_at.is_some();
@@ -990,6 +1028,8 @@ impl CallTask {
                 }
             }
         }
+        let drives = self.switch.session_drives_leg();
+        lock(&self.media).session_drives_leg = drives;
     }
 
     /// Build what a change of media needs (a new fax session and media
@@ -1017,45 +1057,47 @@ impl CallTask {
         let Some((session, leg)) = self.prepared.take() else {
             return;
         };
+        let mut media = lock(&self.media);
+        let media = &mut *media;
         match engine {
             Engine::Restart => {
                 info!(
                     call_id = %self.call_id,
-                    from = %self.leg.path(),
+                    from = %media.leg.path(),
                     to = %leg.path(),
                     "switching media; the fax session restarts"
                 );
-                self.retire_leg();
+                media.retire_leg();
                 if let Some(s) = session {
-                    self.session = s;
+                    media.session = s;
                 }
-                self.leg = leg;
-                self.arm_leg();
+                media.leg = leg;
+                media.arm_leg();
             }
             Engine::EndKeepingResult => {
-                if !self.session.is_finished() {
+                if !media.session.is_finished() {
                     // Its T.30 messages cannot reach the far end any more.
-                    self.session.hang_up();
+                    media.session.hang_up();
                 }
                 info!(
                     call_id = %self.call_id,
-                    from = %self.leg.path(),
+                    from = %media.leg.path(),
                     to = %leg.path(),
-                    pages = self.session.pages_transferred(),
-                    success = self.session.outcome().is_some_and(FaxOutcome::is_success),
+                    pages = media.session.pages_transferred(),
+                    success = media.session.outcome().is_some_and(FaxOutcome::is_success),
                     "the far end went back to audio after the fax; keeping the fax result"
                 );
-                self.retire_leg();
-                self.leg = leg;
-                self.arm_leg();
+                media.retire_leg();
+                media.leg = leg;
+                media.arm_leg();
                 // The linger counts from the switch, so the far end that
                 // asked for it normally hangs up first.
-                self.finished_at = None;
+                media.finished_at = None;
             }
             Engine::Keep => {
                 // Same media with new addresses or parameters: keep the
                 // stream state where it matters.
-                match (&mut self.leg, leg) {
+                match (&mut media.leg, leg) {
                     (Leg::Audio(old), Leg::Audio(new)) => {
                         old.remote = new.remote;
                         old.sends = new.sends;
@@ -1076,8 +1118,103 @@ impl CallTask {
                     }
                     (old, new) => *old = new,
                 }
-                self.arm_leg();
+                media.arm_leg();
             }
+        }
+    }
+}
+
+impl FaxMedia {
+    /// The far end signalled the current leg's stream (at set-up or in a
+    /// re-INVITE): take its datagrams from the signalled address only, and
+    /// bind the stream anew.
+    fn arm_leg(&mut self) {
+        match &self.leg {
+            Leg::Audio(a) => self.rtp_guard.arm(a.remote),
+            Leg::T38(t) => self.udptl_guard.arm(t.remote),
+        }
+    }
+
+    /// What switching needs to know of the fax session.
+    fn fax_state(&self) -> FaxState {
+        FaxState {
+            pages: self.session.pages_transferred(),
+            finished: self.session.is_finished(),
+        }
+    }
+
+    /// Tell the call's task; it is gone only when the call has ended.
+    fn tell(&self, event: MediaEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// One 20 ms step, due at `now`.
+    fn step(&mut self, now: Instant) -> Step {
+        if self.stopped {
+            return Step::Done;
+        }
+        let t38 = matches!(self.leg, Leg::T38(_));
+        self.drain(t38);
+        if let Some(signal) = self.on_tick() {
+            self.tell(MediaEvent::Heard(signal));
+        }
+        if self.session.is_finished() {
+            let at = match self.finished_at {
+                Some(at) => at,
+                None => {
+                    self.finished_at = Some(now);
+                    self.tell(MediaEvent::Fax(self.fax_state()));
+                    now
+                }
+            };
+            if now.saturating_duration_since(at) >= self.linger {
+                self.end(CallEnd::Completed);
+            }
+            return Step::Continue;
+        }
+        // A page is confirmed only by a T.30 frame (MCF), so the page count
+        // (a SpanDSP statistics call, which reads the TIFF when sending) is
+        // read only when the frame count moved.
+        let activity = self.session.t30_activity();
+        if self.last_activity != Some(activity) {
+            self.last_activity = Some(activity);
+            self.progress_at = now;
+            let pages = self.session.pages_transferred();
+            let complete = self.session.document_confirmed();
+            if let Some(p) = &self.progress {
+                p.send_if_modified(|p| {
+                    let more = pages > p.pages_confirmed;
+                    if more {
+                        p.pages_confirmed = pages;
+                    }
+                    let done = complete && !p.document_confirmed;
+                    if done {
+                        p.document_confirmed = true;
+                    }
+                    more || done
+                });
+            }
+            self.tell(MediaEvent::Fax(FaxState {
+                pages,
+                finished: false,
+            }));
+        } else if now.saturating_duration_since(self.progress_at) >= self.watchdog && !self.end_sent
+        {
+            warn!(
+                call_id = %self.call_id,
+                "no fax progress for {} s; ending the call",
+                self.watchdog.as_secs()
+            );
+            self.end(CallEnd::Watchdog);
+        }
+        Step::Continue
+    }
+
+    /// The media is done with the call; the task hangs up.
+    fn end(&mut self, why: CallEnd) {
+        if !self.end_sent {
+            self.end_sent = true;
+            self.tell(MediaEvent::End(why));
         }
     }
 
@@ -1100,30 +1237,31 @@ impl CallTask {
         }
     }
 
-    /// Take every datagram that arrived since the last tick. The sockets
-    /// are read on the tick rather than woken per packet: the modem consumes
-    /// audio 20 ms at a time anyway and the playout buffer places packets by
-    /// timestamp, so nothing changes for the fax, while each call wakes 50
-    /// times a second instead of 100 or more. UDPTL is read only on a T.38
-    /// leg; datagrams that come early wait in the socket for the switch.
-    fn drain(&mut self, rtp_buf: &mut [u8], udptl_buf: &mut [u8], t38: bool) {
+    /// Take every datagram that arrived since the last step. The modem
+    /// consumes audio 20 ms at a time anyway and the playout buffer places
+    /// packets by timestamp, so reading on the step changes nothing for
+    /// the fax. UDPTL is read only on a T.38 leg; datagrams that come
+    /// early wait in the socket for the switch.
+    fn drain(&mut self, t38: bool) {
+        // Taken out for the loop (an empty Vec does not allocate).
+        let mut buf = std::mem::take(&mut self.buf);
         for _ in 0..MAX_DRAIN {
-            match self.sockets.rtp.try_recv_from(rtp_buf) {
-                Ok((n, from)) => self.on_rtp(&rtp_buf[..n], from),
+            match self.sockets.rtp.recv_from(&mut buf) {
+                Ok((n, from)) => self.on_rtp(&buf[..n], from),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => debug!(call_id = %self.call_id, error = %e, "RTP socket error"),
             }
         }
-        if !t38 {
-            return;
-        }
-        for _ in 0..MAX_DRAIN {
-            match self.sockets.udptl.try_recv_from(udptl_buf) {
-                Ok((n, from)) => self.on_udptl(&udptl_buf[..n], from),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => debug!(call_id = %self.call_id, error = %e, "UDPTL socket error"),
+        if t38 {
+            for _ in 0..MAX_DRAIN {
+                match self.sockets.udptl.recv_from(&mut buf) {
+                    Ok((n, from)) => self.on_udptl(&buf[..n], from),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => debug!(call_id = %self.call_id, error = %e, "UDPTL socket error"),
+                }
             }
         }
+        self.buf = buf;
     }
 
     /// Count a datagram the far end did not send.
@@ -1211,9 +1349,8 @@ impl CallTask {
     /// the detector heard it in this step's received audio.
     fn on_tick(&mut self) -> Option<FaxSignal> {
         let mut heard = None;
-        let drives = self.switch.session_drives_leg();
         match &mut self.leg {
-            Leg::Audio(a) if !drives => {
+            Leg::Audio(a) if !self.session_drives_leg => {
                 // Voice after the fax: the finished session has nothing to
                 // say on this leg. Received audio is drained and dropped;
                 // silence keeps the far end's jitter buffer fed.
@@ -1223,7 +1360,7 @@ impl CallTask {
                     }
                 }
                 let out = [silence_of(a.codec); FRAME];
-                Self::send_audio(&self.sockets, a, &out, &mut self.stats);
+                Self::send_audio(&self.sockets, a, &out, &mut self.stats, &self.jitter);
             }
             Leg::Audio(a) => {
                 for chunk in a.playout.pull(FRAME) {
@@ -1246,7 +1383,7 @@ impl CallTask {
                 }
                 let mut out = [0u8; FRAME];
                 let _ = self.session.transmit_payload(&mut out);
-                Self::send_audio(&self.sockets, a, &out, &mut self.stats);
+                Self::send_audio(&self.sockets, a, &out, &mut self.stats, &self.jitter);
             }
             Leg::T38(t) => {
                 let _ = self.session.advance(FRAME as u32);
@@ -1263,11 +1400,17 @@ impl CallTask {
         a: &mut AudioLeg,
         frame: &[u8; FRAME],
         stats: &mut MediaStats,
+        jitter: &Option<(Duration, Arc<UdpSocket>)>,
     ) {
         match a.remote.filter(|_| a.sends) {
             Some(to) => {
                 let packet = a.sender.audio_frame(frame);
-                match sockets.rtp.try_send_to(&packet, to) {
+                if let Some((jitter, socket)) = jitter {
+                    super::delay_line::DelayLine::global().send(socket, to, packet, *jitter);
+                    stats.rtp_sent += 1;
+                    return;
+                }
+                match sockets.rtp.send_to(&packet, to) {
                     Ok(_) => stats.rtp_sent += 1,
                     Err(_) => stats.send_errors += 1,
                 }
@@ -1295,7 +1438,7 @@ impl CallTask {
             };
             let times = if t.repeat { p.transmissions.max(1) } else { 1 };
             for _ in 0..times {
-                match sockets.udptl.try_send_to(&datagram, to) {
+                match sockets.udptl.send_to(&datagram, to) {
                     Ok(_) => stats.udptl_sent += 1,
                     Err(_) => stats.send_errors += 1,
                 }

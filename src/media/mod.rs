@@ -11,6 +11,8 @@
 //! calls and the bridge's relay alike).
 
 pub mod classifier;
+pub mod clock;
+pub mod delay_line;
 pub mod fax_call;
 pub mod rtp;
 pub mod rtp_stream;

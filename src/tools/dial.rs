@@ -202,7 +202,7 @@ pub async fn dial_one_verifying(
 }
 
 /// What a load run ([`dial_load`]) saw.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LoadReport {
     /// Calls placed.
     pub calls: u32,
@@ -415,6 +415,15 @@ pub struct DialArgs {
     /// the system bundle /etc/ssl/certs/ca-certificates.crt).
     #[arg(long, value_name = "PEM")]
     pub tls_ca: Option<PathBuf>,
+    /// Send each G.711 packet up to this many milliseconds before or after
+    /// its 20 ms slot (at random), as a network with jitter delivers them
+    /// (at most 9, so packets are never reordered).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=9))]
+    pub jitter_ms: u64,
+    /// Load mode: also write the summary as JSON to this file (what
+    /// `faxbridge bench channels` reads).
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
 }
 
 /// A G.711 law on the command line.
@@ -464,6 +473,7 @@ impl DialArgs {
                 },
                 redundancy: self.redundancy,
                 watchdog: Duration::from_secs(self.watchdog.max(1)),
+                send_jitter: Duration::from_millis(self.jitter_ms),
                 ..FaxCallConfig::default()
             },
         }
@@ -487,6 +497,14 @@ pub fn run_cli(args: DialArgs) -> Result<ExitCode, ToolError> {
             args.tls_ca.clone(),
         ))?;
         println!("{report}");
+        if let Some(path) = &args.report_json {
+            let io = |source| ToolError::Io {
+                path: path.clone(),
+                source,
+            };
+            let json = serde_json::to_vec(&report).map_err(|e| io(std::io::Error::other(e)))?;
+            std::fs::write(path, json).map_err(io)?;
+        }
         return Ok(if report.succeeded == report.calls {
             ExitCode::SUCCESS
         } else {
