@@ -488,7 +488,7 @@ pub fn run_cli(args: DialArgs) -> Result<ExitCode, ToolError> {
         .validate()
         .map_err(|e| ToolError::Call(crate::media::fax_call::FaxCallError::Fax(e)))?;
     let runtime = tokio::runtime::Runtime::new().map_err(ToolError::Runtime)?;
-    if args.calls > 1 {
+    if args.calls > 1 || args.report_json.is_some() {
         let report = runtime.block_on(dial_load_verifying(
             opts,
             args.calls,
