@@ -39,6 +39,8 @@
 #![deny(unsafe_code)]
 
 pub mod alert;
+#[cfg(test)]
+mod alloc_count;
 pub mod ata;
 #[cfg(feature = "bench")]
 pub mod bench;

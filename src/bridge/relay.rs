@@ -100,7 +100,7 @@ use crate::fax::{GatewaySettings, GatewayStats, SAMPLES_PER_20MS, T38Gateway};
 use crate::media::classifier::{CallClassifier, Classification};
 use crate::media::clock::{Channel, MediaClock, Step};
 use crate::media::rtp::{self, RtpSender};
-use crate::media::rtp_stream::{Chunk, PlayoutBuffer};
+use crate::media::rtp_stream::{Piece, PlayoutBuffer};
 use crate::media::source::{self, CallKind, Datagram, DropReason, SourceGuard, Verdict};
 use crate::media::t38_stream::trim_fec_padding;
 use crate::media::udptl::{ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder};
@@ -509,6 +509,8 @@ struct Gateway {
     /// The SSRC whose audio the playout buffer holds.
     playing: Option<u32>,
     sender: RtpSender,
+    /// The audio packet being sent, kept for the next one.
+    packet: Vec<u8>,
     encoder: UdptlEncoder,
     decoder: UdptlDecoder,
     /// With no UDPTL error correction, SpanDSP's repeat counts apply.
@@ -541,6 +543,7 @@ impl Gateway {
                     mode.payload_type,
                 ),
             },
+            packet: Vec::with_capacity(rtp::FIXED_HEADER_LEN + FRAME),
             encoder,
             decoder: UdptlDecoder::new(0),
             repeat: ec == ErrorCorrection::None,
@@ -744,24 +747,23 @@ impl Task {
         let t38 = g.mode.t38_leg.index();
         let dirs = [Leg::Caller.direction(), Leg::Callee.direction()];
         let mut pcm = [0i16; FRAME];
-        for chunk in g.playout.pull(FRAME) {
-            match chunk {
-                Chunk::Audio(bytes) => {
-                    g.engine.receive_payload(&bytes);
-                    if let Some(c) = self.classifier.as_mut() {
-                        let n = bytes.len().min(FRAME);
-                        g.mode.law.decode_into(&bytes[..n], &mut pcm[..n]);
-                        c.feed(dirs[audio], &pcm[..n]);
-                    }
-                }
-                Chunk::Missing(n) => {
-                    g.engine.receive_missing(n);
-                    if let Some(c) = self.classifier.as_mut() {
-                        c.feed_missing(dirs[audio], n);
-                    }
+        let (engine, classifier, law) = (&mut g.engine, &mut self.classifier, g.mode.law);
+        g.playout.pull_each(FRAME, |piece| match piece {
+            Piece::Audio(bytes) => {
+                engine.receive_payload(bytes);
+                if let Some(c) = classifier.as_mut() {
+                    let n = bytes.len().min(FRAME);
+                    law.decode_into(&bytes[..n], &mut pcm[..n]);
+                    c.feed(dirs[audio], &pcm[..n]);
                 }
             }
-        }
+            Piece::Missing(n) => {
+                engine.receive_missing(n);
+                if let Some(c) = classifier.as_mut() {
+                    c.feed_missing(dirs[audio], n);
+                }
+            }
+        });
         let mut out = [0u8; FRAME];
         g.engine.transmit_payload(&mut out);
         if let Some(c) = self.classifier.as_mut() {
@@ -771,8 +773,8 @@ impl Task {
         let counters = &self.counters.dirs[t38];
         match self.guards[audio][0].send_to() {
             Some(to) => {
-                let packet = g.sender.audio_frame(&out);
-                match self.legs[audio].rtp.send_to(&packet, to) {
+                g.sender.audio_frame_into(&out, &mut g.packet);
+                match self.legs[audio].rtp.send_to(&g.packet, to) {
                     Ok(n) => {
                         bump(&counters.forwarded, 1);
                         bump(&counters.forwarded_bytes, n as u64);

@@ -311,14 +311,24 @@ impl RtpSender {
     /// timestamp, then the timestamp advances by the number of samples and
     /// the sequence number by one.
     pub fn audio_frame(&mut self, frame: &[u8]) -> Vec<u8> {
-        let mut header =
-            RtpHeader::new(self.payload_type, self.sequence, self.timestamp, self.ssrc);
-        header.marker = std::mem::take(&mut self.next_marker);
+        let mut out = Vec::with_capacity(FIXED_HEADER_LEN + frame.len());
+        self.audio_frame_into(frame, &mut out);
+        out
+    }
+
+    /// [`RtpSender::audio_frame`] into `out` (cleared first), so that a
+    /// sender that keeps `out` allocates nothing per packet.
+    pub fn audio_frame_into(&mut self, frame: &[u8], out: &mut Vec<u8>) {
+        let marker = std::mem::take(&mut self.next_marker);
+        out.clear();
+        out.push(0x80);
+        out.push((self.payload_type & 0x7f) | if marker { 0x80 } else { 0 });
+        out.extend_from_slice(&self.sequence.to_be_bytes());
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&self.ssrc.to_be_bytes());
+        out.extend_from_slice(frame);
         self.sequence = self.sequence.wrapping_add(1);
         self.timestamp = self.timestamp.wrapping_add(frame.len() as u32);
-        // The header has no CSRC or extension and a 7-bit payload type, so
-        // building cannot fail; fall back to an empty datagram just in case.
-        build(&header, frame, 0).unwrap_or_default()
     }
 
     /// Advance the timestamp over `samples` that were not sent (silence
@@ -437,6 +447,20 @@ mod tests {
         assert_eq!(p.header.extension, None);
         assert_eq!(p.payload, &[0xff, 0xfe, 0x7f, 0x7e]);
         assert_eq!(p.padding, 0);
+    }
+
+    #[test]
+    fn a_sender_writes_what_build_writes() {
+        let mut s = RtpSender::new(0xdead_beef, 65_535, u32::MAX - 100, 8);
+        s.skip(160);
+        let mut out = Vec::new();
+        for i in 0..3u8 {
+            let (seq, ts) = (s.sequence(), s.timestamp());
+            s.audio_frame_into(&[i; 160], &mut out);
+            let mut h = RtpHeader::new(8, seq, ts, 0xdead_beef);
+            h.marker = i == 0;
+            assert_eq!(out, build(&h, &[i; 160], 0).unwrap(), "packet {i}");
+        }
     }
 
     #[test]

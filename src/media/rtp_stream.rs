@@ -13,22 +13,29 @@
 //!
 //! Sans-IO: the media task owns the socket and the clock.
 
-use std::collections::BTreeMap;
-
 /// A timestamp jump larger than this (2 s at 8 kHz) is taken as a restart of
 /// the far end's stream (new source after a re-INVITE, a gateway reboot)
 /// rather than as loss or extreme jitter: the buffer starts again from it.
 const RESYNC_JUMP: i64 = 16_000;
 
-/// Most packets held at once. Bounds memory when a far end sends tiny
-/// packets with scattered timestamps.
-const MAX_PACKETS: usize = 256;
+/// Longest payload placed (samples); the rest of a longer one is dropped.
+const MAX_PAYLOAD: usize = 2048;
 
 /// What to hand to the fax session for one stretch of the playout timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Chunk {
     /// G.711 octets that arrived in time, one per sample.
     Audio(Vec<u8>),
+    /// This many samples never arrived (or arrived too late).
+    Missing(usize),
+}
+
+/// A stretch of the playout timeline, borrowed from the buffer
+/// ([`PlayoutBuffer::pull_each`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// G.711 octets that arrived in time, one per sample.
+    Audio(&'a [u8]),
     /// This many samples never arrived (or arrived too late).
     Missing(usize),
 }
@@ -53,14 +60,23 @@ pub struct PlayoutStats {
 }
 
 /// A fixed-delay playout buffer for one RTP stream, in 8 kHz samples.
+///
+/// The samples live in a ring indexed by unwrapped timestamp, with a bit
+/// per sample saying whether it arrived: placing a packet and playing a
+/// step copy samples and flip bits, and allocate nothing once the ring
+/// exists (it is made with the first packet, large enough for every
+/// timestamp short of a restart of the stream).
 #[derive(Debug, Clone)]
 pub struct PlayoutBuffer {
     delay: i64,
     /// Unwrapped timestamp of the next sample to play; `None` before the
     /// first packet.
     cursor: Option<i64>,
-    /// Packets by unwrapped timestamp.
-    packets: BTreeMap<i64, Vec<u8>>,
+    /// Samples by unwrapped timestamp modulo the ring's length (a power of
+    /// two).
+    ring: Vec<u8>,
+    /// One bit per ring slot: the sample there arrived and is not played.
+    present: Vec<u64>,
     stats: PlayoutStats,
 }
 
@@ -72,7 +88,8 @@ impl PlayoutBuffer {
         Self {
             delay: i64::from(delay_samples),
             cursor: None,
-            packets: BTreeMap::new(),
+            ring: Vec::new(),
+            present: Vec::new(),
             stats: PlayoutStats::default(),
         }
     }
@@ -85,7 +102,7 @@ impl PlayoutBuffer {
     /// Forget the timeline: the next packet starts it again (a new source).
     pub fn reset(&mut self) {
         self.cursor = None;
-        self.packets.clear();
+        self.present.fill(0);
     }
 
     /// Place a 32-bit RTP timestamp on the unwrapped timeline, nearest to
@@ -95,102 +112,123 @@ impl PlayoutBuffer {
         cursor + i64::from(timestamp.wrapping_sub(cursor as u32) as i32)
     }
 
+    /// The ring, made on first use: every timestamp from the cursor up to
+    /// a restart (delay + [`RESYNC_JUMP`] + a payload) has its own slot.
+    fn ring_len(&mut self) -> usize {
+        if self.ring.is_empty() {
+            let need = self.delay as usize + RESYNC_JUMP as usize + MAX_PAYLOAD;
+            let len = need.next_power_of_two();
+            self.ring = vec![0; len];
+            self.present = vec![0; len / 64];
+        }
+        self.ring.len()
+    }
+
+    fn slot(&self, ext: i64) -> usize {
+        (ext as u64 & (self.ring.len() as u64 - 1)) as usize
+    }
+
+    fn is_present(&self, ext: i64) -> bool {
+        let i = self.slot(ext);
+        self.present[i / 64] & (1 << (i % 64)) != 0
+    }
+
     /// Take one received payload stamped `timestamp`.
     pub fn push(&mut self, timestamp: u32, payload: &[u8]) {
         if payload.is_empty() {
             return;
         }
+        let payload = &payload[..payload.len().min(MAX_PAYLOAD)];
         let len = payload.len() as i64;
-        let ext = match self.cursor {
+        let ring_len = self.ring_len() as i64;
+        let (ext, cursor) = match self.cursor {
             None => {
                 let ext = i64::from(timestamp);
                 self.cursor = Some(ext - self.delay);
-                ext
+                (ext, ext - self.delay)
             }
             Some(cursor) => {
                 let ext = self.unwrap(cursor, timestamp);
                 if ext > cursor + self.delay + RESYNC_JUMP || ext + len < cursor - RESYNC_JUMP {
                     self.stats.resyncs += 1;
-                    self.packets.clear();
+                    self.present.fill(0);
                     self.cursor = Some(ext - self.delay);
+                    (ext, ext - self.delay)
                 } else if ext + len <= cursor {
                     self.stats.late += 1;
                     return;
+                } else {
+                    (ext, cursor)
                 }
-                ext
             }
         };
-        if self.packets.contains_key(&ext) {
+        if ext >= cursor && self.is_present(ext) {
             self.stats.duplicates += 1;
             return;
         }
-        if self.packets.len() >= MAX_PACKETS {
+        if ext + len > cursor + ring_len {
             self.stats.overflow += 1;
             return;
         }
         self.stats.packets += 1;
-        self.packets.insert(ext, payload.to_vec());
+        // Only what is still to be played: a packet partly late keeps its
+        // tail.
+        let skip = (cursor - ext).max(0) as usize;
+        for (k, &b) in payload.iter().enumerate().skip(skip) {
+            let i = self.slot(ext + k as i64);
+            self.ring[i] = b;
+            self.present[i / 64] |= 1 << (i % 64);
+        }
     }
 
     /// The next `samples` of the timeline, in order, summing to exactly
     /// `samples`: received audio where it arrived in time, gaps elsewhere.
-    pub fn pull(&mut self, samples: usize) -> Vec<Chunk> {
-        let mut out: Vec<Chunk> = Vec::new();
+    /// `each` gets the pieces in order, borrowed from the buffer; nothing
+    /// is allocated.
+    pub fn pull_each(&mut self, samples: usize, mut each: impl FnMut(Piece<'_>)) {
         let Some(start) = self.cursor else {
             self.stats.missing += samples as u64;
-            return vec![Chunk::Missing(samples)];
+            each(Piece::Missing(samples));
+            return;
         };
         let end = start + samples as i64;
         let mut pos = start;
         while pos < end {
-            // The packet covering `pos`, if any (the latest starting at or
-            // before it; overlapping packets resolve to the later start).
-            let covering = self
-                .packets
-                .range(..=pos)
-                .next_back()
-                .filter(|(s, data)| **s + data.len() as i64 > pos)
-                .map(|(s, data)| (*s, data));
-            if let Some((s, data)) = covering {
-                let from = (pos - s) as usize;
-                let upto = ((end - s) as usize).min(data.len());
-                // A later packet starting inside this one takes over there.
-                let upto = self
-                    .packets
-                    .range(pos + 1..s + upto as i64)
-                    .next()
-                    .map_or(upto, |(next, _)| (next - s) as usize);
-                let bytes = &data[from..upto];
-                self.stats.played += bytes.len() as u64;
-                match out.last_mut() {
-                    Some(Chunk::Audio(v)) => v.extend_from_slice(bytes),
-                    _ => out.push(Chunk::Audio(bytes.to_vec())),
-                }
-                pos = s + upto as i64;
-            } else {
-                let next = self
-                    .packets
-                    .range(pos + 1..end)
-                    .next()
-                    .map_or(end, |(s, _)| *s);
-                let gap = (next - pos) as usize;
-                self.stats.missing += gap as u64;
-                match out.last_mut() {
-                    Some(Chunk::Missing(n)) => *n += gap,
-                    _ => out.push(Chunk::Missing(gap)),
-                }
-                pos = next;
+            let present = self.is_present(pos);
+            // The run of slots with the same state, up to the end of the
+            // step or of the ring.
+            let mut run_end = pos + 1;
+            let wrap = pos - self.slot(pos) as i64 + self.ring.len() as i64;
+            while run_end < end && run_end < wrap && self.is_present(run_end) == present {
+                run_end += 1;
             }
+            let n = (run_end - pos) as usize;
+            if present {
+                let i = self.slot(pos);
+                for k in i..i + n {
+                    self.present[k / 64] &= !(1 << (k % 64));
+                }
+                self.stats.played += n as u64;
+                each(Piece::Audio(&self.ring[i..i + n]));
+            } else {
+                self.stats.missing += n as u64;
+                each(Piece::Missing(n));
+            }
+            pos = run_end;
         }
         self.cursor = Some(end);
-        // Drop what has been played completely.
-        while let Some((&s, data)) = self.packets.first_key_value() {
-            if s + data.len() as i64 <= end {
-                self.packets.pop_first();
-            } else {
-                break;
-            }
-        }
+    }
+
+    /// [`PlayoutBuffer::pull_each`] collected: adjacent pieces of the same
+    /// kind joined.
+    pub fn pull(&mut self, samples: usize) -> Vec<Chunk> {
+        let mut out: Vec<Chunk> = Vec::new();
+        self.pull_each(samples, |piece| match (piece, out.last_mut()) {
+            (Piece::Audio(b), Some(Chunk::Audio(v))) => v.extend_from_slice(b),
+            (Piece::Audio(b), _) => out.push(Chunk::Audio(b.to_vec())),
+            (Piece::Missing(n), Some(Chunk::Missing(m))) => *m += n,
+            (Piece::Missing(n), _) => out.push(Chunk::Missing(n)),
+        });
         out
     }
 }
@@ -314,12 +352,51 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded() {
+    fn memory_is_fixed_however_packets_come() {
         let mut b = PlayoutBuffer::new(480);
         for i in 0..10_000u32 {
-            b.push(i, &[0]);
+            b.push(i, &[(i % 251) as u8]);
         }
-        assert!(b.stats().overflow > 0);
-        assert_eq!(total(&b.pull(160)), 160);
+        let ring = b.ring.len();
+        assert!(ring <= 32_768, "{ring}");
+        // A payload far ahead, short of a restart, is still placed.
+        b.push(15_000, &frame(7));
+        assert_eq!(b.ring.len(), ring);
+        assert_eq!(b.stats().overflow, 0);
+        // Every one of the 10 000 samples plays, in order, after the delay.
+        let mut played = Vec::new();
+        for _ in 0..66 {
+            for c in b.pull(160) {
+                if let Chunk::Audio(v) = c {
+                    played.extend(v);
+                }
+            }
+        }
+        let want: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        assert!(played == want, "{} samples played", played.len());
+    }
+
+    #[test]
+    fn a_step_across_the_end_of_the_ring_is_whole() {
+        let mut b = PlayoutBuffer::new(0);
+        b.push(0, &[0]);
+        let len = b.ring.len() as u32;
+        b.pull(1);
+        // Packets right up to and past the ring's end.
+        let start = len - 80;
+        let mut played = Vec::new();
+        let mut ts = 1;
+        while ts < start + 320 {
+            let n = 160.min(start + 320 - ts);
+            let data: Vec<u8> = (ts..ts + n).map(|t| (t % 256) as u8).collect();
+            b.push(ts, &data);
+            ts += n;
+            b.pull_each(n as usize, |p| match p {
+                Piece::Audio(a) => played.extend_from_slice(a),
+                Piece::Missing(_) => panic!("nothing is missing"),
+            });
+        }
+        let want: Vec<u8> = (1..start + 320).map(|t| (t % 256) as u8).collect();
+        assert_eq!(played, want);
     }
 }
