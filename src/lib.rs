@@ -16,7 +16,8 @@
 //!   `alert` (the alert sink), `password` (account hashes), `systemd`
 //!   (readiness and watchdog), `store` (the database handle and schema),
 //!   `durable` (atomic, fsynced file writes), `shutdown` (the staged stop
-//!   signal), `spool` (records of calls in progress).
+//!   signal), `spool` (records of calls in progress), and in test builds
+//!   `alloc_count` (heap allocations counted per thread).
 //! - **protocol cores**: `sdp` (offer/answer), `docs` (TIFF, PDF, rendering),
 //!   `fax` (T.30 over SpanDSP), `numbering` (dial plans, emergency numbers,
 //!   the toll-fraud policy). No sockets, no tasks.

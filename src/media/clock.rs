@@ -202,7 +202,7 @@ fn run(inbox: mpsc::Receiver<Box<dyn Channel>>, worker: &Worker, stats: &ClockSt
         }
         for i in 0..steps {
             let before = channels.len();
-            channels.retain_mut(|c| c.step(due) == Step::Continue);
+            channels.retain_mut(|c| step_one(c.as_mut(), due));
             let done = before - channels.len();
             if done > 0 {
                 worker.load.fetch_sub(done, Ordering::Relaxed);
@@ -213,6 +213,19 @@ fn run(inbox: mpsc::Receiver<Box<dyn Channel>>, worker: &Worker, stats: &ClockSt
                 stats.late_steps.fetch_add(before as u64, Ordering::Relaxed);
             }
             due += STEP;
+        }
+    }
+}
+
+/// Step one channel; false when it is done. A channel that panics is
+/// dropped (its owner hears of it through the channel's own `Drop`) and the
+/// other channels of the worker go on.
+fn step_one(channel: &mut dyn Channel, due: Instant) -> bool {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| channel.step(due))) {
+        Ok(step) => step == Step::Continue,
+        Err(_) => {
+            tracing::error!("a media channel failed (panic in its step); it was stopped");
+            false
         }
     }
 }
@@ -289,6 +302,32 @@ mod tests {
             self.steps.fetch_add(1, Ordering::Relaxed);
             Step::Continue
         }
+    }
+
+    struct Panicky;
+
+    impl Channel for Panicky {
+        fn step(&mut self, _now: Instant) -> Step {
+            panic!("a bug in one channel");
+        }
+    }
+
+    #[test]
+    fn a_channel_that_panics_is_dropped_and_the_others_go_on() {
+        let clock = MediaClock::new(1);
+        let steps = Arc::new(AtomicU64::new(0));
+        clock.add(Box::new(Panicky));
+        clock.add(Box::new(Counter {
+            steps: steps.clone(),
+            stop_after: 5,
+            times: Arc::default(),
+        }));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while clock.channels() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(clock.channels(), 0);
+        assert_eq!(steps.load(Ordering::Relaxed), 5);
     }
 
     #[test]

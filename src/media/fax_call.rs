@@ -274,6 +274,8 @@ pub enum CallEnd {
     Signalling(EndReason),
     /// The watchdog ended a call that made no progress.
     Watchdog,
+    /// The call's media failed (a bug: a panic while stepping it).
+    MediaFailed,
 }
 
 /// Packet counters of one call.
@@ -350,6 +352,7 @@ impl std::fmt::Display for FaxCallReport {
             CallEnd::Completed => {}
             CallEnd::Signalling(r) => write!(f, "; call ended by signalling: {r:?}")?,
             CallEnd::Watchdog => write!(f, "; ended by the no-progress watchdog")?,
+            CallEnd::MediaFailed => write!(f, "; ended because its media failed")?,
         }
         write!(f, "; call {}", self.call_id)
     }
@@ -710,6 +713,17 @@ struct FaxChannel(Arc<Mutex<FaxMedia>>);
 impl Channel for FaxChannel {
     fn step(&mut self, now: Instant) -> Step {
         lock(&self.0).step(now)
+    }
+}
+
+impl Drop for FaxChannel {
+    /// The clock let go of the media: when the task did not ask for that
+    /// (a panic in a step), the task ends the call.
+    fn drop(&mut self) {
+        let mut media = lock(&self.0);
+        if !media.stopped {
+            media.end(CallEnd::MediaFailed);
+        }
     }
 }
 
