@@ -355,6 +355,7 @@ pub async fn run_channels(args: &ChannelsArgs) -> Result<ChannelsReport, Channel
             "[general]\nspool_dir = \"{}\"\nlog = \"warn\"\n\
              [sip]\nlisten = \"127.0.0.1:{port}\"\n\
              [[sip.peers]]\nname = \"load\"\naddresses = [\"127.0.0.0/8\"]\n\
+             max_calls = 10000\n\
              [sip.routing]\ndefault_route = \"inbox\"\n\
              [routes.inbox]\nmailboxes = [\"Fax Inbox <fax@localhost>\"]\n\
              [media]\nprefer_t38 = true\n",

@@ -103,7 +103,7 @@ use crate::media::rtp::{self, RtpSender};
 use crate::media::rtp_stream::{Piece, PlayoutBuffer};
 use crate::media::source::{self, CallKind, Datagram, DropReason, SourceGuard, Verdict};
 use crate::media::t38_stream::trim_fec_padding;
-use crate::media::udptl::{ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder};
+use crate::media::udptl::{Delivery, ErrorCorrection, IfpSource, UdptlDecoder, UdptlEncoder};
 
 /// Largest datagram relayed; a larger one is truncated by the socket and
 /// dropped (Ethernet MTU datagrams are far smaller).
@@ -513,6 +513,8 @@ struct Gateway {
     packet: Vec<u8>,
     encoder: UdptlEncoder,
     decoder: UdptlDecoder,
+    /// The UDPTL datagram being sent, kept for the next one.
+    datagram: Vec<u8>,
     /// With no UDPTL error correction, SpanDSP's repeat counts apply.
     repeat: bool,
 }
@@ -546,6 +548,7 @@ impl Gateway {
             packet: Vec::with_capacity(rtp::FIXED_HEADER_LEN + FRAME),
             encoder,
             decoder: UdptlDecoder::new(0),
+            datagram: Vec::with_capacity(2048),
             repeat: ec == ErrorCorrection::None,
         })
     }
@@ -795,21 +798,20 @@ impl Task {
         let t38 = g.mode.t38_leg.index();
         let counters = &self.counters.dirs[g.mode.audio_index()];
         let to = self.guards[t38][0].send_to();
-        for p in g.engine.take_ifp_packets() {
-            let datagram = match g.encoder.encode(&p.data) {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot frame an IFP for the T.38 leg");
-                    continue;
-                }
-            };
+        let (encoder, datagram, repeat) = (&mut g.encoder, &mut g.datagram, g.repeat);
+        let socket = &self.legs[t38].rtp;
+        g.engine.drain_ifp_packets(|p| {
+            if let Err(e) = encoder.encode_into(&p.data, datagram) {
+                tracing::warn!(error = %e, "cannot frame an IFP for the T.38 leg");
+                return;
+            }
             let Some(to) = to else {
                 bump(&counters.dropped_no_remote, 1);
-                continue;
+                return;
             };
-            let times = if g.repeat { p.transmissions.max(1) } else { 1 };
+            let times = if repeat { p.transmissions.max(1) } else { 1 };
             for _ in 0..times {
-                match self.legs[t38].rtp.send_to(&datagram, to) {
+                match socket.send_to(datagram, to) {
                     Ok(n) => {
                         bump(&counters.forwarded, 1);
                         bump(&counters.forwarded_bytes, n as u64);
@@ -817,7 +819,7 @@ impl Task {
                     Err(_) => bump(&counters.send_errors, 1),
                 }
             }
-        }
+        });
     }
 
     /// A datagram for the gateway (already judged by the leg's binding).
@@ -846,24 +848,22 @@ impl Task {
             bump(&self.counters.dirs[leg].tapped, 1);
             return;
         }
-        let events = match g.decoder.receive(data) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::debug!(error = %e, "dropping a datagram on the T.38 leg");
-                return;
-            }
-        };
-        for event in events {
-            if let RxEvent::Ifp { seq, data, source } = event {
+        let (engine, version) = (&mut g.engine, g.mode.t38.version);
+        let received = g.decoder.receive_with(data, |event| {
+            if let Delivery::Ifp { seq, data, source } = event {
                 let ifp = if source == IfpSource::Fec {
-                    trim_fec_padding(&data, g.mode.t38.version)
+                    trim_fec_padding(data, version)
                 } else {
-                    &data[..]
+                    data
                 };
-                if let Err(e) = g.engine.receive_ifp(seq, ifp) {
+                if let Err(e) = engine.receive_ifp(seq, ifp) {
                     tracing::debug!(error = %e, "IFP rejected by the gateway");
                 }
             }
+        });
+        if let Err(e) = received {
+            tracing::debug!(error = %e, "dropping a datagram on the T.38 leg");
+            return;
         }
         self.send_ifps();
     }

@@ -188,6 +188,20 @@ impl T38Gateway {
         packets
     }
 
+    /// [`T38Gateway::take_ifp_packets`] without allocating: each packet
+    /// goes to `send`, in order, and its buffer is kept for the next ones.
+    pub fn drain_ifp_packets(&mut self, mut send: impl FnMut(&IfpPacket)) {
+        let ev = self.engine.events();
+        let (packets, spare) = (&mut ev.packets, &mut ev.spare);
+        self.ifp_sent += packets.len() as u64;
+        for p in packets.drain(..) {
+            send(&p);
+            if spare.len() < super::spandsp::MAX_SPARE_IFP_BUFFERS {
+                spare.push(p.data);
+            }
+        }
+    }
+
     /// What has been relayed so far.
     pub fn stats(&mut self) -> GatewayStats {
         let s = self.engine.stats();

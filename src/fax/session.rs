@@ -361,6 +361,27 @@ impl FaxSession {
         }
     }
 
+    /// [`FaxSession::take_ifp_packets`] without allocating: each packet
+    /// to send, oldest first, goes to `send`, and its buffer is kept for
+    /// the packets to come.
+    pub fn drain_ifp_packets(&mut self, mut send: impl FnMut(&IfpPacket)) {
+        let Engine::T38(t) = &mut self.engine else {
+            return;
+        };
+        let ev = t.events();
+        // Nothing after a withheld confirmation may reach the sender.
+        let withheld = ev.confirmation_withheld;
+        let (packets, spare) = (&mut ev.packets, &mut ev.spare);
+        for p in packets.drain(..) {
+            if !withheld {
+                send(&p);
+            }
+            if spare.len() < super::spandsp::MAX_SPARE_IFP_BUFFERS {
+                spare.push(p.data);
+            }
+        }
+    }
+
     /// The call's signalling ended (BYE/CANCEL) or we abort: stop T.30 now.
     /// A call that had not finished ends as "call dropped" (or the failure
     /// already detected), keeping the pages received so far.

@@ -51,6 +51,10 @@ pub struct IfpPacket {
 /// written (`T30_ERR_FILEERROR`).
 pub(crate) const FILE_ERROR: i32 = sys::t30_err_e::T30_ERR_FILEERROR as i32;
 
+/// IFP buffers kept for reuse ([`Events::spare`]): more than a terminal
+/// produces in one step.
+pub(crate) const MAX_SPARE_IFP_BUFFERS: usize = 32;
+
 /// What SpanDSP told us through callbacks. Lives in a `Box` whose raw pointer
 /// is the `user_data` of every callback of one terminal.
 #[derive(Debug, Default)]
@@ -84,8 +88,24 @@ pub(crate) struct Events {
     pub(crate) t30: Option<NonNull<sys::t30_state_t>>,
     /// IFP packets produced and not yet taken.
     pub packets: Vec<IfpPacket>,
+    /// Buffers of packets already sent, for the next ones.
+    pub spare: Vec<Vec<u8>>,
     /// Next UDPTL sequence number.
     pub next_seq: u16,
+}
+
+impl Events {
+    /// Events of an engine that sends IFPs: the packet queue and its
+    /// buffers made up front, so that sending allocates nothing.
+    fn for_t38() -> Events {
+        Events {
+            packets: Vec::with_capacity(MAX_SPARE_IFP_BUFFERS),
+            spare: (0..MAX_SPARE_IFP_BUFFERS)
+                .map(|_| Vec::with_capacity(128))
+                .collect(),
+            ..Events::default()
+        }
+    }
 }
 
 /// Everything the T.30 engine is configured with, already checked and
@@ -264,9 +284,12 @@ unsafe extern "C" fn on_t38_packet(
     }
     // SAFETY: SpanDSP passes `len` valid octets at `buf` for the duration of
     // the call; both were checked for null/negative above.
-    let data = unsafe { std::slice::from_raw_parts(buf, len as usize) }.to_vec();
+    let bytes = unsafe { std::slice::from_raw_parts(buf, len as usize) };
     // SAFETY: as for on_phase_b; this is the user_data given to t38_terminal_init.
     let ev = unsafe { events(user_data) };
+    let mut data = ev.spare.pop().unwrap_or_else(|| Vec::with_capacity(128));
+    data.clear();
+    data.extend_from_slice(bytes);
     let seq = ev.next_seq;
     ev.next_seq = ev.next_seq.wrapping_add(1);
     ev.packets.push(IfpPacket {
@@ -590,7 +613,7 @@ unsafe impl Send for T38Terminal {}
 impl T38Terminal {
     /// Create a terminal for one call.
     pub fn new(cfg: &T30Config, t38: T38Config) -> Result<T38Terminal, FaxError> {
-        let ev = NonNull::from(Box::leak(Box::new(Events::default())));
+        let ev = NonNull::from(Box::leak(Box::new(Events::for_t38())));
         // SAFETY: NULL asks SpanDSP to allocate; on_t38_packet matches
         // t38_tx_packet_handler_t and `ev` stays valid until after the state
         // is freed (Drop).
@@ -716,7 +739,7 @@ unsafe impl Send for GatewayEngine {}
 impl GatewayEngine {
     /// Create a gateway for one call.
     pub fn new(cfg: GatewayConfig) -> Result<GatewayEngine, FaxError> {
-        let ev = NonNull::from(Box::leak(Box::new(Events::default())));
+        let ev = NonNull::from(Box::leak(Box::new(Events::for_t38())));
         // SAFETY: NULL asks SpanDSP to allocate (NULL on failure);
         // on_t38_packet matches t38_tx_packet_handler_t and `ev` stays valid
         // until after the state is freed (Drop).

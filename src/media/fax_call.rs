@@ -89,7 +89,7 @@ pub use super::switch::{FAX_SIGNAL_TIMEOUT, MediaPath};
 use super::t38_stream::trim_fec_padding;
 use super::tones::{FarEnd, FaxSignal, FaxToneDetector};
 use super::udptl::{
-    DEFAULT_MAX_DATAGRAM, ErrorCorrection, IfpSource, RxEvent, UdptlDecoder, UdptlEncoder,
+    DEFAULT_MAX_DATAGRAM, Delivery, ErrorCorrection, IfpSource, UdptlDecoder, UdptlEncoder,
     UdptlError,
 };
 use crate::fax::{
@@ -121,6 +121,14 @@ const MAX_DATAGRAM: usize = 2048;
 /// brings one or two; a flood is left to the socket's buffer (and dropped
 /// by the kernel) rather than starving the other calls.
 const MAX_DRAIN: usize = 64;
+
+/// On a T.38 leg, the RTP socket is emptied every this many steps (0.5 s).
+const T38_RTP_DRAIN_STEPS: u64 = 25;
+
+/// A T.38 terminal that sent nothing for this many ticks (0.5 s) is
+/// stepped every [`T38_SLOW_TICKS`] ticks (80 ms) until it sends again.
+const T38_QUIET_TICKS: u32 = 25;
+const T38_SLOW_TICKS: u32 = 4;
 
 /// How a fax call uses its media.
 #[derive(Debug, Clone)]
@@ -462,6 +470,8 @@ struct T38Leg {
     version: u8,
     encoder: UdptlEncoder,
     decoder: UdptlDecoder,
+    /// The datagram being sent (kept for its capacity).
+    datagram: Vec<u8>,
 }
 
 enum Leg {
@@ -503,6 +513,7 @@ impl Leg {
                     version: t.agreed.version,
                     encoder: UdptlEncoder::new(ec, max)?,
                     decoder: UdptlDecoder::new(0),
+                    datagram: Vec::with_capacity(max.min(2048)),
                 })
             }
         })
@@ -669,6 +680,8 @@ struct FaxMedia {
     watchdog: Duration,
     /// The session's T.30 activity count at the last step.
     last_activity: Option<u64>,
+    /// The page count last told to the task.
+    told_pages: Option<u32>,
     /// When the session last showed progress.
     progress_at: Instant,
     progress: Option<Arc<watch::Sender<CallProgress>>>,
@@ -680,6 +693,12 @@ struct FaxMedia {
     stopped: bool,
     /// Receive buffer of both sockets.
     buf: Vec<u8>,
+    /// Steps run, for work done every few steps.
+    steps: u64,
+    /// T.38: ticks since the terminal last sent a packet.
+    t38_quiet: u32,
+    /// T.38: ticks not yet given to the terminal.
+    t38_owed: u32,
     /// With [`FaxCallConfig::send_jitter`]: the jitter, and the RTP socket
     /// shared with the delay line that sends the packets.
     jitter: Option<(Duration, Arc<UdpSocket>)>,
@@ -804,12 +823,16 @@ impl CallTask {
             linger,
             watchdog: cfg.watchdog,
             last_activity: None,
+            told_pages: None,
             progress_at: now,
             progress: cfg.progress.clone(),
             events: events_tx,
             end_sent: false,
             stopped: false,
             buf: vec![0; MAX_DATAGRAM],
+            steps: 0,
+            t38_quiet: 0,
+            t38_owed: 0,
             jitter,
         };
         media.arm_leg();
@@ -1171,9 +1194,30 @@ impl FaxMedia {
             return Step::Done;
         }
         let t38 = matches!(self.leg, Leg::T38(_));
+        self.steps += 1;
+        if t38 {
+            // A T.38 terminal that has sent nothing for a while (receiving
+            // a page, waiting for the far end) is stepped every few ticks:
+            // its timers are in samples, which it still gets every one of,
+            // and what arrived waits in the socket. As soon as it sends, it
+            // is stepped every 20 ms again, so its packets keep their pace.
+            self.t38_owed += 1;
+            if self.t38_quiet >= T38_QUIET_TICKS && self.t38_owed < T38_SLOW_TICKS {
+                return Step::Continue;
+            }
+        }
+        let sent_before = self.stats.udptl_sent + self.stats.send_errors;
         self.drain(t38);
+        let ticks = self.t38_owed.max(1);
         if let Some(signal) = self.on_tick() {
             self.tell(MediaEvent::Heard(signal));
+        }
+        if t38 {
+            if self.stats.udptl_sent + self.stats.send_errors > sent_before {
+                self.t38_quiet = 0;
+            } else {
+                self.t38_quiet = self.t38_quiet.saturating_add(ticks);
+            }
         }
         if self.session.is_finished() {
             let at = match self.finished_at {
@@ -1211,10 +1255,16 @@ impl FaxMedia {
                     more || done
                 });
             }
-            self.tell(MediaEvent::Fax(FaxState {
-                pages,
-                finished: false,
-            }));
+            // The task's switch needs the page count only: telling it of
+            // every frame (an ECM page is a frame per 256 bytes) would wake
+            // the task five times a second for nothing.
+            if self.told_pages != Some(pages) {
+                self.told_pages = Some(pages);
+                self.tell(MediaEvent::Fax(FaxState {
+                    pages,
+                    finished: false,
+                }));
+            }
         } else if now.saturating_duration_since(self.progress_at) >= self.watchdog && !self.end_sent
         {
             warn!(
@@ -1259,10 +1309,19 @@ impl FaxMedia {
     /// packets by timestamp, so reading on the step changes nothing for
     /// the fax. UDPTL is read only on a T.38 leg; datagrams that come
     /// early wait in the socket for the switch.
+    ///
+    /// On a T.38 leg the RTP socket carries nothing the call uses (audio
+    /// after the switch is only counted), so it is emptied only every
+    /// [`T38_RTP_DRAIN_STEPS`] steps: one system call less per step.
     fn drain(&mut self, t38: bool) {
         // Taken out for the loop (an empty Vec does not allocate).
         let mut buf = std::mem::take(&mut self.buf);
-        for _ in 0..MAX_DRAIN {
+        let rtp_reads = if !t38 || self.steps.is_multiple_of(T38_RTP_DRAIN_STEPS) {
+            MAX_DRAIN
+        } else {
+            0
+        };
+        for _ in 0..rtp_reads {
             match self.sockets.rtp.recv_from(&mut buf) {
                 Ok((n, from)) => self.on_rtp(&buf[..n], from),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -1336,29 +1395,28 @@ impl FaxMedia {
             Self::dropped(&mut self.stats, true, reason);
             return;
         }
-        let events = match t.decoder.receive(datagram) {
-            Ok(e) => e,
-            Err(e) => {
-                debug!(call_id = %self.call_id, error = %e, "dropping a datagram on the UDPTL port");
-                return;
-            }
-        };
-        self.stats.udptl_received += 1;
-        for event in events {
-            if let RxEvent::Ifp { seq, data, source } = event {
+        let (session, stats, version) = (&mut self.session, &mut self.stats, t.version);
+        let call_id = &self.call_id;
+        let received = t.decoder.receive_with(datagram, |event| {
+            if let Delivery::Ifp { seq, data, source } = event {
                 let ifp = if source == IfpSource::Fec {
-                    trim_fec_padding(&data, t.version)
+                    trim_fec_padding(data, version)
                 } else {
-                    &data[..]
+                    data
                 };
-                if let Err(e) = self.session.receive_ifp(seq, ifp) {
-                    self.stats.ifp_rejected += 1;
-                    debug!(call_id = %self.call_id, error = %e, "IFP rejected");
+                if let Err(e) = session.receive_ifp(seq, ifp) {
+                    stats.ifp_rejected += 1;
+                    debug!(%call_id, error = %e, "IFP rejected");
                 }
             }
-            // RxEvent::Missing needs nothing: the T.38 terminal sees the
+            // Delivery::Missing needs nothing: the T.38 terminal sees the
             // jump in sequence numbers and marks the data as missing.
+        });
+        if let Err(e) = received {
+            debug!(call_id = %self.call_id, error = %e, "dropping a datagram on the UDPTL port");
+            return;
         }
+        self.stats.udptl_received += 1;
         Self::send_ifps(&self.sockets, t, &mut self.session, &mut self.stats);
     }
 
@@ -1411,7 +1469,10 @@ impl FaxMedia {
                 Self::send_audio(&self.sockets, a, &out, &mut self.stats, &self.jitter);
             }
             Leg::T38(t) => {
-                let _ = self.session.advance(FRAME as u32);
+                // Every tick since the last step: the terminal's time is
+                // its sample count, kept exact.
+                let ticks = std::mem::take(&mut self.t38_owed).max(1);
+                let _ = self.session.advance(FRAME as u32 * ticks);
                 Self::send_ifps(&self.sockets, t, &mut self.session, &mut self.stats);
             }
         }
@@ -1451,25 +1512,22 @@ impl FaxMedia {
         session: &mut FaxSession,
         stats: &mut MediaStats,
     ) {
-        for p in session.take_ifp_packets() {
-            let datagram = match t.encoder.encode(&p.data) {
-                Ok(d) => d,
-                Err(e) => {
-                    warn!(error = %e, "cannot frame an IFP");
-                    continue;
-                }
-            };
+        session.drain_ifp_packets(|p| {
+            if let Err(e) = t.encoder.encode_into(&p.data, &mut t.datagram) {
+                warn!(error = %e, "cannot frame an IFP");
+                return;
+            }
             let Some(to) = t.remote.filter(|_| t.sends) else {
-                continue;
+                return;
             };
             let times = if t.repeat { p.transmissions.max(1) } else { 1 };
             for _ in 0..times {
-                match sockets.udptl.send_to(&datagram, to) {
+                match sockets.udptl.send_to(&t.datagram, to) {
                     Ok(_) => stats.udptl_sent += 1,
                     Err(_) => stats.send_errors += 1,
                 }
             }
-        }
+        });
     }
 }
 
@@ -1512,14 +1570,52 @@ mod tests {
             linger: LINGER_SENDER,
             watchdog: Duration::from_secs(60),
             last_activity: None,
+            told_pages: None,
             progress_at: Instant::now(),
             progress: None,
             events,
             end_sent: false,
             stopped: false,
             buf: vec![0; MAX_DATAGRAM],
+            steps: 0,
+            t38_quiet: 0,
+            t38_owed: 0,
             jitter: None,
         };
+        media.arm_leg();
+        media
+    }
+
+    /// One side of a T.38 call on loopback (UDPTL redundancy 3, as
+    /// deployed gateways send), sending to `to`.
+    fn t38_side(job: FaxJob, sockets: MediaSockets, to: SocketAddr) -> FaxMedia {
+        let session = FaxSession::new(
+            job,
+            Transport::T38(T38Options {
+                version: 0,
+                max_datagram: 400,
+                fill_bit_removal: false,
+            }),
+            &FaxSettings::default(),
+        )
+        .unwrap();
+        let mut media = side(
+            FaxJob::Receive(std::path::PathBuf::from("unused.tif")),
+            sockets,
+            to,
+        );
+        media.session = session;
+        let ec = ErrorCorrection::Redundancy { depth: 3 };
+        media.leg = Leg::T38(T38Leg {
+            remote: Some(to),
+            sends: true,
+            udp_ec: Some(UdpEc::Redundancy),
+            repeat: false,
+            version: 0,
+            encoder: UdptlEncoder::new(ec, 400).unwrap(),
+            decoder: UdptlDecoder::new(0),
+            datagram: Vec::with_capacity(400),
+        });
         media.arm_leg();
         media
     }
@@ -1548,6 +1644,17 @@ mod tests {
     /// per step.
     #[test]
     fn the_g711_media_step_allocates_nothing_in_steady_state() {
+        steady_state_allocations(false);
+    }
+
+    /// The same over T.38 with UDPTL redundancy: framing, the decoder's
+    /// reassembly and SpanDSP's packets reuse buffers made up front.
+    #[test]
+    fn the_t38_media_step_allocates_nothing_in_steady_state() {
+        steady_state_allocations(true);
+    }
+
+    fn steady_state_allocations(t38: bool) {
         let dir = tempfile::tempdir().unwrap();
         let mut page = Page::blank(1728, 400, Resolution::Fine);
         for y in (0..400).step_by(7) {
@@ -1558,9 +1665,21 @@ mod tests {
         let doc = dir.path().join("doc.tif");
         write_tiff(&doc, &[page], Compression::Group4).unwrap();
         let (a, b) = (sockets(), sockets());
-        let (a_addr, b_addr) = (a.rtp.local_addr().unwrap(), b.rtp.local_addr().unwrap());
-        let mut tx = side(FaxJob::Send(doc), a, b_addr);
-        let mut rx = side(FaxJob::Receive(dir.path().join("rx.tif")), b, a_addr);
+        let (mut tx, mut rx) = if t38 {
+            let (a_addr, b_addr) = (a.udptl.local_addr().unwrap(), b.udptl.local_addr().unwrap());
+            (
+                t38_side(FaxJob::Send(doc), a, b_addr),
+                t38_side(FaxJob::Receive(dir.path().join("rx.tif")), b, a_addr),
+            )
+        } else {
+            let (a_addr, b_addr) = (a.rtp.local_addr().unwrap(), b.rtp.local_addr().unwrap());
+            (
+                side(FaxJob::Send(doc), a, b_addr),
+                side(FaxJob::Receive(dir.path().join("rx.tif")), b, a_addr),
+            )
+        };
+        // The first steps make the playout rings and sized buffers.
+        let warm_up = 10;
         let start = Instant::now();
         let (mut quiet, mut allocating) = (0, Vec::new());
         for n in 0..20_000u32 {
@@ -1581,8 +1700,7 @@ mod tests {
                 rx.step(due);
             });
             let after = (told(&mut tx), told(&mut rx));
-            // The first steps make the playout rings and sized buffers.
-            if n >= 10 && before == after {
+            if n >= warm_up && before == after {
                 quiet += 1;
                 if allocs > 0 {
                     allocating.push((n, allocs));
@@ -1600,9 +1718,10 @@ mod tests {
         assert!(quiet > 1000, "only {quiet} steady steps");
         assert!(
             allocating.is_empty(),
-            "{} of {quiet} steady steps allocated (step, allocations): {:?}",
+            "{} of {quiet} steady steps allocated (step, allocations): {:?} … {:?}",
             allocating.len(),
-            &allocating[..allocating.len().min(20)]
+            &allocating[..allocating.len().min(10)],
+            &allocating[allocating.len().saturating_sub(10)..]
         );
     }
 
