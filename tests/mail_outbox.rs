@@ -587,6 +587,9 @@ async fn relay_outage_three_phases_deliver_once_on_the_back_off_with_one_alert()
     cfg.retry_initial_secs = scale;
     cfg.retry_max_secs = 4 * scale;
     cfg.alert_after_secs = alert_after;
+    // Messages are kept far longer than the outage (the config's 600 s
+    // would give up at the third attempt of a stretched one).
+    cfg.max_age_secs = cfg.max_age_secs.max(40 * scale);
     cfg.relay.as_mut().unwrap().timeout_secs = timeout_secs;
     let outbox = open(&env, &cfg).await;
     let alerts = std::sync::Arc::new(RecordedAlerts::default());
