@@ -8,6 +8,8 @@
 //! compression); `fuzz/seed_corpus.py` writes the hand-made ones.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use faxbridge::fuzzing::TARGETS;
@@ -28,20 +30,59 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The one panic a target lets unwind on purpose: mail-parser's assertion
+/// on a lost multipart, which the intake catches (RELIABILITY.md).
+const KNOWN_PANIC: &str = "could not find multipart";
+
+/// Panics anywhere in the process, the threads a target starts included: a
+/// PDF render thread that panics becomes an error for its caller, which
+/// `catch_unwind` around the target would not see (the fuzzer, built to
+/// abort on a panic, does).
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            if !message.contains(KNOWN_PANIC) {
+                PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+}
+
 /// Runs every file of `kind` (corpus or regressions) through its target;
-/// a panic names the file. A run slower than `slow` is reported too: in
-/// the fuzzer it would be a timeout.
+/// a panic, in the target or in a thread it started, names the file. A run
+/// slower than `slow` is reported too: in the fuzzer it would be a timeout.
 fn replay(kind: &str, slow: Duration) -> usize {
+    // One replay at a time, so a panic is put down to the right file.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    count_panics();
     let mut count = 0;
     let mut problems = Vec::new();
     for (name, target) in TARGETS {
         for path in files(&fuzz_dir().join(kind).join(name)) {
             let data = std::fs::read(&path).unwrap();
             let start = Instant::now();
+            let before = PANICS.load(Ordering::SeqCst);
             let result = std::panic::catch_unwind(|| target(&data));
             let took = start.elapsed();
+            let panicked = PANICS.load(Ordering::SeqCst) > before;
             match result {
                 Err(_) => problems.push(format!("{} panicked", path.display())),
+                Ok(()) if panicked => problems.push(format!(
+                    "{} panicked in a thread the target started",
+                    path.display()
+                )),
                 Ok(()) if took > slow => problems.push(format!("{} took {took:?}", path.display())),
                 Ok(()) => {}
             }

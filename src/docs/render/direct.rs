@@ -699,11 +699,14 @@ impl<'c> GreyDevice<'c> {
     /// Paint a glyph mask with its origin at pixel (`x`, `y`).
     fn blit(&mut self, m: &GlyphMask, x: i64, y: i64, luma: u8, alpha: u8) {
         let height = (m.cover.len() / m.width.max(1)) as i64;
+        // Saturating: a glyph placed absurdly far off the page (its origin
+        // from a huge text matrix) lands outside the clip, not across it.
+        let (x0, y0) = (x.saturating_add(m.x), y.saturating_add(m.y));
         let placed = IRect {
-            x0: x + m.x,
-            y0: y + m.y,
-            x1: x + m.x + m.width as i64,
-            y1: y + m.y + height,
+            x0,
+            y0,
+            x1: x0.saturating_add(m.width as i64),
+            y1: y0.saturating_add(height),
         };
         let vis = placed.intersect(self.clip());
         if vis.is_empty() || !self.spend(vis) {
