@@ -884,37 +884,26 @@ impl UdptlDecoder {
     }
 
     /// Keep `data` as history for `ext` (a late datagram that may still
-    /// complete an FEC group).
+    /// complete an FEC group); whether it is pending stays as it was.
     fn remember(&mut self, ext: i64, data: &[u8]) {
-        match self.find(ext) {
-            Ok(i) => {
-                let h = &mut self.held[i];
-                h.known = true;
-                h.data.clear();
-                h.data.extend_from_slice(data);
-            }
-            Err(i) => {
-                let data = self.buffer(data);
-                self.held.insert(
-                    i,
-                    Held {
-                        ext,
-                        known: true,
-                        pending: None,
-                        data,
-                    },
-                );
-            }
-        }
+        self.hold(ext, data, None);
     }
 
     /// Hold `data` for delivery as `ext`, and as history.
     fn store(&mut self, ext: i64, data: &[u8], source: IfpSource) {
+        self.hold(ext, data, Some(source));
+    }
+
+    /// `data` becomes the history of `ext`, and pending from `source` when
+    /// one is given.
+    fn hold(&mut self, ext: i64, data: &[u8], source: Option<IfpSource>) {
         match self.find(ext) {
             Ok(i) => {
                 let h = &mut self.held[i];
                 h.known = true;
-                h.pending = Some(source);
+                if source.is_some() {
+                    h.pending = source;
+                }
                 h.data.clear();
                 h.data.extend_from_slice(data);
             }
@@ -925,7 +914,7 @@ impl UdptlDecoder {
                     Held {
                         ext,
                         known: true,
-                        pending: Some(source),
+                        pending: source,
                         data,
                     },
                 );
