@@ -23,6 +23,8 @@ test: deps
 	CARGO_INCREMENTAL=0 $(CARGO) clippy --lib --bins --locked -- -D warnings
 	CARGO_INCREMENTAL=0 $(CARGO) clippy --all-targets --all-features --locked -- -D warnings
 	CARGO_INCREMENTAL=0 $(CARGO) test --all-targets --all-features --locked
+	CARGO_INCREMENTAL=0 CARGO_TARGET_DIR=target/vendor $(CARGO) test --locked \
+	  --manifest-path vendor/spandsp-sys/Cargo.toml --test receive_recovery --test phase_training
 
 bench: deps
 	$(CARGO) build --release --features bench

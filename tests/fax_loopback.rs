@@ -717,3 +717,62 @@ fn page_header_line_is_added_above_the_page() {
         assert!(g.bits[extra..] == w.bits[..], "page {} body differs", n + 1);
     }
 }
+
+#[test]
+fn a_page_being_received_reaches_the_file_before_the_page_ends() {
+    // SpanDSP, as vendored (vendor/spandsp-sys/PATCHES.md), writes a received
+    // page to its TIFF row by row instead of holding the whole page in memory
+    // until it ends (half a megabyte for an A4 fine page, per call). Page 1
+    // here starts with a band of noise, which G4 cannot compress, so libtiff's
+    // 16 KiB output buffer fills and reaches the file several times while the
+    // page is still arriving; T.38 without ECM delivers rows as they come.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("send.tif");
+    let dst = dir.path().join("received.tif");
+    let mut page = Page::blank(1728, PAGE_ROWS, Resolution::Fine);
+    let mut rng = Lcg(0xfeed);
+    for y in 100..300 {
+        for x in 40..1688 {
+            if rng.next() & 1 == 1 {
+                page.set(x, y, true);
+            }
+        }
+    }
+    let pages = vec![page];
+    tiff::write_tiff(&src, &pages, Compression::Group4).unwrap();
+    let compressed = std::fs::metadata(&src).unwrap().len();
+    assert!(compressed > 64 * 1024, "page 1 is only {compressed} bytes");
+
+    let s = settings(false);
+    let t38 = Transport::T38(T38Options::default());
+    let mut tx = FaxSession::new(FaxJob::Send(src), t38, &s).unwrap();
+    let mut rx = FaxSession::new(FaxJob::Receive(dst.clone()), t38, &s).unwrap();
+    let mut done_at = None;
+    let mut on_file_before_page_end = 0;
+    for step in 0..MAX_STEPS {
+        tx.advance(STEP as u32).unwrap();
+        rx.advance(STEP as u32).unwrap();
+        for p in tx.take_ifp_packets() {
+            rx.receive_ifp(p.seq, &p.data).unwrap();
+        }
+        for p in rx.take_ifp_packets() {
+            tx.receive_ifp(p.seq, &p.data).unwrap();
+        }
+        if rx.pages_transferred() == 0 {
+            let len = std::fs::metadata(&dst).map(|m| m.len()).unwrap_or(0);
+            on_file_before_page_end = on_file_before_page_end.max(len);
+        }
+        if finish_pair(step, &mut tx, &mut rx, &mut done_at) {
+            break;
+        }
+    }
+    let rx_outcome = rx.outcome().unwrap();
+    assert!(rx_outcome.is_success(), "{}", rx_outcome.summary());
+    assert!(
+        on_file_before_page_end >= compressed / 2,
+        "{on_file_before_page_end} bytes of a {compressed}-byte page reached the file before the page ended"
+    );
+    let got = received_pages(&dst);
+    assert_eq!(got.len(), 1);
+    assert_same_page(&got[0], &pages[0], 1);
+}
