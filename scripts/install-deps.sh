@@ -25,6 +25,8 @@ packages=(
   util-linux
   # call classifier corpus: speech from espeak-ng, resampled and synthesised by sox
   espeak-ng sox
+  # store tests on PostgreSQL: a server in a temporary directory (tests/support/postgres.rs)
+  postgresql
 )
 if [ "${1:-}" = bench ]; then
   packages+=(libtasn1-doc shared-mime-info)

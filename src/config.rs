@@ -20,6 +20,8 @@ use crate::fax::FaxSettings;
 pub struct Config {
     /// Process-wide settings: where data lives, logging.
     pub general: General,
+    /// Where the state lives: the SQLite file in the spool, or PostgreSQL.
+    pub store: crate::store::StoreConfig,
     /// The fax engine's T.30 settings.
     pub fax: FaxSettings,
     /// Limits and defaults for documents turned into fax pages.
@@ -455,7 +457,12 @@ impl Config {
     pub fn validate(&self) -> Result<(), Vec<Problem>> {
         // In the order of the example file: sections first, then what ties
         // them together (routes to mailboxes, bridge lines to ATA ports).
-        let mut problems: Vec<Problem> = [&self.general as &dyn Validate, &self.fax, &self.sip]
+        let mut problems: Vec<Problem> = [
+            &self.general as &dyn Validate,
+            &self.store,
+            &self.fax,
+            &self.sip,
+        ]
             .iter()
             .flat_map(|s| s.problems())
             .collect();
@@ -663,6 +670,9 @@ impl Config {
                 "spool_dir": c.general.spool_dir.display().to_string(),
                 "spool_min_free_mb": c.general.spool_min_free_mb,
                 "log": c.general.log,
+            },
+            "store": {
+                "database": c.store.describe(&c.general.spool_dir),
             },
             "sip": {
                 "listen": c.sip.listen.to_string(),

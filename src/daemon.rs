@@ -111,9 +111,12 @@ pub async fn run_with(
     let notifier = Arc::new(Notifier::from_env());
     let spool = config.general.spool_dir.clone();
     prepare_spool(&spool)?;
-    let store = Store::open_in_spool(&spool)
+    let store = config
+        .store
+        .open(&spool)
         .await
         .context("opening the store")?;
+    info!(database = %config.store.describe(&spool), "store opened");
     let outbox = Outbox::open(&config.mail, &spool, store.clone())
         .await
         .context("opening the mail outbox")?;

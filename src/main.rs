@@ -32,6 +32,13 @@ enum Command {
         /// Configuration file to check.
         file: PathBuf,
     },
+    /// Apply the database schema (the daemon also does at every start) and
+    /// print its version: the SQLite file in the spool, or [store] url.
+    Migrate {
+        /// Configuration file (TOML) naming the database or the spool.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
     /// Convert documents between fax TIFF, PDF and other formats.
     #[command(subcommand)]
     Convert(Convert),
@@ -169,6 +176,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Migrate { config } => {
+            let config = load_config(config.as_deref())?;
+            init_logging("warn");
+            let spool = config.general.spool_dir.clone();
+            let database = config.store.describe(&spool);
+            if config.store.url.is_none() {
+                faxbridge::daemon::prepare_spool(&spool)?;
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let (version, applied) = runtime.block_on(async {
+                let store = config.store.open(&spool).await?;
+                let version = store.schema_version().await;
+                store.close().await;
+                anyhow::Ok(version?)
+            })?;
+            println!("{database}: schema version {version}, {applied} migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Convert(Convert::ToPdf {
             input,
             output,

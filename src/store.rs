@@ -73,6 +73,87 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// `[store]`: where the daemon keeps its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for a PostgreSQL
+    /// database (the state of a cluster's nodes), or `sqlite:///PATH` for a
+    /// SQLite file elsewhere; absent (the default) for the SQLite file
+    /// `faxbridge.db` in the spool directory.
+    pub url: Option<String>,
+}
+
+impl StoreConfig {
+    /// Open the configured database and apply the schema: the URL's, or the
+    /// SQLite file in `spool_dir`.
+    pub async fn open(&self, spool_dir: &Path) -> Result<Store, StoreError> {
+        match &self.url {
+            Some(url) => Store::connect(url).await,
+            None => Store::open_in_spool(spool_dir).await,
+        }
+    }
+
+    /// The database, for logs and `faxbridge migrate` (password hidden).
+    pub fn describe(&self, spool_dir: &Path) -> String {
+        match &self.url {
+            Some(url) => redact(url),
+            None => spool_dir.join(DEFAULT_DB_FILE).display().to_string(),
+        }
+    }
+}
+
+impl crate::problem::Validate for StoreConfig {
+    fn problems(&self) -> Vec<crate::problem::Problem> {
+        match self.url.as_deref().map(check_url) {
+            Some(Err(problem)) => vec![crate::problem::Problem::new(
+                "store.url",
+                problem,
+                "write postgres://USER:PASSWORD@HOST:5432/DATABASE, or leave store.url out \
+                 for the SQLite file in the spool",
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Whether `url` is a database URL the store can open: PostgreSQL with a
+/// host and a database named, or SQLite with a path. Only its form is
+/// checked; whether the server answers is found at start.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let rest = &url[url.find("://").map_or(0, |i| i + 3)..];
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
+        if host.is_empty() || host.starts_with(':') {
+            return Err(format!("{} names no server host", redact(url)));
+        }
+        let options: sqlx::postgres::PgConnectOptions = url
+            .parse()
+            .map_err(|e| format!("{} is not a PostgreSQL URL: {e}", redact(url)))?;
+        if options.get_database().is_none_or(str::is_empty) {
+            return Err(format!(
+                "{} names no database (add /DATABASE after the host)",
+                redact(url)
+            ));
+        }
+        Ok(())
+    } else if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.trim_start_matches("//");
+        if path.split('?').next().unwrap_or("").is_empty() {
+            return Err(format!("{url} names no SQLite file"));
+        }
+        url.parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .map(|_| ())
+            .map_err(|e| format!("{url} is not a SQLite URL: {e}"))
+    } else {
+        Err(format!(
+            "{} is neither a PostgreSQL (postgres://) nor a SQLite (sqlite://) URL",
+            redact(url)
+        ))
+    }
+}
+
 /// A handle on the database, cheap to clone (a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -158,6 +239,18 @@ impl Store {
         &self.pool
     }
 
+    /// The schema's version (the newest migration applied) and how many
+    /// migrations are applied.
+    pub async fn schema_version(&self) -> Result<(i64, i64), sqlx::Error> {
+        use sqlx::Row;
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0), COUNT(*) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
     /// A cheap query that proves the database answers (health checks).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")
@@ -230,6 +323,53 @@ mod tests {
             "postgres://fax:***@db.example/fax"
         );
         assert_eq!(redact("sqlite:///var/x.db"), "sqlite:///var/x.db");
+    }
+
+    #[test]
+    fn database_urls_are_checked_for_form() {
+        for good in [
+            "postgres://fax:secret@db.example:5432/fax",
+            "postgresql://fax@10.0.0.5/faxbridge",
+            "postgres://fax:secret@db.example/fax?sslmode=require",
+            "sqlite:///var/lib/faxbridge/state.db",
+            "sqlite:///var/lib/faxbridge/state.db?mode=rwc",
+        ] {
+            assert_eq!(check_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("mysql://fax@db/fax", "neither a PostgreSQL"),
+            ("db.example/fax", "neither a PostgreSQL"),
+            ("postgres://fax:secret@db.example", "names no database"),
+            ("postgres://fax:secret@db.example/", "names no database"),
+            ("postgres:///fax", "names no server host"),
+            ("postgres://fax:secret@:5432/fax", "names no server host"),
+            ("sqlite://", "names no SQLite file"),
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(!e.contains("secret"), "{bad}: password shown: {e}");
+        }
+    }
+
+    #[test]
+    fn the_store_section_names_the_key_and_a_fix() {
+        use crate::problem::Validate;
+        assert!(StoreConfig::default().problems().is_empty());
+        let c = StoreConfig {
+            url: Some("postgres://fax:pw@db/".into()),
+        };
+        let p = c.problems();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].key, "store.url");
+        assert!(p[0].fix.contains("postgres://"), "{}", p[0].fix);
+        assert_eq!(
+            c.describe(Path::new("/var/spool/faxbridge")),
+            "postgres://fax:***@db/"
+        );
+        assert_eq!(
+            StoreConfig::default().describe(Path::new("/var/spool/faxbridge")),
+            "/var/spool/faxbridge/faxbridge.db"
+        );
     }
 
     #[tokio::test]

@@ -15,6 +15,9 @@ use faxbridge::queue::{
 use faxbridge::store::Store;
 use sqlx::Row;
 
+#[allow(dead_code)]
+mod support;
+
 const T0: i64 = 1_800_000_000_000;
 const MIN: i64 = 60_000;
 /// SpanDSP `T30_ERR_CALLDROPPED`.
@@ -23,6 +26,54 @@ const CALL_DROPPED: i32 = spandsp_sys::t30_err_e::T30_ERR_CALLDROPPED as i32;
 async fn open(dir: &Path, cfg: QueueConfig) -> JobStore {
     let store = Store::open_sqlite(&dir.join("queue.db")).await.unwrap();
     JobStore::new(store, cfg)
+}
+
+/// Where a scenario's queue lives: a SQLite file (WAL, synchronous = FULL)
+/// in a directory of its own, or a fresh database on the test PostgreSQL
+/// server (`support::postgres`). Opening it again reaches the same data.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        Db::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Db {
+        Db::Postgres(support::postgres::server().fresh_database())
+    }
+
+    async fn open(&self, cfg: QueueConfig) -> JobStore {
+        let store = match self {
+            Db::Sqlite(dir) => Store::open_sqlite(&dir.path().join("queue.db")).await,
+            Db::Postgres(url) => Store::connect(url).await,
+        };
+        JobStore::new(store.unwrap(), cfg)
+    }
+}
+
+/// Each scenario runs on both store backends.
+macro_rules! on_both_backends {
+    ($($attr:meta => $name:ident;)*) => {
+        mod sqlite {
+            $(#[$attr] async fn $name() { super::$name(super::Db::sqlite()).await })*
+        }
+        mod postgres {
+            $(#[$attr] async fn $name() { super::$name(super::Db::postgres()).await })*
+        }
+    };
+}
+
+on_both_backends! {
+    tokio::test => enqueue_claim_send_done_with_history;
+    tokio::test => enqueue_is_idempotent_across_restarts;
+    tokio::test(flavor = "multi_thread", worker_threads = 2) => concurrent_calls_are_limited_per_trunk_and_port;
+    tokio::test => a_retry_resends_from_the_first_unconfirmed_page_with_fallback;
+    tokio::test => sip_causes_set_delays_and_final_failures;
+    tokio::test => recovery_after_a_crash_finishes_or_defers_each_job;
+    tokio::test => operators_list_cancel_and_retry_jobs;
 }
 
 fn job(key: &str, number: &str, route: Route, pages: u32) -> NewJob {
@@ -100,10 +151,8 @@ fn store_pool(q: &JobStore) -> &sqlx::AnyPool {
     q.pool()
 }
 
-#[tokio::test]
-async fn enqueue_claim_send_done_with_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let q = open(dir.path(), QueueConfig::default()).await;
+async fn enqueue_claim_send_done_with_history(db: Db) {
+    let q = db.open(QueueConfig::default()).await;
     let e = q
         .enqueue(
             &job("<m1@x>/+44 20 7946 0000", "+44 20 7946 0000", trunk(), 3),
@@ -166,17 +215,15 @@ async fn enqueue_claim_send_done_with_history() {
     assert!(q.claim_due(T0 + 10 * MIN, 10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn enqueue_is_idempotent_across_restarts() {
-    let dir = tempfile::tempdir().unwrap();
-    let q = open(dir.path(), QueueConfig::default()).await;
+async fn enqueue_is_idempotent_across_restarts(db: Db) {
+    let q = db.open(QueueConfig::default()).await;
     let j = job("<m2@x>/555", "555", trunk(), 1);
     let a = q.enqueue(&j, T0).await.unwrap();
     let b = q.enqueue(&j, T0 + 1).await.unwrap();
     assert!(a.created && !b.created);
     assert_eq!(a.id, b.id);
     drop(q);
-    let q = open(dir.path(), QueueConfig::default()).await;
+    let q = db.open(QueueConfig::default()).await;
     let c = q.enqueue(&j, T0 + 2).await.unwrap();
     assert_eq!((c.id.as_str(), c.created), (a.id.as_str(), false));
     let other = q
@@ -197,13 +244,11 @@ async fn enqueue_is_idempotent_across_restarts() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_calls_are_limited_per_trunk_and_port() {
-    let dir = tempfile::tempdir().unwrap();
+async fn concurrent_calls_are_limited_per_trunk_and_port(db: Db) {
     let mut cfg = QueueConfig::default();
     cfg.trunks
         .insert("main".into(), TrunkLimits { max_calls: 2 });
-    let q = open(dir.path(), cfg).await;
+    let q = db.open(cfg).await;
     for i in 0..6 {
         q.enqueue(
             &job(&format!("t{i}"), &format!("10{i}"), trunk(), 1),
@@ -263,10 +308,8 @@ async fn concurrent_calls_are_limited_per_trunk_and_port() {
     );
 }
 
-#[tokio::test]
-async fn a_retry_resends_from_the_first_unconfirmed_page_with_fallback() {
-    let dir = tempfile::tempdir().unwrap();
-    let q = open(dir.path(), QueueConfig::default()).await;
+async fn a_retry_resends_from_the_first_unconfirmed_page_with_fallback(db: Db) {
+    let q = db.open(QueueConfig::default()).await;
     let id = q
         .enqueue(&job("r1", "0123456", trunk(), 5), T0)
         .await
@@ -355,9 +398,7 @@ async fn a_retry_resends_from_the_first_unconfirmed_page_with_fallback() {
     assert_eq!(c.settings.encode(), "t38/ecm/v17");
 }
 
-#[tokio::test]
-async fn sip_causes_set_delays_and_final_failures() {
-    let dir = tempfile::tempdir().unwrap();
+async fn sip_causes_set_delays_and_final_failures(db: Db) {
     let cfg = QueueConfig {
         retry: RetryConfig {
             max_attempts: 4,
@@ -365,7 +406,7 @@ async fn sip_causes_set_delays_and_final_failures() {
         },
         ..QueueConfig::default()
     };
-    let q = open(dir.path(), cfg).await;
+    let q = db.open(cfg).await;
     let attempt = |key: &'static str, outcome: CallOutcome| {
         let q = q.clone();
         async move {
@@ -448,10 +489,8 @@ async fn sip_causes_set_delays_and_final_failures() {
     assert!(d.events.last().unwrap().detail.contains("INVITE timed out"));
 }
 
-#[tokio::test]
-async fn recovery_after_a_crash_finishes_or_defers_each_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let q = open(dir.path(), QueueConfig::default()).await;
+async fn recovery_after_a_crash_finishes_or_defers_each_job(db: Db) {
+    let q = db.open(QueueConfig::default()).await;
     let mut ids = Vec::new();
     for (i, key) in ["dialling", "sending", "recorded-success", "waiting"]
         .into_iter()
@@ -477,7 +516,7 @@ async fn recovery_after_a_crash_finishes_or_defers_each_job() {
     .unwrap();
     drop(q); // the crash
 
-    let q = open(dir.path(), QueueConfig::default()).await;
+    let q = db.open(QueueConfig::default()).await;
     let now = T0 + MIN;
     let report = q.recover(now).await.unwrap();
     assert_eq!(
@@ -529,7 +568,7 @@ async fn recovery_after_a_crash_finishes_or_defers_each_job() {
         ..QueueConfig::default()
     };
     drop(q);
-    let q = open(dir.path(), cfg).await;
+    let q = db.open(cfg).await;
     let report = q.recover(now + 2 * MIN).await.unwrap();
     assert_eq!(
         (report.completed, report.deferred, report.failed),
@@ -537,9 +576,7 @@ async fn recovery_after_a_crash_finishes_or_defers_each_job() {
     );
 }
 
-#[tokio::test]
-async fn operators_list_cancel_and_retry_jobs() {
-    let dir = tempfile::tempdir().unwrap();
+async fn operators_list_cancel_and_retry_jobs(db: Db) {
     let cfg = QueueConfig {
         retry: RetryConfig {
             max_attempts: 1,
@@ -547,7 +584,7 @@ async fn operators_list_cancel_and_retry_jobs() {
         },
         ..QueueConfig::default()
     };
-    let q = open(dir.path(), cfg).await;
+    let q = db.open(cfg).await;
     let a = q.enqueue(&job("a", "1", trunk(), 1), T0).await.unwrap().id;
     let b = q
         .enqueue(&job("b", "2", trunk(), 1), T0 + 1)

@@ -2,6 +2,10 @@
 //! file locked by another process, and a spool on a read-only filesystem.
 //! The daemon stops with a clear error naming the file and the fix, and
 //! changes nothing; once the cause is gone it starts normally.
+//!
+//! Also the `[store]` section: `faxbridge migrate` on the default SQLite
+//! file and on a real PostgreSQL server, `check-config` on a bad URL, and a
+//! daemon whose PostgreSQL server is not there.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -75,7 +79,8 @@ fn a_locked_database_is_named_with_the_fix_and_nothing_changes() {
     let before = std::fs::read(&db).unwrap();
     let mut holder = hold_lock(&db);
 
-    let err = run_expecting_failure(&config, Duration::from_secs(60));
+    // The pool keeps trying for its acquire timeout (30 s), then gives up.
+    let err = run_expecting_failure(&config, Duration::from_secs(90));
     assert!(
         err.contains(&db.display().to_string()),
         "names the file: {err}"
@@ -139,4 +144,110 @@ fn a_spool_on_a_read_only_filesystem_is_named_with_the_fix() {
         "names the spool: {text}"
     );
     assert!(text.contains("writable filesystem"), "says the fix: {text}");
+}
+
+/// `faxbridge migrate -c CONFIG`: its exit status and output.
+fn migrate(config: &std::path::Path) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["migrate", "--config"])
+        .arg(config)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The number of migrations in the tree: what a fresh database must get.
+fn migrations_in_tree() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
+        .count()
+}
+
+#[test]
+fn migrate_applies_the_schema_once_on_sqlite_and_postgresql() {
+    let want = migrations_in_tree();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = DaemonConfig::new(dir.path()).write_to("sqlite.toml");
+    let url = support::postgres::server().fresh_database();
+    let postgres = DaemonConfig::new(dir.path())
+        .set("store", &format!("url = {}", support::config::quote(&url)))
+        .write_to("postgres.toml");
+    for (config, database) in [
+        (&sqlite, dir.path().join("spool/faxbridge.db").display().to_string()),
+        (&postgres, url.clone()),
+    ] {
+        for round in 0..2 {
+            let (ok, out) = migrate(config);
+            assert!(ok, "round {round}: {out}");
+            assert!(
+                out.contains(&database) && out.contains(&format!("{want} migrations applied")),
+                "round {round}: {out}"
+            );
+        }
+    }
+    // The tables are on the server, not in the spool.
+    let out = Command::new("psql")
+        .arg(&url)
+        .args(["-At", "-c", "SELECT COUNT(*) FROM received_fax"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}
+
+#[test]
+fn a_bad_store_url_is_named_by_check_config_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DaemonConfig::new(dir.path())
+        .set("store", "url = \"mysql://fax:secret@db.example/fax\"")
+        .write();
+    let out = support::config::check_config(&config);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("store.url"), "{text}");
+    assert!(text.contains("postgres://USER:PASSWORD@HOST"), "{text}");
+    assert!(!text.contains("secret"), "password shown: {text}");
+}
+
+#[test]
+fn a_postgresql_server_that_is_not_there_is_named_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = DaemonConfig::new(dir.path())
+        .set(
+            "store",
+            &format!("url = \"postgres://fax:secret@127.0.0.1:{port}/fax\""),
+        )
+        .write();
+    // The pool keeps trying for its acquire timeout (30 s), then gives up.
+    let err = run_expecting_failure(&config, Duration::from_secs(90));
+    assert!(
+        err.contains(&format!("postgres://fax:***@127.0.0.1:{port}/fax")),
+        "{err}"
+    );
+    assert!(err.contains("server is reachable"), "{err}");
+    assert!(!err.contains("secret"), "password shown: {err}");
 }

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use crate::compliance::report;
 use crate::compliance::{ComplianceStore, ComplianceStoreError};
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Output format of `faxbridge pci report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,7 +92,7 @@ pub fn run_cli(args: PciArgs, config: &Config) -> Result<ExitCode, PciToolError>
         .build()
         .map_err(PciToolError::Runtime)?;
     rt.block_on(async {
-        let store = Store::open_in_spool(&config.general.spool_dir).await?;
+        let store = config.store.open(&config.general.spool_dir).await?;
         let pci = ComplianceStore::new(store.clone());
         let result = match args.command {
             PciCommand::Report { format } => {

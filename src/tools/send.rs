@@ -21,7 +21,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::docs::{self, DocError, RenderOptions};
 use crate::queue::{JobStore, NewJob, QueueError};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Why a queue command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +78,7 @@ pub struct Queued {
 /// Open the job store of `config`'s spool.
 pub async fn open_jobs(config: &Config) -> Result<JobStore, QueueToolError> {
     crate::daemon::prepare_spool(&config.general.spool_dir).map_err(QueueToolError::Spool)?;
-    let store = Store::open_in_spool(&config.general.spool_dir).await?;
+    let store = config.store.open(&config.general.spool_dir).await?;
     Ok(JobStore::new(store, config.queue.clone()))
 }
 

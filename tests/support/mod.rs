@@ -9,3 +9,4 @@ pub mod procs;
 pub mod sipp;
 pub mod smtp;
 pub mod stranger;
+pub mod postgres;
