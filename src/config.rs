@@ -463,9 +463,9 @@ impl Config {
             &self.fax,
             &self.sip,
         ]
-            .iter()
-            .flat_map(|s| s.problems())
-            .collect();
+        .iter()
+        .flat_map(|s| s.problems())
+        .collect();
         self.check_routes(&mut |key: &str, problem: String, fix: &str| {
             problems.push(Problem::new(key, problem, fix))
         });

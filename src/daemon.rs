@@ -116,6 +116,9 @@ pub async fn run_with(
         .open(&spool)
         .await
         .context("opening the store")?;
+    // One daemon per PostgreSQL database until nodes share work by leases;
+    // held until this function returns.
+    let _store_hold = store.hold_for_daemon().await.context("opening the store")?;
     info!(database = %config.store.describe(&spool), "store opened");
     let outbox = Outbox::open(&config.mail, &spool, store.clone())
         .await

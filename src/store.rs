@@ -39,6 +39,15 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// Another daemon already keeps its state in this PostgreSQL database.
+    #[error(
+        "another faxbridge daemon already uses the database {target}; until nodes can share \
+         one database, give each daemon its own [store] url (or stop the other daemon)"
+    )]
+    InUse {
+        /// The URL (without password).
+        target: String,
+    },
     /// Another process holds the SQLite database's write lock.
     #[error(
         "the database {path} is locked by another process (another faxbridge on the same \
@@ -158,7 +167,20 @@ pub fn check_url(url: &str) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The URL (without password), for errors.
+    target: String,
 }
+
+/// A daemon's hold on its PostgreSQL database: a session advisory lock on
+/// a connection of its own, released when this is dropped or the process
+/// ends (the server drops the session).
+#[derive(Debug)]
+pub struct DaemonHold {
+    _conn: Option<sqlx::AnyConnection>,
+}
+
+/// The advisory lock key of a daemon's hold ("faxbrdg" in ASCII).
+const DAEMON_LOCK_KEY: i64 = 0x0066_6178_6272_6467;
 
 impl Store {
     /// Open (creating if needed) the default SQLite database in `spool_dir`
@@ -231,7 +253,38 @@ impl Store {
             }
         }
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, target })
+    }
+
+    /// Hold the database for this daemon alone. Nodes cannot share one
+    /// database yet (nothing claims work with leases), so a second daemon
+    /// on the same PostgreSQL database is refused with [`StoreError::InUse`]
+    /// rather than let two take the same jobs and mails. SQLite needs no
+    /// hold here: its file lives in the daemon's own spool. Tools that read
+    /// or queue (`jobs`, `send`, `migrate`) do not take it.
+    pub async fn hold_for_daemon(&self) -> Result<DaemonHold, StoreError> {
+        use sqlx::Row;
+        if self.target.starts_with("sqlite:") {
+            return Ok(DaemonHold { _conn: None });
+        }
+        let open = |source: sqlx::Error| StoreError::Open {
+            target: self.target.clone(),
+            source,
+        };
+        let mut conn = self.pool.acquire().await.map_err(open)?.detach();
+        let held: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            .bind(DAEMON_LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(open)?;
+        if held {
+            Ok(DaemonHold { _conn: Some(conn) })
+        } else {
+            Err(StoreError::InUse {
+                target: self.target.clone(),
+            })
+        }
     }
 
     /// The connection pool, for modules that keep their tables here.

@@ -30,18 +30,27 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with_store(None)
+}
+
+/// With `store`, the daemon keeps its state in that database (`[store] url`).
+fn setup_with_store(store: Option<&str>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let sink_dir = root.join("sink");
     std::fs::create_dir_all(&sink_dir).unwrap();
     let sink = Sink::listen(&sink_dir, &[]);
-    let config = DaemonConfig::new(&root)
+    let mut config = DaemonConfig::new(&root);
+    config
         .ident("+44 1632 960000")
         .did("100", "lab")
         .route("lab", &["Physics Lab <lab@example.org>"])
         .mail_from("Fax Service <fax@example.org>")
-        .relay(sink.port)
-        .write();
+        .relay(sink.port);
+    if let Some(url) = store {
+        config.set("store", &format!("url = {}", support::config::quote(url)));
+    }
+    let config = config.write();
     Setup {
         sink,
         _dir: dir,
@@ -69,7 +78,11 @@ fn text_of(message: &[u8]) -> String {
 }
 
 fn run_case(extra: &[&str]) {
-    let s = setup();
+    run_case_on(extra, None);
+}
+
+fn run_case_on(extra: &[&str], store: Option<&str>) {
+    let s = setup_with_store(store);
     let sink = &s.sink;
     let daemon = start_daemon(&s.config);
     let sent = pages(300);
@@ -110,6 +123,49 @@ fn run_case(extra: &[&str]) {
 #[test]
 fn g711_fax_is_mailed_as_pdf() {
     run_case(&["--g711"]);
+}
+
+#[test]
+fn g711_fax_is_mailed_as_pdf_with_the_state_in_postgresql() {
+    let url = support::postgres::server().fresh_database();
+    run_case_on(&["--g711"], Some(&url));
+    // While one daemon keeps its state there, a second is refused.
+    let s = setup_with_store(Some(&url));
+    let first = start_daemon(&s.config);
+    let second_dir = s.root.join("second");
+    std::fs::create_dir_all(&second_dir).unwrap();
+    let second = DaemonConfig::new(&second_dir)
+        .set("store", &format!("url = {}", support::config::quote(&url)))
+        .write();
+    let out = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&second)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a second daemon started: {err}");
+    assert!(
+        err.contains("another faxbridge daemon already uses"),
+        "{err}"
+    );
+    assert!(first.sigterm().success());
+    // The fax and its mail were recorded on the server, not in the spool.
+    let out = Command::new("psql")
+        .arg(&url)
+        .args(["-At", "-c"])
+        .arg(
+            "SELECT f.state, f.pages_received, m.state FROM received_fax f \
+             JOIN mail_outbox m ON m.fax_id = f.id",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "queued|3|sent",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -15,7 +15,6 @@ use faxbridge::queue::{
 use faxbridge::store::Store;
 use sqlx::Row;
 
-#[allow(dead_code)]
 mod support;
 
 const T0: i64 = 1_800_000_000_000;

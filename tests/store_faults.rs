@@ -188,7 +188,10 @@ fn migrate_applies_the_schema_once_on_sqlite_and_postgresql() {
         .set("store", &format!("url = {}", support::config::quote(&url)))
         .write_to("postgres.toml");
     for (config, database) in [
-        (&sqlite, dir.path().join("spool/faxbridge.db").display().to_string()),
+        (
+            &sqlite,
+            dir.path().join("spool/faxbridge.db").display().to_string(),
+        ),
         (&postgres, url.clone()),
     ] {
         for round in 0..2 {

@@ -18,7 +18,7 @@ use crate::ata::poller::Monitor;
 use crate::ata::status::UnitStatus;
 use crate::clock::format_utc;
 use crate::config::Config;
-use crate::store::{DEFAULT_DB_FILE, Store, StoreError};
+use crate::store::{DEFAULT_DB_FILE, StoreError};
 
 /// Output format of `faxbridge lines`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,9 +64,11 @@ pub enum LinesError {
 
 /// The statuses to show: polled now, or as stored by the daemon.
 pub async fn statuses(config: &Config, poll: bool) -> Result<Vec<UnitStatus>, LinesError> {
+    // The default SQLite file is read only once the daemon has made it;
+    // a configured database is always there to ask.
     let db = config.general.spool_dir.join(DEFAULT_DB_FILE);
-    let store = if db.exists() {
-        Some(Store::open_sqlite(&db).await?)
+    let store = if config.store.url.is_some() || db.exists() {
+        Some(config.store.open(&config.general.spool_dir).await?)
     } else {
         None
     };

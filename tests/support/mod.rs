@@ -5,8 +5,8 @@
 pub mod audio;
 pub mod config;
 pub mod fax;
+pub mod postgres;
 pub mod procs;
 pub mod sipp;
 pub mod smtp;
 pub mod stranger;
-pub mod postgres;
