@@ -103,6 +103,8 @@ struct Env {
     spool: PathBuf,
     tiff: PathBuf,
     sink_dir: PathBuf,
+    /// The database (`[store] url`), or none for the SQLite file in the spool.
+    store_url: Option<String>,
 }
 
 fn env() -> Env {
@@ -116,11 +118,30 @@ fn env() -> Env {
         spool,
         tiff,
         _dir: dir,
+        store_url: None,
+    }
+}
+
+/// As [`env`], with the state in a fresh database on the test PostgreSQL
+/// server (the spool keeps the files).
+fn env_on_postgres() -> Env {
+    Env {
+        store_url: Some(support::postgres::server().fresh_database()),
+        ..env()
+    }
+}
+
+impl Env {
+    async fn store(&self) -> Store {
+        let config = faxbridge::store::StoreConfig {
+            url: self.store_url.clone(),
+        };
+        config.open(&self.spool).await.unwrap()
     }
 }
 
 async fn open(env: &Env, config: &MailConfig) -> Outbox {
-    let store = Store::open_in_spool(&env.spool).await.unwrap();
+    let store = env.store().await;
     Outbox::open(config, &env.spool, store).await.unwrap()
 }
 
@@ -274,7 +295,15 @@ fn count_files(dir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff() {
-    let env = env();
+    fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff_on(env()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff_on_postgresql() {
+    fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff_on(env_on_postgres()).await;
+}
+
+async fn fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff_on(env: Env) {
     let sink = Sink::listen(&env.sink_dir, &[]);
     let port = sink.port;
     let outbox = open(&env, &config(Some(port))).await;
@@ -331,7 +360,15 @@ async fn fax_is_mailed_through_the_relay_with_pdf_thumbnail_and_tiff() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_down_for_a_while_then_everything_is_delivered() {
-    let env = env();
+    relay_down_for_a_while_then_everything_is_delivered_on(env()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_down_for_a_while_then_everything_is_delivered_on_postgresql() {
+    relay_down_for_a_while_then_everything_is_delivered_on(env_on_postgres()).await;
+}
+
+async fn relay_down_for_a_while_then_everything_is_delivered_on(env: Env) {
     // The relay comes up later on the port the outbox was told: reserved
     // beforehand.
     let port = free_port();
@@ -1094,13 +1131,21 @@ async fn without_relay_mail_is_delivered_into_the_spool_maildir() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_finishes_every_interrupted_state() {
+    recovery_finishes_every_interrupted_state_on(env()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_finishes_every_interrupted_state_on_postgresql() {
+    recovery_finishes_every_interrupted_state_on(env_on_postgres()).await;
+}
+
+async fn recovery_finishes_every_interrupted_state_on(env: Env) {
     use sqlx::Row;
-    let env = env();
     let cfg = config(None);
     let rcpt = |id: &str| format!("{id}@example.org");
     {
         let outbox = open(&env, &cfg).await;
-        let store = Store::open_in_spool(&env.spool).await.unwrap();
+        let store = env.store().await;
         let pool = store.pool();
         // A: killed after the fax was recorded (during conversion): only the
         // record and a torn temporary PDF exist.
@@ -1188,7 +1233,7 @@ async fn recovery_finishes_every_interrupted_state() {
         ["a", "b1", "b2", "c", "d"].map(rcpt),
         "every recipient exactly once"
     );
-    let store = Store::open_in_spool(&env.spool).await.unwrap();
+    let store = env.store().await;
     let not_done: i64 = sqlx::query("SELECT COUNT(*) FROM received_fax WHERE state <> 'queued'")
         .fetch_one(store.pool())
         .await
