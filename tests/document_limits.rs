@@ -102,9 +102,11 @@ fn tree_rss(pid: u32) -> u64 {
             .sum::<u64>()
 }
 
-/// Samples [`tree_rss`] every 5 ms until dropped; keeps the highest.
+/// Samples [`tree_rss`] and the number of worker processes every 5 ms
+/// until dropped; keeps the highest of each.
 struct PeakSampler {
     peak: Arc<AtomicU64>,
+    workers: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -112,27 +114,35 @@ struct PeakSampler {
 impl PeakSampler {
     fn start(pid: u32) -> PeakSampler {
         let peak = Arc::new(AtomicU64::new(0));
+        let workers = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (p, s) = (peak.clone(), stop.clone());
+        let (p, w, s) = (peak.clone(), workers.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 p.fetch_max(tree_rss(pid), Ordering::Relaxed);
+                w.fetch_max(children(pid).len() as u64, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
         PeakSampler {
             peak,
+            workers,
             stop,
             thread: Some(thread),
         }
     }
 
-    fn finish(mut self) -> u64 {
+    /// The highest RSS of the daemon and its workers together, and the
+    /// most workers seen alive at once.
+    fn finish(mut self) -> (u64, u64) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             t.join().unwrap();
         }
-        self.peak.load(Ordering::Relaxed)
+        (
+            self.peak.load(Ordering::Relaxed),
+            self.workers.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -280,7 +290,7 @@ fn an_inflate_bomb_is_refused_and_memory_stays_bounded_one_or_two_at_a_time() {
 
     let sampler = PeakSampler::start(pid);
     let result = mail(d.smtp_port, "bomb", "bomb.pdf", bomb.clone());
-    let one = sampler.finish();
+    let (one, _) = sampler.finish();
     let hwm_one = status(pid, "VmHWM");
     eprintln!(
         "one bomb: daemon VmHWM {} MB, daemon + workers peak {} MB (base {} MB): {result:?}",
@@ -309,10 +319,10 @@ fn an_inflate_bomb_is_refused_and_memory_stays_bounded_one_or_two_at_a_time() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let two = sampler.finish();
+    let (two, workers) = sampler.finish();
     let hwm_two = status(pid, "VmHWM");
     eprintln!(
-        "two bombs at once: daemon VmHWM {} MB, daemon + workers peak {} MB",
+        "two bombs at once: daemon VmHWM {} MB, daemon + workers peak {} MB, at most {workers} worker(s) at once",
         hwm_two / MB,
         two / MB
     );
@@ -341,7 +351,7 @@ fn a_flood_of_drawing_operators_is_refused_naming_the_limit() {
     let sampler = PeakSampler::start(pid);
     let started = Instant::now();
     let result = mail(d.smtp_port, "flood", "drawing.pdf", flood);
-    let peak = sampler.finish();
+    let (peak, _) = sampler.finish();
     let hwm = status(pid, "VmHWM");
     eprintln!(
         "after {:?}: daemon VmHWM {} MB, daemon + workers peak {} MB: {result:?}",
