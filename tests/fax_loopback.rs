@@ -190,6 +190,18 @@ impl Trigger {
 /// After one side finished, the other gets its BYE this many steps later.
 const BYE_DELAY_STEPS: u64 = 50;
 
+/// One 20 ms step of two T.38 terminals, every IFP handed across once.
+fn t38_step(tx: &mut FaxSession, rx: &mut FaxSession) {
+    tx.advance(STEP as u32).unwrap();
+    rx.advance(STEP as u32).unwrap();
+    for p in tx.take_ifp_packets() {
+        rx.receive_ifp(p.seq, &p.data).unwrap();
+    }
+    for p in rx.take_ifp_packets() {
+        tx.receive_ifp(p.seq, &p.data).unwrap();
+    }
+}
+
 fn finish_pair(
     step: u64,
     tx: &mut FaxSession,
@@ -688,14 +700,7 @@ fn page_header_line_is_added_above_the_page() {
     let mut rx = FaxSession::new(FaxJob::Receive(f.dst.clone()), t38, &s).unwrap();
     let mut done_at = None;
     for step in 0..MAX_STEPS {
-        tx.advance(STEP as u32).unwrap();
-        rx.advance(STEP as u32).unwrap();
-        for p in tx.take_ifp_packets() {
-            rx.receive_ifp(p.seq, &p.data).unwrap();
-        }
-        for p in rx.take_ifp_packets() {
-            tx.receive_ifp(p.seq, &p.data).unwrap();
-        }
+        t38_step(&mut tx, &mut rx);
         if finish_pair(step, &mut tx, &mut rx, &mut done_at) {
             break;
         }
@@ -750,14 +755,7 @@ fn a_page_being_received_reaches_the_file_before_the_page_ends() {
     let mut done_at = None;
     let mut on_file_before_page_end = 0;
     for step in 0..MAX_STEPS {
-        tx.advance(STEP as u32).unwrap();
-        rx.advance(STEP as u32).unwrap();
-        for p in tx.take_ifp_packets() {
-            rx.receive_ifp(p.seq, &p.data).unwrap();
-        }
-        for p in rx.take_ifp_packets() {
-            tx.receive_ifp(p.seq, &p.data).unwrap();
-        }
+        t38_step(&mut tx, &mut rx);
         if rx.pages_transferred() == 0 {
             let len = std::fs::metadata(&dst).map(|m| m.len()).unwrap_or(0);
             on_file_before_page_end = on_file_before_page_end.max(len);
